@@ -1,0 +1,138 @@
+//! Pure parsers: upstream bytes in, unified records out.
+//!
+//! A parser never touches the network, the clock or the database: what it
+//! needs to know about where the bytes came from arrives in a
+//! [`SourceContext`], and each record (or per-record error) is handed to an
+//! `emit` callback so large inputs stream instead of piling up in memory.
+//! One bad record yields one [`RecordError`] and parsing goes on.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{Advisory, Provenance, Timestamp};
+
+pub mod osv;
+
+/// The upstream formats `advisord ingest --format` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// OSV JSON or YAML records.
+    Osv,
+}
+
+impl Format {
+    /// The name used on the command line and in the feed catalog.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Osv => "osv",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format name advisord does not know.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown format {0:?} (expected: osv)")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "osv" => Ok(Format::Osv),
+            other => Err(UnknownFormat(other.to_string())),
+        }
+    }
+}
+
+/// What a parser knows about the bytes it reads: which feed, which file or
+/// URL (with archive member), when they were fetched and their digest.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// The feed name records are attributed to.
+    pub feed: String,
+    /// The URL or path, with `!member` for archive members.
+    pub source: String,
+    /// When the bytes were fetched or read.
+    pub fetched: Timestamp,
+    /// `sha256:<hex>` of the bytes.
+    pub digest: String,
+}
+
+impl SourceContext {
+    /// Context for `bytes` read from `source` for `feed` at `fetched`.
+    pub fn for_bytes(feed: &str, source: &str, fetched: Timestamp, bytes: &[u8]) -> Self {
+        SourceContext {
+            feed: feed.to_string(),
+            source: source.to_string(),
+            fetched,
+            digest: sha256_digest(bytes),
+        }
+    }
+
+    /// The provenance entry for a record whose upstream id is `upstream_id`.
+    pub fn provenance(&self, upstream_id: &str) -> Provenance {
+        Provenance {
+            feed: self.feed.clone(),
+            upstream_id: upstream_id.to_string(),
+            source: self.source.clone(),
+            fetched: self.fetched.clone(),
+            digest: self.digest.clone(),
+        }
+    }
+
+    /// Marks `advisory` as produced by this source: adds the provenance entry
+    /// and tags every affected entry with the feed (the merge rule needs it).
+    pub fn stamp(&self, advisory: &mut Advisory, upstream_id: &str) {
+        let provenance = self.provenance(upstream_id);
+        advisory.meta_mut().sources = vec![provenance];
+        for affected in &mut advisory.affected {
+            affected
+                .database_specific
+                .advisord
+                .get_or_insert_with(Default::default)
+                .feed = Some(self.feed.clone());
+        }
+    }
+
+    /// A per-record error at `record` (an id, or a position such as `record 3`).
+    pub fn error(&self, record: impl Into<String>, reason: impl Into<String>) -> RecordError {
+        RecordError {
+            feed: self.feed.clone(),
+            origin: self.source.clone(),
+            record: record.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// One record that could not be turned into an [`Advisory`]; it names the
+/// feed, the file, the record and the reason, and never stops the feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("feed {feed}: {origin}: {record}: {reason}")]
+pub struct RecordError {
+    /// The feed being read.
+    pub feed: String,
+    /// The file or URL (with archive member).
+    pub origin: String,
+    /// The record id, or its position when no id could be read.
+    pub record: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// What a parser hands to its caller for each record.
+pub type ParseItem = Result<Advisory, RecordError>;

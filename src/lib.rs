@@ -1,0 +1,29 @@
+//! advisord: security advisory feeds normalized into one OSV-compatible
+//! record store, served over HTTP.
+//!
+//! # Layout
+//!
+//! Data flows one way: feed -> format -> model -> store -> api.
+//!
+//! - [`model`]: the unified record ([`model::Advisory`]), typed ids,
+//!   ecosystems and the ecosystem -> version scheme table.
+//! - [`version`]: one comparator per version scheme and the OSV range evaluator.
+//! - [`formats`]: pure parsers from upstream bytes to records (no I/O).
+//! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP.
+//! - [`store`]: the redb file: records, package index, aliases, feed state,
+//!   change log.
+//! - [`query`]: matching a package and version against the store.
+//! - [`api`]: the OSV-compatible HTTP API (axum).
+//! - [`ingest`]: orchestration of feed -> format -> store for one batch.
+//! - [`cli`]: the command line.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod feeds;
+pub mod formats;
+pub mod ingest;
+pub mod model;
+pub mod query;
+pub mod store;
+pub mod version;

@@ -1,0 +1,19 @@
+//! The unified advisory record and its parts.
+//!
+//! [`Advisory`] is a superset of OSV 1.7; identifiers, ecosystems and
+//! timestamps are validated newtypes so an invalid value cannot exist.
+
+mod advisory;
+pub mod ecosystem;
+mod id;
+mod provenance;
+mod timestamp;
+
+pub use advisory::{
+    AdvisordMeta, Advisory, Affected, Credit, DatabaseSpecific, Event, Package, Range, RangeKind,
+    Reference, Severity, SeverityKind,
+};
+pub use ecosystem::{Ecosystem, EcosystemInfo, InvalidEcosystem, NameRule, ECOSYSTEMS};
+pub use id::{AdvisoryId, IdKind, InvalidId};
+pub use provenance::Provenance;
+pub use timestamp::{InvalidTimestamp, Timestamp};

@@ -1,0 +1,240 @@
+//! The OSV range evaluator: is a version inside a set of ranges?
+//!
+//! Follows the OSV schema's algorithm: events are sorted by version (an
+//! `introduced` of `"0"` sorts first), then walked in order; `introduced`
+//! opens, `fixed` closes at that version, `last_affected` closes after it, and
+//! a `limit` caps the range (`"*"` means no cap). Events may arrive unsorted;
+//! ties sort `introduced` first so `introduced: X, fixed: X` affects nothing.
+//!
+//! A range that cannot be evaluated (no comparator for its ecosystem, or an
+//! event version the scheme rejects) yields [`AffectedVerdict::Unknown`]: the
+//! caller reports it as *possibly affected* and says so, never silently drops
+//! or silently matches it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{SchemeVersion, VersionError, VersionScheme};
+use crate::model::Event;
+
+/// One OSV range reduced to what matching needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalRange {
+    /// The scheme that orders this range's versions; `None` when the
+    /// ecosystem has no comparator (the range is then unevaluable).
+    pub scheme: Option<VersionScheme>,
+    /// The range's events, as published.
+    pub events: Vec<Event>,
+}
+
+/// What matching needs of one `affected` entry: its version ranges and its
+/// explicit version list. `GIT` ranges are not version ranges and are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeSpec {
+    /// `SEMVER` and `ECOSYSTEM` ranges.
+    pub ranges: Vec<EvalRange>,
+    /// The explicit `versions` list (matched by exact string equality).
+    pub versions: Vec<String>,
+}
+
+/// The answer of the evaluator for one version against one [`RangeSpec`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AffectedVerdict {
+    /// The version is inside a range or listed in `versions`.
+    Affected,
+    /// Every range was evaluated and none contains the version.
+    NotAffected,
+    /// At least one range could not be evaluated and none matched.
+    Unknown {
+        /// Why the range could not be evaluated.
+        reason: String,
+    },
+}
+
+impl RangeSpec {
+    /// Decides whether `version` is affected.
+    pub fn evaluate(&self, version: &str) -> AffectedVerdict {
+        if self.versions.iter().any(|v| v == version) {
+            return AffectedVerdict::Affected;
+        }
+        let mut unknown: Option<String> = None;
+        for range in &self.ranges {
+            let result = match range.scheme {
+                Some(scheme) => scheme.contains(version, &range.events),
+                None => Err(VersionError::new(
+                    "none",
+                    version,
+                    "no version comparator for this ecosystem; only the explicit versions list can be checked",
+                )),
+            };
+            match result {
+                Ok(true) => return AffectedVerdict::Affected,
+                Ok(false) => {}
+                Err(e) => {
+                    unknown.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        match unknown {
+            Some(reason) => AffectedVerdict::Unknown { reason },
+            None => AffectedVerdict::NotAffected,
+        }
+    }
+}
+
+/// The position of an event kind when two events carry the same version.
+fn tie_rank(event: &Event) -> u8 {
+    match event {
+        Event::Introduced(_) => 0,
+        Event::LastAffected(_) => 1,
+        Event::Fixed(_) => 2,
+        Event::Limit(_) => 3,
+    }
+}
+
+/// Whether `version` lies inside the range made of `events`, under scheme `V`.
+pub fn contains<V: SchemeVersion>(version: &str, events: &[Event]) -> Result<bool, VersionError> {
+    let target = V::parse(version)?;
+    // `None` stands for the `introduced: "0"` sentinel, lower than every version.
+    let mut parsed: Vec<(Option<V>, &Event)> = Vec::with_capacity(events.len());
+    let mut limits: Vec<V> = Vec::new();
+    for event in events {
+        let value = event.version();
+        match event {
+            Event::Introduced(v) if v == "0" => parsed.push((None, event)),
+            Event::Limit(v) if v == "*" => {}
+            Event::Limit(v) => limits.push(V::parse(v)?),
+            _ => parsed.push((Some(V::parse(value)?), event)),
+        }
+    }
+    parsed.sort_by(|(a, ea), (b, eb)| a.cmp(b).then(tie_rank(ea).cmp(&tie_rank(eb))));
+    let mut affected = false;
+    for (at, event) in &parsed {
+        match (event, at) {
+            (Event::Introduced(_), None) => affected = true,
+            (Event::Introduced(_), Some(at)) if target >= *at => affected = true,
+            (Event::Fixed(_), Some(at)) if target >= *at => affected = false,
+            (Event::LastAffected(_), Some(at)) if target > *at => affected = false,
+            _ => {}
+        }
+    }
+    if affected && limits.iter().any(|limit| target >= *limit) {
+        affected = false;
+    }
+    Ok(affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(scheme: Option<VersionScheme>, events: Vec<Event>) -> RangeSpec {
+        RangeSpec {
+            ranges: vec![EvalRange { scheme, events }],
+            versions: vec![],
+        }
+    }
+
+    fn intro(v: &str) -> Event {
+        Event::Introduced(v.into())
+    }
+    fn fixed(v: &str) -> Event {
+        Event::Fixed(v.into())
+    }
+
+    #[test]
+    fn introduced_fixed_and_last_affected() {
+        let s = spec(
+            Some(VersionScheme::Semver),
+            vec![
+                intro("1.0.0"),
+                fixed("1.2.0"),
+                intro("2.0.0"),
+                Event::LastAffected("2.1.0".into()),
+            ],
+        );
+        let cases = [
+            ("0.9.0", false),
+            ("1.0.0", true),
+            ("1.1.9", true),
+            ("1.2.0", false),
+            ("1.9.0", false),
+            ("2.0.0", true),
+            ("2.1.0", true),
+            ("2.1.1", false),
+        ];
+        for (v, want) in cases {
+            assert_eq!(s.evaluate(v) == AffectedVerdict::Affected, want, "{v}");
+        }
+    }
+
+    #[test]
+    fn unsorted_events_are_sorted_numerically() {
+        // "1.10.0" < "1.9.0" as strings; the evaluator must not care.
+        let s = spec(
+            Some(VersionScheme::Semver),
+            vec![fixed("1.10.0"), intro("1.9.0")],
+        );
+        assert_eq!(s.evaluate("1.9.5"), AffectedVerdict::Affected);
+        assert_eq!(s.evaluate("1.10.0"), AffectedVerdict::NotAffected);
+        assert_eq!(s.evaluate("1.2.0"), AffectedVerdict::NotAffected);
+    }
+
+    #[test]
+    fn introduced_and_fixed_at_same_version_affect_nothing() {
+        let s = spec(
+            Some(VersionScheme::Semver),
+            vec![fixed("1.0.0"), intro("1.0.0")],
+        );
+        assert_eq!(s.evaluate("1.0.0"), AffectedVerdict::NotAffected);
+    }
+
+    #[test]
+    fn limit_caps_an_open_range() {
+        let s = spec(
+            Some(VersionScheme::Semver),
+            vec![intro("0"), Event::Limit("3.0.0".into())],
+        );
+        assert_eq!(s.evaluate("2.9.9"), AffectedVerdict::Affected);
+        assert_eq!(s.evaluate("3.0.0"), AffectedVerdict::NotAffected);
+        let star = spec(
+            Some(VersionScheme::Semver),
+            vec![intro("0"), Event::Limit("*".into())],
+        );
+        assert_eq!(star.evaluate("99.0.0"), AffectedVerdict::Affected);
+    }
+
+    #[test]
+    fn versions_list_matches_exactly() {
+        let s = RangeSpec {
+            ranges: vec![],
+            versions: vec!["4.0".into(), "4.1".into()],
+        };
+        assert_eq!(s.evaluate("4.1"), AffectedVerdict::Affected);
+        assert_eq!(s.evaluate("4.1.0"), AffectedVerdict::NotAffected);
+    }
+
+    #[test]
+    fn unknown_scheme_is_reported_not_dropped() {
+        let s = RangeSpec {
+            ranges: vec![EvalRange {
+                scheme: None,
+                events: vec![intro("0"), fixed("5")],
+            }],
+            versions: vec!["1".into()],
+        };
+        assert_eq!(s.evaluate("1"), AffectedVerdict::Affected);
+        assert!(matches!(s.evaluate("7"), AffectedVerdict::Unknown { .. }));
+    }
+
+    #[test]
+    fn unparsable_event_version_is_unknown() {
+        let s = spec(
+            Some(VersionScheme::Semver),
+            vec![intro("0"), fixed("not-a-version")],
+        );
+        assert!(matches!(
+            s.evaluate("1.0.0"),
+            AffectedVerdict::Unknown { .. }
+        ));
+    }
+}
