@@ -50,3 +50,74 @@ pub fn oracle(command: &str) -> Option<PathBuf> {
     eprintln!("skipping: oracle {} not installed", path.display());
     None
 }
+
+/// The normalized facts of records that golden files pin: ids, aliases,
+/// ecosystems, packages, ranges, versions, severity, withdrawn. No prose.
+pub fn facts(records: &[advisord::model::Advisory]) -> serde_json::Value {
+    let mut out: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let affected: Vec<serde_json::Value> = r
+                .affected
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "package": a.package.as_ref().map(|p| serde_json::json!({
+                            "ecosystem": p.ecosystem.as_str(),
+                            "name": p.name,
+                            "purl": p.purl,
+                        })),
+                        "ranges": a.ranges,
+                        "versions": a.versions,
+                        "severity": a.severity,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "id": r.id.as_str(),
+                "aliases": r.aliases,
+                "related": r.related,
+                "upstream": r.upstream,
+                "withdrawn": r.withdrawn.as_ref().map(|t| t.as_str().to_string()),
+                "severity": r.severity,
+                "vendor_severity": r.database_specific.advisord.as_ref().and_then(|m| m.vendor_severity.clone()),
+                "affected": affected,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    serde_json::Value::Array(out)
+}
+
+/// Compares `actual` with `tests/golden/<name>.json`; with `UPDATE_GOLDEN=1`
+/// (re)writes the file instead. On mismatch, prints the first differing line.
+pub fn assert_golden(name: &str, actual: &serde_json::Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.json"));
+    let rendered = serde_json::to_string_pretty(actual).expect("serialize facts") + "\n";
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("create golden dir");
+        std::fs::write(&path, &rendered).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "golden {} unreadable ({e}); run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
+    if expected != rendered {
+        let (line, (want, got)) = expected
+            .lines()
+            .zip(rendered.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, pair)| (i + 1, pair))
+            .unwrap_or((0, ("<length differs>", "<length differs>")));
+        panic!(
+            "golden {} differs at line {line}:\n  want: {want}\n  got:  {got}\n(re-run with UPDATE_GOLDEN=1 after checking the change is right)",
+            path.display()
+        );
+    }
+}
