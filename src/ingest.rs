@@ -94,23 +94,8 @@ pub async fn collect(
             Input::Path(path) => {
                 let path = path.clone();
                 let feed = feed.to_string();
-                let fetched = fetched.clone();
                 let (mut part, part_report) = tokio::task::spawn_blocking(move || {
-                    let mut part = Vec::new();
-                    let mut report = IngestReport::default();
-                    let in_tree = path.is_dir();
-                    feeds::for_each_file(&path, &mut |file| {
-                        parse_file(
-                            format,
-                            &feed,
-                            &fetched,
-                            &file,
-                            in_tree,
-                            &mut part,
-                            &mut report,
-                        )
-                    })
-                    .map(|()| (part, report))
+                    collect_path(format, &feed, &path, fetched)
                 })
                 .await
                 .map_err(|e| {
@@ -159,6 +144,33 @@ pub async fn collect(
         records.append(&mut part);
         merge_reports(&mut report, part_report);
     }
+    Ok((records, report))
+}
+
+/// Reads and parses a local file, directory tree or archive (blocking).
+pub fn collect_path(
+    format: Format,
+    feed: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let mut records = Vec::new();
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
+    let in_tree = path.is_dir();
+    feeds::for_each_file(path, &mut |file| {
+        parse_file(
+            format,
+            feed,
+            &fetched,
+            &file,
+            in_tree,
+            &mut records,
+            &mut report,
+        )
+    })?;
     Ok((records, report))
 }
 

@@ -106,7 +106,7 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
         None => None,
     };
     let store = state.store.clone();
-    let (page, next, unevaluated, records) = tokio::task::spawn_blocking(move || {
+    let (next, unevaluated, records) = tokio::task::spawn_blocking(move || {
         let matches = query.run(&store)?;
         let start = match &after {
             Some(after) => matches.partition_point(|m| m.id.as_str() <= after.as_str()),
@@ -128,11 +128,10 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
             .map(|m| m.id.clone())
             .collect();
         let records = store.get_many_json(&ids)?;
-        Ok::<_, ApiError>((page.len(), next, unevaluated, records))
+        Ok::<_, ApiError>((next, unevaluated, records))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let _ = page;
     let mut out = Vec::with_capacity(records.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 64);
     out.push(b'{');
     if !records.is_empty() {

@@ -121,3 +121,44 @@ pub fn assert_golden(name: &str, actual: &serde_json::Value) {
         );
     }
 }
+
+/// The compiled JSON Schema of `schemas/advisory.schema.json`.
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/advisory.schema.json");
+        let text = std::fs::read_to_string(&path).expect("read schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::draft202012::new(&schema).expect("schema compiles")
+    })
+}
+
+/// Asserts that every record serializes to JSON valid under our schema.
+pub fn assert_schema_valid(records: &[advisord::model::Advisory]) {
+    let validator = schema();
+    for record in records {
+        let value = serde_json::to_value(record).expect("record serializes");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "record {} violates the schema: {errors:#?}",
+            record.id
+        );
+    }
+}
+
+/// Parses a local path (file, tree or archive) with `format` as feed `feed`.
+pub fn parse_path(
+    format: advisord::formats::Format,
+    feed: &str,
+    path: &std::path::Path,
+) -> (
+    Vec<advisord::model::Advisory>,
+    advisord::ingest::IngestReport,
+) {
+    let fetched: advisord::model::Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
+    advisord::ingest::collect_path(format, feed, path, fetched).expect("readable input")
+}
