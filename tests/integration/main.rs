@@ -3,3 +3,4 @@
 mod common;
 mod osv;
 mod server;
+mod version;
