@@ -3,4 +3,5 @@
 mod common;
 mod osv;
 mod server;
+mod store;
 mod version;

@@ -157,11 +157,24 @@ async fn go_queries_match_an_independent_evaluation_of_the_raw_dump() {
     }
     let mut packages: Vec<_> = per_package.into_iter().collect();
     packages.sort_by_key(|(_, versions)| std::cmp::Reverse(versions.len()));
+    let mut by_package: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for record in &raw {
+        for affected in record["affected"].as_array().into_iter().flatten() {
+            let name = affected["package"]["name"].as_str().unwrap();
+            let list = by_package.entry(name).or_default();
+            if list.last() != Some(record) {
+                list.push(record.clone());
+            }
+        }
+    }
+    let expected =
+        |package: &str, version: &str| expected_go(&by_package[package], package, version);
     let mut checked = 0;
     let mut nonempty = 0;
+    // Every 7th boundary version keeps the run short while covering all kinds.
     for (package, versions) in packages.iter().take(25) {
-        for version in versions {
-            let want = expected_go(&raw, package, version);
+        for version in versions.iter().step_by(7) {
+            let want = expected(package, version);
             let (status, body) = post(
                 &client,
                 &server.url("/v1/query"),
@@ -183,7 +196,12 @@ async fn go_queries_match_an_independent_evaluation_of_the_raw_dump() {
     let sample: Vec<(String, String)> = packages
         .iter()
         .take(25)
-        .flat_map(|(p, vs)| vs.iter().take(40).map(move |v| (p.clone(), v.clone())))
+        .flat_map(|(p, vs)| {
+            vs.iter()
+                .skip(3)
+                .step_by(5)
+                .map(move |v| (p.clone(), v.clone()))
+        })
         .take(1000)
         .collect();
     let queries: Vec<Value> = sample
