@@ -14,7 +14,7 @@ use advisord::formats::Format;
 use advisord::model::Timestamp;
 use advisord::query::{match_rows, PackageQuery};
 use advisord::store::{tables, Store};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
 mod common;
 
