@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod batch;
 pub mod go;
+pub mod pep440;
 pub mod range;
 pub mod rpm;
 pub mod semver;
@@ -120,6 +121,7 @@ impl VersionScheme {
         match self {
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
+            VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
             other => Err(VersionError::new(
                 other.name(),
@@ -143,6 +145,7 @@ impl VersionScheme {
         match self {
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
+            VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
             other => Err(VersionError::new(
                 other.name(),
