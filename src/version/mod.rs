@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub mod batch;
+pub mod deb;
 pub mod go;
 pub mod pep440;
 pub mod range;
@@ -119,6 +120,7 @@ impl VersionScheme {
             }};
         }
         match self {
+            VersionScheme::Deb => cmp!(deb::DebVersion),
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
@@ -143,6 +145,7 @@ impl VersionScheme {
         events: &[crate::model::Event],
     ) -> Result<bool, VersionError> {
         match self {
+            VersionScheme::Deb => range::contains::<deb::DebVersion>(version, events),
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),

@@ -22,10 +22,12 @@
 //! every string (even the empty one, which sorts lowest), so [`PypiVersion::parse`]
 //! never fails; use [`Pep440Version`] to reject what is not PEP 440.
 //!
-//! Known differences with packaging 21 on exotic input: non-ASCII decimal digits
-//! are treated as other text in the legacy split, and packaging 21's Unicode
-//! case-insensitive regex accepted a few non-ASCII look-alike letters (`ſ`, `K`)
-//! as PEP 440 that packaging 26 rejects; we follow packaging 26.
+//! packaging 21's regex was Unicode case-insensitive, so it let the letters `İ ı ſ K`
+//! (which case-fold to ASCII) into local segments; [`PypiVersion`] accepts them
+//! there as packaging 21 did, [`Pep440Version`] rejects them as packaging 26 does.
+//! Known remaining differences with packaging 21 on exotic input: those letters
+//! inside the `post`/`preview` keywords, and non-ASCII decimal digits, which the
+//! legacy split treats as other text where Python's `\d` takes them as digits.
 
 use std::cmp::Ordering;
 
@@ -144,6 +146,18 @@ impl<'a> Cursor<'a> {
 
 impl SchemeVersion for Pep440Version {
     fn parse(input: &str) -> Result<Self, VersionError> {
+        Pep440Version::parse_with(input, false)
+    }
+}
+
+/// Non-ASCII letters that packaging 21's Unicode case-insensitive regex let into
+/// a local segment (they case-fold to ASCII letters): İ ı ſ K.
+const FOLDING_LETTERS: [&str; 4] = ["\u{130}", "\u{131}", "\u{17f}", "\u{212a}"];
+
+impl Pep440Version {
+    /// Parses; with `packaging21_local`, local segments also accept the few
+    /// non-ASCII letters packaging 21 accepted there (see [`PypiVersion`]).
+    fn parse_with(input: &str, packaging21_local: bool) -> Result<Self, VersionError> {
         let bad = |reason: &str| VersionError::new("pep440", input, reason);
         let trimmed = input.trim_matches(py_space);
         let mut c = Cursor {
@@ -226,8 +240,22 @@ impl SchemeVersion for Pep440Version {
             let mut segs = Vec::new();
             loop {
                 let start = c.i;
-                while c.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
-                    c.i += 1;
+                let local_char = |c: &Cursor<'_>, at: usize| -> usize {
+                    match c.s.get(at) {
+                        Some(b) if b.is_ascii_alphanumeric() => 1,
+                        Some(_) if packaging21_local => FOLDING_LETTERS
+                            .iter()
+                            .find(|l| c.s[at..].starts_with(l.as_bytes()))
+                            .map_or(0, |l| l.len()),
+                        _ => 0,
+                    }
+                };
+                loop {
+                    let n = local_char(&c, c.i);
+                    if n == 0 {
+                        break;
+                    }
+                    c.i += n;
                 }
                 if c.i == start {
                     return Err(bad("empty local version segment"));
@@ -236,11 +264,9 @@ impl SchemeVersion for Pep440Version {
                 segs.push(if seg.bytes().all(|b| b.is_ascii_digit()) {
                     LocalSeg::Num(Num::new(seg))
                 } else {
-                    LocalSeg::Str(seg.to_ascii_lowercase().into())
+                    LocalSeg::Str(seg.to_lowercase().into())
                 });
-                if matches!(c.peek(), Some(b'.' | b'_' | b'-'))
-                    && c.s.get(c.i + 1).is_some_and(|b| b.is_ascii_alphanumeric())
-                {
+                if matches!(c.peek(), Some(b'.' | b'_' | b'-')) && local_char(&c, c.i + 1) > 0 {
                     c.i += 1;
                 } else {
                     break;
@@ -359,7 +385,7 @@ pub enum PypiVersion {
 
 impl SchemeVersion for PypiVersion {
     fn parse(input: &str) -> Result<Self, VersionError> {
-        match Pep440Version::parse(input) {
+        match Pep440Version::parse_with(input, true) {
             Ok(v) => Ok(PypiVersion::Pep440(v)),
             Err(_) => Ok(PypiVersion::Legacy(LegacyVersion::new(input))),
         }

@@ -216,9 +216,88 @@ struct Case {
     vectors: &'static [&'static str],
     /// Extra tokens the generator inserts for this scheme.
     tokens: &'static [&'static str],
+    /// Hand-picked edge cases, compared pairwise (all pairs) against the oracle.
+    edges: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
+    Case {
+        scheme: VersionScheme::Deb,
+        oracle: Some(("deb-cmp", &[])),
+        custom: None,
+        vectors: &[
+            "osv-scalibr-debian-versions.tsv",
+            "osv-scalibr-debian-versions-generated.tsv",
+            "dpkg-Dpkg_Version.tsv",
+            "univers-deb.tsv",
+        ],
+        tokens: &[
+            "~",
+            "1:",
+            "0:",
+            "-1",
+            "+dfsg",
+            "~rc1",
+            "a",
+            "+",
+            ":",
+            "-",
+            "00",
+            "~~",
+            ".",
+            "é",
+            " ",
+            "-0",
+            "99999999999:",
+            "+deb12u1",
+            "ubuntu1",
+            "_",
+            "!",
+            "A",
+        ],
+        edges: &[
+            "\u{b}1:2",
+            "1.0\u{b}",
+            "+1:2",
+            "-0:1",
+            "1:2:3",
+            " 1:2",
+            "1:2 ",
+            "\u{c}1.0",
+            "1.0\u{c}",
+            "0:",
+            "00:1",
+            "2147483647:1",
+            "2147483648:1",
+            "9223372036854775808:1",
+            "-9223372036854775809:1",
+            "1.0-a-",
+            "1.0--1",
+            "1:-",
+            "é1",
+            "1é",
+            "1.0-é",
+            "~",
+            "~~",
+            "1~",
+            "a",
+            "1:a",
+            "1.0_1",
+            "1.0-1_1",
+            "1.0 ",
+            "\t1.0",
+            "1.0\u{a0}",
+            "1.0-0",
+            "1.0-00",
+            "1.0-~",
+            "1.0+~",
+            "1.0~+",
+            "1:1.0",
+            "01:1.0",
+            " :1",
+            "1 :1",
+        ],
+    },
     Case {
         scheme: VersionScheme::Rpm,
         oracle: Some(("rpm-cmp", &[])),
@@ -232,6 +311,7 @@ const CASES: &[Case] = &[
             "~", "^", "1:", "0:", "-1", ".el9", "_", "~rc1", "^git1", "a", "+", ":", "-", "00",
             "~~", "^^", ".", "é",
         ],
+        edges: &[],
     },
     Case {
         scheme: VersionScheme::Go,
@@ -255,6 +335,7 @@ const CASES: &[Case] = &[
             "-rc.1",
             "01",
         ],
+        edges: &[],
     },
     Case {
         scheme: VersionScheme::Semver,
@@ -285,6 +366,7 @@ const CASES: &[Case] = &[
             "-0",
             "a",
         ],
+        edges: &[],
     },
 ];
 
@@ -374,7 +456,7 @@ fn mutate(rng: &mut Rng, v: &str, tokens: &[&str]) -> String {
         }
         _ => {
             out = if rng.below(2) == 0 {
-                v.to_uppercase()
+                v.to_ascii_uppercase()
             } else {
                 chars[..at(rng)].iter().collect()
             };
@@ -478,6 +560,21 @@ fn check_case(case: &Case) {
             corpus.push(r.a.clone());
         }
     }
+    if !case.edges.is_empty() {
+        let pairs: Vec<(String, String)> = case
+            .edges
+            .iter()
+            .flat_map(|a| {
+                case.edges
+                    .iter()
+                    .map(move |b| (a.to_string(), b.to_string()))
+            })
+            .collect();
+        let tool = run_oracle(&oracle, args, &pairs);
+        let ours = run_ours(scheme, case.custom, &pairs);
+        total += assert_agree(&format!("{scheme} edge cases"), &pairs, &ours, &tool);
+        corpus.extend(case.edges.iter().map(|s| s.to_string()));
+    }
     corpus.sort();
     corpus.dedup();
     let seed = seed();
@@ -547,6 +644,71 @@ const PYPI_VECTORS: &[&str] = &[
     "osv-scalibr-pypi-versions-generated.tsv",
 ];
 
+const PYPI_EDGES: &[&str] = &[
+    "",
+    " ",
+    "1",
+    "1.0",
+    "v1.0",
+    "V1.0",
+    " 1.0 ",
+    "1!1.0",
+    "01!1.0",
+    "1.0a",
+    "1.0a.",
+    "1.0-a-",
+    "1.0a-1",
+    "1.0a--1",
+    "1.0-1",
+    "1.0-r",
+    "1.0r",
+    "1.0rev",
+    "1.0-post-",
+    "1.0.post.dev",
+    "1.0preview",
+    "1.0prev",
+    "1.0c",
+    "1.0rc",
+    "1.0ab",
+    "1.0+a",
+    "1.0+A",
+    "1.0+a.",
+    "1.0+a_-b",
+    "1.0+007",
+    "1.0+7",
+    "1.0+a.7",
+    "1.0+7.a",
+    "1..0",
+    ".1",
+    "1.",
+    "1.0\u{a0}",
+    "\u{2003}1.0",
+    "1.0\u{1f}",
+    "1-0",
+    "1_0",
+    "1.0-dev",
+    "1.0dev",
+    "1.0.dev-1",
+    "1.0-rc-1",
+    "1.0.0.0.0",
+    "0",
+    "0.0",
+    "00",
+    "000000000000000000000000000001",
+    "1.0ſ",
+    "1.0-K",
+    "१.0",
+    "1.0-١",
+    "1.0~1",
+    "1.0@",
+    "1.0*final",
+    "1.0-final",
+    "1.0.final",
+    "1.0-foo",
+    "1.0.foo1",
+    "2.0-c",
+];
+
 const PYPI_TOKENS: &[&str] = &[
     "!", "1!", ".post1", "post", "-1", "a", "b", "rc", "c", "pre", "preview", "alpha", "beta",
     ".dev", "dev1", "+local", "+1.a", "+", "-", "_", ".", " ", "v", "r", "rev", "0", "00", "final",
@@ -561,6 +723,7 @@ fn pep440_strict_agrees_with_packaging_26() {
         custom: Some(strict_pep440),
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
+        edges: PYPI_EDGES,
     });
 }
 
@@ -572,6 +735,7 @@ fn pep440_with_fallback_agrees_with_packaging_21_legacy() {
         custom: None,
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
+        edges: PYPI_EDGES,
     });
 }
 
@@ -588,4 +752,9 @@ fn go_agrees_with_x_mod_semver() {
 #[test]
 fn semver_agrees_with_node_semver() {
     check_case(case(VersionScheme::Semver));
+}
+
+#[test]
+fn deb_agrees_with_libdpkg() {
+    check_case(case(VersionScheme::Deb));
 }
