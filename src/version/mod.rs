@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod apk;
 pub mod batch;
 pub mod deb;
 pub mod go;
@@ -121,6 +122,7 @@ impl VersionScheme {
         }
         match self {
             VersionScheme::Deb => cmp!(deb::DebVersion),
+            VersionScheme::Apk => cmp!(apk::ApkVersion),
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
@@ -146,6 +148,7 @@ impl VersionScheme {
     ) -> Result<bool, VersionError> {
         match self {
             VersionScheme::Deb => range::contains::<deb::DebVersion>(version, events),
+            VersionScheme::Apk => range::contains::<apk::ApkVersion>(version, events),
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),

@@ -758,3 +758,79 @@ fn semver_agrees_with_node_semver() {
 fn deb_agrees_with_libdpkg() {
     check_case(case(VersionScheme::Deb));
 }
+
+/// Alpine has no packaged oracle: apk-tools 2.14's own test vectors are the
+/// reference and must all pass; other files are checked with their documented
+/// differences (rows counted in both directions).
+#[test]
+fn apk_agrees_with_apk_tools_2_vectors() {
+    // (file, expected disagreements, reason)
+    const FILES: &[(&str, usize, &str)] = &[
+        ("apk-tools-2.14-version.tsv", 0, "apk-tools 2.14's own test data"),
+        ("univers-apk-2.12.9-version.tsv", 0, "apk-tools 2.12.9's test data"),
+        ("univers-apk.tsv", 0, "univers' apk ordering list"),
+        (
+            "osv-scalibr-alpine-versions.tsv",
+            22,
+            "osv-scalibr's own reading: '.r1' as a revision, '6.6.2p1' letters followed by digits, empty dot runs; apk 2 stops at the first unreadable token",
+        ),
+        (
+            "osv-scalibr-alpine-versions-generated.tsv",
+            64,
+            "rows like '5.7.1p1-r0' < '5.7.1p1-r1': a digit after a letter is unreadable for apk 2.14, so both sides are equal from there",
+        ),
+        (
+            "apk-tools-master-version.tsv",
+            6,
+            "apk-tools 3 only: '~hash' commit tokens",
+        ),
+        (
+            "apk-tools-master-version-validity.tsv",
+            6,
+            "apk-tools 3 validity rules: '~hash' accepted, empty '-r' and '_' rejected",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (file, known, reason) in FILES {
+        let Some(path) = common::shared(&format!("vectors/{file}")) else {
+            continue;
+        };
+        let rows = load_vectors(&path);
+        let pairs: Vec<(String, String)> =
+            rows.iter().map(|r| (r.a.clone(), r.b.clone())).collect();
+        let validity = file.ends_with("validity.tsv");
+        let ours: Vec<String> = if validity {
+            use advisord::version::{apk::ApkVersion, SchemeVersion};
+            pairs
+                .iter()
+                .map(|(a, _)| match ApkVersion::parse(a) {
+                    Ok(v) if v.is_valid() => "=".to_string(),
+                    _ => "ERR".to_string(),
+                })
+                .collect()
+        } else {
+            run_ours(VersionScheme::Apk, None, &pairs)
+        };
+        let bad: Vec<_> = rows
+            .iter()
+            .zip(&ours)
+            .filter(|(r, o)| !satisfies(&r.expected, o))
+            .collect();
+        eprintln!(
+            "apk {file}: {} checks, agree {}, differ {} ({reason})",
+            rows.len(),
+            rows.len() - bad.len(),
+            bad.len()
+        );
+        for (r, o) in bad.iter().take(12) {
+            eprintln!(
+                "   {:?} vs {:?}: expected {} ours {o}",
+                r.a, r.b, r.expected
+            );
+        }
+        if bad.len() != *known {
+            problems.push(format!("{file}: {} differ, {known} documented", bad.len()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
