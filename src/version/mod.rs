@@ -16,6 +16,7 @@ pub mod apk;
 pub mod batch;
 pub mod deb;
 pub mod go;
+pub mod maven;
 pub mod pep440;
 pub mod range;
 pub mod rpm;
@@ -125,6 +126,7 @@ impl VersionScheme {
             VersionScheme::Apk => cmp!(apk::ApkVersion),
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
+            VersionScheme::Maven => cmp!(maven::MavenVersion),
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
             other => Err(VersionError::new(
@@ -151,6 +153,7 @@ impl VersionScheme {
             VersionScheme::Apk => range::contains::<apk::ApkVersion>(version, events),
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
+            VersionScheme::Maven => range::contains::<maven::MavenVersion>(version, events),
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
             other => Err(VersionError::new(

@@ -36,6 +36,24 @@ const KNOWN_VECTOR_DISAGREEMENTS: &[(&str, &str, usize, &str)] = &[
         "node-semver rejects numbers above 2^53-1 (the 30-digit rows) and 1.1.3.4.5",
     ),
     (
+        "osv-scalibr-maven-versions.tsv",
+        "maven-cmp",
+        2,
+        "'1-1' vs '1-ga-1': osv-scalibr expects =, Maven 3.8's ComparableVersion says >",
+    ),
+    (
+        "osv-scalibr-maven-versions-generated.tsv",
+        "maven-cmp",
+        36,
+        "osv-scalibr follows Maven 3.9+ (e.g. '2.9.0-1' vs '2.9.0.RC1'); Maven 3.8 orders 18 rows the other way",
+    ),
+    (
+        "univers-maven.tsv",
+        "maven-cmp",
+        8,
+        "'2-1' vs '2.0.a': univers expects <=, ComparableVersion says >",
+    ),
+    (
         "packaging-validity.tsv",
         "pep440-legacy-cmp",
         20,
@@ -221,6 +239,87 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        scheme: VersionScheme::Maven,
+        oracle: Some(("maven-cmp", &[])),
+        custom: None,
+        vectors: &[
+            "maven-ComparableVersionTest-3.9.16.tsv",
+            "maven-ComparableVersionTest-master.tsv",
+            "osv-scalibr-maven-versions.tsv",
+            "osv-scalibr-maven-versions-generated.tsv",
+            "univers-maven.tsv",
+        ],
+        tokens: &[
+            "-",
+            ".",
+            "_",
+            "0",
+            "1",
+            "a1",
+            "b",
+            "m2",
+            "-alpha",
+            "-beta-1",
+            "-RC1",
+            "-cr",
+            ".Final",
+            "-ga",
+            "-release",
+            "-SNAPSHOT",
+            "sp",
+            "-sp1",
+            "-foo",
+            "0000000000",
+            "1234567890",
+            "12345678901234567890",
+            "é",
+            "--",
+            "..",
+        ],
+        edges: &[
+            "",
+            "1",
+            "1.",
+            "1-",
+            "-1",
+            ".1",
+            "1..1",
+            "1--1",
+            "1-.1",
+            "1.-1",
+            "1.0000000000",
+            "1.0000000000.1",
+            "1.5",
+            "1.1234567890",
+            "1.999999999",
+            "1.12345678901234567890",
+            "1-release",
+            "1-final",
+            "1-ga",
+            "1-cr",
+            "1-rc",
+            "1a",
+            "1a1",
+            "1.a1",
+            "1-a1",
+            "1m1",
+            "1b",
+            "1-sp",
+            "1-foo",
+            "1-FOO",
+            "1-é",
+            "1-z",
+            "1.0.0.x1",
+            "1.0.0-x2",
+            "1-0-1",
+            "1-1",
+            "1.1",
+            "1-snapshot",
+            "1_0",
+            "1.0_1",
+        ],
+    },
     Case {
         scheme: VersionScheme::Deb,
         oracle: Some(("deb-cmp", &[])),
@@ -833,4 +932,9 @@ fn apk_agrees_with_apk_tools_2_vectors() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn maven_agrees_with_comparable_version() {
+    check_case(case(VersionScheme::Maven));
 }
