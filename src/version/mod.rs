@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub mod apk;
 pub mod batch;
 pub mod deb;
+pub mod gem;
 pub mod go;
 pub mod maven;
 pub mod pep440;
@@ -126,6 +127,7 @@ impl VersionScheme {
             VersionScheme::Apk => cmp!(apk::ApkVersion),
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
+            VersionScheme::Gem => cmp!(gem::GemVersion),
             VersionScheme::Maven => cmp!(maven::MavenVersion),
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
@@ -153,6 +155,7 @@ impl VersionScheme {
             VersionScheme::Apk => range::contains::<apk::ApkVersion>(version, events),
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
+            VersionScheme::Gem => range::contains::<gem::GemVersion>(version, events),
             VersionScheme::Maven => range::contains::<maven::MavenVersion>(version, events),
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),

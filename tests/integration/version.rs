@@ -54,6 +54,12 @@ const KNOWN_VECTOR_DISAGREEMENTS: &[(&str, &str, usize, &str)] = &[
         "'2-1' vs '2.0.a': univers expects <=, ComparableVersion says >",
     ),
     (
+        "osv-scalibr-rubygems-versions.tsv",
+        "gem-cmp",
+        4,
+        "'1beta' and '1gamma' are malformed for Gem::Version (letters need a dot after the first number)",
+    ),
+    (
         "packaging-validity.tsv",
         "pep440-legacy-cmp",
         20,
@@ -239,6 +245,52 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        scheme: VersionScheme::Gem,
+        oracle: Some(("gem-cmp", &[])),
+        custom: None,
+        vectors: &[
+            "rubygems-test_gem_version.tsv",
+            "rubygems-validity.tsv",
+            "osv-scalibr-rubygems-versions.tsv",
+            "osv-scalibr-rubygems-versions-generated.tsv",
+        ],
+        tokens: &[
+            "-", ".", "a", "pre", ".rc1", "-beta", "0", ".0", " ", "A", "--", "-1", ".a.0", "Z",
+        ],
+        edges: &[
+            "",
+            " ",
+            "\u{b}1",
+            "1\u{c}",
+            "\u{a0}1",
+            "0",
+            "1",
+            "1.0",
+            "1.",
+            ".1",
+            "1-",
+            "1-a",
+            "1.pre.a",
+            "1.a",
+            "1.A",
+            "1.0.a.0",
+            "1.a.0",
+            "1a",
+            "1.0a1",
+            "1.0A",
+            "1-a-b",
+            "1-.a",
+            "1.0-a.b-c",
+            "00001",
+            "1.00",
+            "1.0.0.0.0.0.1",
+            "1.z",
+            "1.0.Z",
+            "1 ",
+            " 1.0 ",
+        ],
+    },
     Case {
         scheme: VersionScheme::Maven,
         oracle: Some(("maven-cmp", &[])),
@@ -937,4 +989,9 @@ fn apk_agrees_with_apk_tools_2_vectors() {
 #[test]
 fn maven_agrees_with_comparable_version() {
     check_case(case(VersionScheme::Maven));
+}
+
+#[test]
+fn gem_agrees_with_rubygems() {
+    check_case(case(VersionScheme::Gem));
 }
