@@ -18,6 +18,7 @@ pub mod deb;
 pub mod gem;
 pub mod go;
 pub mod maven;
+pub mod nuget;
 pub mod pep440;
 pub mod range;
 pub mod rpm;
@@ -129,6 +130,7 @@ impl VersionScheme {
             VersionScheme::Go => cmp!(go::GoVersion),
             VersionScheme::Gem => cmp!(gem::GemVersion),
             VersionScheme::Maven => cmp!(maven::MavenVersion),
+            VersionScheme::Nuget => cmp!(nuget::NugetVersion),
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
             other => Err(VersionError::new(
@@ -157,6 +159,7 @@ impl VersionScheme {
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
             VersionScheme::Gem => range::contains::<gem::GemVersion>(version, events),
             VersionScheme::Maven => range::contains::<maven::MavenVersion>(version, events),
+            VersionScheme::Nuget => range::contains::<nuget::NugetVersion>(version, events),
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
             other => Err(VersionError::new(

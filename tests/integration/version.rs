@@ -60,6 +60,12 @@ const KNOWN_VECTOR_DISAGREEMENTS: &[(&str, &str, usize, &str)] = &[
         "'1beta' and '1gamma' are malformed for Gem::Version (letters need a dot after the first number)",
     ),
     (
+        "osv-scalibr-nuget-versions.tsv",
+        "nuget-cmp",
+        4,
+        "30-digit numbers do not fit NuGet's int components: TryParse fails",
+    ),
+    (
         "packaging-validity.tsv",
         "pep440-legacy-cmp",
         20,
@@ -245,6 +251,69 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    Case {
+        scheme: VersionScheme::Nuget,
+        oracle: Some(("nuget-cmp", &[])),
+        custom: None,
+        vectors: &["osv-scalibr-nuget-versions.tsv", "univers-nuget.tsv"],
+        tokens: &[
+            "-",
+            ".",
+            "+",
+            "0",
+            ".0",
+            "-beta",
+            "-RC.1",
+            "+meta",
+            " ",
+            "-01",
+            "-a.-1",
+            "2147483647",
+            "2147483648",
+            "+",
+            "a",
+            "-0",
+        ],
+        edges: &[
+            "",
+            "1",
+            "1.0",
+            "1.0.0",
+            "1.0.0.0",
+            "1.0.0.0.0",
+            " 1.0 ",
+            "1. 0",
+            "1 .0",
+            "+1.0",
+            "-0.1",
+            "-1.0",
+            "1.-0",
+            "01.1",
+            "1.0-",
+            "1.0+",
+            "1.0-+b",
+            "1.0-a+",
+            "1.0+b-c",
+            "1.0-a.-1",
+            "1.0-a.-2",
+            "1.0-a.1",
+            "1.0-a.01",
+            "1.0-a.0a",
+            "1.0-A",
+            "1.0-a",
+            "1.0-a-b",
+            "1.0-a_b",
+            "2147483647.0",
+            "2147483648.0",
+            "1.0-99999999999",
+            "1.0-2",
+            "1.0-x",
+            "1+b",
+            "\u{a0}1.0",
+            "1.0\u{2003}",
+            "1.0-\u{e9}",
+        ],
+    },
     Case {
         scheme: VersionScheme::Gem,
         oracle: Some(("gem-cmp", &[])),
@@ -994,4 +1063,9 @@ fn maven_agrees_with_comparable_version() {
 #[test]
 fn gem_agrees_with_rubygems() {
     check_case(case(VersionScheme::Gem));
+}
+
+#[test]
+fn nuget_agrees_with_nuget_versioning() {
+    check_case(case(VersionScheme::Nuget));
 }
