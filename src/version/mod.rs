@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod apk;
 pub mod batch;
+pub mod composer;
 pub mod deb;
 pub mod gem;
 pub mod go;
@@ -131,13 +132,19 @@ impl VersionScheme {
             VersionScheme::Gem => cmp!(gem::GemVersion),
             VersionScheme::Maven => cmp!(maven::MavenVersion),
             VersionScheme::Nuget => cmp!(nuget::NugetVersion),
+            VersionScheme::Composer => {
+                let x = composer::ComposerVersion::parse(a)?;
+                let y = composer::ComposerVersion::parse(b)?;
+                x.try_cmp(&y).ok_or_else(|| {
+                    VersionError::new(
+                        "composer",
+                        b,
+                        format!("branches {a:?} and {b:?} are not ordered by Composer"),
+                    )
+                })
+            }
             VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
-            other => Err(VersionError::new(
-                other.name(),
-                a,
-                "no comparator implemented for this scheme yet",
-            )),
         }
     }
 
@@ -160,13 +167,11 @@ impl VersionScheme {
             VersionScheme::Gem => range::contains::<gem::GemVersion>(version, events),
             VersionScheme::Maven => range::contains::<maven::MavenVersion>(version, events),
             VersionScheme::Nuget => range::contains::<nuget::NugetVersion>(version, events),
+            VersionScheme::Composer => {
+                range::contains::<composer::ComposerVersion>(version, events)
+            }
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
-            other => Err(VersionError::new(
-                other.name(),
-                version,
-                "no comparator implemented for this scheme yet",
-            )),
         }
     }
 }
