@@ -1177,3 +1177,53 @@ fn nuget_agrees_with_nuget_versioning() {
 fn composer_agrees_with_composer_semver() {
     check_case(case(VersionScheme::Composer));
 }
+
+/// The `advisord vercmp` command: one answer line per input line, scheme given
+/// directly or through the ecosystem table; no database is touched.
+#[test]
+fn vercmp_command_answers_per_line() {
+    let run = |args: &[&str], input: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_advisord"))
+            .args(["--db", &dir.path().join("none.redb").to_string_lossy()])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn advisord");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            !dir.path().join("none.redb").exists(),
+            "vercmp must not create a database"
+        );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let input = "1.0~rc1\t1.0\n1:0.9\t2.0\nnot a tab line\n1.0\t\n";
+    assert_eq!(
+        run(&["vercmp", "--scheme", "deb"], input),
+        (true, "<\n>\nERR\nERR\n".to_string())
+    );
+    assert_eq!(
+        run(&["vercmp", "--ecosystem", "Debian:12"], input),
+        (true, "<\n>\nERR\nERR\n".to_string())
+    );
+    assert_eq!(
+        run(
+            &["vercmp", "--ecosystem", "PyPI"],
+            "1.0rc1\t1.0\n1.0.post1\t1.0\n"
+        ),
+        (true, "<\n>\n".to_string())
+    );
+    let (ok, _) = run(&["vercmp", "--ecosystem", "NoSuchEcosystem"], "1\t2\n");
+    assert!(!ok, "an ecosystem without comparator is an error");
+}
