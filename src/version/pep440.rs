@@ -390,6 +390,15 @@ impl SchemeVersion for PypiVersion {
             Err(_) => Ok(PypiVersion::Legacy(LegacyVersion::new(input))),
         }
     }
+
+    fn fallback_reason(&self) -> Option<&'static str> {
+        match self {
+            PypiVersion::Legacy(_) => {
+                Some("not a PEP 440 version (only the legacy fallback orders it)")
+            }
+            PypiVersion::Pep440(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]
