@@ -121,7 +121,12 @@ fn main_number(input: &str, digits: &str) -> Result<u64, VersionError> {
 fn pre_id(id: &str) -> PreId {
     if id.bytes().all(|b| b.is_ascii_digit()) {
         // `+id`, kept as a number when below MAX_SAFE_INTEGER, else as a string.
-        let value: f64 = id.parse().unwrap_or(f64::INFINITY);
+        let value: f64 = if id.len() <= 15 {
+            // Exact in an f64; integer parsing is much cheaper than float parsing.
+            id.parse::<u64>().map_or(f64::INFINITY, |n| n as f64)
+        } else {
+            id.parse().unwrap_or(f64::INFINITY)
+        };
         if value < MAX_SAFE_INTEGER as f64 {
             return PreId::Num(value);
         }
@@ -138,7 +143,8 @@ fn pre_id(id: &str) -> PreId {
 
 impl SchemeVersion for SemverVersion {
     fn parse(input: &str) -> Result<Self, VersionError> {
-        if input.encode_utf16().count() > MAX_LENGTH {
+        // UTF-8 is never shorter than UTF-16, so only long inputs need counting.
+        if input.len() > MAX_LENGTH && input.encode_utf16().count() > MAX_LENGTH {
             return Err(err(input, "longer than 256 characters"));
         }
         let s = input.trim_matches(js_space);

@@ -8,8 +8,8 @@
 //! differs from the real tool, the tool wins: the number of such rows per file is
 //! pinned in [`KNOWN_VECTOR_DISAGREEMENTS`] with the reason.
 //!
-//! `ADVISORD_VERCMP_SEED` (default printed) and `ADVISORD_VERCMP_PAIRS` (generated
-//! pairs per scheme, default 20,000; CI sets 200,000) make a failure reproducible.
+//! `ADVISORD_VERCMP_SEED` (the seed is printed) and `ADVISORD_VERCMP_PAIRS` (generated
+//! pairs per scheme; 200,000 in CI, 20,000 locally) make a failure reproducible.
 
 use std::cmp::Ordering;
 use std::io::Write;
@@ -629,7 +629,48 @@ const CASES: &[Case] = &[
             "~", "^", "1:", "0:", "-1", ".el9", "_", "~rc1", "^git1", "a", "+", ":", "-", "00",
             "~~", "^^", ".", "é",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "0",
+            "1",
+            "1.0",
+            "1:1.0",
+            ":1.0",
+            "a:1.0",
+            "01:1.0",
+            "1:",
+            "1:-1",
+            "-1",
+            "1-",
+            "1.0-",
+            "1.0-1-2",
+            "1.0~",
+            "1.0~~",
+            "1.0^",
+            "1.0^^",
+            "1.0~^",
+            "1.0^~",
+            "~",
+            "^",
+            "1.0a",
+            "1.0A",
+            "1.0.a",
+            "1_0",
+            "1..0",
+            "1.0é",
+            "é",
+            "1.0-1.el9",
+            "1.0-1.el9_2",
+            "2:1.0-1",
+            "1.0 ",
+            " 1.0",
+            "18446744073709551616:1",
+            "000000000000000000001.0",
+            "1.0+git",
+            "1+",
+            "1.0-1~rc",
+            "1.0-1^post",
+        ],
     },
     Case {
         scheme: VersionScheme::Go,
@@ -653,7 +694,39 @@ const CASES: &[Case] = &[
             "-rc.1",
             "01",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "v",
+            "1",
+            "v1",
+            "v1.2",
+            "v1.2.3",
+            "1.2.3",
+            "vv1.2.3",
+            "V1.2.3",
+            "v01.2.3",
+            "v1.02.3",
+            "v1.2.03",
+            "v1.2.3-",
+            "v1.2.3+",
+            "v1.2.3-01",
+            "v1.2.3-0",
+            "v1.2.3-0a",
+            "v1.2.3-a.01",
+            "v1.2.3-a..b",
+            "v1.2.3+incompatible",
+            "v2.0.0+incompatible",
+            "v1.2-pre",
+            "v1+meta",
+            "v1.2.3-pre+meta",
+            "v1.2.3.4",
+            "v0.0.0-20191109021931-daa7c04131f5",
+            "v1.2.4-0.20191109021931-daa7c04131f5",
+            "v1.2.3-pre.0.20191109021931-daa7c04131f5",
+            "v99999999999999999999.0.0",
+            " v1.2.3",
+            "v1.2.3 ",
+        ],
     },
     Case {
         scheme: VersionScheme::Semver,
@@ -684,7 +757,45 @@ const CASES: &[Case] = &[
             "-0",
             "a",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "1",
+            "1.2",
+            "1.2.3",
+            "v1.2.3",
+            "=1.2.3",
+            "==v1.2.3",
+            "v=1.2.3",
+            " 1.2.3 ",
+            "\u{a0}1.2.3",
+            "\u{feff}1.2.3",
+            "v 1.2.3",
+            "1.2.3-",
+            "1.2.3--",
+            "1.2.3-.a",
+            "1.2.3-+b",
+            "1.2.3+",
+            "1.2.3beta",
+            "1.2.34.5",
+            "1.2.3.4",
+            "01.02.03",
+            "1.2.3-01",
+            "1.2.3-0",
+            "1.2.3-a.01",
+            "9007199254740991.0.0",
+            "9007199254740992.0.0",
+            "1.2.3-9007199254740991",
+            "1.2.3-9007199254740992",
+            "1.2.3-9007199254740993",
+            "1.2.3-99999999999999999999.a",
+            "1.2.3-99999999999999999999.b",
+            "1.2.3-alpha.1",
+            "1.2.3-alpha.-1",
+            "1.2.3+build.1",
+            "1.2.3-rc.1+build",
+            "V1.2.3",
+            "1.2.3\u{2028}",
+        ],
     },
 ];
 
@@ -791,11 +902,17 @@ fn seed() -> u64 {
         .unwrap_or(0x5EED_2026)
 }
 
+/// Generated pairs per scheme: `ADVISORD_VERCMP_PAIRS`, else 200,000 in CI
+/// (`ADVISORD_REQUIRE_SHARED=1`) and 20,000 locally.
 fn pair_count() -> usize {
     std::env::var("ADVISORD_VERCMP_PAIRS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(if common::require_shared() {
+            200_000
+        } else {
+            20_000
+        })
 }
 
 /// Deterministic tricky pairs: mutations of the corpus, against each other and
