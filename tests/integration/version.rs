@@ -260,6 +260,8 @@ struct Case {
     tokens: &'static [&'static str],
     /// Hand-picked edge cases, compared pairwise (all pairs) against the oracle.
     edges: &'static [&'static str],
+    /// `../shared/data/osv/<dir>` folders whose real versions seed the generator.
+    data: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
@@ -348,6 +350,7 @@ const CASES: &[Case] = &[
             "dev-é",
             "1.0-é",
         ],
+        data: &["packagist"],
     },
     Case {
         scheme: VersionScheme::Nuget,
@@ -411,6 +414,7 @@ const CASES: &[Case] = &[
             "1.0\u{2003}",
             "1.0-\u{e9}",
         ],
+        data: &["nuget"],
     },
     Case {
         scheme: VersionScheme::Gem,
@@ -457,6 +461,7 @@ const CASES: &[Case] = &[
             "1 ",
             " 1.0 ",
         ],
+        data: &["rubygems"],
     },
     Case {
         scheme: VersionScheme::Maven,
@@ -538,6 +543,7 @@ const CASES: &[Case] = &[
             "1_0",
             "1.0_1",
         ],
+        data: &["maven"],
     },
     Case {
         scheme: VersionScheme::Deb,
@@ -615,6 +621,7 @@ const CASES: &[Case] = &[
             " :1",
             "1 :1",
         ],
+        data: &["debian", "ubuntu"],
     },
     Case {
         scheme: VersionScheme::Rpm,
@@ -671,6 +678,7 @@ const CASES: &[Case] = &[
             "1.0-1~rc",
             "1.0-1^post",
         ],
+        data: &["redhat", "suse", "almalinux", "rocky", "mageia"],
     },
     Case {
         scheme: VersionScheme::Go,
@@ -727,6 +735,7 @@ const CASES: &[Case] = &[
             " v1.2.3",
             "v1.2.3 ",
         ],
+        data: &["go"],
     },
     Case {
         scheme: VersionScheme::Semver,
@@ -796,8 +805,58 @@ const CASES: &[Case] = &[
             "V1.2.3",
             "1.2.3\u{2028}",
         ],
+        data: &["npm", "crates.io", "hex"],
     },
 ];
+
+/// Versions of real OSV records: `versions` lists and non-GIT range events.
+fn data_versions(dirs: &[&str]) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.get("type").and_then(|t| t.as_str()) == Some("GIT") {
+                    return;
+                }
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("versions", serde_json::Value::Array(items)) => {
+                            out.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_string))
+                        }
+                        (
+                            "introduced" | "fixed" | "last_affected",
+                            serde_json::Value::String(s),
+                        ) if s != "0" => out.push(s.clone()),
+                        _ => walk(value, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Some(path) = common::shared(&format!("data/osv/{dir}")) else {
+            continue;
+        };
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.path();
+            if file.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+                    walk(&json, &mut out);
+                }
+            }
+        }
+    }
+    out.retain(|v| !v.contains(['\t', '\n', '\r', '\0']));
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -1010,6 +1069,12 @@ fn check_case(case: &Case) {
         total += assert_agree(&format!("{scheme} edge cases"), &pairs, &ours, &tool);
         corpus.extend(case.edges.iter().map(|s| s.to_string()));
     }
+    let real = data_versions(case.data);
+    eprintln!(
+        "{scheme}: {} real versions from ../shared/data/osv",
+        real.len()
+    );
+    corpus.extend(real);
     corpus.sort();
     corpus.dedup();
     let seed = seed();
@@ -1167,6 +1232,7 @@ fn pep440_strict_agrees_with_packaging_26() {
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
         edges: PYPI_EDGES,
+        data: &["pypi"],
     });
 }
 
@@ -1179,6 +1245,7 @@ fn pep440_with_fallback_agrees_with_packaging_21_legacy() {
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
         edges: PYPI_EDGES,
+        data: &["pypi"],
     });
 }
 
