@@ -308,8 +308,21 @@ fn parse_entry(text: &str) -> Option<Entry> {
         }
         None => (text, None),
     };
-    let mut tokens = head.split_whitespace();
-    let spelled = tokens.next()?.trim_end_matches([',', ';']);
+    let mut words: Vec<String> = head
+        .split_whitespace()
+        .map(|t| t.trim_end_matches([',', ';']).to_string())
+        .collect();
+    // `CVE 2018-16859`: a space where the dash belongs.
+    if words.len() >= 2 && words[0].eq_ignore_ascii_case("CVE") {
+        let joined = format!("CVE-{}", words[1]);
+        words.splice(0..2, [joined]);
+    }
+    // `CVE-????-?????  XSA-295`: no CVE yet, the next id leads.
+    while words.first().is_some_and(|w| w.contains('?')) {
+        words.remove(0);
+    }
+    let mut tokens = words.iter().map(String::as_str);
+    let spelled = tokens.next()?;
     let id = normalize_id(spelled);
     if !looks_like_id(&id) {
         return None;
@@ -717,6 +730,10 @@ packages:
     fn numbered_cve_parts_collapse() {
         assert_eq!(normalize_id("CVE-2017-17434-1"), "CVE-2017-17434");
         assert_eq!(normalize_id("XSA-207"), "XSA-207");
+        let e = parse_entry("CVE-????-?????  XSA-295").unwrap();
+        assert_eq!(e.id, "XSA-295");
+        assert_eq!(parse_entry("CVE 2018-16859").unwrap().id, "CVE-2018-16859");
+        assert!(parse_entry("CVE-????-?????").is_none());
         let e = parse_entry("CVE-2018-10103 (SMB - partially fixed)").unwrap();
         assert_eq!(e.id, "CVE-2018-10103");
         assert_eq!(e.note.as_deref(), Some("SMB - partially fixed"));

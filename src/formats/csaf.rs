@@ -2,13 +2,17 @@
 //!
 //! # Records
 //!
-//! - A VEX document (`document.category = "csaf_vex"`) gives one record per
+//! - A per-CVE document (VEX: `tracking.id` is a CVE) gives one record per
 //!   vulnerability, named after the CVE with the publisher's prefix:
 //!   `REDHAT-CVE-2022-38752`, `SUSE-CVE-2023-5568` (the bare CVE for other
-//!   publishers). The CVE is in `upstream` and `aliases`.
-//! - Any other document (`csaf_security_advisory`, `csaf_base`, ...) gives one
-//!   record named by `tracking.id` (`RHSA-2023:7025`, `SUSE-SU-2015:0011-2`)
-//!   with every CVE of its vulnerabilities as aliases.
+//!   publishers). The CVE is in `upstream` and `aliases`. A per-CVE document
+//!   without vulnerabilities is reported, not silently dropped.
+//! - A document named by an advisory id (`csaf_security_advisory`, and Red
+//!   Hat's older `csaf_vex` RHSAs) gives one record named by `tracking.id`
+//!   (`RHSA-2023:7025`, `SUSE-SU-2015:0011-2`) with every CVE of its
+//!   vulnerabilities as aliases.
+//! - Advisories named in vendor-fix remediation URLs (`.../errata/RHSA-2023:1512`)
+//!   are listed in `related`.
 //!
 //! # Products
 //!
@@ -85,8 +89,6 @@ struct Doc<'a> {
 
 #[derive(Deserialize)]
 struct Document<'a> {
-    #[serde(borrow)]
-    category: Str<'a>,
     #[serde(borrow, default)]
     title: Option<Str<'a>>,
     #[serde(borrow)]
@@ -329,7 +331,15 @@ pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem))
             ))),
         }
     }
-    let is_vex = doc.document.category.trim() == "csaf_vex";
+    // Per-CVE documents (VEX) give one record per vulnerability; documents
+    // named by an advisory id (even Red Hat's `csaf_vex` RHSAs) give one.
+    let per_vulnerability = tracking_id.starts_with("CVE-");
+    if per_vulnerability && vulns.is_empty() {
+        return emit(Err(ctx.error(
+            &tracking_id,
+            "document has no vulnerabilities: nothing to record",
+        )));
+    }
     let doc_refs = references(&doc.document.references);
     let doc_severity = doc
         .document
@@ -345,7 +355,7 @@ pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem))
         severity: doc_severity,
         references: doc_refs,
     };
-    if is_vex {
+    if per_vulnerability {
         for vuln in &vulns {
             emit(vex_record(&header, vuln, &index, ctx));
         }
@@ -815,6 +825,19 @@ impl Component {
             (version_ok && !name.is_empty() && !release.is_empty())
                 .then(|| (name.to_string(), format!("{version}-{release}")))
         });
+        // A container image `namespace/name:tag` (older Red Hat documents).
+        if split.is_none() && vendor == Vendor::RedHat {
+            if let Some((path, tag)) = base.rsplit_once(':') {
+                if path.contains('/') && !tag.contains('/') && !tag.is_empty() {
+                    return Some(Component {
+                        kind: ComponentKind::Other,
+                        name: path.to_string(),
+                        version: Some(tag.to_string()),
+                        module: None,
+                    });
+                }
+            }
+        }
         match split {
             Some((name, version)) => Some(Component {
                 kind: ComponentKind::Rpm,
