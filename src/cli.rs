@@ -1,1 +1,111 @@
-//! placeholder
+//! The command line: clap definitions only; commands live in [`crate::commands`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::formats::Format;
+
+/// advisord: security advisories from every feed, one OSV-compatible store.
+#[derive(Debug, Parser)]
+#[command(name = "advisord", version, about)]
+pub struct Cli {
+    /// The redb database file.
+    #[arg(
+        long,
+        global = true,
+        env = "ADVISORD_DB",
+        default_value = "./advisord.redb"
+    )]
+    pub db: PathBuf,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info`, `advisord=debug`).
+    #[arg(long, global = true, env = "ADVISORD_LOG", default_value = "info")]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the OSV-compatible HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ADVISORD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Serve only: do not run scheduled feed syncs.
+        #[arg(long)]
+        no_sync: bool,
+    },
+    /// Read advisories from files, directories, archives or URLs into the store.
+    Ingest {
+        /// The upstream format.
+        #[arg(long, default_value = "osv", value_parser = parse_format)]
+        format: Format,
+        /// Feed name to attribute records to (default: FORMAT:NAME-OF-FIRST-SOURCE).
+        #[arg(long)]
+        feed: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Paths (file, directory, .zip, .tar.gz, ...) or http(s) URLs.
+        #[arg(required = true, value_name = "PATH|URL")]
+        sources: Vec<String>,
+    },
+    /// Ask whether a package version is affected.
+    Query {
+        /// Ecosystem (`PyPI`, `Debian:12`, ...).
+        #[arg(long, required_unless_present = "purl")]
+        ecosystem: Option<String>,
+        /// Package name.
+        #[arg(long, required_unless_present = "purl")]
+        name: Option<String>,
+        /// Version (omit for every advisory of the package).
+        #[arg(long)]
+        version: Option<String>,
+        /// Package URL instead of ecosystem and name.
+        #[arg(long, conflicts_with_all = ["ecosystem", "name"])]
+        purl: Option<String>,
+        /// Print full OSV records as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one record as OSV JSON.
+    Get {
+        /// Record id (`GHSA-...`, `CVE-...`, `DSA-...`).
+        id: String,
+    },
+    /// Print store statistics.
+    Stats {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn db_is_global_before_or_after_the_subcommand() {
+        let before = Cli::try_parse_from(["advisord", "--db", "a.redb", "stats"]).unwrap();
+        let after = Cli::try_parse_from(["advisord", "stats", "--db", "a.redb"]).unwrap();
+        assert_eq!(before.db, after.db);
+        assert!(Cli::try_parse_from(["advisord", "ingest", "--format", "nope", "x"]).is_err());
+    }
+}

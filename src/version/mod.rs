@@ -12,7 +12,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod batch;
+pub mod go;
 pub mod range;
+pub mod rpm;
 pub mod semver;
 
 pub use range::{AffectedVerdict, EvalRange, RangeSpec};
@@ -115,6 +118,8 @@ impl VersionScheme {
             }};
         }
         match self {
+            VersionScheme::Rpm => cmp!(rpm::RpmVersion),
+            VersionScheme::Go => cmp!(go::GoVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
             other => Err(VersionError::new(
                 other.name(),
@@ -136,6 +141,8 @@ impl VersionScheme {
         events: &[crate::model::Event],
     ) -> Result<bool, VersionError> {
         match self {
+            VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
+            VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
             other => Err(VersionError::new(
                 other.name(),

@@ -1,3 +1,7 @@
 //! advisord's integration tests: one binary, one module per area.
 
 mod common;
+mod osv;
+mod server;
+mod store;
+mod version;
