@@ -70,7 +70,12 @@ pub fn parse_yaml(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
 }
 
 /// Parses one secdb file in the given syntax.
-pub fn parse_as(bytes: &[u8], syntax: Syntax, ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+pub fn parse_as(
+    bytes: &[u8],
+    syntax: Syntax,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) {
     let root: Node = match syntax {
         Syntax::Json => match serde_json::from_slice(bytes) {
             Ok(node) => node,
@@ -217,10 +222,17 @@ fn collect_package(
     emit: &mut dyn FnMut(ParseItem),
 ) {
     let label = format!("packages[{index}]");
-    let Some(pkg) = item.as_map().and_then(|m| get(m, "pkg")).and_then(Node::as_map) else {
+    let Some(pkg) = item
+        .as_map()
+        .and_then(|m| get(m, "pkg"))
+        .and_then(Node::as_map)
+    else {
         return emit(Err(ctx.error(label, "entry has no `pkg` mapping")));
     };
-    let Some(name) = get_str(pkg, "name").map(str::trim).filter(|n| !n.is_empty()) else {
+    let Some(name) = get_str(pkg, "name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    else {
         return emit(Err(ctx.error(label, "package without a name")));
     };
     let label = format!("{label} ({name})");
@@ -232,10 +244,9 @@ fn collect_package(
     for (version, ids) in secfixes {
         let version = version.trim();
         if version.is_empty() || version.chars().any(char::is_whitespace) {
-            emit(Err(ctx.error(
-                &label,
-                format!("invalid fix version {version:?}"),
-            )));
+            emit(Err(
+                ctx.error(&label, format!("invalid fix version {version:?}"))
+            ));
             continue;
         }
         let entries: &[Node] = match ids {
@@ -415,10 +426,7 @@ fn build_record(
             .map(|version| Range {
                 kind: RangeKind::Ecosystem,
                 repo: None,
-                events: vec![
-                    Event::Introduced("0".into()),
-                    Event::Fixed(version.clone()),
-                ],
+                events: vec![Event::Introduced("0".into()), Event::Fixed(version.clone())],
                 database_specific: None,
             })
             .collect();

@@ -303,11 +303,34 @@ impl Vendor {
     }
 }
 
-/// Parses one CSAF 2.0 document (advisory or VEX).
+/// Parses one CSAF 2.0 document (advisory or VEX), or a JSON-lines file of
+/// documents (one per line, as bulk VEX exports come).
 pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    if !is_json_lines(bytes) {
+        return parse_document(bytes, "file", ctx, emit);
+    }
+    for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        parse_document(line, &format!("line {}", index + 1), ctx, emit);
+    }
+}
+
+/// More than one line opens a JSON object at its first byte.
+fn is_json_lines(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|line| line.first() == Some(&b'{'))
+        .nth(1)
+        .is_some()
+}
+
+/// Parses one document; `label` names it in errors (`file`, `line 3`).
+fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
     let doc: Doc<'_> = match serde_json::from_slice(bytes) {
         Ok(d) => d,
-        Err(e) => return emit(Err(ctx.error("file", format!("not a CSAF document: {e}")))),
+        Err(e) => return emit(Err(ctx.error(label, format!("not a CSAF document: {e}")))),
     };
     let vendor = Vendor::detect(doc.document.publisher.as_ref());
     let tree = doc.product_tree.unwrap_or_default();
@@ -429,7 +452,10 @@ fn vex_record(
     let id: AdvisoryId = id_text
         .parse()
         .map_err(|e| ctx.error(&id_text, format!("{e}")))?;
-    let cve_id: Option<AdvisoryId> = cve.parse().ok().filter(|c: &AdvisoryId| c.kind() == IdKind::Cve);
+    let cve_id: Option<AdvisoryId> = cve
+        .parse()
+        .ok()
+        .filter(|c: &AdvisoryId| c.kind() == IdKind::Cve);
     let mut builder = AffectedBuilder::default();
     builder.add_vulnerability(vuln, index);
     let unresolved = builder.unresolved;
@@ -442,7 +468,10 @@ fn vex_record(
     let mut advisory = Advisory {
         schema_version: None,
         id,
-        modified: header.modified.clone().unwrap_or_else(|| ctx.fetched.clone()),
+        modified: header
+            .modified
+            .clone()
+            .unwrap_or_else(|| ctx.fetched.clone()),
         published: header.published.clone().or_else(|| {
             vuln.release_date
                 .as_deref()
@@ -508,7 +537,10 @@ fn advisory_record(
     let mut advisory = Advisory {
         schema_version: None,
         id,
-        modified: header.modified.clone().unwrap_or_else(|| ctx.fetched.clone()),
+        modified: header
+            .modified
+            .clone()
+            .unwrap_or_else(|| ctx.fetched.clone()),
         published: header.published.clone(),
         withdrawn: None,
         aliases,
@@ -672,9 +704,8 @@ impl<'t> ProductIndex<'t> {
                 return Some(component);
             }
         }
-        Component::from_id(id, self.vendor).or_else(|| {
-            leaf.and_then(|l| Component::from_id(l.name, self.vendor))
-        })
+        Component::from_id(id, self.vendor)
+            .or_else(|| leaf.and_then(|l| Component::from_id(l.name, self.vendor)))
     }
 
     fn platform_ecosystem(&self, platform_id: &str) -> Option<Ecosystem> {
@@ -729,9 +760,28 @@ enum ComponentKind {
 }
 
 const ARCHES: &[&str] = &[
-    "noarch", "src", "nosrc", "x86_64", "x86_64_v2", "i386", "i486", "i586", "i686", "athlon",
-    "aarch64", "ppc64le", "ppc64", "ppc", "s390x", "s390", "ia64", "armv7hl", "armv6hl",
-    "armv7l", "riscv64", "loongarch64",
+    "noarch",
+    "src",
+    "nosrc",
+    "x86_64",
+    "x86_64_v2",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "athlon",
+    "aarch64",
+    "ppc64le",
+    "ppc64",
+    "ppc",
+    "s390x",
+    "s390",
+    "ia64",
+    "armv7hl",
+    "armv6hl",
+    "armv7l",
+    "riscv64",
+    "loongarch64",
 ];
 
 impl Component {
@@ -940,8 +990,7 @@ impl AffectedBuilder {
                     }
                     continue;
                 };
-                let Some(ecosystem) = ecosystem.or_else(|| fallback_ecosystem(index.vendor))
-                else {
+                let Some(ecosystem) = ecosystem.or_else(|| fallback_ecosystem(index.vendor)) else {
                     continue;
                 };
                 let key = GroupKey {
@@ -1152,10 +1201,7 @@ mod tests {
             m.version.as_deref(),
             Some("0:2.5.9-111.module+el8.9.0+19193+435404ae")
         );
-        assert_eq!(
-            m.module.as_deref(),
-            Some("ruby:2.5")
-        );
+        assert_eq!(m.module.as_deref(), Some("ruby:2.5"));
         assert_eq!(
             redhat_cpe_release("cpe:/a:redhat:enterprise_linux:8::appstream"),
             Some("enterprise_linux:8::appstream")
@@ -1220,11 +1266,18 @@ mod tests {
         assert_eq!(r.related[0].as_str(), "RHSA-2024:0002");
         assert_eq!(r.modified.as_str(), "2024-02-01T00:00:00+00:00");
         assert_eq!(
-            r.database_specific.advisord.as_ref().unwrap().vendor_severity,
+            r.database_specific
+                .advisord
+                .as_ref()
+                .unwrap()
+                .vendor_severity,
             Some("important".into())
         );
         assert_eq!(r.severity[0].kind, SeverityKind::CvssV3);
-        assert_eq!(r.database_specific.other["unresolved_product_ids"], json!(1));
+        assert_eq!(
+            r.database_specific.other["unresolved_product_ids"],
+            json!(1)
+        );
         let find = |name: &str| {
             r.affected
                 .iter()
@@ -1238,14 +1291,23 @@ mod tests {
         );
         assert_eq!(
             foo.ranges[0].events,
-            [Event::Introduced("0".into()), Event::Fixed("1:2.0-3.el9".into())]
+            [
+                Event::Introduced("0".into()),
+                Event::Fixed("1:2.0-3.el9".into())
+            ]
         );
         let bar = find("bar");
         assert_eq!(bar.ranges[0].events, [Event::Introduced("0".into())]);
-        assert_eq!(bar.database_specific.other["remediation"], json!(["no_fix_planned"]));
+        assert_eq!(
+            bar.database_specific.other["remediation"],
+            json!(["no_fix_planned"])
+        );
         let baz = find("baz");
         assert!(baz.ranges.is_empty() && baz.versions.is_empty());
-        assert_eq!(baz.database_specific.other["status"], json!("known_not_affected"));
+        assert_eq!(
+            baz.database_specific.other["status"],
+            json!("known_not_affected")
+        );
         assert_eq!(
             baz.database_specific.other["product_versions"],
             json!(["0:1.0-1.el9"])

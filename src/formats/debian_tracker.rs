@@ -44,7 +44,7 @@ use serde_json::{json, Map, Value};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, AdvisordMeta, Affected, DatabaseSpecific, Ecosystem, Event, IdKind,
+    AdvisordMeta, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind,
     Package, Range, RangeKind, Reference, Timestamp,
 };
 
@@ -94,7 +94,11 @@ struct ReleaseState<'a> {
 pub fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
     let top: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_slice(bytes) {
         Ok(t) => t,
-        Err(e) => return emit(Err(ctx.error("file", format!("malformed tracker JSON: {e}")))),
+        Err(e) => {
+            return emit(Err(
+                ctx.error("file", format!("malformed tracker JSON: {e}"))
+            ))
+        }
     };
     // Issue id -> (package, issue), gathered across packages.
     let mut by_issue: BTreeMap<Cow<'_, str>, Vec<(Cow<'_, str>, Issue<'_>)>> = BTreeMap::new();
@@ -482,10 +486,9 @@ pub fn parse_list(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
             match parse_package_line(body) {
                 Ok(Some(affected)) => entry.affected.push(affected),
                 Ok(None) => {}
-                Err(reason) => emit(Err(ctx.error(
-                    format!("{} (line {line_no})", entry.id),
-                    reason,
-                ))),
+                Err(reason) => emit(Err(
+                    ctx.error(format!("{} (line {line_no})", entry.id), reason)
+                )),
             }
         } else {
             entry.notes.push(body.to_string());
@@ -547,7 +550,10 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
         .ok_or_else(|| format!("expected `- package version` in {body:?}"))?
         .trim();
     let (main, paren) = match rest.find('(') {
-        Some(i) => (rest[..i].trim(), Some(rest[i + 1..].trim_end_matches(')').trim())),
+        Some(i) => (
+            rest[..i].trim(),
+            Some(rest[i + 1..].trim_end_matches(')').trim()),
+        ),
         None => (rest, None),
     };
     let mut tokens = main.split_whitespace();
@@ -731,7 +737,11 @@ mod tests {
         assert_eq!(r.id.as_str(), "DEBIAN-CVE-2024-0001");
         assert_eq!(r.aliases[0].as_str(), "CVE-2024-0001");
         assert_eq!(
-            r.database_specific.advisord.as_ref().unwrap().vendor_severity,
+            r.database_specific
+                .advisord
+                .as_ref()
+                .unwrap()
+                .vendor_severity,
             Some("high".into())
         );
         let by_eco = |e: &str| {
@@ -742,7 +752,10 @@ mod tests {
         };
         assert_eq!(
             by_eco("Debian:12").ranges[0].events,
-            [Event::Introduced("0".into()), Event::Fixed("3.0.1-1".into())]
+            [
+                Event::Introduced("0".into()),
+                Event::Fixed("3.0.1-1".into())
+            ]
         );
         assert_eq!(
             by_eco("Debian:11").ranges[0].events,
@@ -776,19 +789,34 @@ mod tests {
         let dsa = items[0].as_ref().unwrap();
         assert_eq!(dsa.id.as_str(), "DSA-5546-1");
         assert_eq!(dsa.aliases.len(), 2);
-        assert_eq!(dsa.published.as_ref().unwrap().as_str(), "2023-11-02T00:00:00Z");
+        assert_eq!(
+            dsa.published.as_ref().unwrap().as_str(),
+            "2023-11-02T00:00:00Z"
+        );
         assert_eq!(dsa.summary.as_deref(), Some("chromium - security update"));
         assert_eq!(dsa.affected.len(), 2);
         assert!(dsa.affected[1].ranges.is_empty());
         assert!(items[1].is_err());
         let dtsa = items[2].as_ref().unwrap();
-        assert_eq!(dtsa.published.as_ref().unwrap().as_str(), "2005-08-26T00:00:00Z");
         assert_eq!(
-            dtsa.affected[0].package.as_ref().unwrap().ecosystem.as_str(),
+            dtsa.published.as_ref().unwrap().as_str(),
+            "2005-08-26T00:00:00Z"
+        );
+        assert_eq!(
+            dtsa.affected[0]
+                .package
+                .as_ref()
+                .unwrap()
+                .ecosystem
+                .as_str(),
             "Debian:4.0"
         );
         assert_eq!(
-            dtsa.database_specific.advisord.as_ref().unwrap().vendor_severity,
+            dtsa.database_specific
+                .advisord
+                .as_ref()
+                .unwrap()
+                .vendor_severity,
             Some("high".into())
         );
     }
