@@ -6,7 +6,8 @@
 //!   vulnerability, named after the CVE with the publisher's prefix:
 //!   `REDHAT-CVE-2022-38752`, `SUSE-CVE-2023-5568` (the bare CVE for other
 //!   publishers). The CVE is in `upstream` and `aliases`. A per-CVE document
-//!   without vulnerabilities is reported, not silently dropped.
+//!   without vulnerabilities gives one record without affected entries; a
+//!   `deleted` tombstone (Red Hat's bulk VEX streams) gives a withdrawn one.
 //! - A document named by an advisory id (`csaf_security_advisory`, and Red
 //!   Hat's older `csaf_vex` RHSAs) gives one record named by `tracking.id`
 //!   (`RHSA-2023:7025`, `SUSE-SU-2015:0011-2`) with every CVE of its
@@ -111,6 +112,10 @@ struct Tracking<'a> {
     current_release_date: Option<Str<'a>>,
     #[serde(borrow, default)]
     initial_release_date: Option<Str<'a>>,
+    /// `final`, `interim`, `draft`; Red Hat's bulk VEX streams also carry
+    /// `deleted` tombstones.
+    #[serde(borrow, default)]
+    status: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -191,7 +196,7 @@ struct Relationship<'a> {
     relates_to_product_reference: Str<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Vulnerability<'a> {
     #[serde(borrow, default)]
     cve: Option<Str<'a>>,
@@ -274,17 +279,17 @@ enum Vendor {
 }
 
 impl Vendor {
-    fn detect(publisher: Option<&Publisher<'_>>) -> Vendor {
-        let text = publisher
-            .map(|p| {
-                format!(
-                    "{} {}",
-                    p.name.as_deref().unwrap_or(""),
-                    p.namespace.as_deref().unwrap_or("")
-                )
-            })
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+    /// From the publisher; a tombstone without one is told by its feed or source.
+    fn detect(publisher: Option<&Publisher<'_>>, ctx: &SourceContext) -> Vendor {
+        let text = match publisher {
+            Some(p) => format!(
+                "{} {}",
+                p.name.as_deref().unwrap_or(""),
+                p.namespace.as_deref().unwrap_or("")
+            ),
+            None => format!("{} {}", ctx.feed, ctx.source),
+        }
+        .to_ascii_lowercase();
         if text.contains("red hat") || text.contains("redhat") {
             Vendor::RedHat
         } else if text.contains("suse") {
@@ -332,7 +337,7 @@ fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn
         Ok(d) => d,
         Err(e) => return emit(Err(ctx.error(label, format!("not a CSAF document: {e}")))),
     };
-    let vendor = Vendor::detect(doc.document.publisher.as_ref());
+    let vendor = Vendor::detect(doc.document.publisher.as_ref(), ctx);
     let tree = doc.product_tree.unwrap_or_default();
     let index = ProductIndex::build(&tree, vendor);
     let tracking_id = doc.document.tracking.id.trim().to_string();
@@ -357,12 +362,6 @@ fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn
     // Per-CVE documents (VEX) give one record per vulnerability; documents
     // named by an advisory id (even Red Hat's `csaf_vex` RHSAs) give one.
     let per_vulnerability = tracking_id.starts_with("CVE-");
-    if per_vulnerability && vulns.is_empty() {
-        return emit(Err(ctx.error(
-            &tracking_id,
-            "document has no vulnerabilities: nothing to record",
-        )));
-    }
     let doc_refs = references(&doc.document.references);
     let doc_severity = doc
         .document
@@ -370,33 +369,39 @@ fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn
         .as_ref()
         .map(|s| s.text.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty());
+    // A deleted document withdraws the record it used to give.
+    let withdrawn = (doc.document.tracking.status.as_deref().map(str::trim) == Some("deleted"))
+        .then(|| dates.0.clone().unwrap_or_else(|| ctx.fetched.clone()));
     let header = Header {
         tracking_id: &tracking_id,
+        title: doc.document.title.as_deref(),
+        notes: &doc.document.notes,
+        withdrawn,
         modified: dates.0,
         published: dates.1,
         vendor,
         severity: doc_severity,
         references: doc_refs,
     };
-    if per_vulnerability {
+    if per_vulnerability && vulns.is_empty() {
+        // A per-CVE document without statements (a tombstone, or a CVE the
+        // vendor only describes): one record without affected entries.
+        emit(vex_record(&header, &Vulnerability::default(), &index, ctx));
+    } else if per_vulnerability {
         for vuln in &vulns {
             emit(vex_record(&header, vuln, &index, ctx));
         }
     } else {
-        emit(advisory_record(
-            &header,
-            doc.document.title.as_deref(),
-            &doc.document.notes,
-            &vulns,
-            &index,
-            ctx,
-        ));
+        emit(advisory_record(&header, &vulns, &index, ctx));
     }
 }
 
 /// What every record of one document shares.
 struct Header<'h> {
     tracking_id: &'h str,
+    title: Option<&'h str>,
+    notes: &'h [Note<'h>],
+    withdrawn: Option<Timestamp>,
     modified: Option<Timestamp>,
     published: Option<Timestamp>,
     vendor: Vendor,
@@ -477,12 +482,16 @@ fn vex_record(
                 .as_deref()
                 .and_then(|d| d.trim().parse().ok())
         }),
-        withdrawn: None,
+        withdrawn: header.withdrawn.clone(),
         aliases: cve_id.iter().cloned().collect(),
         upstream: cve_id.into_iter().collect(),
         related: builder.fix_advisories(),
-        summary: vuln.title.as_deref().map(|t| t.trim().to_string()),
-        details: description(&vuln.notes),
+        summary: vuln
+            .title
+            .as_deref()
+            .or(header.title)
+            .map(|t| t.trim().to_string()),
+        details: description(&vuln.notes).or_else(|| description(header.notes)),
         severity: severities(std::slice::from_ref(vuln)),
         affected: builder.finish(header.vendor),
         references,
@@ -505,8 +514,6 @@ fn vex_record(
 
 fn advisory_record(
     header: &Header<'_>,
-    title: Option<&str>,
-    notes: &[Note<'_>],
     vulns: &[Vulnerability<'_>],
     index: &ProductIndex<'_>,
     ctx: &SourceContext,
@@ -542,12 +549,12 @@ fn advisory_record(
             .clone()
             .unwrap_or_else(|| ctx.fetched.clone()),
         published: header.published.clone(),
-        withdrawn: None,
+        withdrawn: header.withdrawn.clone(),
         aliases,
         upstream: Vec::new(),
         related,
-        summary: title.map(|t| t.trim().to_string()),
-        details: description(notes),
+        summary: header.title.map(|t| t.trim().to_string()),
+        details: description(header.notes),
         severity: severities(vulns),
         affected: builder.finish(header.vendor),
         references,

@@ -18,7 +18,8 @@
 //! dropped); `experimental` and unknown codenames are reported and skipped.
 //!
 //! The urgency (`unimportant`, `low`, `medium`, `high`) goes to each entry's
-//! `advisord.vendor_severity`; the record gets the highest one. A trailing
+//! `database_specific.vendor_severity`; the record's
+//! `advisord.vendor_severity` is the highest one. A trailing
 //! `**` (the tracker's mark for an urgency it did not assess itself) is
 //! stripped from the rating and kept verbatim in `database_specific.urgency`.
 //! `not yet assigned` and `end-of-life` are not severities and are only kept
@@ -44,8 +45,8 @@ use serde_json::{json, Map, Value};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    AdvisordMeta, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind,
-    Package, Range, RangeKind, Reference, Timestamp,
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
+    RangeKind, Reference, Timestamp,
 };
 
 /// Parses a tracker file: the JSON export (starts with `{`) or a list file.
@@ -313,6 +314,9 @@ fn release_entry(
     if let Some(raw) = state.urgency.as_deref() {
         extra.insert("urgency".into(), json!(raw));
     }
+    if let Some(u) = urgency {
+        extra.insert("vendor_severity".into(), json!(u.name()));
+    }
     if let Some(nodsa) = &state.nodsa {
         extra.insert("nodsa".into(), json!(nodsa));
     }
@@ -337,10 +341,7 @@ fn release_entry(
         versions: Vec::new(),
         ecosystem_specific: None,
         database_specific: DatabaseSpecific {
-            advisord: urgency.map(|u| AdvisordMeta {
-                vendor_severity: Some(u.name().to_string()),
-                ..AdvisordMeta::default()
-            }),
+            advisord: None,
             other: extra,
         },
     };
@@ -589,6 +590,9 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
     if let Some(p) = paren {
         extra.insert("note".into(), json!(p));
     }
+    if let Some(u) = urgency {
+        extra.insert("vendor_severity".into(), json!(u.name()));
+    }
     Ok(Some(Affected {
         package: Some(debian_package(ecosystem, package)),
         severity: Vec::new(),
@@ -605,10 +609,7 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
         versions: Vec::new(),
         ecosystem_specific: None,
         database_specific: DatabaseSpecific {
-            advisord: urgency.map(|u| AdvisordMeta {
-                vendor_severity: Some(u.name().to_string()),
-                ..AdvisordMeta::default()
-            }),
+            advisord: None,
             other: extra,
         },
     }))
@@ -619,8 +620,8 @@ fn finish_list_entry(entry: ListEntry, ctx: &SourceContext) -> ParseItem {
     let worst = entry
         .affected
         .iter()
-        .filter_map(|a| a.database_specific.advisord.as_ref())
-        .filter_map(|m| m.vendor_severity.as_deref())
+        .filter_map(|a| a.database_specific.other.get("vendor_severity"))
+        .filter_map(|v| v.as_str())
         .filter_map(Urgency::parse)
         .max();
     let mut advisory = Advisory {
