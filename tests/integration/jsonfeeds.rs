@@ -11,7 +11,7 @@ use advisord::store::{index_entries, IndexedMatch, Store};
 use advisord::version::VersionScheme;
 use serde_json::json;
 
-use crate::common::{advisord_ok, assert_golden, assert_schema_valid, facts, parse_path, shared};
+use crate::common::{assert_golden, assert_schema_valid, facts, parse_path, shared};
 
 /// Parses `relative` (under `shared/`) with `format`; `None` when absent.
 fn parse_shared(format: Format, relative: &str) -> Option<(Vec<Advisory>, Vec<String>)> {
@@ -553,27 +553,21 @@ fn csaf_redhat_vex_statuses() {
     );
 }
 
-/// Ingests with the real binary, then asks the store like the API does.
+/// Parses `input` like `advisord ingest` does, writes the records to a fresh
+/// store, and asks the store like the API does. (The library, not the
+/// binary: the query path is the same and the test needs no built binary.)
 fn ingest_and_query(
-    format: &str,
+    format: Format,
     input: &Path,
     ecosystem: &str,
     name: &str,
     version: &str,
 ) -> Vec<QueryMatch> {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db.redb");
-    advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "--format",
-        format,
-        "--feed",
-        "test",
-        input.to_str().unwrap(),
-    ]);
-    let store = Store::open(&db).unwrap();
+    let store = Store::open(&dir.path().join("db.redb")).unwrap();
+    let (records, report) = parse_path(format, "test", input);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    store.apply_batch("test", records, |_| {}).unwrap();
     PackageQuery::new(ecosystem, name, Some(version))
         .unwrap()
         .run(&store)
@@ -589,17 +583,29 @@ fn csaf_redhat_vex_through_the_store() {
     let id = "REDHAT-CVE-2022-38752";
     // known_not_affected: never a match, not at the stated version, not below.
     for version in ["1:1.0.2-3.redhat_00004.1.el7eap", "0:0.1-1", "1:99-1"] {
-        let m = ingest_and_query("csaf", &path, eco, "eap7-activemq-artemis-native", version);
+        let m = ingest_and_query(
+            Format::Csaf,
+            &path,
+            eco,
+            "eap7-activemq-artemis-native",
+            version,
+        );
         assert!(!m.iter().any(|m| m.id == id), "{version}: {m:?}");
     }
     // fixed at 0:1.33.0-2.SP1_redhat_00001.1.el7eap: below matches, at does not.
-    let below = ingest_and_query("csaf", &path, eco, "eap7-snakeyaml", "0:1.33.0-1.el7eap");
+    let below = ingest_and_query(
+        Format::Csaf,
+        &path,
+        eco,
+        "eap7-snakeyaml",
+        "0:1.33.0-1.el7eap",
+    );
     assert!(
         below.iter().any(|m| m.id == id && m.unevaluated.is_none()),
         "{below:?}"
     );
     let at = ingest_and_query(
-        "csaf",
+        Format::Csaf,
         &path,
         eco,
         "eap7-snakeyaml",
