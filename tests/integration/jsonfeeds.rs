@@ -715,3 +715,50 @@ fn csaf_malformed_documents_are_reported_and_skipped() {
     let x = entry(r, "SUSE:Linux Enterprise Server 15 SP5", "x");
     assert_eq!(x.ranges[0].events, [intro("0"), fixed("1.0-1.1")]);
 }
+
+#[test]
+fn alpine_and_debian_through_the_store() {
+    if let Some(path) = shared("data/alpine-secdb/yaml/v3.10-main.yaml") {
+        let id = "ALPINE-CVE-2017-16548";
+        let below = ingest_and_query(
+            Format::AlpineSecdb,
+            &path,
+            "Alpine:v3.10",
+            "rsync",
+            "3.1.2-r6",
+        );
+        assert!(
+            below.iter().any(|m| m.id == id && m.unevaluated.is_none()),
+            "{below:?}"
+        );
+        let at = ingest_and_query(
+            Format::AlpineSecdb,
+            &path,
+            "Alpine:v3.10",
+            "rsync",
+            "3.1.2-r7",
+        );
+        assert!(!at.iter().any(|m| m.id == id), "{at:?}");
+    }
+    if let Some(path) = shared("data/debian-tracker/json/osvdev-debian_security_tracker_mock.json")
+    {
+        for version in ["0.1-1", "3.0.8-3", "9:9.9-9"] {
+            let m = ingest_and_query(
+                Format::DebianTracker,
+                &path,
+                "Debian:12",
+                "apparmor",
+                version,
+            );
+            assert!(
+                m.iter()
+                    .any(|m| m.id == "DEBIAN-CVE-2016-1585" && m.unevaluated.is_none()),
+                "open issue, {version}: {m:?}"
+            );
+            assert!(
+                !m.iter().any(|m| m.id == "DEBIAN-CVE-2014-1424"),
+                "not affected, {version}: {m:?}"
+            );
+        }
+    }
+}
