@@ -1,6 +1,7 @@
 //! advisord's integration tests: one binary, one module per area.
 
 mod common;
+mod jsonfeeds;
 mod osv;
 mod server;
 mod store;
