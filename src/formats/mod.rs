@@ -14,12 +14,15 @@ use sha2::{Digest, Sha256};
 use crate::model::{Advisory, Provenance, Timestamp};
 
 pub mod osv;
+pub mod oval;
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// OSV JSON or YAML records.
     Osv,
+    /// OVAL definitions (SUSE, Red Hat, Ubuntu, Debian, Oracle Linux).
+    Oval,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Osv => "osv",
+            Format::Oval => "oval",
         }
     }
 }
@@ -39,7 +43,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv)")]
+#[error("unknown format {0:?} (expected: osv, oval)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -48,6 +52,7 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "osv" => Ok(Format::Osv),
+            "oval" => Ok(Format::Oval),
             other => Err(UnknownFormat(other.to_string())),
         }
     }
