@@ -8,7 +8,9 @@ use super::xml::Definition;
 /// `/etc/debian_version` with subexpression `11` -> `Debian:11`.
 pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {
     let v = raw.version.trim();
-    if raw.package == "/etc/debian_version" && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+    if raw.package == "/etc/debian_version"
+        && !v.is_empty()
+        && v.bytes().all(|b| b.is_ascii_digit())
     {
         return Some(vec![format!("Debian:{v}")]);
     }

@@ -311,3 +311,275 @@ pub fn parse_source<'a>(
     coalesce.finish(emit);
     Ok(dialect)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Advisory, Event};
+
+    fn ctx() -> SourceContext {
+        SourceContext::for_bytes(
+            "oval-unit",
+            "unit.xml",
+            "2024-01-01T00:00:00Z".parse().expect("timestamp"),
+            b"",
+        )
+    }
+
+    fn run(xml: &str) -> (Result<Dialect, OvalError>, Vec<Advisory>, Vec<RecordError>) {
+        let mut ok = Vec::new();
+        let mut errs = Vec::new();
+        let r = parse_bytes(xml.as_bytes(), &ctx(), &mut |i| match i {
+            Ok(a) => ok.push(a),
+            Err(e) => errs.push(e),
+        });
+        (r, ok, errs)
+    }
+
+    use super::super::RecordError;
+
+    /// Written from the OVAL 5 schema and the shape of Red Hat v2 files:
+    /// a module-stream patch, an "unaffected" CVE definition, a guard, and
+    /// a definition with a dangling test reference.
+    const REDHAT: &str = r#"<?xml version="1.0"?>
+<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5"
+  xmlns:red-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux"
+  xmlns:ind-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent">
+ <generator><product_name>Red Hat OVAL Patch Definition Merger</product_name></generator>
+ <definitions>
+  <definition class="patch" id="oval:com.redhat.rhsa:def:20240001" version="1">
+   <metadata><title>RHSA-2024:0001: maven:3.5 security update (Moderate)</title>
+    <reference ref_id="RHSA-2024:0001" ref_url="https://access.example/errata/RHSA-2024:0001" source="RHSA"/>
+    <reference ref_id="CVE-2024-0001" ref_url="https://access.example/cve/CVE-2024-0001" source="CVE"/>
+    <advisory><severity>Moderate</severity><issued date="2024-01-02"/><updated date="2024-01-03"/>
+     <cve cvss3="5.3/CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N" href="https://access.example/cve/CVE-2024-0001">CVE-2024-0001</cve>
+    </advisory></metadata>
+   <criteria operator="OR">
+    <criterion comment="Red Hat Enterprise Linux must be installed" test_ref="tst:guard"/>
+    <criteria operator="AND">
+     <criterion comment="Red Hat Enterprise Linux 8 is installed" test_ref="tst:rhel8"/>
+     <criterion comment="Module maven:3.5 is enabled" test_ref="tst:module"/>
+     <criteria operator="OR">
+      <criteria operator="AND">
+       <criterion comment="maven is earlier than 1:3.5.4-5.module+el8" test_ref="tst:maven-lt"/>
+       <criterion comment="maven is signed with Red Hat redhatrelease2 key" test_ref="tst:maven-sig"/>
+      </criteria>
+      <criteria operator="AND">
+       <criterion comment="x86_64 only" test_ref="tst:arch-x86"/>
+       <criterion comment="maven-lib is earlier than 1:3.5.4-5.module+el8" test_ref="tst:lib-x86"/>
+      </criteria>
+      <criteria operator="AND">
+       <criterion comment="aarch64 only" test_ref="tst:arch-arm"/>
+       <criterion comment="maven-lib is earlier than 1:3.5.4-6.module+el8" test_ref="tst:lib-arm"/>
+      </criteria>
+     </criteria>
+    </criteria>
+   </criteria>
+  </definition>
+  <definition class="vulnerability" id="oval:com.redhat.unaffected:def:20240002" version="1">
+   <metadata><title>Unaffected components for: CVE-2024-0002</title>
+    <reference ref_id="CVE-2024-0002" ref_url="https://access.example/cve/CVE-2024-0002" source="CVE"/></metadata>
+   <criteria operator="OR">
+    <criterion comment="Red Hat Enterprise Linux must be installed" test_ref="tst:guard"/>
+    <criteria operator="AND">
+     <criterion comment="Red Hat Enterprise Linux 8 is installed" test_ref="tst:rhel8"/>
+     <criterion comment="zlib is installed" test_ref="tst:zlib"/>
+     <criterion comment="zlib is not installed" test_ref="tst:zlib-absent"/>
+    </criteria>
+   </criteria>
+  </definition>
+  <definition class="vulnerability" id="oval:com.redhat.cve:def:20240003" version="1">
+   <metadata><title>CVE-2024-0003 tar: something (low)</title>
+    <reference ref_id="CVE-2024-0003" ref_url="https://access.example/cve/CVE-2024-0003" source="CVE"/>
+    <advisory><severity>Low</severity><affected><resolution state="Will not fix"><component>tar</component></resolution></affected></advisory></metadata>
+   <criteria operator="AND">
+    <criterion comment="Red Hat Enterprise Linux 8 is installed" test_ref="tst:rhel8"/>
+    <criterion comment="tar is installed" test_ref="tst:tar"/>
+   </criteria>
+  </definition>
+  <definition class="vulnerability" id="oval:com.redhat.cve:def:20240004" version="1">
+   <metadata><title>CVE-2024-0004 broken</title></metadata>
+   <criteria operator="AND">
+    <criterion comment="Red Hat Enterprise Linux 8 is installed" test_ref="tst:rhel8"/>
+    <criterion comment="ghost is earlier than 1" test_ref="tst:missing"/>
+   </criteria>
+  </definition>
+ </definitions>
+ <tests>
+  <red-def:rpmverifyfile_test check="none satisfy" comment="Red Hat Enterprise Linux must be installed" id="tst:guard" version="1">
+   <red-def:object object_ref="obj:release"/><red-def:state state_ref="ste:release-any"/></red-def:rpmverifyfile_test>
+  <red-def:rpmverifyfile_test check="at least one" comment="Red Hat Enterprise Linux 8 is installed" id="tst:rhel8" version="1">
+   <red-def:object object_ref="obj:release"/><red-def:state state_ref="ste:release8"/></red-def:rpmverifyfile_test>
+  <ind-def:textfilecontent54_test check="all" comment="Module maven:3.5 is enabled" id="tst:module" version="1">
+   <ind-def:object object_ref="obj:module"/><ind-def:state state_ref="ste:module"/></ind-def:textfilecontent54_test>
+  <red-def:rpminfo_test check="at least one" comment="maven is earlier than 1:3.5.4-5.module+el8" id="tst:maven-lt" version="1">
+   <red-def:object object_ref="obj:maven"/><red-def:state state_ref="ste:lt5"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="maven is signed" id="tst:maven-sig" version="1">
+   <red-def:object object_ref="obj:maven"/><red-def:state state_ref="ste:key"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="arch x86_64" id="tst:arch-x86" version="1">
+   <red-def:object object_ref="obj:release-pkg"/><red-def:state state_ref="ste:x86"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="arch aarch64" id="tst:arch-arm" version="1">
+   <red-def:object object_ref="obj:release-pkg"/><red-def:state state_ref="ste:arm"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="maven-lib lt 5" id="tst:lib-x86" version="1">
+   <red-def:object object_ref="obj:lib"/><red-def:state state_ref="ste:lt5"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="maven-lib lt 6" id="tst:lib-arm" version="1">
+   <red-def:object object_ref="obj:lib"/><red-def:state state_ref="ste:lt6"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="zlib is installed" id="tst:zlib" version="1">
+   <red-def:object object_ref="obj:zlib"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" check_existence="none_exist" comment="zlib is not installed" id="tst:zlib-absent" version="1">
+   <red-def:object object_ref="obj:zlib"/></red-def:rpminfo_test>
+  <red-def:rpminfo_test check="at least one" comment="tar is installed" id="tst:tar" version="1">
+   <red-def:object object_ref="obj:tar"/></red-def:rpminfo_test>
+ </tests>
+ <objects>
+  <red-def:rpmverifyfile_object id="obj:release" version="1"><red-def:filepath>/etc/redhat-release</red-def:filepath></red-def:rpmverifyfile_object>
+  <ind-def:textfilecontent54_object id="obj:module" version="1">
+   <ind-def:filepath datatype="string">/etc/dnf/modules.d/maven.module</ind-def:filepath>
+   <ind-def:pattern operation="pattern match">\[maven\][\w\W]*</ind-def:pattern></ind-def:textfilecontent54_object>
+  <red-def:rpminfo_object id="obj:maven" version="1"><red-def:name>maven</red-def:name></red-def:rpminfo_object>
+  <red-def:rpminfo_object id="obj:lib" version="1"><red-def:name>maven-lib</red-def:name></red-def:rpminfo_object>
+  <red-def:rpminfo_object id="obj:release-pkg" version="1"><red-def:name>redhat-release</red-def:name></red-def:rpminfo_object>
+  <red-def:rpminfo_object id="obj:zlib" version="1"><red-def:name>zlib</red-def:name></red-def:rpminfo_object>
+  <red-def:rpminfo_object id="obj:tar" version="1"><red-def:name>tar</red-def:name></red-def:rpminfo_object>
+ </objects>
+ <states>
+  <red-def:rpmverifyfile_state id="ste:release-any" version="1"><red-def:name operation="pattern match">^redhat-release</red-def:name></red-def:rpmverifyfile_state>
+  <red-def:rpmverifyfile_state id="ste:release8" version="1"><red-def:name operation="pattern match">^redhat-release</red-def:name><red-def:version operation="pattern match">^8[^\d]</red-def:version></red-def:rpmverifyfile_state>
+  <ind-def:textfilecontent54_state id="ste:module" version="1"><ind-def:text operation="pattern match">\nstream\s*=\s*3\.5\b[\w\W]*\nstate\s*=\s*(enabled|1|true)</ind-def:text></ind-def:textfilecontent54_state>
+  <red-def:rpminfo_state id="ste:lt5" version="1"><red-def:evr datatype="evr_string" operation="less than">1:3.5.4-5.module+el8</red-def:evr></red-def:rpminfo_state>
+  <red-def:rpminfo_state id="ste:lt6" version="1"><red-def:evr datatype="evr_string" operation="less than">1:3.5.4-6.module+el8</red-def:evr></red-def:rpminfo_state>
+  <red-def:rpminfo_state id="ste:key" version="1"><red-def:signature_keyid operation="equals">199e2f91fd431d51</red-def:signature_keyid></red-def:rpminfo_state>
+  <red-def:rpminfo_state id="ste:x86" version="1"><red-def:arch operation="pattern match">x86_64</red-def:arch></red-def:rpminfo_state>
+  <red-def:rpminfo_state id="ste:arm" version="1"><red-def:arch operation="pattern match">aarch64</red-def:arch></red-def:rpminfo_state>
+ </states>
+</oval_definitions>
+"#;
+
+    fn entry<'a>(adv: &'a Advisory, name: &str) -> Vec<&'a crate::model::Affected> {
+        adv.affected
+            .iter()
+            .filter(|a| a.package.as_ref().is_some_and(|p| p.name == name))
+            .collect()
+    }
+
+    #[test]
+    fn redhat_modules_unaffected_unfixed_and_dangling() {
+        let (dialect, records, errors) = run(REDHAT);
+        assert_eq!(dialect.expect("parse"), Dialect::RedHat);
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        // The unaffected definition yields nothing; the broken one an error.
+        assert_eq!(ids, ["RHSA-2024:0001", "CVE-2024-0003"]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].record, "oval:com.redhat.cve:def:20240004");
+        assert!(
+            errors[0].reason.contains("tst:missing"),
+            "{}",
+            errors[0].reason
+        );
+
+        let rhsa = &records[0];
+        assert_eq!(rhsa.aliases[0].as_str(), "CVE-2024-0001");
+        assert_eq!(
+            rhsa.database_specific
+                .advisord
+                .as_ref()
+                .and_then(|m| m.vendor_severity.clone()),
+            Some("moderate".to_string())
+        );
+        assert_eq!(
+            rhsa.severity[0].score,
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"
+        );
+        // Module packages carry the stream in their name; the plain name never appears.
+        assert!(entry(rhsa, "maven").is_empty());
+        let maven = entry(rhsa, "maven:3.5/maven");
+        assert_eq!(maven.len(), 1);
+        let pkg = maven[0].package.as_ref().expect("package");
+        assert_eq!(pkg.ecosystem.as_str(), "Red Hat:enterprise_linux:8");
+        assert_eq!(
+            maven[0].ranges[0].events,
+            vec![
+                Event::Introduced("0".into()),
+                Event::Fixed("1:3.5.4-5.module+el8".into())
+            ]
+        );
+        // Per-arch respins stay apart, each with its architectures.
+        let lib = entry(rhsa, "maven:3.5/maven-lib");
+        assert_eq!(lib.len(), 2);
+        let arches: Vec<String> = lib
+            .iter()
+            .map(|a| a.ecosystem_specific.as_ref().expect("specific")["arches"].to_string())
+            .collect();
+        assert_eq!(arches, ["[\"x86_64\"]", "[\"aarch64\"]"]);
+
+        let tar = &records[1];
+        let e = entry(tar, "tar");
+        assert_eq!(e[0].ranges[0].events, vec![Event::Introduced("0".into())]);
+        assert_eq!(
+            e[0].ecosystem_specific.as_ref().expect("specific")["resolution"],
+            "Will not fix"
+        );
+        assert_eq!(
+            tar.sources()[0].upstream_id,
+            "oval:com.redhat.cve:def:20240003"
+        );
+    }
+
+    #[test]
+    fn truncated_input_fails_before_emitting() {
+        let cut = &REDHAT[..REDHAT.len() / 2];
+        let (r, records, errors) = run(cut);
+        assert!(
+            matches!(
+                r,
+                Err(OvalError::Truncated { .. }) | Err(OvalError::Xml { .. })
+            ),
+            "{r:?}"
+        );
+        assert!(records.is_empty() && errors.is_empty());
+    }
+
+    #[test]
+    fn size_cap_is_enforced() {
+        let options = Options {
+            dialect: None,
+            max_decompressed: 1000,
+        };
+        let r = parse_bytes_with(REDHAT.as_bytes(), &options, &ctx(), &mut |_| {});
+        assert!(matches!(r, Err(OvalError::TooLarge(_))), "{r:?}");
+    }
+
+    #[test]
+    fn external_entities_are_not_expanded() {
+        let xml = REDHAT.replace(
+            "<title>CVE-2024-0003 tar: something (low)</title>",
+            "<title>CVE-2024-0003 &xxe; tar</title>",
+        );
+        let xml = xml.replacen(
+            "<oval_definitions",
+            "<!DOCTYPE oval_definitions [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<oval_definitions",
+            1,
+        );
+        let (r, records, _) = run(&xml);
+        assert!(r.is_ok(), "{r:?}");
+        let tar = records
+            .iter()
+            .find(|r| r.id.as_str() == "CVE-2024-0003")
+            .expect("tar");
+        assert_eq!(tar.summary.as_deref(), Some("CVE-2024-0003 &xxe; tar"));
+    }
+
+    #[test]
+    fn dialect_names_round_trip() {
+        for d in [
+            Dialect::Suse,
+            Dialect::RedHat,
+            Dialect::Ubuntu,
+            Dialect::Debian,
+            Dialect::Oracle,
+        ] {
+            assert_eq!(d.name().parse::<Dialect>().expect("dialect"), d);
+        }
+        assert!("photon".parse::<Dialect>().is_err());
+    }
+}

@@ -389,14 +389,12 @@ fn resolve_test(
                     comment: leaf.comment,
                     test_comment: &test.comment,
                 };
-                return platform(dialect, &raw)
-                    .map(Fact::Platform)
-                    .ok_or_else(|| {
-                        format!(
-                            "version test {} ({}) is neither a platform nor a package range",
-                            leaf.reference, test.comment
-                        )
-                    });
+                return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
+                    format!(
+                        "version test {} ({}) is neither a platform nor a package range",
+                        leaf.reference, test.comment
+                    )
+                });
             }
             if find(&fields, "signature_keyid").is_some() {
                 return Ok(Fact::True);
@@ -448,7 +446,10 @@ fn resolve_test(
                         test_comment: &test.comment,
                     };
                     platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                        format!("unrecognized platform test {} ({})", leaf.reference, test.comment)
+                        format!(
+                            "unrecognized platform test {} ({})",
+                            leaf.reference, test.comment
+                        )
                     })
                 }
                 None => Ok(Fact::True),
@@ -456,7 +457,11 @@ fn resolve_test(
         }
         "textfilecontent54_test" | "textfilecontent_test" => {
             let obj = object()?;
-            let path = match (obj.field("filepath"), obj.field("path"), obj.field("filename")) {
+            let path = match (
+                obj.field("filepath"),
+                obj.field("path"),
+                obj.field("filename"),
+            ) {
                 (Some(fp), _, _) => fp.value.to_string(),
                 (None, Some(p), Some(f)) => format!("{}/{}", p.value, f.value),
                 (None, None, Some(f)) => f.value.to_string(),
@@ -470,7 +475,10 @@ fn resolve_test(
                 let text = find(&fields, "text")
                     .ok_or_else(|| format!("module test {} has no text state", leaf.reference))?;
                 let stream = module_stream(&text.value).ok_or_else(|| {
-                    format!("module test {}: no stream in {:?}", leaf.reference, text.value)
+                    format!(
+                        "module test {}: no stream in {:?}",
+                        leaf.reference, text.value
+                    )
                 })?;
                 return Ok(Fact::Module(format!("{module}:{stream}")));
             }
@@ -489,15 +497,18 @@ fn resolve_test(
             }
             if path.ends_with("manifest") {
                 // Ubuntu OCI: binaries listed as manifest line patterns.
-                let pattern = obj
-                    .field("pattern")
-                    .ok_or_else(|| format!("manifest object of {} has no pattern", leaf.reference))?;
+                let pattern = obj.field("pattern").ok_or_else(|| {
+                    format!("manifest object of {} has no pattern", leaf.reference)
+                })?;
                 let names: Vec<String> = field_values(pattern, tables)?
                     .iter()
                     .filter_map(|p| manifest_name(p))
                     .collect();
                 if names.is_empty() {
-                    return Err(format!("no binary names in manifest test {}", leaf.reference));
+                    return Err(format!(
+                        "no binary names in manifest test {}",
+                        leaf.reference
+                    ));
                 }
                 let cond = match find(&fields, "subexpression") {
                     Some(v) => version_cond(v)?,
@@ -521,7 +532,10 @@ fn resolve_test(
             ))
         }
         "uname_test" | "family_test" => Ok(Fact::True),
-        other => Err(format!("unsupported test type {other} ({})", leaf.reference)),
+        other => Err(format!(
+            "unsupported test type {other} ({})",
+            leaf.reference
+        )),
     }
 }
 
@@ -570,7 +584,11 @@ pub fn cve_ids(def: &Definition) -> Vec<String> {
     for c in &def.cves {
         add(&c.text);
     }
-    add(&def.title);
+    // Only a title that starts with a CVE id names it ("CVE-2020-10744
+    // ansible: incomplete fix for CVE-2020-1733" is about the first one).
+    if let Some(first) = def.title.split_whitespace().next() {
+        add(first);
+    }
     out
 }
 
@@ -1064,7 +1082,10 @@ mod tests {
             manifest_name(r"^openssh-client(?::\w+|)\s+(.*)$"),
             Some("openssh-client".into())
         );
-        assert_eq!(quoted("The 'openssh' package binaries"), Some("openssh".into()));
+        assert_eq!(
+            quoted("The 'openssh' package binaries"),
+            Some("openssh".into())
+        );
     }
 
     #[test]
@@ -1077,7 +1098,10 @@ mod tests {
             timestamp("2023-12-18 15:00:00 UTC").unwrap().as_str(),
             "2023-12-18T15:00:00Z"
         );
-        assert_eq!(timestamp("20050804").unwrap().as_str(), "2005-08-04T00:00:00Z");
+        assert_eq!(
+            timestamp("20050804").unwrap().as_str(),
+            "2005-08-04T00:00:00Z"
+        );
         assert!(timestamp("soon").is_none());
     }
 

@@ -15,7 +15,9 @@ use super::xml::Definition;
 fn major(s: &str) -> Option<&str> {
     let start = s.find(|c: char| c.is_ascii_digit())?;
     let rest = &s[start..];
-    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     Some(&rest[..end])
 }
 

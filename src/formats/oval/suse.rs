@@ -12,6 +12,8 @@ use super::xml::Definition;
 /// Maps a SUSE product name to its OSV ecosystem.
 pub fn product_ecosystem(product: &str) -> Option<String> {
     let p = product.trim();
+    // "openSUSE 12.1 Update" is the update repository of openSUSE 12.1.
+    let p = p.strip_suffix(" Update").unwrap_or(p);
     if p.is_empty() {
         return None;
     }
@@ -49,7 +51,11 @@ pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {
     }
     // Old files name products by a token ("suse102", "core9", "sles10-sp4"):
     // fall back on the release package and its version.
-    let version = raw.version.trim().trim_start_matches('^').trim_end_matches('$');
+    let version = raw
+        .version
+        .trim()
+        .trim_start_matches('^')
+        .trim_end_matches('$');
     let eco = match raw.package {
         "suse-release" | "openSUSE-release" => format!("openSUSE:{version}"),
         "sles-release" | "sles-release-DVD" => {
@@ -89,9 +95,15 @@ pub fn identity(def: &Definition) -> Result<Identity, String> {
         return standard_identity(def, None);
     }
     let is_advisory = |s: &str| {
-        ["SUSE-SU-", "SUSE-RU-", "SUSE-IU-", "openSUSE-SU-", "openSUSE-RU-"]
-            .iter()
-            .any(|p| s.starts_with(p))
+        [
+            "SUSE-SU-",
+            "SUSE-RU-",
+            "SUSE-IU-",
+            "openSUSE-SU-",
+            "openSUSE-RU-",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
     };
     let from_title = def
         .title

@@ -146,7 +146,10 @@ mod tests {
             release_ecosystem("jammy", "Pro:FIPS-updates").as_deref(),
             Some("Ubuntu:Pro:FIPS-updates:22.04:LTS")
         );
-        assert_eq!(release_ecosystem("mantic", "").as_deref(), Some("Ubuntu:23.10"));
+        assert_eq!(
+            release_ecosystem("mantic", "").as_deref(),
+            Some("Ubuntu:23.10")
+        );
         assert_eq!(release_ecosystem("warty", ""), None);
     }
 }

@@ -204,9 +204,7 @@ pub fn reader<R: BufRead>(source: R) -> Reader<R> {
 
 fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
     if let quick_xml::Error::Io(io) = &e {
-        if io.kind() == std::io::ErrorKind::Other
-            && io.to_string().contains(super::LIMIT_MARKER)
-        {
+        if io.kind() == std::io::ErrorKind::Other && io.to_string().contains(super::LIMIT_MARKER) {
             return OvalError::TooLarge(io.to_string());
         }
     }
