@@ -5,7 +5,8 @@
 //! OVAL puts the tests, objects, states and variables a definition refers to
 //! *after* the definitions, so the input is read twice (never held whole in
 //! memory, never as a DOM): pass 1 ([`xml::collect_tables`]) keeps compact
-//! tables of tests/objects/states/variables; pass 2
+//! tables of tests/objects/states/variables (skipping the definitions as raw
+//! bytes); pass 2
 //! ([`xml::for_each_definition`]) walks the definitions one by one and stops
 //! at `</definitions>`. Each definition's criteria tree is expanded into
 //! alternative branches (conjunctions of criteria, [`normalize`]), each
@@ -297,17 +298,32 @@ pub fn parse_source<'a>(
     emit: &mut dyn FnMut(ParseItem),
 ) -> Result<Dialect, OvalError> {
     let tables = xml::collect_tables(decompress(open()?, options.max_decompressed)?)?;
-    let dialect = match options.dialect {
-        Some(d) => d,
-        None => Dialect::detect(&tables.generator, tables.first_definition.as_deref())
-            .ok_or_else(|| OvalError::UnknownDialect(tables.generator.clone()))?,
-    };
+    let mut dialect = options.dialect;
     let mut coalesce = normalize::Coalescer::new(ctx);
-    xml::for_each_definition(decompress(open()?, options.max_decompressed)?, &mut |def| {
-        for item in normalize::definition(dialect, &def, &tables, ctx) {
-            coalesce.push(item, emit);
-        }
-    })?;
+    xml::for_each_definition(
+        decompress(open()?, options.max_decompressed)?,
+        &mut |def| {
+            // The dialect is known at the first definition, before anything is emitted.
+            let d = match dialect {
+                Some(d) => d,
+                None => match Dialect::detect(&tables.generator, Some(&def.id)) {
+                    Some(d) => {
+                        dialect = Some(d);
+                        d
+                    }
+                    None => return false,
+                },
+            };
+            for item in normalize::definition(d, &def, &tables, ctx) {
+                coalesce.push(item, emit);
+            }
+            true
+        },
+    )?;
+    let dialect = match dialect.or_else(|| Dialect::detect(&tables.generator, None)) {
+        Some(d) => d,
+        None => return Err(OvalError::UnknownDialect(tables.generator.clone())),
+    };
     coalesce.finish(emit);
     Ok(dialect)
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::xml::{Definition, Field, Item, Node, Tables, Test};
+use super::xml::{Definition, Field, Item, Key, Node, Tables, Test};
 use super::{debian, oracle, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
@@ -156,8 +156,6 @@ pub struct RawPlatform<'a> {
     pub version: &'a str,
     /// The criterion comment (`SUSE Linux Enterprise Server 15 SP5 is installed`).
     pub comment: &'a str,
-    /// The test comment.
-    pub test_comment: &'a str,
 }
 
 fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
@@ -175,21 +173,38 @@ fn is_zero_version(v: &str) -> bool {
 }
 
 fn lookup<'t, T>(
-    map: &'t std::collections::HashMap<Box<str>, T>,
+    tables: &Tables,
+    map: &'t std::collections::HashMap<Key, T>,
     id: &str,
     what: &str,
 ) -> Result<&'t T, String> {
-    map.get(id)
+    tables
+        .key(id)
+        .and_then(|k| map.get(&k))
         .ok_or_else(|| format!("dangling reference to {what} {id}"))
+}
+
+fn lookup_key<'t, T>(
+    tables: &Tables,
+    map: &'t std::collections::HashMap<Key, T>,
+    key: Key,
+    what: &str,
+) -> Result<&'t T, String> {
+    map.get(&key)
+        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
 }
 
 /// Values of a field: its text, or the values of the constant variable it refers to.
 fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
-    match &field.var_ref {
+    match field.var_ref {
         Some(var) => {
-            let v = lookup(&tables.variables, var, "variable")?;
+            let v = lookup_key(tables, &tables.variables, var, "variable")?;
             if &*v.kind != "constant_variable" {
-                return Err(format!("variable {var} is a {}, not a constant", v.kind));
+                return Err(format!(
+                    "variable {} is a {}, not a constant",
+                    tables.id(var),
+                    v.kind
+                ));
             }
             Ok(v.values.iter().map(|s| s.to_string()).collect())
         }
@@ -200,8 +215,8 @@ fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
 /// The state fields of a test, all states merged.
 fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, String> {
     let mut out = Vec::new();
-    for s in &test.states {
-        let state: &Item = lookup(&tables.states, s, "state")?;
+    for s in test.states.iter() {
+        let state: &Item = lookup_key(tables, &tables.states, *s, "state")?;
         out.extend(state.fields.iter());
     }
     Ok(out)
@@ -291,7 +306,7 @@ pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fac
             ));
         }
     } else {
-        let test = lookup(&tables.tests, leaf.reference, "test")?;
+        let test = lookup(tables, &tables.tests, leaf.reference, "test")?;
         resolve_test(dialect, leaf, test, tables)?
     };
     if !leaf.negate {
@@ -322,14 +337,13 @@ fn resolve_test(
     tables: &Tables,
 ) -> Result<Fact, String> {
     let kind = &*test.kind;
-    let none_satisfy = test.check.as_deref() == Some("none satisfy");
-    let none_exist = test.check_existence.as_deref() == Some("none_exist");
+    let none_satisfy = test.none_satisfy;
+    let none_exist = test.none_exist;
     let object = || -> Result<&Item, String> {
         let id = test
             .object
-            .as_deref()
             .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
-        lookup(&tables.objects, id, "object")
+        lookup_key(tables, &tables.objects, id, "object")
     };
     match kind {
         "rpminfo_test" | "dpkginfo_test" => {
@@ -354,7 +368,6 @@ fn resolve_test(
                             package: first,
                             version: value,
                             comment: leaf.comment,
-                            test_comment: &test.comment,
                         };
                         return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
                             format!("unrecognized platform test {}", leaf.reference)
@@ -387,12 +400,11 @@ fn resolve_test(
                     package: names.first().map(String::as_str).unwrap_or(""),
                     version: &version.value,
                     comment: leaf.comment,
-                    test_comment: &test.comment,
                 };
                 return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
                     format!(
                         "version test {} ({}) is neither a platform nor a package range",
-                        leaf.reference, test.comment
+                        leaf.reference, leaf.comment
                     )
                 });
             }
@@ -443,12 +455,11 @@ fn resolve_test(
                         package: package.trim_start_matches('^'),
                         version: &v.value,
                         comment: leaf.comment,
-                        test_comment: &test.comment,
-                    };
+                        };
                     platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
                         format!(
                             "unrecognized platform test {} ({})",
-                            leaf.reference, test.comment
+                            leaf.reference, leaf.comment
                         )
                     })
                 }
@@ -489,7 +500,6 @@ fn resolve_test(
                     package: "/etc/debian_version",
                     version: &v.value,
                     comment: leaf.comment,
-                    test_comment: &test.comment,
                 };
                 return platform(dialect, &raw)
                     .map(Fact::Platform)

@@ -149,7 +149,6 @@ mod tests {
             package: "suse-release",
             version: "10.2",
             comment: "suse102 is installed",
-            test_comment: "",
         };
         assert_eq!(platform(&raw), Some(vec!["openSUSE:10.2".to_string()]));
     }

@@ -7,50 +7,122 @@
 //! character references are never expanded.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
+use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use super::OvalError;
 
+/// A compact OVAL id: an interned `oval:<namespace>:<type>` prefix and the
+/// numeric suffix (ids of any other shape are interned whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    prefix: u32,
+    num: u64,
+}
+
+const WHOLE: u64 = u64::MAX;
+
+/// Interned strings: element names, operations, id prefixes.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let arc: Arc<str> = Arc::from(s);
+        let i = self.strings.len() as u32;
+        self.strings.push(arc.clone());
+        self.ids.insert(arc, i);
+        i
+    }
+
+    fn shared(&mut self, s: &str) -> Arc<str> {
+        let i = self.intern(s) as usize;
+        self.strings[i].clone()
+    }
+
+    fn split(id: &str) -> (&str, u64) {
+        if let Some((prefix, num)) = id.rsplit_once(':') {
+            let canonical = !num.is_empty()
+                && num.len() <= 19
+                && num.bytes().all(|b| b.is_ascii_digit())
+                && (num.len() == 1 || !num.starts_with('0'));
+            if canonical {
+                if let Ok(n) = num.parse::<u64>() {
+                    return (prefix, n);
+                }
+            }
+        }
+        (id, WHOLE)
+    }
+
+    fn key(&mut self, id: &str) -> Key {
+        let (prefix, num) = Interner::split(id);
+        Key {
+            prefix: self.intern(prefix),
+            num,
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<Key> {
+        let (prefix, num) = Interner::split(id);
+        self.ids.get(prefix).map(|&p| Key { prefix: p, num })
+    }
+
+    fn render(&self, key: Key) -> String {
+        let prefix = self
+            .strings
+            .get(key.prefix as usize)
+            .map_or("?", |s| &**s);
+        if key.num == WHOLE {
+            prefix.to_string()
+        } else {
+            format!("{prefix}:{}", key.num)
+        }
+    }
+}
+
 /// One `*_test` element, reduced to what normalizers read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Test {
     /// The element's local name (`rpminfo_test`, `dpkginfo_test`, ...).
-    pub kind: Box<str>,
-    /// The `check` attribute (`at least one`, `none satisfy`, ...).
-    pub check: Option<Box<str>>,
-    /// The `check_existence` attribute (`none_exist`, ...).
-    pub check_existence: Option<Box<str>>,
-    /// The `comment` attribute.
-    pub comment: Box<str>,
+    pub kind: Arc<str>,
+    /// `check="none satisfy"`.
+    pub none_satisfy: bool,
+    /// `check_existence="none_exist"`.
+    pub none_exist: bool,
     /// The referenced object.
-    pub object: Option<Box<str>>,
+    pub object: Option<Key>,
     /// The referenced states.
-    pub states: Vec<Box<str>>,
+    pub states: Box<[Key]>,
 }
 
 /// A child element of an object or state (`name`, `evr`, `filepath`, ...).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Field {
     /// The element's local name.
-    pub name: Box<str>,
+    pub name: Arc<str>,
     /// The `operation` attribute, if any.
-    pub operation: Option<Box<str>>,
-    /// The `datatype` attribute, if any.
-    pub datatype: Option<Box<str>>,
+    pub operation: Option<Arc<str>>,
     /// The `var_ref` attribute, if any.
-    pub var_ref: Option<Box<str>>,
+    pub var_ref: Option<Key>,
     /// The element's text.
     pub value: Box<str>,
 }
 
 /// An object or a state: its kind and its fields.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Item {
     /// The element's local name (`rpminfo_object`, `dpkginfo_state`, ...).
-    pub kind: Box<str>,
+    pub kind: Arc<str>,
     /// Direct children with their text and attributes.
     pub fields: Vec<Field>,
 }
@@ -63,31 +135,40 @@ impl Item {
 }
 
 /// A variable: `constant_variable` values; other kinds keep no values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Variable {
     /// The element's local name.
-    pub kind: Box<str>,
+    pub kind: Arc<str>,
     /// The `value` children of a constant variable.
     pub values: Vec<Box<str>>,
 }
 
-/// Everything pass 1 collects.
+/// Everything pass 1 collects: compact tables keyed by [`Key`].
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// Tests by id.
-    pub tests: HashMap<Box<str>, Test>,
-    /// Objects by id.
-    pub objects: HashMap<Box<str>, Item>,
-    /// States by id.
-    pub states: HashMap<Box<str>, Item>,
-    /// Variables by id.
-    pub variables: HashMap<Box<str>, Variable>,
+    /// Tests.
+    pub tests: HashMap<Key, Test>,
+    /// Objects.
+    pub objects: HashMap<Key, Item>,
+    /// States.
+    pub states: HashMap<Key, Item>,
+    /// Variables.
+    pub variables: HashMap<Key, Variable>,
     /// `generator/product_name`.
     pub generator: String,
-    /// The id of the first definition (dialect detection).
-    pub first_definition: Option<String>,
-    /// The number of definitions.
-    pub definitions: usize,
+    strings: Interner,
+}
+
+impl Tables {
+    /// The key of `id` if any table entry could have it.
+    pub fn key(&self, id: &str) -> Option<Key> {
+        self.strings.find(id)
+    }
+
+    /// The id a key stands for (for messages).
+    pub fn id(&self, key: Key) -> String {
+        self.strings.render(key)
+    }
 }
 
 /// One criteria tree node.
@@ -214,21 +295,6 @@ fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
     }
 }
 
-/// The value of attribute `name` (local name), unescaped.
-pub fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes().flatten().find_map(|a| {
-        if a.key.local_name().as_ref() == name {
-            Some(
-                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_else(|_| a.value.clone().into_owned()),
-            )
-        } else {
-            None
-        }
-    })
-}
-
 fn push_ref(text: &mut String, r: &BytesRef<'_>) {
     if let Ok(Some(c)) = r.resolve_char_ref() {
         text.push(c);
@@ -277,190 +343,368 @@ fn section_of(name: &str) -> Section {
     }
 }
 
-fn boxed(s: Option<String>) -> Option<Box<str>> {
-    s.map(String::into_boxed_str)
+/// A buffered reader that can also skip raw bytes up to a marker without
+/// tokenizing them (pass 1 skips the definitions section this way; pass 2
+/// reads it).
+pub struct RawBuf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
 }
 
-/// Pass 1: reads the whole input and returns the tables.
-pub fn collect_tables<R: BufRead>(source: R) -> Result<Tables, OvalError> {
-    let mut reader = reader(source);
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut tables = Tables::default();
-    let mut depth = 0usize;
-    let mut saw_root = false;
-    let mut section = Section::None;
-    // Depth of the open section element (children are at section_depth + 1).
-    let mut section_depth = 0usize;
-    let mut text = String::new();
-    let mut capture = false;
-    // The item being built in tests/objects/states/variables.
-    let mut cur_id: Option<Box<str>> = None;
-    let mut cur_test = Test::default();
-    let mut cur_item = Item::default();
-    let mut cur_var = Variable::default();
-    let mut cur_field: Option<Field> = None;
+impl<R: Read> RawBuf<R> {
+    /// Wraps `inner` with a 256 KiB buffer.
+    pub fn new(inner: R) -> Self {
+        RawBuf {
+            inner,
+            buf: vec![0; 256 * 1024],
+            pos: 0,
+            end: 0,
+        }
+    }
 
-    loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| xml_error(&reader, e))?;
-        match event {
-            Event::Start(e) => {
-                depth += 1;
-                if depth == 1 {
-                    saw_root = true;
-                    if e.local_name().as_ref() != "oval_definitions" {
-                        return Err(OvalError::NotOval(local(&e)));
-                    }
-                    buf.clear();
-                    continue;
+    /// Keeps the unread bytes, moves them to the front and reads more.
+    /// Returns false at end of input.
+    fn fill_more(&mut self) -> io::Result<bool> {
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.end == self.buf.len() {
+            let grow = self.buf.len();
+            self.buf.resize(grow * 2, 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
                 }
-                if depth == 2 {
-                    section = section_of(e.local_name().as_ref());
-                    section_depth = 2;
-                    buf.clear();
-                    continue;
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Discards bytes up to (not including) the first occurrence of
+    /// `marker`; returns the number of bytes skipped, or `None` if the input
+    /// ends first.
+    pub fn skip_until(&mut self, marker: &[u8]) -> io::Result<Option<u64>> {
+        let mut skipped = 0u64;
+        let first = marker.first().copied().unwrap_or(b'<');
+        loop {
+            let window = &self.buf[self.pos..self.end];
+            let mut at = 0;
+            while let Some(i) = window[at..].iter().position(|&b| b == first) {
+                let cand = at + i;
+                if window.len() - cand < marker.len() {
+                    break;
                 }
-                let rel = depth - section_depth;
-                match section {
-                    Section::Generator => {
-                        capture = e.local_name().as_ref() == "product_name";
-                        text.clear();
-                    }
-                    Section::Definitions => {
-                        if rel == 1 && e.local_name().as_ref() == "definition" {
-                            tables.definitions += 1;
-                            if tables.first_definition.is_none() {
-                                tables.first_definition = attr(&e, "id");
+                if &window[cand..cand + marker.len()] == marker {
+                    self.pos += cand;
+                    return Ok(Some(skipped + cand as u64));
+                }
+                at = cand + 1;
+            }
+            // Keep a possible partial marker at the end of the window.
+            let keep = window.len().min(marker.len().saturating_sub(1));
+            let drop = window.len() - keep;
+            self.pos += drop;
+            skipped += drop as u64;
+            if !self.fill_more()? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for RawBuf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for RawBuf<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            self.fill_more()?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.end);
+    }
+}
+
+/// The attributes of `e` named in `names` (local names), in that order.
+fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String>; N] {
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    for a in e.attributes().flatten() {
+        let key = a.key.local_name();
+        if let Some(i) = names.iter().position(|n| *n == key.as_ref()) {
+            out[i] = Some(
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_else(|_| a.value.clone().into_owned()),
+            );
+        }
+    }
+    out
+}
+
+/// Pass 1 state.
+struct Collector {
+    tables: Tables,
+    section: Section,
+    capture: bool,
+    text: String,
+    cur_id: Option<Key>,
+    cur_test: Option<(Arc<str>, bool, bool, Option<Key>, Vec<Key>)>,
+    cur_item: Option<Item>,
+    cur_var: Option<Variable>,
+    cur_field: Option<Field>,
+}
+
+impl Collector {
+    fn start(&mut self, e: &BytesStart<'_>, rel: usize) {
+        let t = &mut self.tables;
+        match self.section {
+            Section::Generator => {
+                self.capture = e.local_name().as_ref() == "product_name";
+                self.text.clear();
+            }
+            Section::Tests => {
+                if rel == 1 {
+                    let [id, check, existence] = attrs(e, ["id", "check", "check_existence"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    self.cur_test = Some((
+                        t.strings.shared(e.local_name().as_ref()),
+                        check.as_deref() == Some("none satisfy"),
+                        existence.as_deref() == Some("none_exist"),
+                        None,
+                        Vec::new(),
+                    ));
+                } else if rel == 2 {
+                    if let Some(test) = self.cur_test.as_mut() {
+                        match e.local_name().as_ref() {
+                            "object" => {
+                                let [r] = attrs(e, ["object_ref"]);
+                                test.3 = r.map(|r| t.strings.key(&r));
                             }
-                        }
-                    }
-                    Section::Tests => {
-                        if rel == 1 {
-                            cur_id = boxed(attr(&e, "id"));
-                            cur_test = Test {
-                                kind: local(&e).into_boxed_str(),
-                                check: boxed(attr(&e, "check")),
-                                check_existence: boxed(attr(&e, "check_existence")),
-                                comment: attr(&e, "comment").unwrap_or_default().into_boxed_str(),
-                                object: None,
-                                states: Vec::new(),
-                            };
-                        } else if rel == 2 {
-                            match e.local_name().as_ref() {
-                                "object" => cur_test.object = boxed(attr(&e, "object_ref")),
-                                "state" => {
-                                    if let Some(s) = attr(&e, "state_ref") {
-                                        cur_test.states.push(s.into_boxed_str());
-                                    }
+                            "state" => {
+                                let [r] = attrs(e, ["state_ref"]);
+                                if let Some(r) = r {
+                                    test.4.push(t.strings.key(&r));
                                 }
-                                _ => {}
                             }
+                            _ => {}
                         }
                     }
-                    Section::Objects | Section::States => {
-                        if rel == 1 {
-                            cur_id = boxed(attr(&e, "id"));
-                            cur_item = Item {
-                                kind: local(&e).into_boxed_str(),
-                                fields: Vec::new(),
-                            };
-                            // Ubuntu names the source package in the object comment.
-                            if section == Section::Objects {
-                                if let Some(c) = attr(&e, "comment") {
-                                    cur_item.fields.push(Field {
-                                        name: Box::from("comment"),
-                                        value: c.into_boxed_str(),
-                                        ..Field::default()
-                                    });
-                                }
-                            }
-                        } else if rel == 2 {
-                            cur_field = Some(Field {
-                                name: local(&e).into_boxed_str(),
-                                operation: boxed(attr(&e, "operation")),
-                                datatype: boxed(attr(&e, "datatype")),
-                                var_ref: boxed(attr(&e, "var_ref")),
-                                value: Box::from(""),
-                            });
-                            capture = true;
-                            text.clear();
-                        }
-                    }
-                    Section::Variables => {
-                        if rel == 1 {
-                            cur_id = boxed(attr(&e, "id"));
-                            cur_var = Variable {
-                                kind: local(&e).into_boxed_str(),
-                                values: Vec::new(),
-                            };
-                        } else if rel == 2 && e.local_name().as_ref() == "value" {
-                            capture = true;
-                            text.clear();
-                        }
-                    }
-                    Section::None => {}
                 }
             }
-            Event::End(_) => {
-                if depth == 0 {
-                    // check_end_names rejects this already; keep the guard anyway.
-                    return Err(OvalError::Xml {
-                        position: reader.buffer_position(),
-                        message: "unbalanced end tag".into(),
+            Section::Objects | Section::States => {
+                if rel == 1 {
+                    let [id, comment] = attrs(e, ["id", "comment"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    let mut item = Item {
+                        kind: t.strings.shared(e.local_name().as_ref()),
+                        fields: Vec::new(),
+                    };
+                    // Ubuntu names the source package in the object comment.
+                    if let (Section::Objects, Some(c)) = (self.section, comment) {
+                        item.fields.push(Field {
+                            name: t.strings.shared("comment"),
+                            operation: None,
+                            var_ref: None,
+                            value: c.into_boxed_str(),
+                        });
+                    }
+                    self.cur_item = Some(item);
+                } else if rel == 2 {
+                    let [operation, var_ref] = attrs(e, ["operation", "var_ref"]);
+                    self.cur_field = Some(Field {
+                        name: t.strings.shared(e.local_name().as_ref()),
+                        operation: operation.map(|o| t.strings.shared(&o)),
+                        var_ref: var_ref.map(|v| t.strings.key(&v)),
+                        value: Box::from(""),
                     });
+                    self.capture = true;
+                    self.text.clear();
                 }
-                let rel = depth.saturating_sub(section_depth);
-                match section {
-                    Section::Generator if capture => {
-                        tables.generator = text.trim().to_string();
-                        capture = false;
+            }
+            Section::Variables => {
+                if rel == 1 {
+                    let [id] = attrs(e, ["id"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    self.cur_var = Some(Variable {
+                        kind: t.strings.shared(e.local_name().as_ref()),
+                        values: Vec::new(),
+                    });
+                } else if rel == 2 && e.local_name().as_ref() == "value" {
+                    self.capture = true;
+                    self.text.clear();
+                }
+            }
+            Section::None | Section::Definitions => {}
+        }
+    }
+
+    fn end(&mut self, rel: usize) {
+        let t = &mut self.tables;
+        match self.section {
+            Section::Generator if self.capture => {
+                t.generator = self.text.trim().to_string();
+                self.capture = false;
+            }
+            Section::Tests if rel == 1 => {
+                if let (Some(id), Some((kind, none_satisfy, none_exist, object, states))) =
+                    (self.cur_id.take(), self.cur_test.take())
+                {
+                    t.tests.insert(
+                        id,
+                        Test {
+                            kind,
+                            none_satisfy,
+                            none_exist,
+                            object,
+                            states: states.into_boxed_slice(),
+                        },
+                    );
+                }
+            }
+            Section::Objects | Section::States if rel == 2 => {
+                if let (Some(mut field), Some(item)) = (self.cur_field.take(), self.cur_item.as_mut())
+                {
+                    field.value = self.text.trim().into();
+                    item.fields.push(field);
+                }
+                self.capture = false;
+            }
+            Section::Objects | Section::States if rel == 1 => {
+                if let (Some(id), Some(mut item)) = (self.cur_id.take(), self.cur_item.take()) {
+                    item.fields.shrink_to_fit();
+                    if self.section == Section::Objects {
+                        t.objects.insert(id, item);
+                    } else {
+                        t.states.insert(id, item);
                     }
-                    Section::Tests if rel == 1 => {
-                        if let Some(id) = cur_id.take() {
-                            tables.tests.insert(id, std::mem::take(&mut cur_test));
+                }
+            }
+            Section::Variables if rel == 2 && self.capture => {
+                if let Some(var) = self.cur_var.as_mut() {
+                    var.values.push(self.text.trim().into());
+                }
+                self.capture = false;
+            }
+            Section::Variables if rel == 1 => {
+                if let (Some(id), Some(var)) = (self.cur_id.take(), self.cur_var.take()) {
+                    t.variables.insert(id, var);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Pass 1: reads the whole input and returns the tables. The definitions
+/// section is skipped as raw bytes (pass 2 parses it); everything else is
+/// checked for well-formedness, so a truncated file fails here, before any
+/// record is produced.
+pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
+    let mut reader = Reader::from_reader(RawBuf::new(source));
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut c = Collector {
+        tables: Tables::default(),
+        section: Section::None,
+        capture: false,
+        text: String::new(),
+        cur_id: None,
+        cur_test: None,
+        cur_item: None,
+        cur_var: None,
+        cur_field: None,
+    };
+    let mut depth = 0usize;
+    let mut saw_root = false;
+    // Bytes skipped raw, to keep error positions right.
+    let mut skipped = 0u64;
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            let mut err = xml_error(&reader, e);
+            if let OvalError::Xml { position, .. } = &mut err {
+                *position += skipped;
+            }
+            err
+        })?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            depth += 1;
+            if depth == 1 {
+                saw_root = true;
+                if e.local_name().as_ref() != "oval_definitions" {
+                    return Err(OvalError::NotOval(local(e)));
+                }
+            } else if depth == 2 {
+                c.section = section_of(e.local_name().as_ref());
+                if c.section == Section::Definitions && !empty {
+                    let n = reader
+                        .get_mut()
+                        .skip_until(b"</definitions")
+                        .map_err(OvalError::Io)?;
+                    match n {
+                        Some(n) => skipped += n,
+                        None => {
+                            return Err(OvalError::Truncated {
+                                position: reader.buffer_position() + skipped,
+                            })
                         }
                     }
-                    Section::Objects | Section::States if rel == 2 => {
-                        if let Some(mut field) = cur_field.take() {
-                            field.value = text.trim().into();
-                            cur_item.fields.push(field);
-                        }
-                        capture = false;
-                    }
-                    Section::Objects if rel == 1 => {
-                        if let Some(id) = cur_id.take() {
-                            tables.objects.insert(id, std::mem::take(&mut cur_item));
-                        }
-                    }
-                    Section::States if rel == 1 => {
-                        if let Some(id) = cur_id.take() {
-                            tables.states.insert(id, std::mem::take(&mut cur_item));
-                        }
-                    }
-                    Section::Variables if rel == 2 && capture => {
-                        cur_var.values.push(text.trim().into());
-                        capture = false;
-                    }
-                    Section::Variables if rel == 1 => {
-                        if let Some(id) = cur_id.take() {
-                            tables.variables.insert(id, std::mem::take(&mut cur_var));
-                        }
-                    }
-                    _ => {}
+                }
+            } else {
+                c.start(e, depth - 2);
+            }
+            if empty {
+                if depth > 2 {
+                    c.end(depth - 2);
                 }
                 if depth == 2 {
-                    section = Section::None;
+                    c.section = Section::None;
                 }
                 depth -= 1;
             }
-            Event::Text(t) if capture => text.push_str(&t.xml10_content()),
-            Event::CData(t) if capture => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if capture => push_ref(&mut text, &r),
+            buf.clear();
+            continue;
+        }
+        match event {
+            Event::End(_) => {
+                if depth > 2 {
+                    c.end(depth - 2);
+                }
+                if depth == 2 {
+                    c.section = Section::None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Text(t) if c.capture => c.text.push_str(&t.xml10_content()),
+            Event::CData(t) if c.capture => c.text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if c.capture => push_ref(&mut c.text, &r),
             Event::Eof => {
                 if depth != 0 {
                     return Err(OvalError::Truncated {
-                        position: reader.buffer_position(),
+                        position: reader.buffer_position() + skipped,
                     });
                 }
                 if !saw_root {
@@ -472,14 +716,32 @@ pub fn collect_tables<R: BufRead>(source: R) -> Result<Tables, OvalError> {
         }
         buf.clear();
     }
-    Ok(tables)
+    Ok(c.tables)
+}
+
+/// Where a definition's element sits, as far as field mapping cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Metadata,
+    Advisory,
+    Debian,
+    Other,
+}
+
+fn tag_of(name: &str) -> Tag {
+    match name {
+        "metadata" => Tag::Metadata,
+        "advisory" => Tag::Advisory,
+        "debian" => Tag::Debian,
+        _ => Tag::Other,
+    }
 }
 
 /// Pass 2: calls `each` for every definition, in document order, and stops
-/// reading at `</definitions>`. `each` returns false to stop early.
+/// reading at `</definitions>` (or when `each` returns false).
 pub fn for_each_definition<R: BufRead>(
     source: R,
-    each: &mut dyn FnMut(Definition),
+    each: &mut dyn FnMut(Definition) -> bool,
 ) -> Result<(), OvalError> {
     let mut reader = reader(source);
     let mut buf = Vec::with_capacity(64 * 1024);
@@ -489,8 +751,8 @@ pub fn for_each_definition<R: BufRead>(
     let mut text = String::new();
     // Open criteria frames: (operator, negate, children).
     let mut frames: Vec<(String, bool, Vec<Node>)> = Vec::new();
-    // The element names open inside the current definition.
-    let mut path: Vec<String> = Vec::new();
+    // The elements open inside the current definition.
+    let mut path: Vec<Tag> = Vec::new();
 
     loop {
         let event = reader
@@ -504,9 +766,10 @@ pub fn for_each_definition<R: BufRead>(
                 if depth == 2 && name == "definitions" {
                     in_definitions = true;
                 } else if in_definitions && depth == 3 && name == "definition" {
+                    let [id, class] = attrs(&e, ["id", "class"]);
                     def = Some(Definition {
-                        id: attr(&e, "id").unwrap_or_default(),
-                        class: attr(&e, "class").unwrap_or_default(),
+                        id: id.unwrap_or_default(),
+                        class: class.unwrap_or_default(),
                         ..Definition::default()
                     });
                     frames.clear();
@@ -514,7 +777,7 @@ pub fn for_each_definition<R: BufRead>(
                 } else if let Some(d) = def.as_mut() {
                     text.clear();
                     start_in_definition(d, &e, name, &mut frames);
-                    path.push(name.to_string());
+                    path.push(tag_of(name));
                 }
             }
             Event::End(e) => {
@@ -526,11 +789,14 @@ pub fn for_each_definition<R: BufRead>(
                 }
                 if in_definitions && depth == 3 {
                     if let Some(d) = def.take() {
-                        each(d);
+                        if !each(d) {
+                            return Ok(());
+                        }
                     }
                 } else if let Some(d) = def.as_mut() {
                     path.pop();
-                    end_in_definition(d, name, &text, &mut frames, &path);
+                    let parent = path.last().copied().unwrap_or(Tag::Other);
+                    end_in_definition(d, name, &text, &mut frames, parent);
                     text.clear();
                 }
                 depth = depth.saturating_sub(1);
@@ -558,55 +824,87 @@ fn start_in_definition(
     name: &str,
     frames: &mut Vec<(String, bool, Vec<Node>)>,
 ) {
-    let negate = attr(e, "negate").is_some_and(|v| v == "true" || v == "1");
+    let is_true = |v: &Option<String>| v.as_deref().is_some_and(|v| v == "true" || v == "1");
     match name {
-        "criteria" => frames.push((
-            attr(e, "operator").unwrap_or_else(|| "AND".into()),
-            negate,
-            Vec::new(),
-        )),
+        "criteria" => {
+            let [operator, negate] = attrs(e, ["operator", "negate"]);
+            frames.push((
+                operator.unwrap_or_else(|| "AND".into()),
+                is_true(&negate),
+                Vec::new(),
+            ))
+        }
         "criterion" => {
+            let [test, negate, comment] = attrs(e, ["test_ref", "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
                 top.2.push(Node::Criterion {
-                    test: attr(e, "test_ref").unwrap_or_default(),
-                    negate,
-                    comment: attr(e, "comment").unwrap_or_default(),
+                    test: test.unwrap_or_default(),
+                    negate: is_true(&negate),
+                    comment: comment.unwrap_or_default(),
                 });
             }
         }
         "extend_definition" => {
+            let [definition, negate, comment] =
+                attrs(e, ["definition_ref", "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
                 top.2.push(Node::Extend {
-                    definition: attr(e, "definition_ref").unwrap_or_default(),
-                    negate,
-                    comment: attr(e, "comment").unwrap_or_default(),
+                    definition: definition.unwrap_or_default(),
+                    negate: is_true(&negate),
+                    comment: comment.unwrap_or_default(),
                 });
             }
         }
-        "reference" => d.references.push(RefEntry {
-            source: attr(e, "source").unwrap_or_default(),
-            ref_id: attr(e, "ref_id").unwrap_or_default(),
-            ref_url: attr(e, "ref_url").unwrap_or_default(),
-        }),
-        "cve" => d.cves.push(CveEntry {
-            href: attr(e, "href").unwrap_or_default(),
-            cvss2: attr(e, "cvss2").unwrap_or_default(),
-            cvss3: attr(e, "cvss3").unwrap_or_default(),
-            cvss4: attr(e, "cvss4").unwrap_or_default(),
-            cvss_vector: attr(e, "cvss_vector").unwrap_or_default(),
-            impact: attr(e, "impact")
-                .or_else(|| attr(e, "priority"))
-                .unwrap_or_default(),
-            public: attr(e, "public").unwrap_or_default(),
-            text: String::new(),
-        }),
-        "issued" => d.issued = attr(e, "date").or(d.issued.take()),
-        "updated" => d.updated = attr(e, "date"),
-        "resolution" => d
-            .resolutions
-            .push((attr(e, "state").unwrap_or_default(), Vec::new())),
+        "reference" => {
+            let [source, ref_id, ref_url] = attrs(e, ["source", "ref_id", "ref_url"]);
+            d.references.push(RefEntry {
+                source: source.unwrap_or_default(),
+                ref_id: ref_id.unwrap_or_default(),
+                ref_url: ref_url.unwrap_or_default(),
+            })
+        }
+        "cve" => {
+            let [href, cvss2, cvss3, cvss4, cvss_vector, impact, priority, public] = attrs(
+                e,
+                [
+                    "href",
+                    "cvss2",
+                    "cvss3",
+                    "cvss4",
+                    "cvss_vector",
+                    "impact",
+                    "priority",
+                    "public",
+                ],
+            );
+            d.cves.push(CveEntry {
+                href: href.unwrap_or_default(),
+                cvss2: cvss2.unwrap_or_default(),
+                cvss3: cvss3.unwrap_or_default(),
+                cvss4: cvss4.unwrap_or_default(),
+                cvss_vector: cvss_vector.unwrap_or_default(),
+                impact: impact.or(priority).unwrap_or_default(),
+                public: public.unwrap_or_default(),
+                text: String::new(),
+            })
+        }
+        "issued" => {
+            let [date] = attrs(e, ["date"]);
+            if date.is_some() {
+                d.issued = date;
+            }
+        }
+        "updated" => {
+            let [date] = attrs(e, ["date"]);
+            d.updated = date;
+        }
+        "resolution" => {
+            let [state] = attrs(e, ["state"]);
+            d.resolutions.push((state.unwrap_or_default(), Vec::new()))
+        }
         "bugzilla" => {
-            if let Some(href) = attr(e, "href") {
+            let [href] = attrs(e, ["href"]);
+            if let Some(href) = href {
                 d.links.push(("REPORT".into(), href));
             }
         }
@@ -619,10 +917,9 @@ fn end_in_definition(
     name: &str,
     text: &str,
     frames: &mut Vec<(String, bool, Vec<Node>)>,
-    path: &[String],
+    parent: Tag,
 ) {
     let text = text.trim();
-    let parent = path.last().map(String::as_str).unwrap_or("");
     match name {
         "criteria" => {
             if let Some((operator, negate, children)) = frames.pop() {
@@ -637,8 +934,8 @@ fn end_in_definition(
                 }
             }
         }
-        "title" if parent == "metadata" => d.title = text.to_string(),
-        "description" if parent == "metadata" => d.description = text.to_string(),
+        "title" if parent == Tag::Metadata => d.title = text.to_string(),
+        "description" if parent == Tag::Metadata => d.description = text.to_string(),
         "platform" => d.platforms.push(text.to_string()),
         "product" => d.products.push(text.to_string()),
         "severity" => d.severity = Some(text.to_string()),
@@ -654,12 +951,12 @@ fn end_in_definition(
         }
         "cpe" => d.cpes.push(text.to_string()),
         "public_date" => d.public_date = Some(text.to_string()),
-        "ref" | "bug" if parent == "advisory" => {
+        "ref" | "bug" if parent == Tag::Advisory => {
             let kind = if name == "bug" { "REPORT" } else { "WEB" };
             d.links.push((kind.into(), text.to_string()));
         }
         "dsa" => d.dsa = Some(text.to_string()),
-        "date" if parent == "debian" => d.issued = Some(text.to_string()),
+        "date" if parent == Tag::Debian => d.issued = Some(text.to_string()),
         _ => {}
     }
 }
