@@ -128,7 +128,10 @@ fn main() {
             _ => {
                 let t = Instant::now();
                 let (ok, err) = parse(&path);
-                (format!("{ok} records, {err} errors"), t.elapsed().as_secs_f64())
+                (
+                    format!("{ok} records, {err} errors"),
+                    t.elapsed().as_secs_f64(),
+                )
             }
         };
         println!("{} {} {secs:.3} {detail}", base, vm_hwm_kib());

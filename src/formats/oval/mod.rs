@@ -300,26 +300,23 @@ pub fn parse_source<'a>(
     let tables = xml::collect_tables(decompress(open()?, options.max_decompressed)?)?;
     let mut dialect = options.dialect;
     let mut coalesce = normalize::Coalescer::new(ctx);
-    xml::for_each_definition(
-        decompress(open()?, options.max_decompressed)?,
-        &mut |def| {
-            // The dialect is known at the first definition, before anything is emitted.
-            let d = match dialect {
-                Some(d) => d,
-                None => match Dialect::detect(&tables.generator, Some(&def.id)) {
-                    Some(d) => {
-                        dialect = Some(d);
-                        d
-                    }
-                    None => return false,
-                },
-            };
-            for item in normalize::definition(d, &def, &tables, ctx) {
-                coalesce.push(item, emit);
-            }
-            true
-        },
-    )?;
+    xml::for_each_definition(decompress(open()?, options.max_decompressed)?, &mut |def| {
+        // The dialect is known at the first definition, before anything is emitted.
+        let d = match dialect {
+            Some(d) => d,
+            None => match Dialect::detect(&tables.generator, Some(&def.id)) {
+                Some(d) => {
+                    dialect = Some(d);
+                    d
+                }
+                None => return false,
+            },
+        };
+        for item in normalize::definition(d, &def, &tables, ctx) {
+            coalesce.push(item, emit);
+        }
+        true
+    })?;
     let dialect = match dialect.or_else(|| Dialect::detect(&tables.generator, None)) {
         Some(d) => d,
         None => return Err(OvalError::UnknownDialect(tables.generator.clone())),

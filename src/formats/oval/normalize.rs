@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::xml::{Definition, Field, Item, Key, Node, Tables, Test};
+use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
 use super::{debian, oracle, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
@@ -174,7 +174,7 @@ fn is_zero_version(v: &str) -> bool {
 
 fn lookup<'t, T>(
     tables: &Tables,
-    map: &'t std::collections::HashMap<Key, T>,
+    map: &'t Table<T>,
     id: &str,
     what: &str,
 ) -> Result<&'t T, String> {
@@ -186,7 +186,7 @@ fn lookup<'t, T>(
 
 fn lookup_key<'t, T>(
     tables: &Tables,
-    map: &'t std::collections::HashMap<Key, T>,
+    map: &'t Table<T>,
     key: Key,
     what: &str,
 ) -> Result<&'t T, String> {
@@ -215,7 +215,7 @@ fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
 /// The state fields of a test, all states merged.
 fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, String> {
     let mut out = Vec::new();
-    for s in test.states.iter() {
+    for s in test.states() {
         let state: &Item = lookup_key(tables, &tables.states, *s, "state")?;
         out.extend(state.fields.iter());
     }
@@ -455,7 +455,7 @@ fn resolve_test(
                         package: package.trim_start_matches('^'),
                         version: &v.value,
                         comment: leaf.comment,
-                        };
+                    };
                     platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
                         format!(
                             "unrecognized platform test {} ({})",

@@ -6,8 +6,10 @@
 //! operations, values). Entities other than the five predefined ones and
 //! character references are never expanded.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -17,9 +19,9 @@ use super::OvalError;
 
 /// A compact OVAL id: an interned `oval:<namespace>:<type>` prefix and the
 /// numeric suffix (ids of any other shape are interned whole).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    prefix: u32,
+    prefix: NonZeroU32,
     num: u64,
 }
 
@@ -66,21 +68,25 @@ impl Interner {
 
     fn key(&mut self, id: &str) -> Key {
         let (prefix, num) = Interner::split(id);
+        let index = self.intern(prefix);
         Key {
-            prefix: self.intern(prefix),
+            prefix: NonZeroU32::MIN.saturating_add(index),
             num,
         }
     }
 
     fn find(&self, id: &str) -> Option<Key> {
         let (prefix, num) = Interner::split(id);
-        self.ids.get(prefix).map(|&p| Key { prefix: p, num })
+        self.ids.get(prefix).map(|&p| Key {
+            prefix: NonZeroU32::MIN.saturating_add(p),
+            num,
+        })
     }
 
     fn render(&self, key: Key) -> String {
         let prefix = self
             .strings
-            .get(key.prefix as usize)
+            .get(key.prefix.get() as usize - 1)
             .map_or("?", |s| &**s);
         if key.num == WHOLE {
             prefix.to_string()
@@ -101,8 +107,26 @@ pub struct Test {
     pub none_exist: bool,
     /// The referenced object.
     pub object: Option<Key>,
+    states: States,
+}
+
+/// Most tests have at most one state: keep it inline.
+#[derive(Debug, Clone)]
+enum States {
+    None,
+    One(Key),
+    Many(Box<[Key]>),
+}
+
+impl Test {
     /// The referenced states.
-    pub states: Box<[Key]>,
+    pub fn states(&self) -> &[Key] {
+        match &self.states {
+            States::None => &[],
+            States::One(k) => std::slice::from_ref(k),
+            States::Many(ks) => ks,
+        }
+    }
 }
 
 /// A child element of an object or state (`name`, `evr`, `filepath`, ...).
@@ -143,17 +167,64 @@ pub struct Variable {
     pub values: Vec<Box<str>>,
 }
 
+/// A table of entries sorted by key once pass 1 is done: no hash-table
+/// slack and no rehash peaks (a rehash briefly holds two tables).
+#[derive(Debug)]
+pub struct Table<T> {
+    entries: Vec<(Key, T)>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> Table<T> {
+    fn push(&mut self, key: Key, value: T) {
+        self.entries.push((key, value));
+    }
+
+    /// Sorts by key, in place. Ids are unique in a valid file; of
+    /// duplicates one is kept.
+    fn finish(&mut self) {
+        self.entries.sort_unstable_by_key(|(k, _)| *k);
+        self.entries.dedup_by_key(|(k, _)| *k);
+        self.entries.shrink_to_fit();
+    }
+
+    /// The entry for `key`.
+    pub fn get(&self, key: &Key) -> Option<&T> {
+        self.entries
+            .binary_search_by_key(key, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Everything pass 1 collects: compact tables keyed by [`Key`].
 #[derive(Debug, Default)]
 pub struct Tables {
     /// Tests.
-    pub tests: HashMap<Key, Test>,
+    pub tests: Table<Test>,
     /// Objects.
-    pub objects: HashMap<Key, Item>,
+    pub objects: Table<Item>,
     /// States.
-    pub states: HashMap<Key, Item>,
+    pub states: Table<Item>,
     /// Variables.
-    pub variables: HashMap<Key, Variable>,
+    pub variables: Table<Variable>,
     /// `generator/product_name`.
     pub generator: String,
     strings: Interner,
@@ -444,20 +515,31 @@ impl<R: Read> BufRead for RawBuf<R> {
     }
 }
 
-/// The attributes of `e` named in `names` (local names), in that order.
-fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String>; N] {
-    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
-    for a in e.attributes().flatten() {
+/// The attributes of `e` named in `names` (local names), in that order,
+/// borrowed where no unescaping was needed.
+fn attrs_cow<'a, const N: usize>(
+    e: &'a BytesStart<'_>,
+    names: [&str; N],
+) -> [Option<Cow<'a, str>>; N] {
+    let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+    // Duplicate-attribute checks cost a scan per attribute; a duplicate
+    // would only make the later value win here.
+    for a in e.attributes().with_checks(false).flatten() {
         let key = a.key.local_name();
         if let Some(i) = names.iter().position(|n| *n == key.as_ref()) {
-            out[i] = Some(
-                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map(|v| v.into_owned())
-                    .unwrap_or_else(|_| a.value.clone().into_owned()),
-            );
+            let value = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                Ok(v) => v,
+                Err(_) => a.value.clone(),
+            };
+            out[i] = Some(value);
         }
     }
     out
+}
+
+/// [`attrs_cow`], owned.
+fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String>; N] {
+    attrs_cow(e, names).map(|v| v.map(Cow::into_owned))
 }
 
 /// Pass 1 state.
@@ -483,7 +565,7 @@ impl Collector {
             }
             Section::Tests => {
                 if rel == 1 {
-                    let [id, check, existence] = attrs(e, ["id", "check", "check_existence"]);
+                    let [id, check, existence] = attrs_cow(e, ["id", "check", "check_existence"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
                     self.cur_test = Some((
                         t.strings.shared(e.local_name().as_ref()),
@@ -496,11 +578,11 @@ impl Collector {
                     if let Some(test) = self.cur_test.as_mut() {
                         match e.local_name().as_ref() {
                             "object" => {
-                                let [r] = attrs(e, ["object_ref"]);
+                                let [r] = attrs_cow(e, ["object_ref"]);
                                 test.3 = r.map(|r| t.strings.key(&r));
                             }
                             "state" => {
-                                let [r] = attrs(e, ["state_ref"]);
+                                let [r] = attrs_cow(e, ["state_ref"]);
                                 if let Some(r) = r {
                                     test.4.push(t.strings.key(&r));
                                 }
@@ -512,7 +594,7 @@ impl Collector {
             }
             Section::Objects | Section::States => {
                 if rel == 1 {
-                    let [id, comment] = attrs(e, ["id", "comment"]);
+                    let [id, comment] = attrs_cow(e, ["id", "comment"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
                     let mut item = Item {
                         kind: t.strings.shared(e.local_name().as_ref()),
@@ -524,12 +606,12 @@ impl Collector {
                             name: t.strings.shared("comment"),
                             operation: None,
                             var_ref: None,
-                            value: c.into_boxed_str(),
+                            value: c.into(),
                         });
                     }
                     self.cur_item = Some(item);
                 } else if rel == 2 {
-                    let [operation, var_ref] = attrs(e, ["operation", "var_ref"]);
+                    let [operation, var_ref] = attrs_cow(e, ["operation", "var_ref"]);
                     self.cur_field = Some(Field {
                         name: t.strings.shared(e.local_name().as_ref()),
                         operation: operation.map(|o| t.strings.shared(&o)),
@@ -542,7 +624,7 @@ impl Collector {
             }
             Section::Variables => {
                 if rel == 1 {
-                    let [id] = attrs(e, ["id"]);
+                    let [id] = attrs_cow(e, ["id"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
                     self.cur_var = Some(Variable {
                         kind: t.strings.shared(e.local_name().as_ref()),
@@ -568,20 +650,25 @@ impl Collector {
                 if let (Some(id), Some((kind, none_satisfy, none_exist, object, states))) =
                     (self.cur_id.take(), self.cur_test.take())
                 {
-                    t.tests.insert(
+                    t.tests.push(
                         id,
                         Test {
                             kind,
                             none_satisfy,
                             none_exist,
                             object,
-                            states: states.into_boxed_slice(),
+                            states: match states.as_slice() {
+                                [] => States::None,
+                                [one] => States::One(*one),
+                                _ => States::Many(states.into_boxed_slice()),
+                            },
                         },
                     );
                 }
             }
             Section::Objects | Section::States if rel == 2 => {
-                if let (Some(mut field), Some(item)) = (self.cur_field.take(), self.cur_item.as_mut())
+                if let (Some(mut field), Some(item)) =
+                    (self.cur_field.take(), self.cur_item.as_mut())
                 {
                     field.value = self.text.trim().into();
                     item.fields.push(field);
@@ -592,9 +679,9 @@ impl Collector {
                 if let (Some(id), Some(mut item)) = (self.cur_id.take(), self.cur_item.take()) {
                     item.fields.shrink_to_fit();
                     if self.section == Section::Objects {
-                        t.objects.insert(id, item);
+                        t.objects.push(id, item);
                     } else {
-                        t.states.insert(id, item);
+                        t.states.push(id, item);
                     }
                 }
             }
@@ -606,7 +693,7 @@ impl Collector {
             }
             Section::Variables if rel == 1 => {
                 if let (Some(id), Some(var)) = (self.cur_id.take(), self.cur_var.take()) {
-                    t.variables.insert(id, var);
+                    t.variables.push(id, var);
                 }
             }
             _ => {}
@@ -716,7 +803,12 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
         }
         buf.clear();
     }
-    Ok(c.tables)
+    let mut tables = c.tables;
+    tables.tests.finish();
+    tables.objects.finish();
+    tables.states.finish();
+    tables.variables.finish();
+    Ok(tables)
 }
 
 /// Where a definition's element sits, as far as field mapping cares.
@@ -845,8 +937,7 @@ fn start_in_definition(
             }
         }
         "extend_definition" => {
-            let [definition, negate, comment] =
-                attrs(e, ["definition_ref", "negate", "comment"]);
+            let [definition, negate, comment] = attrs(e, ["definition_ref", "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
                 top.2.push(Node::Extend {
                     definition: definition.unwrap_or_default(),
