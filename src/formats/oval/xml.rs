@@ -542,6 +542,9 @@ fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String
     attrs_cow(e, names).map(|v| v.map(Cow::into_owned))
 }
 
+/// A test being read: kind, none-satisfy, none-exist, object, states.
+type PendingTest = (Arc<str>, bool, bool, Option<Key>, Vec<Key>);
+
 /// Pass 1 state.
 struct Collector {
     tables: Tables,
@@ -549,7 +552,7 @@ struct Collector {
     capture: bool,
     text: String,
     cur_id: Option<Key>,
-    cur_test: Option<(Arc<str>, bool, bool, Option<Key>, Vec<Key>)>,
+    cur_test: Option<PendingTest>,
     cur_item: Option<Item>,
     cur_var: Option<Variable>,
     cur_field: Option<Field>,
