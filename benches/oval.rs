@@ -53,7 +53,7 @@ fn section<'a>(text: &'a str, tag: &str) -> &'a str {
 fn scale_up(source: &str, copies: usize, out: &Path) -> std::io::Result<u64> {
     let head_end = source.find("<definitions>").unwrap_or(0);
     let mut w = BufWriter::with_capacity(1 << 20, File::create(out)?);
-    w.write_all(source[..head_end].as_bytes())?;
+    w.write_all(&source.as_bytes()[..head_end])?;
     for tag in ["definitions", "tests", "objects", "states", "variables"] {
         let body = section(source, tag);
         writeln!(w, "<{tag}>")?;
