@@ -1,4 +1,8 @@
 //! advisord's integration tests: one binary, one module per area.
 
 mod common;
+mod osv;
 mod oval;
+mod server;
+mod store;
+mod version;

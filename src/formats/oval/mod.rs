@@ -264,6 +264,25 @@ pub fn parse_path_with(
     )
 }
 
+/// Merges records of `records[start..]` that share an id (Debian writes one
+/// definition per CVE and source package, Ubuntu's pkg flavour one per
+/// source package): the store keeps one contribution per id and feed, so
+/// they must arrive as one record. Order of first appearance is kept.
+pub fn merge_duplicate_ids(records: &mut Vec<crate::model::Advisory>, start: usize) {
+    let start = start.min(records.len());
+    let tail: Vec<crate::model::Advisory> = records.drain(start..).collect();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for record in tail {
+        match index.get(record.id.as_str()) {
+            Some(&i) => normalize::merge_records(&mut records[i], record),
+            None => {
+                index.insert(record.id.to_string(), records.len());
+                records.push(record);
+            }
+        }
+    }
+}
+
 /// Parses OVAL held in memory (plain or compressed).
 pub fn parse_bytes(
     bytes: &[u8],

@@ -1044,6 +1044,24 @@ impl<'c> Coalescer<'c> {
     }
 }
 
+/// Merges `other` (same id, same feed) into `cur`, provenance included.
+pub fn merge_records(cur: &mut Advisory, other: Advisory) {
+    let other_ids: Vec<String> = other
+        .sources()
+        .iter()
+        .map(|p| p.upstream_id.clone())
+        .collect();
+    merge_into(cur, other);
+    if let Some(first) = cur.meta_mut().sources.first_mut() {
+        for id in other_ids {
+            if !first.upstream_id.split(' ').any(|x| x == id) {
+                first.upstream_id.push(' ');
+                first.upstream_id.push_str(&id);
+            }
+        }
+    }
+}
+
 fn merge_into(cur: &mut Advisory, other: Advisory) {
     for a in other.aliases {
         if !cur.aliases.contains(&a) {
