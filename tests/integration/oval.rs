@@ -116,6 +116,7 @@ fn golden(case: &str, dialect: Dialect, files: &[&str], expected_errors: usize) 
         all.extend(p.records);
     }
     assert_eq!(errors, expected_errors, "{case}: per-definition errors");
+    common::assert_schema_valid(&all);
     common::assert_golden(&format!("oval/{case}"), &common::facts(&all));
 }
 
@@ -495,4 +496,92 @@ fn dialect_detection_and_override() {
     let d = oval::parse_path_with(&path, &options, &ctx("x"), &mut |_| n += 1).expect("parse");
     assert_eq!(d, Dialect::Ubuntu);
     assert!(n > 0);
+}
+
+/// Ingests `path` with the real binary (`--format oval`) into `db`.
+fn ingest(db: &Path, feed: &str, path: &Path) -> serde_json::Value {
+    let out = common::advisord_ok(&[
+        "--db",
+        db.to_str().expect("utf-8 path"),
+        "ingest",
+        "--format",
+        "oval",
+        "--feed",
+        feed,
+        "--json",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    serde_json::from_str(&out).expect("report is JSON")
+}
+
+fn query(db: &Path, ecosystem: &str, name: &str, version: Option<&str>) -> Vec<String> {
+    let store = advisord::store::Store::open(db).expect("open store");
+    advisord::query::PackageQuery::new(ecosystem, name, version)
+        .expect("query")
+        .run(&store)
+        .expect("run")
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}
+
+#[test]
+fn queries_through_the_store() {
+    let (Some(rhel), Some(oracle), Some(micro)) = (
+        shared("rhel/v1/com.redhat.rhsa-RHEL8.2019-11-13.xml"),
+        shared("oracle/com.oracle.elsa-all.excerpt.xml.bz2"),
+        shared("suse/suse.linux.micro.6-affected.xml.gz"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("oval.redb");
+    let report = ingest(&db, "rhel8", &rhel);
+    assert_eq!(report["records"], 129, "{report}");
+    ingest(&db, "oracle", &oracle);
+    ingest(&db, "sle-micro", &micro);
+
+    // RHEL 8: below the fixed EVR is affected, at it (or above) is not.
+    let eco = "Red Hat:enterprise_linux:8";
+    assert!(query(&db, eco, "firefox", Some("0:60.6.0-1.el8")).contains(&"RHSA-2019:0966".into()));
+    assert!(!query(&db, eco, "firefox", Some("0:60.6.1-1.el8")).contains(&"RHSA-2019:0966".into()));
+    assert!(!query(&db, eco, "firefox", Some("0:60.7.0-1.el8")).contains(&"RHSA-2019:0966".into()));
+    // Another release never matches.
+    assert!(query(&db, "Red Hat:enterprise_linux:7", "firefox", Some("0:60.6.0-1.el7")).is_empty());
+
+    // A module advisory matches the package of its stream, never the plain package.
+    let ol8 = "Oracle Linux:8";
+    let old = "0:1.3.18-20.module+el8.7.0+21037+8ee66348";
+    assert_eq!(query(&db, ol8, "virt:kvm_utils/hivex", Some(old)), ["ELSA-2023-12342"]);
+    assert!(query(&db, ol8, "hivex", Some(old)).is_empty());
+    assert!(query(&db, ol8, "hivex", None).is_empty());
+
+    // SUSE "not affected": nothing is stored for the products it names.
+    for product in ["SUSE:Linux Micro 6.0", "SUSE:Linux Micro 6.1"] {
+        assert!(query(&db, product, "kernel-default", None).is_empty());
+        assert!(query(&db, product, "kernel-default", Some("0:6.4.0-1.1")).is_empty());
+    }
+}
+
+#[test]
+fn same_id_definitions_arrive_as_one_record() {
+    // Ubuntu's pkg flavour has one definition per source package, each
+    // listing the CVEs it fixes: the records of one CVE are merged.
+    let Some(path) = shared("ubuntu/oci.com.ubuntu.jammy.pkg.oval.xml.bz2") else {
+        return;
+    };
+    let (records, report) = common::parse_path(advisord::formats::Format::Oval, "ubuntu", &path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["CVE-2023-48795"]);
+    let names: Vec<&str> = records[0]
+        .affected
+        .iter()
+        .filter_map(|a| a.package.as_ref().map(|p| p.name.as_str()))
+        .collect();
+    assert_eq!(names, ["libssh", "openssh"]);
+    assert_eq!(
+        records[0].sources()[0].upstream_id,
+        "oval:com.ubuntu.jammy:def:22040104000000 oval:com.ubuntu.jammy:def:22040159100000"
+    );
 }
