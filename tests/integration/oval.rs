@@ -35,6 +35,10 @@
 //!   2:1.1.1g-15.ksplice1.el8_3; the regular `openssl` name never appears.
 //! - Oracle ELSA-2023-12342 (elsa-all excerpt): hivex inside module
 //!   virt:kvm_utils -> `virt:kvm_utils/hivex`.
+//! - AlmaLinux ALSA-2023:5363: "Module nodejs:18 is enabled" -> names
+//!   `nodejs:18/...`; the fixed versions come from the states
+//!   (`1:18.17.1-1.module_el9.2.0+36+853e48f5`), not from the criterion
+//!   comments, which still carry Red Hat's `module+el9.2.0.z` strings.
 //!
 //! The rpm and deb comparators are not on main yet: range checks evaluate
 //! with them when `VersionScheme::contains` works and otherwise assert the
@@ -201,6 +205,53 @@ fn golden_oracle() {
             "oracle/vunnel-ksplice.xml",
         ],
         0,
+    );
+}
+
+#[test]
+fn golden_alma() {
+    golden(
+        "alma",
+        Dialect::Alma,
+        &["alma/org.almalinux.alsa-9.excerpt.xml.bz2"],
+        0,
+    );
+}
+
+#[test]
+fn photon_full_file() {
+    let Some(path) = shared("photon/com.vmware.phsa-photon3.xml") else {
+        return;
+    };
+    let p = parse_file(&path);
+    assert_eq!(p.dialect.expect("parse"), Dialect::Photon);
+    assert!(p.errors.is_empty(), "{:?}", p.errors.first());
+    // 222 PHSA definitions; ids are unique per advisory.
+    assert_eq!(p.records.len(), 222);
+    common::assert_schema_valid(&p.records);
+    let sqlite = find(&p.records, "PHSA-2020:00001");
+    assert_eq!(
+        sqlite
+            .aliases
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["CVE-2019-16168"]
+    );
+    let r = events(sqlite, "Photon OS:3.0", "sqlite");
+    check(
+        VersionScheme::Rpm,
+        &r,
+        "0:3.27.2-4.ph3",
+        true,
+        "0:3.27.2-5.ph3",
+    );
+    check(
+        VersionScheme::Rpm,
+        &r,
+        "0:3.27.2-5.ph3",
+        false,
+        "0:3.27.2-5.ph3",
     );
 }
 
@@ -547,12 +598,21 @@ fn queries_through_the_store() {
     assert!(!query(&db, eco, "firefox", Some("0:60.6.1-1.el8")).contains(&"RHSA-2019:0966".into()));
     assert!(!query(&db, eco, "firefox", Some("0:60.7.0-1.el8")).contains(&"RHSA-2019:0966".into()));
     // Another release never matches.
-    assert!(query(&db, "Red Hat:enterprise_linux:7", "firefox", Some("0:60.6.0-1.el7")).is_empty());
+    assert!(query(
+        &db,
+        "Red Hat:enterprise_linux:7",
+        "firefox",
+        Some("0:60.6.0-1.el7")
+    )
+    .is_empty());
 
     // A module advisory matches the package of its stream, never the plain package.
     let ol8 = "Oracle Linux:8";
     let old = "0:1.3.18-20.module+el8.7.0+21037+8ee66348";
-    assert_eq!(query(&db, ol8, "virt:kvm_utils/hivex", Some(old)), ["ELSA-2023-12342"]);
+    assert_eq!(
+        query(&db, ol8, "virt:kvm_utils/hivex", Some(old)),
+        ["ELSA-2023-12342"]
+    );
     assert!(query(&db, ol8, "hivex", Some(old)).is_empty());
     assert!(query(&db, ol8, "hivex", None).is_empty());
 

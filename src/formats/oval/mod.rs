@@ -1,4 +1,5 @@
-//! OVAL definitions (SUSE/openSUSE, Red Hat, Ubuntu, Debian, Oracle Linux),
+//! OVAL definitions (SUSE/openSUSE, Red Hat, Ubuntu, Debian, Oracle Linux,
+//! AlmaLinux, Photon OS),
 //! read as a stream and normalized into unified records.
 //!
 //! # How it reads
@@ -39,11 +40,33 @@
 //!   package is named `ksplice/<package>` for the same reason. Ubuntu entries
 //!   are named by source package with the binary packages in
 //!   `ecosystem_specific.binaries`.
-//! - **provenance**: every record is stamped with the OVAL definition id.
+//! - **provenance**: every record is stamped with the OVAL definition id
+//!   (space-separated ids when several definitions were merged).
+//! - **constraints that do not name a package** are dropped from branches:
+//!   signing-key checks (per-release keys for Red Hat, Oracle, AlmaLinux,
+//!   Photon), `uname`/architecture-independent checks, the Red Hat "must be
+//!   installed" guard (`none satisfy`), applicability `extend_definition`s,
+//!   and "kernel version equals V" guards of live patches. Architecture
+//!   tests are kept only to tell per-architecture respins apart.
+//!
+//! # Errors
+//! A definition that cannot be understood (unknown test type or operation,
+//! dangling reference, negated version test, criteria expanding past
+//! 200 000 branches) yields one [`super::RecordError`] naming the file and
+//! the definition id; the others are emitted. A file that is not
+//! well-formed (truncated, mismatched tags) fails in pass 1, before any
+//! record is emitted; the decompressed size is capped
+//! ([`Options::max_decompressed`]); DTD entities are never expanded.
+//!
+//! Dialects: SUSE, Red Hat, Ubuntu, Debian, Oracle, AlmaLinux and Photon,
+//! detected from the first definition id or the generator name. Azure Linux
+//! / CBL-Mariner OVAL (release not named in the definitions) is not handled.
 
+pub mod alma;
 pub mod debian;
 pub mod normalize;
 pub mod oracle;
+pub mod photon;
 pub mod redhat;
 pub mod suse;
 pub mod ubuntu;
@@ -70,6 +93,10 @@ pub enum Dialect {
     Debian,
     /// Oracle Linux ELSA (`oval:com.oracle.elsa:`).
     Oracle,
+    /// AlmaLinux ALSA (`oval:org.almalinux.*:`).
+    Alma,
+    /// VMware Photon OS PHSA (`oval:com.vmware.phsa:`).
+    Photon,
 }
 
 impl Dialect {
@@ -81,6 +108,8 @@ impl Dialect {
             Dialect::Ubuntu => "ubuntu",
             Dialect::Debian => "debian",
             Dialect::Oracle => "oracle",
+            Dialect::Alma => "alma",
+            Dialect::Photon => "photon",
         }
     }
 
@@ -103,6 +132,12 @@ impl Dialect {
             if ns.starts_with("com.oracle") {
                 return Some(Dialect::Oracle);
             }
+            if ns.starts_with("org.almalinux") {
+                return Some(Dialect::Alma);
+            }
+            if ns.starts_with("com.vmware") {
+                return Some(Dialect::Photon);
+            }
         }
         let g = generator.to_ascii_lowercase();
         if g.contains("marcus") || g.contains("suse") {
@@ -115,6 +150,10 @@ impl Dialect {
             Some(Dialect::Debian)
         } else if g.contains("oracle") {
             Some(Dialect::Oracle)
+        } else if g.contains("almalinux") {
+            Some(Dialect::Alma)
+        } else if g.contains("photon") {
+            Some(Dialect::Photon)
         } else {
             None
         }
@@ -137,6 +176,8 @@ impl FromStr for Dialect {
             "ubuntu" => Ok(Dialect::Ubuntu),
             "debian" => Ok(Dialect::Debian),
             "oracle" | "ol" => Ok(Dialect::Oracle),
+            "alma" | "almalinux" => Ok(Dialect::Alma),
+            "photon" => Ok(Dialect::Photon),
             other => Err(OvalError::UnknownDialect(other.to_string())),
         }
     }
@@ -609,9 +650,11 @@ mod tests {
             Dialect::Ubuntu,
             Dialect::Debian,
             Dialect::Oracle,
+            Dialect::Alma,
+            Dialect::Photon,
         ] {
             assert_eq!(d.name().parse::<Dialect>().expect("dialect"), d);
         }
-        assert!("photon".parse::<Dialect>().is_err());
+        assert!("azure".parse::<Dialect>().is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
-use super::{debian, oracle, redhat, suse, ubuntu, Dialect};
+use super::{alma, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
     Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
@@ -165,6 +165,8 @@ fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
         Dialect::Ubuntu => None,
         Dialect::Debian => debian::platform(raw),
         Dialect::Oracle => oracle::platform(raw),
+        Dialect::Alma => alma::platform(raw),
+        Dialect::Photon => photon::platform(raw),
     }
 }
 
@@ -351,12 +353,19 @@ fn resolve_test(
             let name_field = obj
                 .field("name")
                 .ok_or_else(|| format!("object of test {} has no name", leaf.reference))?;
-            let names = field_values(name_field, tables)?;
             let fields = state_fields(test, tables)?;
             if none_satisfy {
                 // Guards such as "Red Hat Enterprise Linux must be installed".
                 return Ok(Fact::True);
             }
+            if find(&fields, "evr").is_none()
+                && find(&fields, "version").is_none()
+                && find(&fields, "signature_keyid").is_some()
+            {
+                // "X is signed with the vendor key": origin, not identity.
+                return Ok(Fact::True);
+            }
+            let names = field_values(name_field, tables)?;
             let arch = find(&fields, "arch").map(|f| f.value.to_string());
             if let Some(evr) = find(&fields, "evr") {
                 let first = names.first().map(String::as_str).unwrap_or("");
@@ -622,6 +631,8 @@ fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
         Dialect::Ubuntu => ubuntu::identity(def),
         Dialect::Debian => debian::identity(def),
         Dialect::Oracle => oracle::identity(def),
+        Dialect::Alma => alma::identity(def),
+        Dialect::Photon => photon::identity(def),
     }
 }
 
@@ -694,6 +705,8 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
         Dialect::Suse => suse::default_platforms(def),
         Dialect::Debian => debian::default_platforms(def),
         Dialect::Oracle => oracle::default_platforms(def),
+        Dialect::Alma => alma::default_platforms(def),
+        Dialect::Photon => photon::default_platforms(def),
     };
 
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
