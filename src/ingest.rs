@@ -233,6 +233,8 @@ fn parse_file(
     report: &mut IngestReport,
 ) {
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+    // Records of this file start here (OVAL drops them again on a file error).
+    let start = records.len();
     let mut emit = |item: formats::ParseItem| match item {
         Ok(record) => {
             for affected in &record.affected {
@@ -269,6 +271,20 @@ fn parse_file(
             report.files += 1;
             formats::osv::parse(&file.bytes, syntax, &ctx, &mut emit);
         }
+        Format::Oval => {
+            report.files += 1;
+            let result = formats::oval::parse_bytes(&file.bytes, &ctx, &mut emit);
+            match result {
+                Ok(_) => formats::oval::merge_duplicate_ids(records, start),
+                Err(e) => {
+                    // A file that is not well-formed OVAL contributes nothing.
+                    let dropped = records.len().saturating_sub(start);
+                    records.truncate(start);
+                    report.records = report.records.saturating_sub(dropped as u64);
+                    report.errors.push(ctx.error("file", e.to_string()));
+                }
+            }
+        }
         Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
             let is_member = in_tree || file.location.contains('!');
             if is_member && !json_feed_member(format, &file.location) {
@@ -298,6 +314,6 @@ fn json_feed_member(format: Format, location: &str) -> bool {
             name.ends_with(".json") || name == "list" || name.ends_with(".list")
         }
         Format::Csaf => name.ends_with(".json") || name.ends_with(".jsonl"),
-        Format::Osv => false,
+        Format::Osv | Format::Oval => false,
     }
 }

@@ -17,6 +17,7 @@ pub mod alpine;
 pub mod csaf;
 pub mod debian_tracker;
 pub mod osv;
+pub mod oval;
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +30,8 @@ pub enum Format {
     DebianTracker,
     /// CSAF 2.0 advisories and VEX documents (Red Hat, SUSE, others).
     Csaf,
+    /// OVAL definitions (SUSE, Red Hat, Ubuntu, Debian, Oracle Linux).
+    Oval,
 }
 
 impl Format {
@@ -39,6 +42,7 @@ impl Format {
             Format::AlpineSecdb => "alpine-secdb",
             Format::DebianTracker => "debian-tracker",
             Format::Csaf => "csaf",
+            Format::Oval => "oval",
         }
     }
 }
@@ -51,7 +55,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv, alpine-secdb, debian-tracker, csaf)")]
+#[error("unknown format {0:?} (expected: osv, oval, alpine-secdb, debian-tracker, csaf)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -63,6 +67,7 @@ impl FromStr for Format {
             "alpine-secdb" => Ok(Format::AlpineSecdb),
             "debian-tracker" => Ok(Format::DebianTracker),
             "csaf" => Ok(Format::Csaf),
+            "oval" => Ok(Format::Oval),
             other => Err(UnknownFormat(other.to_string())),
         }
     }

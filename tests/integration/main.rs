@@ -3,6 +3,7 @@
 mod common;
 mod jsonfeeds;
 mod osv;
+mod oval;
 mod server;
 mod store;
 mod version;
