@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Advisory, Provenance, Timestamp};
 
+pub mod mail;
 pub mod osv;
 
 /// The upstream formats `advisord ingest --format` understands.
@@ -20,6 +21,9 @@ pub mod osv;
 pub enum Format {
     /// OSV JSON or YAML records.
     Osv,
+    /// Mailing-list announcements (DSA/DLA, USN, SUSE-SU, RHSA, GLSA) in
+    /// mbox, pipermail, digest, single-message or maildir form.
+    Mail,
 }
 
 impl Format {
@@ -27,6 +31,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Osv => "osv",
+            Format::Mail => "mail",
         }
     }
 }
@@ -39,7 +44,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv)")]
+#[error("unknown format {0:?} (expected: osv, mail)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -48,6 +53,7 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "osv" => Ok(Format::Osv),
+            "mail" => Ok(Format::Mail),
             other => Err(UnknownFormat(other.to_string())),
         }
     }

@@ -1,0 +1,153 @@
+//! Text helpers shared by the announcement parsers: CVE ids, labelled
+//! fields with continuation lines, package file names.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static CVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:CVE|CAN)[- ](\d{4})-(\d{4,7})\b").expect("constant regex"));
+
+/// CVE ids in `text`, in order of first appearance, deduplicated. The old
+/// `CAN-` candidate prefix and the `CVE 2008-1693` typo are normalized.
+pub fn cve_ids(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for caps in CVE.captures_iter(text) {
+        let id = format!("CVE-{}-{}", &caps[1], &caps[2]);
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// A labelled field such as Debian's `Package        : foo` or Red Hat's
+/// `Advisory ID:       RHSA-...`: the value of the first line whose label
+/// (before the colon, whitespace-trimmed) equals one of `labels`
+/// (case-insensitive), plus its continuation lines (indented, non-empty,
+/// not themselves a label). Returns the joined value and its 0-based line.
+pub fn field(lines: &[&str], labels: &[&str]) -> Option<(String, usize)> {
+    for (index, line) in lines.iter().enumerate() {
+        let Some((label, value)) = line.split_once(':') else {
+            continue;
+        };
+        let label = label.trim();
+        if !labels.iter().any(|l| l.eq_ignore_ascii_case(label)) {
+            continue;
+        }
+        let mut value = value.trim().to_string();
+        for next in &lines[index + 1..] {
+            let indented = next.starts_with(' ') || next.starts_with('\t');
+            if !indented || next.trim().is_empty() || is_label_line(next) {
+                break;
+            }
+            value.push(' ');
+            value.push_str(next.trim());
+        }
+        return Some((value, index));
+    }
+    None
+}
+
+fn is_label_line(line: &str) -> bool {
+    line.split_once(':').is_some_and(|(label, _)| {
+        let label = label.trim();
+        !label.is_empty() && label.len() < 30 && !label.contains("CVE")
+    }) && !line.trim_start().starts_with("CVE")
+}
+
+/// Splits `name-version-release` at its last two hyphens (RPM file names,
+/// SUSE package lists). Returns `(name, "version-release")`.
+pub fn split_name_version_release(text: &str) -> Option<(&str, &str)> {
+    let release_dash = text.rfind('-')?;
+    let version_dash = text[..release_dash].rfind('-')?;
+    let name = &text[..version_dash];
+    let evr = &text[version_dash + 1..];
+    if name.is_empty() || evr.starts_with('-') || evr.ends_with('-') {
+        return None;
+    }
+    Some((name, evr))
+}
+
+/// Parses an RPM file name `name-version-release.arch.rpm` into
+/// `(name, "version-release", arch)`.
+pub fn parse_rpm_filename(file: &str) -> Option<(&str, &str, &str)> {
+    let stem = file.strip_suffix(".rpm")?;
+    let (nvr, arch) = stem.rsplit_once('.')?;
+    let (name, vr) = split_name_version_release(nvr)?;
+    Some((name, vr, arch))
+}
+
+/// `text` with every run of whitespace (newlines included) replaced by one
+/// space, plus a map from each output byte back to its input line (0-based),
+/// so prose wrapped anywhere can be matched and still located.
+pub fn collapse(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = Vec::with_capacity(text.len());
+    let mut line = 0usize;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            lines.push(line);
+            pending_space = false;
+        }
+        out.push(c);
+        lines.extend(std::iter::repeat_n(line, c.len_utf8()));
+    }
+    (out, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cves_are_normalized() {
+        assert_eq!(
+            cve_ids("CAN-2005-1993, CVE 2008-1693 and CVE-2021-44228 CVE-2021-44228"),
+            vec!["CVE-2005-1993", "CVE-2008-1693", "CVE-2021-44228"]
+        );
+    }
+
+    #[test]
+    fn fields_with_continuations() {
+        let lines = [
+            "Package        : vim",
+            "CVE ID         : CVE-2021-1 CVE-2021-2",
+            "                 CVE-2021-3",
+            "Debian Bug     : 1",
+        ];
+        assert_eq!(field(&lines, &["Package"]).unwrap().0, "vim");
+        let (cves, at) = field(&lines, &["CVE ID"]).unwrap();
+        assert_eq!(at, 1);
+        assert_eq!(cves, "CVE-2021-1 CVE-2021-2 CVE-2021-3");
+    }
+
+    #[test]
+    fn rpm_names() {
+        assert_eq!(
+            parse_rpm_filename("firefox-debuginfo-52.7.2-1.el6_9.i686.rpm"),
+            Some(("firefox-debuginfo", "52.7.2-1.el6_9", "i686"))
+        );
+        assert_eq!(
+            split_name_version_release("libopenssl1_0_0-32bit-1.0.1i-47.1"),
+            Some(("libopenssl1_0_0-32bit", "1.0.1i-47.1"))
+        );
+        assert_eq!(split_name_version_release("nohyphen"), None);
+    }
+
+    #[test]
+    fn collapse_keeps_lines() {
+        let (text, lines) = collapse("fixed in\n  version\n1.0.");
+        assert_eq!(text, "fixed in version 1.0.");
+        assert_eq!(lines[text.find("1.0").unwrap()], 2);
+    }
+}
