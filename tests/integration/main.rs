@@ -1,3 +1,4 @@
 //! advisord's integration tests: one binary, one module per area.
 
 mod common;
+mod mail;

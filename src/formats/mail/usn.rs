@@ -110,6 +110,17 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         }
         return Verdict::NotMine;
     };
+    // `USN-1946` (no suffix, 2013) is `USN-1946-1` in the notice's own
+    // reference URL; the published spelling stays the upstream id.
+    let published_id = id.clone();
+    let id = if id.matches('-').count() == 1 {
+        let suffixed = Regex::new(&format!(r"(?i)\b{}-(\d+)\b", regex::escape(&id)))
+            .ok()
+            .and_then(|re| re.captures(body).map(|c| format!("{id}-{}", &c[1])));
+        suffixed.unwrap_or(id)
+    } else {
+        id
+    };
     let lines: Vec<&str> = body.lines().collect();
 
     // Releases the notice lists as affected.
@@ -130,7 +141,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     }
 
     // Per-release binary rows: `Ubuntu 20.04 LTS:` + indented rows.
-    let mut rows: BTreeMap<Release, Vec<(String, String)>> = BTreeMap::new();
+    let mut rows: Vec<(Release, Vec<(String, String)>)> = Vec::new();
     let mut first_row_line = None;
     let mut index = 0;
     while index < lines.len() {
@@ -153,7 +164,13 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             let tokens: Vec<&str> = line.split_whitespace().collect();
             if tokens.len() >= 2 && tokens[1].bytes().any(|b| b.is_ascii_digit()) {
                 first_row_line.get_or_insert(index);
-                rows.entry(release.clone()).or_default().push((
+                if rows.last().is_none_or(|(r, _)| *r != release) {
+                    rows.push((release.clone(), Vec::new()));
+                }
+                let Some((_, section)) = rows.last_mut() else {
+                    break;
+                };
+                section.push((
                     tokens[0].trim_end_matches(':').to_string(),
                     tokens[1].to_string(),
                 ));
@@ -161,6 +178,8 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             index += 1;
         }
     }
+
+    correct_mislabelled_sections(&mut rows);
 
     // Source packages from `.dsc` pool URLs, per release section.
     let mut sources: BTreeMap<Release, Vec<(String, String)>> = BTreeMap::new();
@@ -190,6 +209,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
 
     let mut draft = Draft {
         id: id.clone(),
+        upstream_id: (published_id != id).then_some(published_id),
         summary: {
             let rest = SUBJECT_ID.replace(subject, "").trim().to_string();
             (!rest.is_empty()).then_some(rest)
@@ -270,7 +290,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     let (collapsed, _) = collapse(body);
     let prose = prose_versions(&collapsed);
     for (release, release_sources) in &sources {
-        if rows.contains_key(release) {
+        if rows.iter().any(|(r, _)| r == release) {
             continue;
         }
         for (source, version) in release_sources {
@@ -334,6 +354,35 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         };
     }
     Verdict::Parsed(Box::new(draft))
+}
+
+static RELEASE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:ubuntu\d*\.|~)(\d{1,2}\.\d{2})\.\d+").expect("constant regex")
+});
+
+/// A section header can be mistyped (USN-4926-1 has `Ubuntu 20.04:` above
+/// `0ubuntu0.21.04.1` and a separate `Ubuntu 20.04 LTS:`). When a release
+/// heads two sections and every version in one of them carries the same
+/// other release marker (`ubuntu0.21.04.1`, `~14.04.1`), that section is
+/// relabelled with the marker's release.
+fn correct_mislabelled_sections(rows: &mut [(Release, Vec<(String, String)>)]) {
+    let numbers: Vec<String> = rows.iter().map(|(r, _)| r.number.clone()).collect();
+    for (release, section) in rows.iter_mut() {
+        if numbers.iter().filter(|n| **n == release.number).count() < 2 {
+            continue;
+        }
+        let markers: Vec<&str> = section
+            .iter()
+            .filter_map(|(_, v)| RELEASE_MARKER.captures(v).and_then(|c| c.get(1)))
+            .map(|m| m.as_str())
+            .collect();
+        if markers.len() == section.len()
+            && markers.windows(2).all(|w| w[0] == w[1])
+            && markers.first().is_some_and(|m| *m != release.number)
+        {
+            release.number = markers[0].to_string();
+        }
+    }
 }
 
 /// `version (for Ubuntu 4.10)` / `version (package)` pairs in the
