@@ -15,19 +15,19 @@ use super::text::{collapse, cve_ids, field};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"Debian (?:Security|LTS) Advisory (DSA|DLA)[- ](\d+(?:-\d+)?)\b")
+    Regex::new(r"Debian (?:Security|LTS) Advisory (DSA|DLA)[- ](\d+(?:-\d+)?)(?-u:\b)")
         .expect("constant regex")
 });
 static SUBJECT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[(DSA|DLA)[- ](\d+(?:-\d+)?)\]").expect("constant regex"));
 static FIXED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\bFor (?P<suites>(?:[^.]|\.\d){1,200}?),? (?:this|these|the) (?:problems?|issues?|vulnerabilit(?:y|ies)|bugs?) (?:has|have) been (?:fixed|corrected|resolved|addressed) in (?:version|versions) (?P<version>[^\s,;]+)",
+        r"(?-u:\b)For (?P<suites>(?:[^.]|\.\d){1,200}?),? (?:this|these|the) (?:problems?|issues?|vulnerabilit(?:y|ies)|bugs?) (?:has|have) been (?:fixed|corrected|resolved|addressed) in (?:version|versions) (?P<version>[^\s,;]+)",
     )
     .expect("constant regex")
 });
 static DEBIAN_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bDebian(?: GNU/Linux)? (\d+(?:\.\d+)?)\b").expect("constant regex")
+    Regex::new(r"(?-u:\b)Debian(?: GNU/Linux)? (\d+(?:\.\d+)?)(?-u:\b)").expect("constant regex")
 });
 static MATRIX_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Debian(?: GNU/Linux)? (\d+(?:\.\d+)?) \(([a-z-]+)\)").expect("constant regex")
@@ -141,7 +141,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     );
     let purl = |name: &str| Some(format!("pkg:deb/debian/{name}?arch=source"));
 
-    let (collapsed, _) = collapse(body);
+    let collapsed = collapse(body);
     let mut statements = 0;
     for caps in FIXED.captures_iter(&collapsed) {
         statements += 1;

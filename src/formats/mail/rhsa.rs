@@ -15,8 +15,9 @@ use regex::Regex;
 use super::text::{cve_ids, field, parse_rpm_filename};
 use super::{Draft, Fix, MailMessage, Verdict};
 
-static ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(RH[SBE]A-\d{4}:\d+)(-\d+)?\b").expect("constant regex"));
+static ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(RH[SBE]A-\d{4}:\d+)(-\d+)?(?-u:\b)").expect("constant regex")
+});
 static RHEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Red Hat Enterprise Linux (.*?) ?\(v\. (\d+(?:\.\d+)?)(?: ([A-Za-z]+))?\)$")
         .expect("constant regex")

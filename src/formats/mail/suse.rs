@@ -16,8 +16,9 @@ use regex::Regex;
 use super::text::{cve_ids, field, split_name_version_release};
 use super::{Draft, Fix, MailMessage, Verdict};
 
-static ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b((?:open)?SUSE-SU-\d{4}:\d+-\d+)\b").expect("constant regex"));
+static ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)((?:open)?SUSE-SU-\d{4}:\d+-\d+)(?-u:\b)").expect("constant regex")
+});
 
 /// The OSV ecosystem of a SUSE product name: `SUSE Linux Enterprise Server
 /// 12-SP1` -> `SUSE:Linux Enterprise Server 12 SP1`, `openSUSE Leap 15.5` ->

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-static CVE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:CVE|CAN)[- ](\d{4})-(\d{4,7})\b").expect("constant regex"));
+static CVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:CVE|CAN)[- ](\d{4})-(\d{4,7})(?-u:\b)").expect("constant regex")
+});
 
 /// CVE ids in `text`, in order of first appearance, deduplicated. The old
 /// `CAN-` candidate prefix and the `CVE 2008-1693` typo are normalized.
@@ -79,30 +80,16 @@ pub fn parse_rpm_filename(file: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// `text` with every run of whitespace (newlines included) replaced by one
-/// space, plus a map from each output byte back to its input line (0-based),
-/// so prose wrapped anywhere can be matched and still located.
-pub fn collapse(text: &str) -> (String, Vec<usize>) {
+/// space, so prose wrapped anywhere can be matched by one pattern.
+pub fn collapse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut lines = Vec::with_capacity(text.len());
-    let mut line = 0usize;
-    let mut pending_space = false;
-    for c in text.chars() {
-        if c == '\n' {
-            line += 1;
-        }
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
             out.push(' ');
-            lines.push(line);
-            pending_space = false;
         }
-        out.push(c);
-        lines.extend(std::iter::repeat_n(line, c.len_utf8()));
+        out.push_str(word);
     }
-    (out, lines)
+    out
 }
 
 #[cfg(test)]
@@ -145,9 +132,10 @@ mod tests {
     }
 
     #[test]
-    fn collapse_keeps_lines() {
-        let (text, lines) = collapse("fixed in\n  version\n1.0.");
-        assert_eq!(text, "fixed in version 1.0.");
-        assert_eq!(lines[text.find("1.0").unwrap()], 2);
+    fn collapse_joins_wrapped_prose() {
+        assert_eq!(
+            collapse(" fixed in\n  version\n1.0.\n"),
+            "fixed in version 1.0."
+        );
     }
 }

@@ -27,7 +27,7 @@ static ID: LazyLock<Regex> =
 static SUBJECT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[(USN-\d+(?:-\d+)?)\]").expect("constant regex"));
 static LSN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bLSN-\d+-\d+\b").expect("constant regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)LSN-\d+-\d+(?-u:\b)").expect("constant regex"));
 static SECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Ubuntu (\d+\.\d+)(?: (LTS|ESM))?(?: \([^)]*\))?:\s*$").expect("constant regex")
 });
@@ -39,7 +39,7 @@ static RELEASE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("constant regex")
 });
 static DSC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"/pool/[^/\s]+/[^/\s]+/([^/\s]+)/([^/_\s]+)_([^/_\s]+)\.dsc\b")
+    Regex::new(r"/pool/[^/\s]+/[^/\s]+/([^/\s]+)/([^/_\s]+)_([^/_\s]+)\.dsc(?-u:\b)")
         .expect("constant regex")
 });
 static LAUNCHPAD: LazyLock<Regex> = LazyLock::new(|| {
@@ -49,7 +49,7 @@ static PROSE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([0-9][^\s(),]*) \((?:for )?([^()]{1,60})\)").expect("constant regex")
 });
 static USN_REF: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bUSN-\d+-\d+\b").expect("constant regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)USN-\d+-\d+(?-u:\b)").expect("constant regex"));
 
 /// An Ubuntu release as the notice names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,9 +114,12 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     // reference URL; the published spelling stays the upstream id.
     let published_id = id.clone();
     let id = if id.matches('-').count() == 1 {
-        let suffixed = Regex::new(&format!(r"(?i)\b{}-(\d+)\b", regex::escape(&id)))
-            .ok()
-            .and_then(|re| re.captures(body).map(|c| format!("{id}-{}", &c[1])));
+        let suffixed = Regex::new(&format!(
+            r"(?i)(?-u:\b){}-(\d+)(?-u:\b)",
+            regex::escape(&id)
+        ))
+        .ok()
+        .and_then(|re| re.captures(body).map(|c| format!("{id}-{}", &c[1])));
         suffixed.unwrap_or(id)
     } else {
         id
@@ -145,7 +148,11 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     let mut first_row_line = None;
     let mut index = 0;
     while index < lines.len() {
-        let Some(c) = SECTION.captures(lines[index].trim_end()) else {
+        let section = lines[index]
+            .starts_with("Ubuntu ")
+            .then(|| SECTION.captures(lines[index].trim_end()))
+            .flatten();
+        let Some(c) = section else {
             index += 1;
             continue;
         };
@@ -185,8 +192,14 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     let mut sources: BTreeMap<Release, Vec<(String, String)>> = BTreeMap::new();
     let mut current: Option<Release> = (listed.len() == 1).then(|| listed[0].clone());
     for line in &lines {
-        if let Some(c) = UPDATED_FOR.captures(line.trim_start()) {
+        if line.contains("Updated packages for") {
+            let Some(c) = UPDATED_FOR.captures(line.trim_start()) else {
+                continue;
+            };
             current = Some(Release::new(&c[1], c.get(2).map(|m| m.as_str())));
+            continue;
+        }
+        if !line.contains(".dsc") {
             continue;
         }
         if let (Some(release), Some(c)) = (&current, DSC.captures(line)) {
@@ -287,8 +300,11 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
 
     // Releases without rows: the `.dsc` sources, with the prose version
     // (which keeps the epoch) where it matches.
-    let (collapsed, _) = collapse(body);
-    let prose = prose_versions(&collapsed);
+    let prose = if body.contains("corrected by upgrading") {
+        prose_versions(&collapse(body))
+    } else {
+        Vec::new()
+    };
     for (release, release_sources) in &sources {
         if rows.iter().any(|(r, _)| r == release) {
             continue;
@@ -434,8 +450,8 @@ mod tests {
         assert_eq!(
             fixes,
             [
-                ("Ubuntu:Pro:14.04:LTS", "foo", "1.0-1ubuntu0.1~esm1"),
                 ("Ubuntu:20.04:LTS", "foo", "1:2.0-1ubuntu0.1"),
+                ("Ubuntu:Pro:14.04:LTS", "foo", "1.0-1ubuntu0.1~esm1"),
             ]
         );
     }
