@@ -584,6 +584,15 @@ fn maildir_directory() {
         std::fs::copy(file, maildir.path().join(sub).join(name)).expect("copy");
     }
     assert!(mail::is_maildir(maildir.path()));
+    let mut count = 0;
+    let via_path = mail::parse_path(
+        maildir.path(),
+        "mail-test",
+        "2024-06-01T00:00:00Z".parse().expect("timestamp"),
+        &mut |_| count += 1,
+    )
+    .expect("parse_path");
+    assert_eq!((via_path.messages, count), (files.len(), files.len()));
     let mut items = Vec::new();
     let stats = mail::parse_maildir(maildir.path(), &ctx("maildir", b""), &mut |i| items.push(i))
         .expect("maildir");
@@ -700,7 +709,18 @@ fn broken_advisory_is_reported_and_the_rest_continue() {
         "{error}"
     );
     assert!(error.record.contains("USN-4899-1"), "{error}");
-    assert!(error.reason.starts_with("line "), "{error}");
+    // The reported line is the notice's "Update instructions:" line.
+    let line: usize = error
+        .reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no line in {error}"));
+    assert_eq!(
+        broken.lines().nth(line - 1),
+        Some("Update instructions:"),
+        "{error}"
+    );
     assert!(!parsed.records.iter().any(|r| r.id.as_str() == "USN-4899-1"));
 }
 

@@ -22,7 +22,13 @@ static SUBJECT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[(DSA|DLA)[- ](\d+(?:-\d+)?)\]").expect("constant regex"));
 static FIXED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?-u:\b)For (?P<suites>(?:[^.]|\.\d){1,200}?),? (?:this|these|the) (?:problems?|issues?|vulnerabilit(?:y|ies)|bugs?) (?:has|have) been (?:fixed|corrected|resolved|addressed) in (?:version|versions) (?P<version>[^\s,;]+)",
+        r"(?-u:\b)(?:For|In) (?P<suites>(?:[^.]|\.\d){1,200}?),? (?:this|these|the) (?:problems?|issues?|vulnerabilit(?:y|ies)|bugs?) (?:has|have) been (?:fixed|corrected|resolved|addressed) in (?:[a-z0-9][a-z0-9.+-]* )?(?:version|versions) (?P<version>[^\s,;]+)",
+    )
+    .expect("constant regex")
+});
+static FIXED_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"in version (?P<version>[^\s,;]+) for the (?P<suites>(?:[A-Za-z-]+ ){0,3}distributions? \([A-Za-z-]+\))",
     )
     .expect("constant regex")
 });
@@ -157,6 +163,22 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             });
         }
     }
+    // 2001-2005 word order: "This problem has been fixed in version X for
+    // the stable distribution (woody) and in version Y for the unstable
+    // distribution (sid)."
+    for caps in FIXED_AFTER.captures_iter(&collapsed) {
+        statements += 1;
+        let version = caps["version"].trim_end_matches(['.', ')']).to_string();
+        for number in suite_releases(&caps["suites"]) {
+            draft.add_fix(Fix {
+                ecosystem: format!("Debian:{}", osv_release(&number)),
+                name: package.clone(),
+                fixed: Some(version.clone()),
+                purl: purl(&package),
+                ecosystem_specific: None,
+            });
+        }
+    }
     for (number, name, version) in rebuilt_matrix(&lines) {
         draft.add_fix(Fix {
             ecosystem: format!("Debian:{}", osv_release(&number)),
@@ -267,6 +289,23 @@ mod tests {
                 ("Debian:12", "2.0-2+deb12u1")
             ]
         );
+    }
+
+    #[test]
+    fn early_word_order_and_squeeze_lts() {
+        let body = "Debian Security Advisory DSA 200-1\nPackage : foo\n\nThis problem has been fixed in version\n1.0-2woody1 for the current stable distribution (woody) and in version 1.2-1 for\nthe unstable distribution (sid).\n";
+        let Verdict::Parsed(draft) = parse(&message(body)) else {
+            panic!("not parsed");
+        };
+        assert_eq!(draft.id, "DSA-200-1");
+        assert_eq!(draft.fixes.len(), 1);
+        assert_eq!(draft.fixes[0].ecosystem, "Debian:3.0");
+        assert_eq!(draft.fixes[0].fixed.as_deref(), Some("1.0-2woody1"));
+        let lts = "Debian LTS Advisory DLA-5-1\nPackage : bar\n\nFor Debian 6 \"Squeeze\", these issues have been fixed in bar version 1.1-1+deb6u1.\n";
+        let Verdict::Parsed(draft) = parse(&message(lts)) else {
+            panic!("not parsed");
+        };
+        assert_eq!(draft.fixes[0].ecosystem, "Debian:6.0");
     }
 
     #[test]

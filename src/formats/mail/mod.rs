@@ -137,6 +137,25 @@ pub fn parse_maildir(
     Ok(stats)
 }
 
+/// Reads a mail source from disk: a maildir directory, or a file of any
+/// container (`.gz` or not). The caller's feed name and fetch time go into
+/// each record's provenance; the source is the path.
+pub fn parse_path(
+    path: &Path,
+    feed: &str,
+    fetched: crate::model::Timestamp,
+    emit: &mut dyn FnMut(ParseItem),
+) -> std::io::Result<MailStats> {
+    let source = path.display().to_string();
+    if path.is_dir() {
+        let ctx = SourceContext::for_bytes(feed, &source, fetched, b"");
+        return parse_maildir(path, &ctx, emit);
+    }
+    let bytes = std::fs::read(path)?;
+    let ctx = SourceContext::for_bytes(feed, &source, fetched, &bytes);
+    Ok(parse(&bytes, &ctx, emit))
+}
+
 /// Whether `dir` looks like a maildir.
 pub fn is_maildir(dir: &Path) -> bool {
     dir.join("cur").is_dir() || dir.join("new").is_dir()

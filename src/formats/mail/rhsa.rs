@@ -19,7 +19,7 @@ static ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(RH[SBE]A-\d{4}:\d+)(-\d+)?(?-u:\b)").expect("constant regex")
 });
 static RHEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^Red Hat Enterprise Linux (.*?) ?\(v\. (\d+(?:\.\d+)?)(?: ([A-Za-z]+))?\)$")
+    Regex::new(r"^Red Hat Enterprise Linux (.*?) ?\(v\. ?(\d+(?:\.\d+)*)(?: ([A-Za-z]+))?\)$")
         .expect("constant regex")
 });
 static SECTION: LazyLock<Regex> =
@@ -33,6 +33,15 @@ pub(crate) fn product_ecosystem(product: &str) -> String {
     if let Some(c) = RHEL.captures(product) {
         let variant = c[1].trim().to_ascii_lowercase();
         let variant = variant.strip_suffix(" optional").unwrap_or(&variant);
+        // Extended-support streams have their own CPE product.
+        let (variant, product) = [" eus", " aus", " tus", " e4s"]
+            .iter()
+            .find_map(|suffix| {
+                variant
+                    .strip_suffix(suffix)
+                    .map(|v| (v, format!("rhel_{}", suffix.trim())))
+            })
+            .unwrap_or((variant, "enterprise_linux".to_string()));
         let cpe_variant = match (variant, c.get(3).map(|m| m.as_str().to_ascii_lowercase())) {
             ("", Some(v)) => Some(v),
             ("server", _) => Some("server".to_string()),
@@ -45,7 +54,7 @@ pub(crate) fn product_ecosystem(product: &str) -> String {
             _ => None,
         };
         if let Some(v) = cpe_variant {
-            return format!("Red Hat:enterprise_linux:{}::{v}", &c[2]);
+            return format!("Red Hat:{product}:{}::{v}", &c[2]);
         }
     }
     format!("Red Hat:{}", product.trim())
@@ -104,11 +113,9 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         let t = l.trim();
         t.ends_with("Package List:") || t.ends_with("RPMs required:")
     }) else {
-        return Verdict::Malformed {
-            id,
-            line: id_line,
-            reason: "no `Package List:` or `RPMs required:` section".into(),
-        };
+        // Newer mails may leave the package list to the errata page: the
+        // record still carries the id, CVEs and severity.
+        return Verdict::Parsed(Box::new(draft));
     };
     let mut product: Option<String> = None;
     for (offset, line) in lines[start + 1..].iter().enumerate() {
@@ -176,6 +183,10 @@ mod tests {
         assert_eq!(
             product_ecosystem("Red Hat Enterprise Linux AppStream (v. 8)"),
             "Red Hat:enterprise_linux:8::appstream"
+        );
+        assert_eq!(
+            product_ecosystem("Red Hat Enterprise Linux BaseOS EUS (v.8.6)"),
+            "Red Hat:rhel_eus:8.6::baseos"
         );
         assert_eq!(
             product_ecosystem("Red Hat Linux 6.2"),

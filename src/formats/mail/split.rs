@@ -51,7 +51,8 @@ pub struct RawMessage {
     pub bytes: Vec<u8>,
     /// Whether the bytes start with an RFC 5322 header block.
     pub has_headers: bool,
-    /// 1-based line of the container where the message starts.
+    /// 1-based line of the container holding the first byte of `bytes`
+    /// (for an mbox, the line after the `From ` separator).
     pub line: usize,
 }
 
@@ -203,7 +204,7 @@ fn split_mbox(bytes: &[u8]) -> Vec<RawMessage> {
             current = Some(RawMessage {
                 bytes: Vec::new(),
                 has_headers: true,
-                line: index + 1,
+                line: index + 2,
             });
             previous_blank = false;
             continue;
@@ -369,7 +370,7 @@ mod tests {
         let first = String::from_utf8_lossy(&messages[0].bytes);
         assert!(first.contains("\nFrom here\n"), "{first}");
         assert!(first.contains("From nowhere"));
-        assert_eq!(messages[1].line, 7);
+        assert_eq!(messages[1].line, 8);
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
 
     // Per-release binary rows: `Ubuntu 20.04 LTS:` + indented rows.
     let mut rows: Vec<(Release, Vec<(String, String)>)> = Vec::new();
+    let mut pro_rows: Vec<(String, String)> = Vec::new();
     let mut first_row_line = None;
     let mut index = 0;
     while index < lines.len() {
@@ -167,6 +168,16 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             let line = lines[index];
             if line.trim().is_empty() || !line.starts_with([' ', '\t']) {
                 break;
+            }
+            if line.contains("Ubuntu Pro") {
+                // 2023+: `Available with Ubuntu Pro` under an ESM-only row.
+                if let Some((_, section)) = rows.last() {
+                    if let Some(row) = section.last() {
+                        pro_rows.push(row.clone());
+                    }
+                }
+                index += 1;
+                continue;
             }
             let tokens: Vec<&str> = line.split_whitespace().collect();
             if tokens.len() >= 2 && tokens[1].bytes().any(|b| b.is_ascii_digit()) {
@@ -237,9 +248,14 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     // Rows first: they carry epochs; sources name them.
     for (release, release_rows) in &rows {
         let release_sources = sources.get(release).map(Vec::as_slice).unwrap_or_default();
-        let mut grouped: Vec<(String, String, Vec<String>, bool)> = Vec::new();
+        let mut grouped: Vec<(String, String, Vec<String>, bool, bool)> = Vec::new();
         let mut used_sources: Vec<&str> = Vec::new();
         for (binary, version) in release_rows {
+            // Fixes only available through Ubuntu Pro (ESM) belong to the
+            // Pro ecosystem, as OSV files them.
+            let pro = release.esm
+                || version.contains("esm")
+                || pro_rows.iter().any(|(b, v)| b == binary && v == version);
             let mut candidates: Vec<&str> = release_sources
                 .iter()
                 .filter(|(_, v)| v == without_epoch(version))
@@ -263,20 +279,25 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             };
             match grouped
                 .iter_mut()
-                .find(|(n, v, _, _)| *n == name && v == version)
+                .find(|(n, v, _, _, p)| *n == name && v == version && *p == pro)
             {
-                Some((_, _, binaries, _)) => binaries.push(binary.clone()),
-                None => grouped.push((name, version.clone(), vec![binary.clone()], is_source)),
+                Some((_, _, binaries, _, _)) => binaries.push(binary.clone()),
+                None => grouped.push((name, version.clone(), vec![binary.clone()], is_source, pro)),
             }
         }
-        for (name, version, binaries, is_source) in grouped {
+        for (name, version, binaries, is_source, pro) in grouped {
+            let ecosystem = Release {
+                number: release.number.clone(),
+                esm: pro,
+            }
+            .ecosystem();
             let purl = if is_source {
                 format!("pkg:deb/ubuntu/{name}?arch=source")
             } else {
                 format!("pkg:deb/ubuntu/{name}")
             };
             draft.add_fix(Fix {
-                ecosystem: release.ecosystem(),
+                ecosystem,
                 name,
                 fixed: Some(version),
                 purl: Some(purl),
@@ -452,6 +473,21 @@ mod tests {
             [
                 ("Ubuntu:20.04:LTS", "foo", "1:2.0-1ubuntu0.1"),
                 ("Ubuntu:Pro:14.04:LTS", "foo", "1.0-1ubuntu0.1~esm1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn ubuntu_pro_rows() {
+        let body = "Ubuntu Security Notice USN-2-1\n\nUbuntu 22.04 LTS:\n  foo   1.0-1ubuntu0.2\n\nUbuntu 16.04 LTS:\n  foo   0.9-1ubuntu0.1+esm1\n                                  Available with Ubuntu Pro\n  libbar1   2.0-1ubuntu0.16.04.1~esm2\n";
+        let draft = parsed(body);
+        let ecosystems: Vec<&str> = draft.fixes.iter().map(|f| f.ecosystem.as_str()).collect();
+        assert_eq!(
+            ecosystems,
+            [
+                "Ubuntu:22.04:LTS",
+                "Ubuntu:Pro:16.04:LTS",
+                "Ubuntu:Pro:16.04:LTS"
             ]
         );
     }
