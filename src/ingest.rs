@@ -1,1 +1,290 @@
-//! placeholder
+//! One ingest batch: read sources, parse them with a format, write the
+//! records to the store in one transaction, and report what happened.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::feeds::{self, FeedError, SourceFile};
+use crate::formats::{self, Format, RecordError, SourceContext};
+use crate::model::{Advisory, Timestamp};
+use crate::store::{BatchOutcome, Store, StoreError};
+
+/// Where an ingest reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file, directory tree or archive on disk.
+    Path(PathBuf),
+    /// An http(s) URL to a file or archive.
+    Url(String),
+}
+
+impl Input {
+    /// Reads `http://` and `https://` as URLs, anything else as a path.
+    pub fn parse(text: &str) -> Input {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Input::Url(text.to_string())
+        } else {
+            Input::Path(PathBuf::from(text))
+        }
+    }
+}
+
+/// A failure that stops the whole batch (nothing is written).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A source could not be read.
+    #[error("feed {feed}: {source}")]
+    Source {
+        /// The feed.
+        feed: String,
+        /// The cause.
+        source: FeedError,
+    },
+    /// The store failed; the previous state is intact.
+    #[error("feed {feed}: {source}")]
+    Store {
+        /// The feed.
+        feed: String,
+        /// The cause.
+        source: StoreError,
+    },
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// The feed name records were attributed to.
+    pub feed: String,
+    /// Files read (archive members count one each).
+    pub files: u64,
+    /// Files skipped because their name says they are not records.
+    pub skipped_files: u64,
+    /// Records parsed successfully.
+    pub records: u64,
+    /// Records rejected, with the reason.
+    pub errors: Vec<RecordError>,
+    /// Ecosystems advisord has no entry for, with record counts (stored,
+    /// but their ranges are reported as unevaluable).
+    pub unknown_ecosystems: BTreeMap<String, u64>,
+    /// Messages of mail sources that are not advisories (replies,
+    /// discussion, Livepatch notices), counted by reason.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_messages: BTreeMap<String, u64>,
+    /// What the store write did.
+    pub outcome: BatchOutcome,
+}
+
+/// Parses every file of `inputs` with `format` as feed `feed`. Pure apart
+/// from reading the inputs; nothing is written.
+pub async fn collect(
+    format: Format,
+    feed: &str,
+    inputs: &[Input],
+) -> Result<(Vec<Advisory>, IngestReport), IngestError> {
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
+    let mut records = Vec::new();
+    for input in inputs {
+        let source_err = |source| IngestError::Source {
+            feed: feed.to_string(),
+            source,
+        };
+        let fetched = Timestamp::now();
+        let (location, bytes) = match input {
+            Input::Path(path) => {
+                let path = path.clone();
+                let feed = feed.to_string();
+                let (mut part, part_report) = tokio::task::spawn_blocking(move || {
+                    collect_path(format, &feed, &path, fetched)
+                })
+                .await
+                .map_err(|e| {
+                    source_err(FeedError::Io {
+                        path: input_label(input),
+                        source: std::io::Error::other(e),
+                    })
+                })?
+                .map_err(source_err)?;
+                records.append(&mut part);
+                merge_reports(&mut report, part_report);
+                continue;
+            }
+            Input::Url(url) => {
+                let bytes = feeds::http::get(url, &feeds::http::FetchOptions::default())
+                    .await
+                    .map_err(|e| source_err(FeedError::Http(e)))?;
+                (url.clone(), bytes)
+            }
+        };
+        let feed_name = feed.to_string();
+        let (mut part, part_report) = tokio::task::spawn_blocking(move || {
+            let mut part = Vec::new();
+            let mut report = IngestReport::default();
+            feeds::unpack(&location, bytes, &mut |file| {
+                parse_file(
+                    format,
+                    &feed_name,
+                    &fetched,
+                    &file,
+                    false,
+                    &mut part,
+                    &mut report,
+                )
+            })
+            .map(|()| (part, report))
+        })
+        .await
+        .map_err(|e| {
+            source_err(FeedError::Io {
+                path: input_label(input),
+                source: std::io::Error::other(e),
+            })
+        })?
+        .map_err(source_err)?;
+        records.append(&mut part);
+        merge_reports(&mut report, part_report);
+    }
+    Ok((records, report))
+}
+
+/// Reads and parses a local file, directory tree or archive (blocking).
+pub fn collect_path(
+    format: Format,
+    feed: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let mut records = Vec::new();
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
+    let in_tree = path.is_dir();
+    feeds::for_each_file(path, &mut |file| {
+        parse_file(
+            format,
+            feed,
+            &fetched,
+            &file,
+            in_tree,
+            &mut records,
+            &mut report,
+        )
+    })?;
+    Ok((records, report))
+}
+
+/// Reads, parses and stores `inputs` as one batch of feed `feed`.
+pub async fn ingest(
+    store: &Store,
+    format: Format,
+    feed: &str,
+    inputs: &[Input],
+) -> Result<IngestReport, IngestError> {
+    let (records, mut report) = collect(format, feed, inputs).await?;
+    let store = store.clone();
+    let feed_name = feed.to_string();
+    let errors = report.errors.len() as u64;
+    let outcome = tokio::task::spawn_blocking(move || {
+        store.apply_batch(&feed_name, records, |state| state.last_errors = errors)
+    })
+    .await
+    .map_err(|e| IngestError::Source {
+        feed: feed.to_string(),
+        source: FeedError::Io {
+            path: "store writer".into(),
+            source: std::io::Error::other(e),
+        },
+    })?
+    .map_err(|source| IngestError::Store {
+        feed: feed.to_string(),
+        source,
+    })?;
+    report.outcome = outcome;
+    Ok(report)
+}
+
+fn input_label(input: &Input) -> String {
+    match input {
+        Input::Path(p) => p.display().to_string(),
+        Input::Url(u) => u.clone(),
+    }
+}
+
+fn merge_reports(into: &mut IngestReport, part: IngestReport) {
+    into.files += part.files;
+    into.skipped_files += part.skipped_files;
+    into.records += part.records;
+    into.errors.extend(part.errors);
+    for (k, v) in part.unknown_ecosystems {
+        *into.unknown_ecosystems.entry(k).or_default() += v;
+    }
+    for (k, v) in part.skipped_messages {
+        *into.skipped_messages.entry(k).or_default() += v;
+    }
+}
+
+/// Parses one file with `format`, appending records and errors. `in_tree`
+/// says the file was found by walking a directory (not named by the user).
+fn parse_file(
+    format: Format,
+    feed: &str,
+    fetched: &Timestamp,
+    file: &SourceFile,
+    in_tree: bool,
+    records: &mut Vec<Advisory>,
+    report: &mut IngestReport,
+) {
+    let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+    let mut emit = |item: formats::ParseItem| match item {
+        Ok(record) => {
+            for affected in &record.affected {
+                if let Some(package) = &affected.package {
+                    if package.ecosystem.info().is_none() {
+                        *report
+                            .unknown_ecosystems
+                            .entry(package.ecosystem.base().to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+            report.records += 1;
+            records.push(record);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "record skipped");
+            report.errors.push(error);
+        }
+    };
+    match format {
+        Format::Osv => {
+            let is_member = in_tree || file.location.contains('!');
+            let syntax = match formats::osv::Syntax::from_path(&file.location) {
+                Some(s) => s,
+                // Inside archives and trees only record files count; a file
+                // named on the command line is read whatever its name.
+                None if is_member => {
+                    report.skipped_files += 1;
+                    return;
+                }
+                None => formats::osv::Syntax::sniff(&file.bytes),
+            };
+            report.files += 1;
+            formats::osv::parse(&file.bytes, syntax, &ctx, &mut emit);
+        }
+        Format::Mail => {
+            // Any container (mbox, pipermail, digest, message, .gz) is
+            // detected from the bytes; a maildir walked as a tree yields
+            // one message per file.
+            report.files += 1;
+            let stats = formats::mail::parse(&file.bytes, &ctx, &mut emit);
+            for (reason, n) in stats.skipped {
+                *report.skipped_messages.entry(reason).or_default() += n as u64;
+            }
+        }
+    }
+}

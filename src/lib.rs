@@ -15,11 +15,12 @@
 //! - [`query`]: matching a package and version against the store.
 //! - [`api`]: the OSV-compatible HTTP API (axum).
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod feeds;
 pub mod formats;
 pub mod ingest;

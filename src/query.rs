@@ -1,1 +1,374 @@
-//! placeholder
+//! Matching a package (and version) against the store, as OSV.dev does.
+//!
+//! The matching itself ([`match_rows`]) is a pure function of index rows, so
+//! it is tested with plain values; [`PackageQuery::run`] only adds the read.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use crate::model::{ecosystem, Ecosystem};
+use crate::store::{IndexedMatch, Store, StoreError};
+use crate::version::AffectedVerdict;
+
+/// Why a query cannot be answered as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The package name is empty.
+    #[error("package name is empty")]
+    EmptyName,
+    /// The ecosystem is not one advisord knows.
+    #[error("unknown ecosystem {0:?}")]
+    UnknownEcosystem(String),
+    /// The version is not valid in the ecosystem's scheme.
+    #[error(
+        "version {version:?} is not a valid {scheme} version for ecosystem {ecosystem}: {reason}"
+    )]
+    InvalidVersion {
+        /// The version asked.
+        version: String,
+        /// The scheme name.
+        scheme: &'static str,
+        /// The ecosystem asked.
+        ecosystem: String,
+        /// The comparator's reason.
+        reason: String,
+    },
+    /// The purl cannot be parsed or maps to no ecosystem.
+    #[error("invalid purl {purl:?}: {reason}")]
+    Purl {
+        /// The purl given.
+        purl: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The version was given both in the purl and in the `version` field.
+    #[error("version given twice: in the purl ({purl_version:?}) and in the version field")]
+    VersionTwice {
+        /// The purl's version.
+        purl_version: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// "Is package P (at version V) in ecosystem E affected?"
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageQuery {
+    /// Ecosystem, with or without release (`Debian` covers every `Debian:N`).
+    pub ecosystem: Ecosystem,
+    /// Package name as the user spelled it.
+    pub name: String,
+    /// Version; `None` asks for every advisory of the package.
+    pub version: Option<String>,
+}
+
+/// One record matched by a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryMatch {
+    /// Record id.
+    pub id: String,
+    /// The record's `modified`.
+    pub modified: String,
+    /// Set when the match is "possibly affected": a range could not be
+    /// evaluated (no comparator, or an event version the scheme rejects).
+    pub unevaluated: Option<String>,
+}
+
+impl PackageQuery {
+    /// Builds a query, checking the name, the ecosystem and the version.
+    pub fn new(ecosystem: &str, name: &str, version: Option<&str>) -> Result<Self, QueryError> {
+        if name.trim().is_empty() {
+            return Err(QueryError::EmptyName);
+        }
+        let info = ecosystem::lookup(ecosystem.split_once(':').map_or(ecosystem, |(b, _)| b))
+            .ok_or_else(|| QueryError::UnknownEcosystem(ecosystem.to_string()))?;
+        // Normalize the base spelling (`pypi` -> `PyPI`), keep the release.
+        let full = match ecosystem.split_once(':') {
+            Some((_, release)) => format!("{}:{release}", info.name),
+            None => info.name.to_string(),
+        };
+        let ecosystem =
+            Ecosystem::new(full.clone()).map_err(|_| QueryError::UnknownEcosystem(full))?;
+        let version = version.map(str::to_string).filter(|v| !v.is_empty());
+        if let (Some(v), Some(scheme)) = (&version, info.scheme) {
+            scheme.validate(v).map_err(|e| QueryError::InvalidVersion {
+                version: v.clone(),
+                scheme: scheme.name(),
+                ecosystem: ecosystem.to_string(),
+                reason: e.reason,
+            })?;
+        }
+        Ok(PackageQuery {
+            ecosystem,
+            name: name.to_string(),
+            version,
+        })
+    }
+
+    /// Builds a query from a package URL (`pkg:pypi/jinja2@2.4.1`); `version`
+    /// is the request's separate version field, which must not repeat the purl's.
+    pub fn from_purl(purl: &str, version: Option<&str>) -> Result<Self, QueryError> {
+        let parsed = purl_to_package(purl)?;
+        let version = match (parsed.version, version.filter(|v| !v.is_empty())) {
+            (Some(p), Some(_)) => return Err(QueryError::VersionTwice { purl_version: p }),
+            (Some(p), None) => Some(p),
+            (None, v) => v.map(str::to_string),
+        };
+        PackageQuery::new(&parsed.ecosystem, &parsed.name, version.as_deref())
+    }
+
+    /// The index key: base ecosystem, normalized name, release filter.
+    pub fn index_key(&self) -> (String, String, Option<String>) {
+        let full = self.ecosystem.release().map(|_| self.ecosystem.to_string());
+        (
+            self.ecosystem.base().to_string(),
+            self.ecosystem.index_name(&self.name),
+            full,
+        )
+    }
+
+    /// Runs the query against `store`.
+    pub fn run(&self, store: &Store) -> Result<Vec<QueryMatch>, QueryError> {
+        let (base, name, full) = self.index_key();
+        let rows = store.lookup_package(&base, &name, full.as_deref())?;
+        Ok(match_rows(self.version.as_deref(), rows))
+    }
+}
+
+/// Decides which index rows match `version` (all of them when `None`),
+/// one result per id, sorted by id. A definite match wins over "possibly".
+pub fn match_rows(version: Option<&str>, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
+    let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
+    for row in rows {
+        let verdict = match version {
+            None => AffectedVerdict::Affected,
+            Some(v) => combine(row.specs.iter().map(|s| s.evaluate(v))),
+        };
+        let unevaluated = match verdict {
+            AffectedVerdict::Affected => None,
+            AffectedVerdict::NotAffected => continue,
+            AffectedVerdict::Unknown { reason } => Some(reason),
+        };
+        let candidate = QueryMatch {
+            id: row.id.clone(),
+            modified: row.modified,
+            unevaluated,
+        };
+        match out.get(&row.id) {
+            Some(existing) if existing.unevaluated.is_none() => {}
+            _ => {
+                out.insert(row.id, candidate);
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+fn combine(verdicts: impl Iterator<Item = AffectedVerdict>) -> AffectedVerdict {
+    let mut result = AffectedVerdict::NotAffected;
+    for verdict in verdicts {
+        match verdict {
+            AffectedVerdict::Affected => return AffectedVerdict::Affected,
+            AffectedVerdict::Unknown { .. } if result == AffectedVerdict::NotAffected => {
+                result = verdict
+            }
+            _ => {}
+        }
+    }
+    result
+}
+
+/// A package URL mapped to OSV terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurlPackage {
+    /// OSV ecosystem (with release when the purl's `distro` says it).
+    pub ecosystem: String,
+    /// OSV package name.
+    pub name: String,
+    /// The purl's version, if any.
+    pub version: Option<String>,
+}
+
+/// Maps a purl to an OSV ecosystem and package name.
+pub fn purl_to_package(purl: &str) -> Result<PurlPackage, QueryError> {
+    let err = |reason: String| QueryError::Purl {
+        purl: purl.to_string(),
+        reason,
+    };
+    let parsed = packageurl::PackageUrl::from_str(purl).map_err(|e| err(e.to_string()))?;
+    let namespace = parsed.namespace().map(str::to_string);
+    let name = parsed.name().to_string();
+    let joined = |sep: &str| match &namespace {
+        Some(ns) => format!("{ns}{sep}{name}"),
+        None => name.clone(),
+    };
+    let distro = parsed
+        .qualifiers()
+        .iter()
+        .find(|(k, _)| k.as_ref() == "distro")
+        .map(|(_, v)| v.to_string());
+    let (ecosystem, osv_name) = match parsed.ty() {
+        "pypi" => ("PyPI".to_string(), name.clone()),
+        "npm" => ("npm".to_string(), joined("/")),
+        "maven" => ("Maven".to_string(), joined(":")),
+        "golang" => ("Go".to_string(), joined("/")),
+        "cargo" => ("crates.io".to_string(), name.clone()),
+        "gem" => ("RubyGems".to_string(), name.clone()),
+        "nuget" => ("NuGet".to_string(), name.clone()),
+        "composer" => ("Packagist".to_string(), joined("/")),
+        "hex" => ("Hex".to_string(), name.clone()),
+        "pub" => ("Pub".to_string(), name.clone()),
+        "swift" => ("SwiftURL".to_string(), joined("/")),
+        "hackage" => ("Hackage".to_string(), name.clone()),
+        "cran" => ("CRAN".to_string(), name.clone()),
+        "deb" | "rpm" | "apk" => {
+            let vendor = namespace.clone().unwrap_or_default().to_lowercase();
+            let base = match vendor.as_str() {
+                "debian" => "Debian",
+                "ubuntu" => "Ubuntu",
+                "alpine" => "Alpine",
+                "wolfi" => "Wolfi",
+                "chainguard" => "Chainguard",
+                "redhat" => "Red Hat",
+                "almalinux" => "AlmaLinux",
+                "rocky" | "rocky-linux" => "Rocky Linux",
+                "suse" => "SUSE",
+                "opensuse" => "openSUSE",
+                "oracle" => "Oracle Linux",
+                "photon" => "Photon OS",
+                "azure-linux" | "mariner" => "Azure Linux",
+                other => {
+                    return Err(err(format!(
+                        "unknown {} vendor namespace {other:?}",
+                        parsed.ty()
+                    )))
+                }
+            };
+            let ecosystem = match distro.as_deref().and_then(|d| distro_release(base, d)) {
+                Some(release) => format!("{base}:{release}"),
+                None => base.to_string(),
+            };
+            (ecosystem, name.clone())
+        }
+        other => return Err(err(format!("purl type {other:?} maps to no OSV ecosystem"))),
+    };
+    Ok(PurlPackage {
+        ecosystem,
+        name: osv_name,
+        version: parsed.version().map(str::to_string),
+    })
+}
+
+/// The OSV release suffix for a purl `distro` qualifier, where it is clear.
+fn distro_release(base: &str, distro: &str) -> Option<String> {
+    let lower = distro.to_lowercase();
+    let tail = lower.rsplit_once('-').map_or(lower.as_str(), |(_, t)| t);
+    match base {
+        "Debian" => match tail {
+            "buster" => Some("10".into()),
+            "bullseye" => Some("11".into()),
+            "bookworm" => Some("12".into()),
+            "trixie" => Some("13".into()),
+            t if t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+                t.split('.').next().map(str::to_string)
+            }
+            _ => None,
+        },
+        "Alpine" => {
+            let mut parts = tail.trim_start_matches('v').split('.');
+            match (parts.next(), parts.next()) {
+                (Some(major), Some(minor)) => Some(format!("v{major}.{minor}")),
+                _ => None,
+            }
+        }
+        "AlmaLinux" | "Rocky Linux" => tail.split('.').next().map(str::to_string),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+    use crate::version::{EvalRange, RangeSpec, VersionScheme};
+
+    fn row(id: &str, eco: &str, scheme: Option<VersionScheme>, events: Vec<Event>) -> IndexedMatch {
+        IndexedMatch {
+            ecosystem: eco.into(),
+            id: id.into(),
+            modified: "2024-01-01T00:00:00Z".into(),
+            specs: vec![RangeSpec {
+                ranges: vec![EvalRange { scheme, events }],
+                versions: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn definite_and_possible_matches() {
+        let rows = vec![
+            row(
+                "A",
+                "npm",
+                Some(VersionScheme::Semver),
+                vec![Event::Introduced("0".into()), Event::Fixed("2.0.0".into())],
+            ),
+            row(
+                "B",
+                "npm",
+                Some(VersionScheme::Semver),
+                vec![Event::Introduced("3.0.0".into())],
+            ),
+            row("C", "npm", None, vec![Event::Introduced("0".into())]),
+        ];
+        let got = match_rows(Some("1.0.0"), rows.clone());
+        let ids: Vec<_> = got
+            .iter()
+            .map(|m| (m.id.as_str(), m.unevaluated.is_some()))
+            .collect();
+        assert_eq!(ids, vec![("A", false), ("C", true)]);
+        assert_eq!(match_rows(None, rows).len(), 3);
+    }
+
+    #[test]
+    fn purls_map_to_osv_names() {
+        let p = purl_to_package("pkg:npm/%40babel/core@7.0.0").unwrap();
+        assert_eq!(
+            (p.ecosystem.as_str(), p.name.as_str(), p.version.as_deref()),
+            ("npm", "@babel/core", Some("7.0.0"))
+        );
+        let p = purl_to_package("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1").unwrap();
+        assert_eq!(p.name, "org.apache.logging.log4j:log4j-core");
+        let p =
+            purl_to_package("pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u3?distro=debian-11").unwrap();
+        assert_eq!(
+            (p.ecosystem.as_str(), p.version.as_deref()),
+            ("Debian:11", Some("1.1.1n-0+deb11u3"))
+        );
+        let p = purl_to_package("pkg:apk/alpine/busybox@1.36.1-r0?distro=alpine-3.19.1").unwrap();
+        assert_eq!(p.ecosystem, "Alpine:v3.19");
+        assert!(purl_to_package("pkg:unknowntype/x@1").is_err());
+        assert!(purl_to_package("not a purl").is_err());
+    }
+
+    #[test]
+    fn version_twice_is_rejected() {
+        let err = PackageQuery::from_purl("pkg:pypi/jinja2@2.4.1", Some("2.4.1")).unwrap_err();
+        assert!(matches!(err, QueryError::VersionTwice { .. }));
+    }
+
+    #[test]
+    fn empty_name_and_unknown_ecosystem() {
+        assert!(matches!(
+            PackageQuery::new("PyPI", " ", None),
+            Err(QueryError::EmptyName)
+        ));
+        assert!(matches!(
+            PackageQuery::new("Nonesuch", "x", None),
+            Err(QueryError::UnknownEcosystem(_))
+        ));
+        let q = PackageQuery::new("pypi", "Jinja2", None).unwrap();
+        assert_eq!(q.index_key(), ("PyPI".into(), "jinja2".into(), None));
+    }
+}

@@ -1,1 +1,304 @@
-//! placeholder
+//! Getting upstream bytes: local files, directory trees, archives
+//! (zip, tar, tar.gz) and compressed files (gzip, bzip2, xz), and HTTP.
+//!
+//! Containers and compression are detected from content (magic bytes), not
+//! from file names, so a mirrored `all.zip` saved under any name still works.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub mod http;
+
+/// One upstream file handed to a parser.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path or URL, with `!member` for archive members.
+    pub location: String,
+    /// The (decompressed) bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a source could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// A file or directory could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An archive is corrupt.
+    #[error("archive {path}: {reason}")]
+    Archive {
+        /// The archive.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A download failed.
+    #[error(transparent)]
+    Http(#[from] http::FetchError),
+}
+
+/// What the first bytes of a file say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// A zip archive.
+    Zip,
+    /// gzip-compressed data (maybe a tar inside).
+    Gzip,
+    /// bzip2-compressed data.
+    Bzip2,
+    /// xz-compressed data.
+    Xz,
+    /// An uncompressed tar archive.
+    Tar,
+    /// Anything else: a plain file.
+    Plain,
+}
+
+impl Container {
+    /// Detects the container from magic bytes.
+    pub fn sniff(head: &[u8]) -> Container {
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Container::Zip
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            Container::Gzip
+        } else if head.starts_with(b"BZh") {
+            Container::Bzip2
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Container::Xz
+        } else if head.len() > 262 && &head[257..262] == b"ustar" {
+            Container::Tar
+        } else {
+            Container::Plain
+        }
+    }
+}
+
+/// Maximum size of one decompressed file (guards against decompression bombs).
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Calls `visit` for every file under `path`: a file, a directory tree (files
+/// in sorted order, hidden entries skipped) or an archive's members, with
+/// compression undone.
+pub fn for_each_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+    let meta = std::fs::metadata(path).map_err(|source| FeedError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files)?;
+        files.sort();
+        for file in files {
+            read_file(&file, visit)?;
+        }
+        Ok(())
+    } else {
+        read_file(path, visit)
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FeedError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| FeedError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| FeedError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+    let location = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
+        path: location.clone(),
+        source,
+    })?;
+    unpack(&location, bytes, visit)
+}
+
+/// Undoes compression and opens archives in `bytes` read from `location`.
+pub fn unpack(
+    location: &str,
+    bytes: Vec<u8>,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
+    match Container::sniff(&bytes) {
+        Container::Plain => {
+            visit(SourceFile {
+                location: location.to_string(),
+                bytes,
+            });
+            Ok(())
+        }
+        Container::Zip => unzip(location, &bytes, visit),
+        Container::Tar => untar(location, &bytes[..], visit),
+        Container::Gzip => {
+            let inner = decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]))?;
+            unpack(&strip_suffix(location, ".gz"), inner, visit)
+        }
+        Container::Bzip2 => {
+            let inner = decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]))?;
+            unpack(&strip_suffix(location, ".bz2"), inner, visit)
+        }
+        Container::Xz => {
+            let inner = decompress(
+                location,
+                liblzma::read::XzDecoder::new_multi_decoder(&bytes[..]),
+            )?;
+            unpack(&strip_suffix(location, ".xz"), inner, visit)
+        }
+    }
+}
+
+fn strip_suffix(location: &str, suffix: &str) -> String {
+    location
+        .strip_suffix(suffix)
+        .unwrap_or(location)
+        .to_string()
+}
+
+fn decompress(location: &str, reader: impl Read) -> Result<Vec<u8>, FeedError> {
+    let mut out = Vec::new();
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| FeedError::Archive {
+            path: location.to_string(),
+            reason: format!("decompression failed: {e}"),
+        })?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(FeedError::Archive {
+            path: location.to_string(),
+            reason: format!("decompressed size exceeds {MAX_FILE_BYTES} bytes"),
+        });
+    }
+    Ok(out)
+}
+
+fn unzip(location: &str, bytes: &[u8], visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+    let archive_err = |reason: String| FeedError::Archive {
+        path: location.to_string(),
+        reason,
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| archive_err(e.to_string()))?;
+    for index in 0..archive.len() {
+        let mut member = archive
+            .by_index(index)
+            .map_err(|e| archive_err(format!("member {index}: {e}")))?;
+        if !member.is_file() {
+            continue;
+        }
+        let name = member.name().to_string();
+        if member.size() > MAX_FILE_BYTES {
+            return Err(archive_err(format!(
+                "member {name} is larger than {MAX_FILE_BYTES} bytes"
+            )));
+        }
+        let mut data = Vec::with_capacity(member.size() as usize);
+        member
+            .read_to_end(&mut data)
+            .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        visit(SourceFile {
+            location: format!("{location}!{name}"),
+            bytes: data,
+        });
+    }
+    Ok(())
+}
+
+fn untar(
+    location: &str,
+    reader: impl Read,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
+    let archive_err = |reason: String| FeedError::Archive {
+        path: location.to_string(),
+        reason,
+    };
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().map_err(|e| archive_err(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| archive_err(e.to_string()))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .map_err(|e| archive_err(e.to_string()))?;
+        let mut data = Vec::new();
+        (&mut entry)
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        visit(SourceFile {
+            location: format!("{location}!{name}"),
+            bytes: data,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzip_of_tar_yields_members() {
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            for (name, body) in [("a/one.json", "{}"), ("b/two.yaml", "id: x")] {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(body.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, name, body.as_bytes())
+                    .unwrap();
+            }
+            builder.finish().unwrap();
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar_bytes).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut seen = Vec::new();
+        unpack("x.tar.gz", gz, &mut |f| {
+            seen.push((f.location, f.bytes.len()))
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("x.tar!a/one.json".to_string(), 2),
+                ("x.tar!b/two.yaml".to_string(), 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn corrupt_zip_is_an_archive_error() {
+        let err = unpack("bad.zip", b"PK\x03\x04garbage".to_vec(), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, FeedError::Archive { .. }), "{err}");
+    }
+}

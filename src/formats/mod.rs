@@ -127,7 +127,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// One record that could not be turned into an [`Advisory`]; it names the
 /// feed, the file, the record and the reason, and never stops the feed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 #[error("feed {feed}: {origin}: {record}: {reason}")]
 pub struct RecordError {
     /// The feed being read.

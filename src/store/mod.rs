@@ -1,1 +1,780 @@
-//! placeholder
+//! The redb store: records, package index, aliases, feed state and the
+//! change log, all in one file.
+//!
+//! [`Store`] is a cheap-to-clone handle (cloning shares the open database).
+//! Writes happen in [`Store::apply_batch`], one write transaction per feed
+//! batch: either the whole batch lands with its change-log entries, or
+//! nothing does and the previous state stays intact.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Advisory, Ecosystem, RangeKind, Timestamp};
+use crate::version::{EvalRange, RangeSpec};
+
+mod merge;
+pub mod tables;
+
+pub use merge::merge;
+use tables::*;
+
+/// The layout version written to `meta.schema`; bumped on incompatible changes.
+const LAYOUT_VERSION: &[u8] = b"1";
+
+/// Errors of the store, naming the file or operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the database open.
+    #[error("database {path} is in use by another advisord process (redb allows one process per file); stop it or use another --db")]
+    AlreadyOpen {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The file could not be opened or created.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        source: redb::DatabaseError,
+    },
+    /// The file was written by an incompatible advisord version.
+    #[error("database {path} has layout version {found}, this advisord expects {expected}")]
+    Layout {
+        /// The database file.
+        path: PathBuf,
+        /// Found layout version.
+        found: String,
+        /// Expected layout version.
+        expected: String,
+    },
+    /// A redb operation failed.
+    #[error("database {operation}: {source}")]
+    Redb {
+        /// What was being done.
+        operation: &'static str,
+        /// The cause.
+        source: redb::Error,
+    },
+    /// A stored value could not be decoded or a record encoded.
+    #[error("database value for {key}: {source}")]
+    Codec {
+        /// The key whose value is bad.
+        key: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+fn db_err<E: Into<redb::Error>>(operation: &'static str) -> impl FnOnce(E) -> StoreError {
+    move |e| StoreError::Redb {
+        operation,
+        source: e.into(),
+    }
+}
+
+fn codec_err(key: impl Into<String>) -> impl FnOnce(serde_json::Error) -> StoreError {
+    let key = key.into();
+    move |source| StoreError::Codec { key, source }
+}
+
+/// What happened to a record in a change-log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The id was not in the store before.
+    Created,
+    /// The record's content changed.
+    Updated,
+    /// The record became withdrawn.
+    Withdrawn,
+    /// The record was removed from the store (its last feed dropped it).
+    Removed,
+}
+
+/// A package touched by a change, so watchers can filter without decoding records.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PackageRef {
+    /// Full ecosystem (`Debian:12`).
+    pub ecosystem: String,
+    /// Package name as published.
+    pub name: String,
+}
+
+/// One change-log entry; sequence numbers are gap-free and start at 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    /// Position in the log.
+    pub seq: u64,
+    /// The record id.
+    pub id: String,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The record's `modified` after the change.
+    pub modified: String,
+    /// The feed whose batch caused the change.
+    pub feed: String,
+    /// When the change was written.
+    pub recorded: String,
+    /// The packages the record affects (after the change, or before a removal).
+    pub packages: Vec<PackageRef>,
+}
+
+/// What the store remembers about a feed between ingests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// Number of record ids this feed currently contributes.
+    #[serde(default)]
+    pub records: u64,
+    /// When the last batch of this feed was written.
+    #[serde(default)]
+    pub last_ingest: Option<String>,
+    /// Records rejected by the parser in the last batch.
+    #[serde(default)]
+    pub last_errors: u64,
+    /// HTTP validators per source URL, for conditional GET.
+    #[serde(default)]
+    pub etags: std::collections::BTreeMap<String, String>,
+    /// `Last-Modified` per source URL, for conditional GET.
+    #[serde(default)]
+    pub last_modified: std::collections::BTreeMap<String, String>,
+}
+
+/// Counts of what one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// New ids.
+    pub created: u64,
+    /// Changed records.
+    pub updated: u64,
+    /// Records that became withdrawn.
+    pub withdrawn: u64,
+    /// Records identical to what was stored (nothing written).
+    pub unchanged: u64,
+    /// The sequence number of the last change-log entry written, if any.
+    pub last_seq: Option<u64>,
+}
+
+/// One package-index row: a record affecting the queried package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedMatch {
+    /// Full ecosystem of the affected entry (`Debian:12`).
+    pub ecosystem: String,
+    /// The record id.
+    pub id: String,
+    /// The record's `modified` (querybatch answers with it, no record decode).
+    pub modified: String,
+    /// One range spec per affected entry of this package in the record.
+    pub specs: Vec<RangeSpec>,
+}
+
+/// The stored value of a package-index row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IndexValue {
+    modified: String,
+    specs: Vec<RangeSpec>,
+}
+
+/// Store-wide counts for `advisord stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Records stored (withdrawn included).
+    pub records: u64,
+    /// Withdrawn records.
+    pub withdrawn: u64,
+    /// Distinct (ecosystem, package) pairs in the index.
+    pub packages: u64,
+    /// Alias -> id pairs.
+    pub aliases: u64,
+    /// Change-log entries.
+    pub changes: u64,
+    /// Sequence number of the newest change, 0 when none.
+    pub last_change_seq: u64,
+    /// Per feed: number of records it contributes.
+    pub feeds: std::collections::BTreeMap<String, u64>,
+}
+
+/// A handle on the open database; cloning is shallow and shares it.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`. Fails at once, without
+    /// waiting, when another process has it open.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                path: path.to_path_buf(),
+            },
+            source => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        let store = Store {
+            db: Arc::new(db),
+            path: Arc::new(path.to_path_buf()),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates every table and checks the layout version.
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            txn.open_table(RECORDS).map_err(db_err("open records"))?;
+            txn.open_table(CONTRIBUTIONS)
+                .map_err(db_err("open contributions"))?;
+            txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
+            txn.open_table(ALIASES).map_err(db_err("open aliases"))?;
+            txn.open_table(WITHDRAWN)
+                .map_err(db_err("open withdrawn"))?;
+            txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+            txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+            let mut meta = txn.open_table(META).map_err(db_err("open meta"))?;
+            let found = meta
+                .get("schema")
+                .map_err(db_err("read meta"))?
+                .map(|v| v.value().to_vec());
+            match found {
+                None => {
+                    meta.insert("schema", LAYOUT_VERSION)
+                        .map_err(db_err("write meta"))?;
+                }
+                Some(v) if v == LAYOUT_VERSION => {}
+                Some(v) => {
+                    return Err(StoreError::Layout {
+                        path: self.path.to_path_buf(),
+                        found: String::from_utf8_lossy(&v).into_owned(),
+                        expected: String::from_utf8_lossy(LAYOUT_VERSION).into_owned(),
+                    })
+                }
+            }
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(())
+    }
+
+    /// Writes one feed's batch of records in a single write transaction:
+    /// unchanged records (same content digest) are skipped, every created,
+    /// updated or withdrawn record gets exactly one change-log entry, and
+    /// `update_state` may adjust the feed's state in the same transaction.
+    pub fn apply_batch(
+        &self,
+        feed: &str,
+        records: Vec<Advisory>,
+        update_state: impl FnOnce(&mut FeedState),
+    ) -> Result<BatchOutcome, StoreError> {
+        let now = Timestamp::now().to_string();
+        let mut outcome = BatchOutcome::default();
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            let mut t = Tables::open(&txn)?;
+            let mut state = t.feed_state(feed)?;
+            let mut next_seq = t.last_seq()? + 1;
+            for mut record in records {
+                let id = record.id.to_string();
+                let (digest, json) = contribution_bytes(&mut record)?;
+                let old = t
+                    .contributions
+                    .get((id.as_str(), feed))
+                    .map_err(db_err("read contribution"))?
+                    .map(|v| v.value().get(..32).map(<[u8]>::to_vec).unwrap_or_default());
+                if old.as_deref() == Some(digest.as_slice()) {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                if old.is_none() {
+                    state.records += 1;
+                }
+                let mut value = digest.to_vec();
+                value.extend_from_slice(&json);
+                t.contributions
+                    .insert((id.as_str(), feed), value.as_slice())
+                    .map_err(db_err("write contribution"))?;
+                let change = t.rebuild_with(&id, feed, Some((record, &json)))?;
+                let Some(mut change) = change else {
+                    outcome.unchanged += 1;
+                    continue;
+                };
+                match change.kind {
+                    ChangeKind::Created => outcome.created += 1,
+                    ChangeKind::Updated => outcome.updated += 1,
+                    ChangeKind::Withdrawn => outcome.withdrawn += 1,
+                    ChangeKind::Removed => {}
+                }
+                change.seq = next_seq;
+                change.recorded = now.clone();
+                let bytes = serde_json::to_vec(&change).map_err(codec_err(&id))?;
+                t.changes
+                    .insert(next_seq, bytes.as_slice())
+                    .map_err(db_err("append change"))?;
+                outcome.last_seq = Some(next_seq);
+                next_seq += 1;
+            }
+            state.last_ingest = Some(now.clone());
+            update_state(&mut state);
+            let bytes = serde_json::to_vec(&state).map_err(codec_err(feed))?;
+            t.feeds
+                .insert(feed, bytes.as_slice())
+                .map_err(db_err("write feed state"))?;
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(outcome)
+    }
+
+    /// The stored OSV JSON of `id`, exactly as served.
+    pub fn get_json(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(RECORDS).map_err(db_err("open records"))?;
+        let value = table.get(id).map_err(db_err("read record"))?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    /// The stored JSON of several ids in one read transaction (missing ids are skipped).
+    pub fn get_many_json(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(RECORDS).map_err(db_err("open records"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = table.get(id.as_str()).map_err(db_err("read record"))? {
+                out.push((id.clone(), v.value().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The decoded record of `id`.
+    pub fn get(&self, id: &str) -> Result<Option<Advisory>, StoreError> {
+        match self.get_json(id)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(codec_err(id)),
+            None => Ok(None),
+        }
+    }
+
+    /// The ids of records naming `alias` (or having it as id).
+    pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(ALIASES).map_err(db_err("open aliases"))?;
+        let mut out = Vec::new();
+        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
+            let (key, _) = row.map_err(db_err("scan aliases"))?;
+            let (a, id) = key.value();
+            if a != alias {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        Ok(out)
+    }
+
+    /// Index rows for a package: `base` ecosystem and `name` already in
+    /// index form ([`Ecosystem::index_name`]); `full` restricts to one
+    /// release (`Debian:12`), `None` takes every release.
+    pub fn lookup_package(
+        &self,
+        base: &str,
+        name: &str,
+        full: Option<&str>,
+    ) -> Result<Vec<IndexedMatch>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
+        lookup_in(&table, base, name, full)
+    }
+
+    /// Looks up many packages in one read transaction.
+    pub fn lookup_packages(
+        &self,
+        keys: &[(String, String, Option<String>)],
+    ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
+        keys.iter()
+            .map(|(base, name, full)| lookup_in(&table, base, name, full.as_deref()))
+            .collect()
+    }
+
+    /// Change-log entries with `seq > after`, at most `limit`.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+        let mut out = Vec::new();
+        for row in table
+            .range(after.saturating_add(1)..)
+            .map_err(db_err("scan changes"))?
+            .take(limit)
+        {
+            let (seq, value) = row.map_err(db_err("scan changes"))?;
+            let entry: ChangeEntry = serde_json::from_slice(value.value())
+                .map_err(codec_err(format!("change {}", seq.value())))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// The state of `feed`, if it was ever ingested.
+    pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+        match table.get(feed).map_err(db_err("read feed state"))? {
+            Some(v) => serde_json::from_slice(v.value())
+                .map(Some)
+                .map_err(codec_err(feed)),
+            None => Ok(None),
+        }
+    }
+
+    /// Store-wide counts.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let records = txn.open_table(RECORDS).map_err(db_err("open records"))?;
+        let withdrawn = txn
+            .open_table(WITHDRAWN)
+            .map_err(db_err("open withdrawn"))?;
+        let packages = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
+        let aliases = txn.open_table(ALIASES).map_err(db_err("open aliases"))?;
+        let changes = txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+        let feeds = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+        let mut distinct = 0u64;
+        let mut previous: Option<(String, String)> = None;
+        for row in packages.iter().map_err(db_err("scan packages"))? {
+            let (key, _) = row.map_err(db_err("scan packages"))?;
+            let (_, name, full, _) = key.value();
+            let current = (full.to_string(), name.to_string());
+            if previous.as_ref() != Some(&current) {
+                distinct += 1;
+                previous = Some(current);
+            }
+        }
+        let mut per_feed = std::collections::BTreeMap::new();
+        for row in feeds.iter().map_err(db_err("scan feeds"))? {
+            let (name, value) = row.map_err(db_err("scan feeds"))?;
+            let state: FeedState =
+                serde_json::from_slice(value.value()).map_err(codec_err(name.value()))?;
+            per_feed.insert(name.value().to_string(), state.records);
+        }
+        let last_change_seq = changes
+            .last()
+            .map_err(db_err("read last change"))?
+            .map_or(0, |(k, _)| k.value());
+        Ok(Stats {
+            records: records.len().map_err(db_err("count records"))?,
+            withdrawn: withdrawn.len().map_err(db_err("count withdrawn"))?,
+            packages: distinct,
+            aliases: aliases.len().map_err(db_err("count aliases"))?,
+            changes: changes.len().map_err(db_err("count changes"))?,
+            last_change_seq,
+            feeds: per_feed,
+        })
+    }
+}
+
+fn lookup_in(
+    table: &impl ReadableTable<(&'static str, &'static str, &'static str, &'static str), &'static [u8]>,
+    base: &str,
+    name: &str,
+    full: Option<&str>,
+) -> Result<Vec<IndexedMatch>, StoreError> {
+    let mut out = Vec::new();
+    let start = (base, name, full.unwrap_or(""), "");
+    for row in table.range(start..).map_err(db_err("scan packages"))? {
+        let (key, value) = row.map_err(db_err("scan packages"))?;
+        let (b, n, f, id) = key.value();
+        if b != base || n != name || full.is_some_and(|want| want != f) {
+            break;
+        }
+        let value: IndexValue = serde_json::from_slice(value.value())
+            .map_err(codec_err(format!("index {f}/{n}/{id}")))?;
+        out.push(IndexedMatch {
+            ecosystem: f.to_string(),
+            id: id.to_string(),
+            modified: value.modified,
+            specs: value.specs,
+        });
+    }
+    Ok(out)
+}
+
+/// The content digest (ignoring fetch times, so re-reading identical bytes
+/// is "unchanged") and the JSON of one feed's record.
+fn contribution_bytes(record: &mut Advisory) -> Result<([u8; 32], Vec<u8>), StoreError> {
+    let json = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()))?;
+    let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
+    let fetched: Vec<Timestamp> = record
+        .meta_mut()
+        .sources
+        .iter_mut()
+        .map(|s| std::mem::replace(&mut s.fetched, epoch.clone()))
+        .collect();
+    let canonical = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()));
+    for (source, time) in record.meta_mut().sources.iter_mut().zip(fetched) {
+        source.fetched = time;
+    }
+    Ok((Sha256::digest(canonical?).into(), json))
+}
+
+/// The open tables of one write transaction.
+struct Tables<'txn> {
+    records: redb::Table<'txn, &'static str, &'static [u8]>,
+    contributions: redb::Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    packages:
+        redb::Table<'txn, (&'static str, &'static str, &'static str, &'static str), &'static [u8]>,
+    aliases: redb::Table<'txn, (&'static str, &'static str), ()>,
+    withdrawn: redb::Table<'txn, &'static str, ()>,
+    feeds: redb::Table<'txn, &'static str, &'static [u8]>,
+    changes: redb::Table<'txn, u64, &'static [u8]>,
+}
+
+impl<'txn> Tables<'txn> {
+    fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Tables {
+            records: txn.open_table(RECORDS).map_err(db_err("open records"))?,
+            contributions: txn
+                .open_table(CONTRIBUTIONS)
+                .map_err(db_err("open contributions"))?,
+            packages: txn.open_table(PACKAGES).map_err(db_err("open packages"))?,
+            aliases: txn.open_table(ALIASES).map_err(db_err("open aliases"))?,
+            withdrawn: txn
+                .open_table(WITHDRAWN)
+                .map_err(db_err("open withdrawn"))?,
+            feeds: txn.open_table(FEEDS).map_err(db_err("open feeds"))?,
+            changes: txn.open_table(CHANGES).map_err(db_err("open changes"))?,
+        })
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .changes
+            .last()
+            .map_err(db_err("read last change"))?
+            .map_or(0, |(k, _)| k.value()))
+    }
+
+    fn feed_state(&self, feed: &str) -> Result<FeedState, StoreError> {
+        match self.feeds.get(feed).map_err(db_err("read feed state"))? {
+            Some(v) => serde_json::from_slice(v.value()).map_err(codec_err(feed)),
+            None => Ok(FeedState::default()),
+        }
+    }
+
+    /// Rebuilds the merged record of `id` from its contributions and updates
+    /// the record, index, alias and withdrawn tables. Returns the change
+    /// (without seq) or `None` when the merged record did not change.
+    ///
+    /// `current` is `feed`'s new contribution when the caller has it at hand
+    /// (decoded, with its JSON): it is not decoded again, and when it is the
+    /// only contribution its JSON is stored as the record without re-encoding.
+    fn rebuild_with(
+        &mut self,
+        id: &str,
+        feed: &str,
+        current: Option<(Advisory, &[u8])>,
+    ) -> Result<Option<ChangeEntry>, StoreError> {
+        let mut parts = Vec::new();
+        for row in self
+            .contributions
+            .range((id, "")..)
+            .map_err(db_err("scan contributions"))?
+        {
+            let (key, value) = row.map_err(db_err("scan contributions"))?;
+            let (i, f) = key.value();
+            if i != id {
+                break;
+            }
+            if current.is_some() && f == feed {
+                continue;
+            }
+            let json = value.value().get(32..).unwrap_or_default();
+            let part: Advisory =
+                serde_json::from_slice(json).map_err(codec_err(format!("contribution {i}/{f}")))?;
+            parts.push(part);
+        }
+        let old: Option<Advisory> = match self.records.get(id).map_err(db_err("read record"))? {
+            Some(v) => Some(serde_json::from_slice(v.value()).map_err(codec_err(id))?),
+            None => None,
+        };
+        let reuse = match current {
+            Some((record, json)) if parts.is_empty() => {
+                parts.push(record);
+                Some(json)
+            }
+            Some((record, _)) => {
+                parts.push(record);
+                None
+            }
+            None => None,
+        };
+        let merged = merge(parts);
+        if let Some(old) = &old {
+            self.unindex(old)?;
+        }
+        let Some(merged) = merged else {
+            self.records.remove(id).map_err(db_err("remove record"))?;
+            return Ok(old.map(|old| change(&old, ChangeKind::Removed, feed)));
+        };
+        let json = match reuse {
+            Some(json) => json.to_vec(),
+            None => serde_json::to_vec(&merged).map_err(codec_err(id))?,
+        };
+        let kind = match &old {
+            None => ChangeKind::Created,
+            Some(old) if merged.is_withdrawn() && !old.is_withdrawn() => ChangeKind::Withdrawn,
+            Some(_) => ChangeKind::Updated,
+        };
+        self.records
+            .insert(id, json.as_slice())
+            .map_err(db_err("write record"))?;
+        self.index(&merged)?;
+        Ok(Some(change(&merged, kind, feed)))
+    }
+
+    fn unindex(&mut self, record: &Advisory) -> Result<(), StoreError> {
+        let id = record.id.as_str();
+        for (base, name, full) in index_keys(record) {
+            self.packages
+                .remove((base.as_str(), name.as_str(), full.as_str(), id))
+                .map_err(db_err("unindex package"))?;
+        }
+        for alias in alias_keys(record) {
+            self.aliases
+                .remove((alias.as_str(), id))
+                .map_err(db_err("unindex alias"))?;
+        }
+        self.withdrawn
+            .remove(id)
+            .map_err(db_err("unindex withdrawn"))?;
+        Ok(())
+    }
+
+    fn index(&mut self, record: &Advisory) -> Result<(), StoreError> {
+        let id = record.id.as_str();
+        for alias in alias_keys(record) {
+            self.aliases
+                .insert((alias.as_str(), id), ())
+                .map_err(db_err("index alias"))?;
+        }
+        if record.is_withdrawn() {
+            self.withdrawn
+                .insert(id, ())
+                .map_err(db_err("index withdrawn"))?;
+            return Ok(());
+        }
+        for ((base, name, full), specs) in index_entries(record) {
+            let value = IndexValue {
+                modified: record.modified.to_string(),
+                specs,
+            };
+            let bytes = serde_json::to_vec(&value).map_err(codec_err(id))?;
+            self.packages
+                .insert(
+                    (base.as_str(), name.as_str(), full.as_str(), id),
+                    bytes.as_slice(),
+                )
+                .map_err(db_err("index package"))?;
+        }
+        Ok(())
+    }
+}
+
+fn change(record: &Advisory, kind: ChangeKind, feed: &str) -> ChangeEntry {
+    let packages: BTreeSet<PackageRef> = record
+        .affected
+        .iter()
+        .filter_map(|a| a.package.as_ref())
+        .map(|p| PackageRef {
+            ecosystem: p.ecosystem.to_string(),
+            name: p.name.clone(),
+        })
+        .collect();
+    ChangeEntry {
+        seq: 0,
+        id: record.id.to_string(),
+        kind,
+        modified: record.modified.to_string(),
+        feed: feed.to_string(),
+        recorded: String::new(),
+        packages: packages.into_iter().collect(),
+    }
+}
+
+fn alias_keys(record: &Advisory) -> BTreeSet<String> {
+    std::iter::once(record.id.to_string())
+        .chain(record.aliases.iter().map(ToString::to_string))
+        .collect()
+}
+
+type IndexKey = (String, String, String);
+
+fn index_key(ecosystem: &Ecosystem, name: &str) -> IndexKey {
+    (
+        ecosystem.base().to_string(),
+        ecosystem.index_name(name),
+        ecosystem.to_string(),
+    )
+}
+
+fn index_keys(record: &Advisory) -> BTreeSet<IndexKey> {
+    record
+        .affected
+        .iter()
+        .filter_map(|a| a.package.as_ref())
+        .map(|p| index_key(&p.ecosystem, &p.name))
+        .collect()
+}
+
+/// The package-index rows of a record: per package, one [`RangeSpec`] per
+/// affected entry. `SEMVER` ranges use the semver scheme whatever the
+/// ecosystem; `ECOSYSTEM` ranges the ecosystem's scheme (or none); `GIT`
+/// ranges are not version ranges and are left out.
+pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<IndexKey, Vec<RangeSpec>> {
+    let mut out: std::collections::BTreeMap<IndexKey, Vec<RangeSpec>> = Default::default();
+    for affected in &record.affected {
+        let Some(package) = &affected.package else {
+            continue;
+        };
+        let ranges = affected
+            .ranges
+            .iter()
+            .filter_map(|r| match r.kind {
+                RangeKind::Git => None,
+                RangeKind::Semver => Some(EvalRange {
+                    scheme: Some(crate::version::VersionScheme::Semver),
+                    events: r.events.clone(),
+                }),
+                RangeKind::Ecosystem => Some(EvalRange {
+                    scheme: package.ecosystem.scheme(),
+                    events: r.events.clone(),
+                }),
+            })
+            .collect();
+        out.entry(index_key(&package.ecosystem, &package.name))
+            .or_default()
+            .push(RangeSpec {
+                ranges,
+                versions: affected.versions.clone(),
+            });
+    }
+    out
+}

@@ -1,26 +1,241 @@
-//! Semantic Versioning 2.0 precedence, as used by OSV `SEMVER` ranges.
+//! Semantic Versioning 2.0 precedence with npm's leniency (node-semver 7, `loose`).
+//!
+//! Accepts everything node-semver accepts in loose mode, which is a superset of
+//! strict SemVer 2.0: surrounding whitespace, any run of leading `v`, `=` and
+//! whitespace, leading zeros in numbers, a prerelease without its `-`
+//! (`1.2.3beta`). Ordering is node-semver's `compare`: main numbers, then
+//! prerelease identifiers (numeric below alphanumeric; numeric ones compared as
+//! JavaScript numbers), build metadata ignored. Like node-semver it rejects
+//! strings longer than 256 UTF-16 units and main numbers above 2^53-1.
+//!
+//! Valid SemVer 2.0 strings order exactly as the `semver` crate's precedence,
+//! so OSV `SEMVER` ranges and crates.io are served by the same type.
 
 use std::cmp::Ordering;
 
 use super::{SchemeVersion, VersionError};
 
-/// A SemVer 2.0 version; build metadata is kept but ignored for ordering.
+/// 2^53 - 1, JavaScript's `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// node-semver's `MAX_LENGTH`.
+const MAX_LENGTH: usize = 256;
+
+/// One prerelease identifier as node-semver holds it.
+#[derive(Debug, Clone, PartialEq)]
+enum PreId {
+    /// All-digit identifier, valued as a JavaScript number.
+    Num(f64),
+    /// Any other identifier; `numeric` if all digits but too large to be a safe number.
+    Str { text: Box<str>, numeric: bool },
+}
+
+/// A version as node-semver's `SemVer` class parses it (loose mode).
 #[derive(Debug, Clone)]
-pub struct SemverVersion(::semver::Version);
+pub struct SemverVersion {
+    main: [u64; 3],
+    pre: Vec<PreId>,
+    build: Vec<Box<str>>,
+}
+
+impl SemverVersion {
+    /// Major, minor and patch numbers.
+    pub fn main(&self) -> [u64; 3] {
+        self.main
+    }
+
+    /// Whether the version has a prerelease part.
+    pub fn is_prerelease(&self) -> bool {
+        !self.pre.is_empty()
+    }
+
+    /// The build metadata identifiers (ignored for ordering).
+    pub fn build(&self) -> &[Box<str>] {
+        &self.build
+    }
+}
+
+fn err(input: &str, reason: &str) -> VersionError {
+    VersionError::new("semver", input, reason)
+}
+
+/// JavaScript's `String.prototype.trim` whitespace (and `\s` in regexes).
+fn js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
+fn ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// Parses `id(.id)*` (each `[0-9A-Za-z-]+`) and an optional `+build`; must consume all.
+fn parse_tail(s: &str) -> Option<(Vec<&str>, Vec<&str>)> {
+    let (pre, build) = match s.find('+') {
+        Some(p) => (&s[..p], Some(&s[p + 1..])),
+        None => (s, None),
+    };
+    fn ids(t: &str) -> Option<Vec<&str>> {
+        let v: Vec<&str> = t.split('.').collect();
+        v.iter()
+            .all(|id| !id.is_empty() && id.bytes().all(ident_char))
+            .then_some(v)
+    }
+    let pre = if pre.is_empty() {
+        Vec::new()
+    } else {
+        ids(pre)?
+    };
+    let build = match build {
+        Some(b) => ids(b)?,
+        None => Vec::new(),
+    };
+    Some((pre, build))
+}
+
+fn main_number(input: &str, digits: &str) -> Result<u64, VersionError> {
+    // node-semver takes `+digits`; anything above 2^53-1 is rejected.
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.len() > 16 {
+        return Err(err(input, "number larger than 2^53-1"));
+    }
+    let n: u64 = if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().map_err(|_| err(input, "invalid number"))?
+    };
+    if n > MAX_SAFE_INTEGER {
+        return Err(err(input, "number larger than 2^53-1"));
+    }
+    Ok(n)
+}
+
+fn pre_id(id: &str) -> PreId {
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        // `+id`, kept as a number when below MAX_SAFE_INTEGER, else as a string.
+        let value: f64 = id.parse().unwrap_or(f64::INFINITY);
+        if value < MAX_SAFE_INTEGER as f64 {
+            return PreId::Num(value);
+        }
+        return PreId::Str {
+            text: id.into(),
+            numeric: true,
+        };
+    }
+    PreId::Str {
+        text: id.into(),
+        numeric: false,
+    }
+}
 
 impl SchemeVersion for SemverVersion {
     fn parse(input: &str) -> Result<Self, VersionError> {
-        let trimmed = input.trim();
-        let bare = trimmed.strip_prefix('v').unwrap_or(trimmed);
-        ::semver::Version::parse(bare)
-            .map(SemverVersion)
-            .map_err(|e| VersionError::new("semver", input, e.to_string()))
+        if input.encode_utf16().count() > MAX_LENGTH {
+            return Err(err(input, "longer than 256 characters"));
+        }
+        let s = input.trim_matches(js_space);
+        let s = s.trim_start_matches(|c: char| c == 'v' || c == '=' || js_space(c));
+        let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+        let n1 = digits(s);
+        let rest = s[n1..]
+            .strip_prefix('.')
+            .filter(|_| n1 > 0)
+            .ok_or_else(|| err(input, "expected MAJOR.MINOR.PATCH"))?;
+        let n2 = digits(rest);
+        let rest2 = rest[n2..]
+            .strip_prefix('.')
+            .filter(|_| n2 > 0)
+            .ok_or_else(|| err(input, "expected MAJOR.MINOR.PATCH"))?;
+        let n3 = digits(rest2);
+        if n3 == 0 {
+            return Err(err(input, "expected MAJOR.MINOR.PATCH"));
+        }
+        // The patch digits are greedy but may give digits back to the prerelease,
+        // as the regular expression does when backtracking.
+        for k in (1..=n3).rev() {
+            let tail = &rest2[k..];
+            // `-?` first takes the dash, then gives it back (it is an identifier character).
+            let attempts = [
+                tail.strip_prefix('-').map(|t| (t, true)),
+                Some((tail, false)),
+            ];
+            for (t, dashed) in attempts.into_iter().flatten() {
+                let Some((pre, build)) = parse_tail(t) else {
+                    continue;
+                };
+                // A consumed dash must be followed by a prerelease.
+                if dashed && pre.is_empty() {
+                    continue;
+                }
+                return Ok(SemverVersion {
+                    main: [
+                        main_number(input, &s[..n1])?,
+                        main_number(input, &rest[..n2])?,
+                        main_number(input, &rest2[..k])?,
+                    ],
+                    pre: pre.into_iter().map(pre_id).collect(),
+                    build: build.into_iter().map(Into::into).collect(),
+                });
+            }
+        }
+        Err(err(input, "invalid prerelease or build metadata"))
+    }
+}
+
+/// node-semver's `compareIdentifiers`.
+fn compare_identifiers(a: &PreId, b: &PreId) -> Ordering {
+    let as_num = |x: &PreId| match x {
+        PreId::Num(n) => Some(*n),
+        PreId::Str {
+            text,
+            numeric: true,
+        } => Some(text.parse().unwrap_or(f64::INFINITY)),
+        PreId::Str { .. } => None,
+    };
+    match (as_num(a), as_num(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => match (a, b) {
+            (PreId::Str { text: x, .. }, PreId::Str { text: y, .. }) => x.cmp(y),
+            _ => Ordering::Equal,
+        },
     }
 }
 
 impl Ord for SemverVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.cmp_precedence(&other.0)
+        let main = self.main.cmp(&other.main);
+        if main != Ordering::Equal {
+            return main;
+        }
+        match (self.pre.is_empty(), other.pre.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (false, true) => return Ordering::Less,
+            (true, false) => return Ordering::Greater,
+            _ => {}
+        }
+        let mut i = 0;
+        loop {
+            match (self.pre.get(i), other.pre.get(i)) {
+                (None, None) => return Ordering::Equal,
+                (Some(_), None) => return Ordering::Greater,
+                (None, Some(_)) => return Ordering::Less,
+                // node-semver stops at the first identifiers that are not `===`,
+                // even when compareIdentifiers then calls them equal.
+                (Some(a), Some(b)) if a == b => {}
+                (Some(a), Some(b)) => return compare_identifiers(a, b),
+            }
+            i += 1;
+        }
     }
 }
 
@@ -37,3 +252,38 @@ impl PartialEq for SemverVersion {
 }
 
 impl Eq for SemverVersion {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(a: &str, b: &str) -> Ordering {
+        SemverVersion::parse(a)
+            .unwrap()
+            .cmp(&SemverVersion::parse(b).unwrap())
+    }
+
+    #[test]
+    fn precedence_and_leniency() {
+        assert_eq!(cmp("1.0.0-alpha", "1.0.0-alpha.1"), Ordering::Less);
+        assert_eq!(cmp("1.0.0-alpha.beta", "1.0.0-beta"), Ordering::Less);
+        assert_eq!(cmp("1.0.0-beta.2", "1.0.0-beta.11"), Ordering::Less);
+        assert_eq!(cmp("1.0.0-rc.1", "1.0.0"), Ordering::Less);
+        assert_eq!(cmp("1.0.0+a", "1.0.0+b"), Ordering::Equal);
+        assert_eq!(cmp("v1.2.3", "=1.2.3"), Ordering::Equal);
+        assert_eq!(cmp("  =v 1.2.3 ", "1.2.3"), Ordering::Equal);
+        assert_eq!(cmp("1.2.3beta", "1.2.3-beta"), Ordering::Equal);
+        assert_eq!(cmp("01.02.03", "1.2.3"), Ordering::Equal);
+        assert_eq!(cmp("1.10.0", "1.9.0"), Ordering::Greater);
+        for bad in [
+            "1.2",
+            "1.2.3.4",
+            "",
+            "a.b.c",
+            "1.2.3-a..b",
+            "9007199254740992.0.0",
+        ] {
+            assert!(SemverVersion::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -121,3 +121,125 @@ pub fn assert_golden(name: &str, actual: &serde_json::Value) {
         );
     }
 }
+
+/// The compiled JSON Schema of `schemas/advisory.schema.json`.
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/advisory.schema.json");
+        let text = std::fs::read_to_string(&path).expect("read schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::draft202012::new(&schema).expect("schema compiles")
+    })
+}
+
+/// Asserts that every record serializes to JSON valid under our schema.
+pub fn assert_schema_valid(records: &[advisord::model::Advisory]) {
+    let validator = schema();
+    for record in records {
+        let value = serde_json::to_value(record).expect("record serializes");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "record {} violates the schema: {errors:#?}",
+            record.id
+        );
+    }
+}
+
+/// Parses a local path (file, tree or archive) with `format` as feed `feed`.
+pub fn parse_path(
+    format: advisord::formats::Format,
+    feed: &str,
+    path: &std::path::Path,
+) -> (
+    Vec<advisord::model::Advisory>,
+    advisord::ingest::IngestReport,
+) {
+    let fetched: advisord::model::Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
+    advisord::ingest::collect_path(format, feed, path, fetched).expect("readable input")
+}
+
+/// Runs the real `advisord` binary with `args`, returning its output.
+pub fn advisord(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
+        .args(args)
+        .env_remove("ADVISORD_DB")
+        .env_remove("ADVISORD_LISTEN")
+        .output()
+        .expect("run advisord")
+}
+
+/// Runs `advisord` and asserts it succeeded; returns stdout.
+pub fn advisord_ok(args: &[&str]) -> String {
+    let out = advisord(args);
+    assert!(
+        out.status.success(),
+        "advisord {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// A real `advisord serve` process on 127.0.0.1 with an OS-chosen port;
+/// killed when dropped.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl Server {
+    /// Starts `advisord --db DB serve --listen 127.0.0.1:0 --no-sync` and
+    /// waits for its "listening on" line.
+    pub fn start(db: &std::path::Path) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// Like [`Server::start`] with extra environment variables.
+    pub fn start_with(db: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
+            .args([
+                "--db",
+                db.to_str().expect("utf-8 path"),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-sync",
+            ])
+            .envs(env.iter().copied())
+            .env("ADVISORD_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn advisord serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { base, child }
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

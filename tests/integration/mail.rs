@@ -731,3 +731,25 @@ fn corrupt_gzip_is_one_file_error() {
     assert!(parsed.errors[0].reason.contains("gzip"));
     assert_eq!(parsed.stats.messages, 0);
 }
+
+// ---------------------------------------------------------------- ingest
+
+#[test]
+fn ingest_format_mail_over_a_directory_of_archives() {
+    let Some(dir) = shared("data/mail/archives/ubuntu-security-announce") else {
+        return;
+    };
+    let (records, report) =
+        crate::common::parse_path(advisord::formats::Format::Mail, "usn-mail", &dir);
+    // The 11 gzipped months of ARCHIVES: 328 messages, two of them LSNs.
+    let expected: usize = ARCHIVES
+        .iter()
+        .filter(|(f, ..)| f.ends_with(".gz"))
+        .map(|&(_, _, advisories, _)| advisories)
+        .sum();
+    assert_eq!(report.files, 11);
+    assert_eq!(records.len(), expected);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.skipped_messages.values().sum::<u64>(), 2);
+    assert!(records.iter().all(|r| r.sources()[0].feed == "usn-mail"));
+}

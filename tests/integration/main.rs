@@ -2,3 +2,7 @@
 
 mod common;
 mod mail;
+mod osv;
+mod server;
+mod store;
+mod version;

@@ -1,0 +1,188 @@
+//! The subcommands' implementations (the binary's edge: errors are `anyhow`).
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::api::{self, AppState};
+use crate::cli::{Cli, Command};
+use crate::ingest::{self, Input};
+use crate::model::Ecosystem;
+use crate::query::PackageQuery;
+use crate::store::Store;
+use crate::version::{batch, VersionScheme};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    // Commands that need no database come first (the store takes a process lock).
+    if let Command::Vercmp { scheme, ecosystem } = &cli.command {
+        return vercmp(*scheme, ecosystem.as_deref());
+    }
+    let store = Store::open(&cli.db)?;
+    match cli.command {
+        Command::Serve { listen, no_sync } => serve(store, listen, no_sync).await,
+        Command::Ingest {
+            format,
+            feed,
+            json,
+            sources,
+        } => {
+            let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
+            let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
+            let report = ingest::ingest(&store, format, &feed, &inputs).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for error in &report.errors {
+                    eprintln!("skipped: {error}");
+                }
+                for (eco, n) in &report.unknown_ecosystems {
+                    eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
+                }
+                let o = &report.outcome;
+                println!(
+                    "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
+                    report.feed,
+                    report.files,
+                    report.records,
+                    report.errors.len(),
+                    o.created,
+                    o.updated,
+                    o.withdrawn,
+                    o.unchanged
+                );
+            }
+            Ok(())
+        }
+        Command::Query {
+            ecosystem,
+            name,
+            version,
+            purl,
+            json,
+        } => {
+            let query = match (purl, ecosystem, name) {
+                (Some(purl), _, _) => PackageQuery::from_purl(&purl, version.as_deref())?,
+                (None, Some(e), Some(n)) => PackageQuery::new(&e, &n, version.as_deref())?,
+                _ => anyhow::bail!("give --purl, or --ecosystem and --name"),
+            };
+            let matches = query.run(&store)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
+                let records = store.get_many_json(&ids)?;
+                out.write_all(b"[")?;
+                for (i, (_, bytes)) in records.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(bytes)?;
+                }
+                out.write_all(b"]\n")?;
+            } else {
+                for m in &matches {
+                    match &m.unevaluated {
+                        None => writeln!(out, "{}\t{}", m.id, m.modified)?,
+                        Some(reason) => {
+                            writeln!(out, "{}\t{}\tpossibly affected: {reason}", m.id, m.modified)?
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Get { id } => {
+            let json = store
+                .get_json(&id)?
+                .with_context(|| format!("no record with id {id}"))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&json)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        }
+        Command::Stats { json } => {
+            let stats = store.stats()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                println!("records\t{}", stats.records);
+                println!("withdrawn\t{}", stats.withdrawn);
+                println!("packages\t{}", stats.packages);
+                println!("aliases\t{}", stats.aliases);
+                println!("changes\t{}", stats.changes);
+                println!("last_change_seq\t{}", stats.last_change_seq);
+                for (feed, n) in &stats.feeds {
+                    println!("feed\t{feed}\t{n}");
+                }
+            }
+            Ok(())
+        }
+        // Answered above, before the store is opened.
+        Command::Vercmp { .. } => Ok(()),
+    }
+}
+
+/// `advisord vercmp`: the batch comparator on stdin/stdout.
+fn vercmp(scheme: Option<VersionScheme>, ecosystem: Option<&str>) -> Result<()> {
+    let scheme = match (scheme, ecosystem) {
+        (Some(scheme), _) => scheme,
+        (None, Some(name)) => {
+            let ecosystem = Ecosystem::new(name)?;
+            ecosystem.scheme().with_context(|| {
+                format!(
+                    "ecosystem {name:?} has no version comparator: only exact `versions` lists can be matched there"
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("give --scheme or --ecosystem"),
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let (lines, errors) = batch::run_batch(scheme, stdin.lock(), stdout.lock())
+        .context("reading stdin / writing stdout")?;
+    tracing::debug!(%scheme, lines, errors, "vercmp done");
+    Ok(())
+}
+
+/// `osv:all.zip` for `--format osv /data/all.zip`.
+fn default_feed_name(format: &str, source: &str) -> String {
+    let trimmed = source.trim_end_matches('/');
+    let base = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    format!("{format}:{base}")
+}
+
+async fn serve(store: Store, listen: std::net::SocketAddr, no_sync: bool) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, db = %store.path().display(), no_sync, "serving");
+    // Printed on stdout so scripts (and tests) can learn the port when
+    // listening on port 0.
+    println!("listening on http://{local}");
+    api::serve(listener, AppState { store }, shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

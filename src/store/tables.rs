@@ -1,0 +1,32 @@
+//! Every redb table advisord uses, in one place.
+
+use redb::TableDefinition;
+
+/// id -> the merged record as OSV JSON, served by the API without re-encoding.
+pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+
+/// (id, feed) -> one feed's own version of the record: 32-byte content digest
+/// followed by its OSV JSON. The merged record is rebuilt from these.
+pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("contributions");
+
+/// (base ecosystem, index name, full ecosystem, id) -> JSON of the record's
+/// `modified` and a [`crate::version::RangeSpec`] per affected entry of that package.
+/// Withdrawn records are not indexed, so queries never see them.
+pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
+    TableDefinition::new("packages");
+
+/// (alias, id): which records name an alias (a CVE -> its DSA, USN, GHSA...).
+pub const ALIASES: TableDefinition<(&str, &str), ()> = TableDefinition::new("aliases");
+
+/// id -> (): the withdrawn records (for stats without decoding every record).
+pub const WITHDRAWN: TableDefinition<&str, ()> = TableDefinition::new("withdrawn");
+
+/// feed -> JSON [`super::FeedState`].
+pub const FEEDS: TableDefinition<&str, &[u8]> = TableDefinition::new("feeds");
+
+/// seq -> JSON [`super::ChangeEntry`]: the gap-free change log.
+pub const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+
+/// key -> value: store metadata (`schema` = layout version).
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
