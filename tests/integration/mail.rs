@@ -753,3 +753,62 @@ fn ingest_format_mail_over_a_directory_of_archives() {
     assert_eq!(report.skipped_messages.values().sum::<u64>(), 2);
     assert!(records.iter().all(|r| r.sources()[0].feed == "usn-mail"));
 }
+
+// ---------------------------------------------------------------- robustness
+
+/// Truncations and byte corruptions of every real mail never panic, and
+/// every message is accounted for (advisory, skip or error).
+#[test]
+fn damaged_inputs_never_panic() {
+    let Some(root) = shared("data/mail") else {
+        return;
+    };
+    let mut files = Vec::new();
+    for sub in ["debian", "ubuntu", "redhat", "digests", "archives"] {
+        files.extend(files_in(&root.join(sub), ""));
+    }
+    files.retain(|f| f.is_file());
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut runs = 0;
+    for file in files {
+        let original = std::fs::read(&file).expect("read");
+        let plain = if original.starts_with(&[0x1f, 0x8b]) {
+            gunzip(&original)
+        } else {
+            original.clone()
+        };
+        for cut in (1..=16).map(|i| plain.len() * i / 17) {
+            let parsed = parse_bytes("cut", &plain[..cut]);
+            let s = &parsed.stats;
+            assert_eq!(
+                s.messages,
+                s.advisories + s.skipped_total() + s.errors,
+                "{file:?} cut {cut}"
+            );
+            runs += 1;
+        }
+        for _ in 0..8 {
+            let mut damaged = plain.clone();
+            for _ in 0..(damaged.len() / 500).max(1) {
+                let at = (next() as usize) % damaged.len().max(1);
+                if let Some(b) = damaged.get_mut(at) {
+                    *b = (next() & 0xff) as u8;
+                }
+            }
+            let _ = parse_bytes("damaged", &damaged);
+            runs += 1;
+        }
+        // Truncated gzip of the same bytes.
+        if original.starts_with(&[0x1f, 0x8b]) {
+            let parsed = parse_bytes("truncated.gz", &original[..original.len() / 2]);
+            assert_eq!(parsed.errors.len(), 1, "{file:?}");
+        }
+    }
+    assert!(runs > 500);
+}

@@ -100,7 +100,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         id = id.replace(' ', "-");
     }
     let lines: Vec<&str> = body.lines().collect();
-    let Some((package_field, _)) = field(&lines, &["Package"]) else {
+    let Some((package_field, _)) = field(&lines, &["Package", "Packages", "Package(s)"]) else {
         return Verdict::Malformed {
             id,
             line: 0,

@@ -429,7 +429,13 @@ fn prose_versions(collapsed: &str) -> Vec<(String, String)> {
         return Vec::new();
     };
     let rest = &collapsed[start..];
-    let end = rest.find("In general").unwrap_or(rest.len().min(600));
+    let end = rest.find("In general").unwrap_or_else(|| {
+        let mut end = rest.len().min(600);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        end
+    });
     PROSE_VERSION
         .captures_iter(&rest[..end])
         .map(|c| (c[1].trim_end_matches('.').to_string(), c[2].to_string()))
