@@ -116,6 +116,12 @@ fn debian_dsa_and_dla_golden() {
     };
     // Two suites in prose, source package (not the binary libglib2.0-0).
     let glib = by_id("DSA-5682-1");
+    // A bare body has no Date header: the header block's date is used.
+    assert_eq!(
+        glib.published.as_ref().map(|t| t.as_str()),
+        Some("2024-05-07T00:00:00Z")
+    );
+    assert_eq!(glib.modified.as_str(), "2024-05-07T00:00:00Z");
     assert_eq!(fixes(glib).len(), 2);
     assert!(has_fix(glib, "Debian:11", "glib2.0", "2.66.8-1+deb11u2"));
     assert!(has_fix(glib, "Debian:12", "glib2.0", "2.74.6-2+deb12u1"));
@@ -477,6 +483,7 @@ fn redhat_rhsa_golden() {
         Some("critical")
     );
     assert_eq!(firefox.sources()[0].upstream_id, "RHSA-2018:0549-01");
+    assert_eq!(firefox.modified.as_str(), "2018-03-19T00:00:00Z");
     assert!(has_fix(
         firefox,
         "Red Hat:enterprise_linux:7::server",

@@ -405,12 +405,18 @@ fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Adv
             url: ctx.source.clone(),
         });
     }
-    let modified = message.date.clone().unwrap_or_else(|| ctx.fetched.clone());
+    // A bare body has no Date header: the advisory's own date line keeps
+    // the record's time independent of when it was read.
+    let date = message
+        .date
+        .clone()
+        .or_else(|| text::prose_date(&message.body, 40));
+    let modified = date.clone().unwrap_or_else(|| ctx.fetched.clone());
     let mut advisory = Advisory {
         schema_version: Some("1.7.0".into()),
         id,
         modified,
-        published: message.date.clone(),
+        published: date,
         withdrawn: None,
         aliases: ids(&draft.aliases)?,
         upstream: Vec::new(),

@@ -79,6 +79,50 @@ pub fn parse_rpm_filename(file: &str) -> Option<(&str, &str, &str)> {
     Some((name, vr, arch))
 }
 
+static PROSE_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?-u:\b)(January|February|March|April|May|June|July|August|September|October|November|December) ([0-9]{1,2}), ([0-9]{4})(?-u:\b)",
+    )
+    .expect("constant regex")
+});
+
+/// The first `Month D, YYYY` date in the first `lines` lines of `text` (the
+/// header block of DSA, DLA and USN texts), as midnight UTC. Used when a
+/// message has no `Date` header, so the record's time does not depend on
+/// when it was read.
+pub fn prose_date(text: &str, lines: usize) -> Option<crate::model::Timestamp> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    text.lines().take(lines).find_map(|line| {
+        if let Some(iso) = line.trim_start().strip_prefix("Issue date:") {
+            // Red Hat: `Issue date:        2018-03-19`.
+            return format!("{}T00:00:00Z", iso.trim()).parse().ok();
+        }
+        let caps = PROSE_DATE.captures(line)?;
+        let month = MONTHS.iter().position(|m| *m == &caps[1])? + 1;
+        let day: u32 = caps[2].parse().ok()?;
+        let year: u32 = caps[3].parse().ok()?;
+        if !(1..=31).contains(&day) {
+            return None;
+        }
+        format!("{year:04}-{month:02}-{day:02}T00:00:00Z")
+            .parse()
+            .ok()
+    })
+}
+
 /// `text` with every run of whitespace (newlines included) replaced by one
 /// space, so prose wrapped anywhere can be matched by one pattern.
 pub fn collapse(text: &str) -> String {
@@ -129,6 +173,23 @@ mod tests {
             Some(("libopenssl1_0_0-32bit", "1.0.1i-47.1"))
         );
         assert_eq!(split_name_version_release("nohyphen"), None);
+    }
+
+    #[test]
+    fn prose_dates() {
+        let text = "Debian Security Advisory DSA-1-1\nhttps://www.debian.org/security/\nMay 07, 2024     https://www.debian.org/security/faq\n";
+        assert_eq!(
+            prose_date(text, 10).unwrap().as_str(),
+            "2024-05-07T00:00:00Z"
+        );
+        assert!(prose_date("February 30, 2024", 1).is_none());
+        assert!(prose_date("nothing here", 1).is_none());
+        assert_eq!(
+            prose_date("Issue date:        2018-03-19\n", 1)
+                .unwrap()
+                .as_str(),
+            "2018-03-19T00:00:00Z"
+        );
     }
 
     #[test]
