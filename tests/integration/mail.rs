@@ -819,3 +819,40 @@ fn damaged_inputs_never_panic() {
     }
     assert!(runs > 500);
 }
+
+/// Mailman 2.1 style: `multipart/digest` whose parts are `message/rfc822`
+/// (explicit, and implicit as RFC 2046 allows), here wrapping real DSAs.
+#[test]
+fn mime_digest_of_rfc822_parts() {
+    let Some(dir) = shared("data/mail/debian") else {
+        return;
+    };
+    let files = files_in(&dir, ".eml");
+    let mut digest = b"From: list-request@example.org\nSubject: debian-security-announce Digest, Vol 1, Issue 1\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"OUTER\"\n\n--OUTER\nContent-Type: text/plain\n\nToday's Topics:\n\n--OUTER\nContent-Type: multipart/digest; boundary=\"INNER\"\n\n".to_vec();
+    for (i, file) in files.iter().enumerate() {
+        let mut bytes = std::fs::read(file).expect("read");
+        if bytes.starts_with(b"From ") {
+            let eol = bytes.iter().position(|&b| b == b'\n').expect("eol");
+            bytes.drain(..=eol);
+        }
+        digest.extend_from_slice(b"--INNER\n");
+        if i % 2 == 0 {
+            digest.extend_from_slice(b"Content-Type: message/rfc822\nMIME-Version: 1.0\n");
+        }
+        digest.extend_from_slice(b"\n");
+        digest.extend_from_slice(&bytes);
+        digest.extend_from_slice(b"\n");
+    }
+    digest.extend_from_slice(
+        b"--INNER--\n\n--OUTER\nContent-Type: text/plain\n\nfooter\n--OUTER--\n",
+    );
+    let parsed = parse_bytes("rfc822-digest", &digest);
+    assert_eq!(parsed.stats.container, Some(Container::MimeDigest));
+    assert_eq!(parsed.stats.messages, files.len());
+    assert_eq!(parsed.stats.advisories, files.len(), "{:?}", parsed.errors);
+    // The nested messages keep their own headers.
+    assert!(parsed.records.iter().any(|r| r
+        .references
+        .iter()
+        .any(|x| x.url == "mid:20080501182504.GK7270@ldl.fc.hp.com")));
+}
