@@ -122,6 +122,15 @@ fn debian_dsa_and_dla_golden() {
         Some("2024-05-07T00:00:00Z")
     );
     assert_eq!(glib.modified.as_str(), "2024-05-07T00:00:00Z");
+    let details = glib.details.as_deref().unwrap_or_default();
+    assert!(
+        details.starts_with("Alicia Boya Garcia reported"),
+        "{details}"
+    );
+    assert!(
+        details.ends_with("after fixing CVE-2024-34397."),
+        "{details}"
+    );
     assert_eq!(fixes(glib).len(), 2);
     assert!(has_fix(glib, "Debian:11", "glib2.0", "2.66.8-1+deb11u2"));
     assert!(has_fix(glib, "Debian:12", "glib2.0", "2.74.6-2+deb12u1"));
@@ -213,6 +222,16 @@ fn ubuntu_usn_messages_golden() {
         "spamassassin",
         "3.4.4-1ubuntu1.1"
     ));
+    let details = spam.details.as_deref().unwrap_or_default();
+    assert!(
+        details.starts_with("Damian Lukowski discovered"),
+        "{details}"
+    );
+    assert!(details.ends_with("run arbitrary code."), "{details}");
+    assert!(by_id("USN-142-1")
+        .details
+        .as_deref()
+        .is_some_and(|d| d.starts_with("Charles Morris discovered")));
     // Follow-up: CVE only under References, epoch versions, rows in
     // no-break spaces, the original notice as related.
     let ntp = by_id("USN-4563-2");
@@ -484,6 +503,15 @@ fn redhat_rhsa_golden() {
     );
     assert_eq!(firefox.sources()[0].upstream_id, "RHSA-2018:0549-01");
     assert_eq!(firefox.modified.as_str(), "2018-03-19T00:00:00Z");
+    let details = firefox.details.as_deref().unwrap_or_default();
+    assert!(
+        details.starts_with("Mozilla Firefox is an open-source web browser"),
+        "{details}"
+    );
+    assert!(
+        details.ends_with("listed in the References section."),
+        "{details}"
+    );
     assert!(has_fix(
         firefox,
         "Red Hat:enterprise_linux:7::server",

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::text::{collapse, cve_ids, field};
+use super::text::{collapse, cve_ids, field, section};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
@@ -135,8 +135,32 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     if aliases.is_empty() {
         aliases = cve_ids(body);
     }
+    // Details: from the blank line closing the header fields to the first
+    // fix statement or recommendation.
+    let details = field(&lines, &["Package", "Packages", "Package(s)"])
+        .and_then(|(_, at)| {
+            lines[at..]
+                .iter()
+                .position(|l| l.trim().is_empty())
+                .map(|i| at + i)
+        })
+        .and_then(|blank| {
+            section(
+                &lines[blank..],
+                &[""],
+                &[
+                    "For the ",
+                    "For Debian",
+                    "In Debian",
+                    "We recommend",
+                    "This problem has been fixed",
+                    "These problems have been fixed",
+                ],
+            )
+        });
     let mut draft = Draft {
         id: id.clone(),
+        details,
         aliases,
         summary: field(&lines, &["Vulnerability"]).map(|(v, _)| format!("{package}: {v}")),
         ..Draft::default()

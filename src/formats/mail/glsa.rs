@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::json;
 
-use super::text::{cve_ids, field};
+use super::text::{cve_ids, field, section};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
@@ -36,6 +36,12 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     let lines: Vec<&str> = body.lines().collect();
     let mut draft = Draft {
         id: id.clone(),
+        details: section(
+            &lines,
+            &["Description"],
+            &["Impact", "Workaround", "Resolution"],
+        )
+        .map(|d| d.trim_start_matches(['=', '\n']).trim().to_string()),
         vendor_severity: field(&lines, &["Severity"])
             .map(|(v, _)| v.trim().to_ascii_lowercase())
             .filter(|v| !v.is_empty()),

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::text::{cve_ids, field, parse_rpm_filename};
+use super::text::{cve_ids, field, parse_rpm_filename, section};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
@@ -93,8 +93,14 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     if aliases.is_empty() {
         aliases = cve_ids(body);
     }
+    let details = section(
+        &lines,
+        &["3. Description:", "3. Problem description:"],
+        &["4. Solution:", "4. "],
+    );
     let mut draft = Draft {
         id: id.clone(),
+        details,
         upstream_id: Some(full_id),
         aliases,
         summary: synopsis,

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::text::{cve_ids, field, split_name_version_release};
+use super::text::{cve_ids, field, section, split_name_version_release};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
@@ -53,8 +53,18 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         },
         None => return Verdict::NotMine,
     };
+    let details = section(
+        &lines,
+        &["Description:"],
+        &[
+            "Patch Instructions:",
+            "Special Instructions",
+            "Package List:",
+        ],
+    );
     let mut draft = Draft {
         id: id.clone(),
+        details,
         vendor_severity: field(&lines, &["Rating"])
             .map(|(v, _)| v.trim().to_ascii_lowercase())
             .filter(|v| !v.is_empty()),
@@ -311,5 +321,9 @@ This update for frobnicate fixes CVE-2024-1111.
         assert_eq!(d.fixes[1].name, "frobnicate-devel");
         assert_eq!(d.fixes[1].fixed.as_deref(), Some("2.1-150500.3.6.1"));
         assert_eq!(d.summary.as_deref(), Some("Security update for frobnicate"));
+        assert_eq!(
+            d.details.as_deref(),
+            Some("This update for frobnicate fixes CVE-2024-1111.")
+        );
     }
 }

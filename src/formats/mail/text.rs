@@ -79,6 +79,33 @@ pub fn parse_rpm_filename(file: &str) -> Option<(&str, &str, &str)> {
     Some((name, vr, arch))
 }
 
+/// The text between the first line starting with one of `starts` (that line
+/// excluded) and the next line starting with one of `ends` (both compared
+/// after trimming leading whitespace and `#`), with surrounding blank lines
+/// removed; `None` when absent or empty. Used for record details.
+pub fn section(lines: &[&str], starts: &[&str], ends: &[&str]) -> Option<String> {
+    let bare = |l: &str| {
+        l.trim_start()
+            .trim_start_matches('#')
+            .trim_start()
+            .to_string()
+    };
+    let begin = lines
+        .iter()
+        .position(|l| starts.iter().any(|s| bare(l).starts_with(s)))?;
+    let end = lines[begin + 1..]
+        .iter()
+        .position(|l| ends.iter().any(|e| bare(l).starts_with(e)))
+        .map_or(lines.len(), |i| begin + 1 + i);
+    let text = lines[begin + 1..end]
+        .iter()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = text.trim_matches('\n').to_string();
+    (!text.trim().is_empty()).then_some(text)
+}
+
 static PROSE_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?-u:\b)(January|February|March|April|May|June|July|August|September|October|November|December) ([0-9]{1,2}), ([0-9]{4})(?-u:\b)",

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::json;
 
-use super::text::{collapse, cve_ids};
+use super::text::{collapse, cve_ids, section};
 use super::{Draft, Fix, MailMessage, Verdict};
 
 static ID: LazyLock<Regex> =
@@ -231,8 +231,20 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         })
         .collect();
 
+    let details = section(
+        &lines,
+        &["Details:", "Details follow:", "Details"],
+        &[
+            "Update instructions:",
+            "Updated packages for",
+            "Source archives:",
+            "References:",
+            "Original advisory details:",
+        ],
+    );
     let mut draft = Draft {
         id: id.clone(),
+        details,
         upstream_id: (published_id != id).then_some(published_id),
         summary: {
             let rest = SUBJECT_ID.replace(subject, "").trim().to_string();
