@@ -387,6 +387,22 @@ mod tests {
     }
 
     #[test]
+    fn plain_digest_delivered_as_a_message() {
+        let digest = "From: list-request@example.org\nSubject: List Digest, Vol 1, Issue 1\nContent-Type: text/plain; charset=us-ascii\n\n\
+            Today's Topics:\n\n   1. a (x)\n\n\
+            ----------------------------------------------------------------------\n\n\
+            Message: 1\nSubject: a\n\nbody a\n\n------------------------------\n\n\
+            Message: 2\nSubject: b\n\nbody b\n\n------------------------------\n\n\
+            Message: 3\nSubject: c\n\nbody c\n\n------------------------------\n\n\
+            End of List Digest, Vol 1, Issue 1\n**********\n";
+        let (container, messages) = split(digest.as_bytes());
+        assert_eq!(container, Container::PlainDigest);
+        assert_eq!(messages.len(), 3);
+        // Lines count from the top of the file: `Message: 2` is line 18.
+        assert_eq!(messages[1].line, 18);
+    }
+
+    #[test]
     fn bare_body() {
         let (container, messages) = split(b"Debian Security Advisory DSA-1-1\n\nPackage : x\n");
         assert_eq!(container, Container::BodyOnly);
