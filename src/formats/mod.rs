@@ -16,6 +16,7 @@ use crate::model::{Advisory, Provenance, Timestamp};
 pub mod alpine;
 pub mod csaf;
 pub mod debian_tracker;
+pub mod mail;
 pub mod osv;
 pub mod oval;
 
@@ -32,6 +33,9 @@ pub enum Format {
     Csaf,
     /// OVAL definitions (SUSE, Red Hat, Ubuntu, Debian, Oracle Linux).
     Oval,
+    /// Mailing-list announcements (DSA/DLA, USN, SUSE-SU, RHSA, GLSA) in
+    /// mbox, pipermail, digest, single-message or maildir form.
+    Mail,
 }
 
 impl Format {
@@ -43,6 +47,7 @@ impl Format {
             Format::DebianTracker => "debian-tracker",
             Format::Csaf => "csaf",
             Format::Oval => "oval",
+            Format::Mail => "mail",
         }
     }
 }
@@ -55,7 +60,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv, oval, alpine-secdb, debian-tracker, csaf)")]
+#[error("unknown format {0:?} (expected: osv, oval, mail, alpine-secdb, debian-tracker, csaf)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -68,6 +73,7 @@ impl FromStr for Format {
             "debian-tracker" => Ok(Format::DebianTracker),
             "csaf" => Ok(Format::Csaf),
             "oval" => Ok(Format::Oval),
+            "mail" => Ok(Format::Mail),
             other => Err(UnknownFormat(other.to_string())),
         }
     }

@@ -2,6 +2,7 @@
 
 mod common;
 mod jsonfeeds;
+mod mail;
 mod osv;
 mod oval;
 mod server;
