@@ -7,11 +7,17 @@ use anyhow::{Context, Result};
 use crate::api::{self, AppState};
 use crate::cli::{Cli, Command};
 use crate::ingest::{self, Input};
+use crate::model::Ecosystem;
 use crate::query::PackageQuery;
 use crate::store::Store;
+use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    // Commands that need no database come first (the store takes a process lock).
+    if let Command::Vercmp { scheme, ecosystem } = &cli.command {
+        return vercmp(*scheme, ecosystem.as_deref());
+    }
     let store = Store::open(&cli.db)?;
     match cli.command {
         Command::Serve {
@@ -121,7 +127,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        // Answered above, before the store is opened.
+        Command::Vercmp { .. } => Ok(()),
     }
+}
+
+/// `advisord vercmp`: the batch comparator on stdin/stdout.
+fn vercmp(scheme: Option<VersionScheme>, ecosystem: Option<&str>) -> Result<()> {
+    let scheme = match (scheme, ecosystem) {
+        (Some(scheme), _) => scheme,
+        (None, Some(name)) => {
+            let ecosystem = Ecosystem::new(name)?;
+            ecosystem.scheme().with_context(|| {
+                format!(
+                    "ecosystem {name:?} has no version comparator: only exact `versions` lists can be matched there"
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("give --scheme or --ecosystem"),
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let (lines, errors) = batch::run_batch(scheme, stdin.lock(), stdout.lock())
+        .context("reading stdin / writing stdout")?;
+    tracing::debug!(%scheme, lines, errors, "vercmp done");
+    Ok(())
 }
 
 /// `osv:all.zip` for `--format osv /data/all.zip`.

@@ -34,6 +34,15 @@ pub struct AppState {
     pub hub: crate::notify::Hub,
 }
 
+impl AppState {
+    /// State over `store` with default notification settings (no admin
+    /// token: subscriptions and watches disabled; no background tasks).
+    pub fn new(store: Store) -> Result<AppState, crate::store::StoreError> {
+        let hub = crate::notify::Hub::new(store.clone(), crate::notify::NotifyConfig::default())?;
+        Ok(AppState { store, hub })
+    }
+}
+
 /// The whole HTTP app.
 pub fn router(state: AppState) -> Router {
     Router::new()

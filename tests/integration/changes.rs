@@ -262,7 +262,10 @@ async fn webhooks_in_order_signed_resumed_after_restart_failing_and_deleted() {
     assert_eq!(healthy.seqs(SECRET), (1..=150).collect::<Vec<_>>());
     // The flaky receiver refused the first two POSTs: it got everything in
     // order, the refused batch retried (at least once).
-    assert_eq!(flaky.attempts.load(Ordering::SeqCst), flaky.deliveries().len() + 2);
+    assert_eq!(
+        flaky.attempts.load(Ordering::SeqCst),
+        flaky.deliveries().len() + 2
+    );
     assert_eq!(flaky.seqs(SECRET), (1..=150).collect::<Vec<_>>());
     assert_eq!(filtered.seqs(SECRET), seqs_of_package(7, 150));
     // The dead receiver made the subscription failing.
@@ -277,10 +280,7 @@ async fn webhooks_in_order_signed_resumed_after_restart_failing_and_deleted() {
     assert!(dead_state["failures"].as_u64().unwrap() >= 3);
     assert_eq!(dead_state["cursor"], 0);
     assert!(
-        dead_state["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("500"),
+        dead_state["last_error"].as_str().unwrap().contains("500"),
         "{dead_state}"
     );
     assert!(dead.deliveries().is_empty());
@@ -514,7 +514,13 @@ async fn cursor_api_pages_filters_and_retention_410() {
     let (_, body) = get_changes(&server, "?ecosystem=PyPI").await;
     assert!(body["changes"].as_array().unwrap().is_empty());
     // Bad parameters.
-    for q in ["?limit=0", "?limit=5000", "?after=-1", "?ecosystem=Nonesuch", "?bogus=1"] {
+    for q in [
+        "?limit=0",
+        "?limit=5000",
+        "?after=-1",
+        "?ecosystem=Nonesuch",
+        "?bogus=1",
+    ] {
         assert_eq!(get_changes(&server, q).await.0, 400, "{q}");
     }
     drop(server);
@@ -561,7 +567,12 @@ async fn cursor_api_pages_filters_and_retention_410() {
 /// The ids `/v1/query` reports for a package (and version): when the server
 /// has no comparator for the scheme yet (400), every advisory of the
 /// package, which is what "possibly affected" findings then list.
-async fn query_ids(server: &Server, ecosystem: &str, name: &str, version: &str) -> BTreeSet<String> {
+async fn query_ids(
+    server: &Server,
+    ecosystem: &str,
+    name: &str,
+    version: &str,
+) -> BTreeSet<String> {
     let body = json!({"package": {"ecosystem": ecosystem, "name": name}, "version": version});
     let r = client()
         .post(server.url("/v1/query"))
@@ -660,8 +671,10 @@ async fn dpkg_watch_matches_query_api_and_gets_one_newly_affected_event() {
     let (_, watch) = admin_get(&server.url(&format!("/v1/watches/{id}"))).await;
     let findings = finding_ids(&watch);
     // Exactly what the query API says, package by package.
-    let mut packages: Vec<(String, String)> =
-        names.iter().map(|n| (n.clone(), "0.1-1".to_string())).collect();
+    let mut packages: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (n.clone(), "0.1-1".to_string()))
+        .collect();
     packages.push(("openssl".into(), "1.0.1e-2+deb7u20".into()));
     packages.push(("bash".into(), "4.2+dfsg-0.1".into()));
     for (name, version) in &packages {
@@ -669,7 +682,11 @@ async fn dpkg_watch_matches_query_api_and_gets_one_newly_affected_event() {
         let got = findings.get(name).cloned().unwrap_or_default();
         assert_eq!(got, want, "{name} {version}");
     }
-    assert_eq!(findings.len(), names.len(), "every named package is affected");
+    assert_eq!(
+        findings.len(),
+        names.len(),
+        "every named package is affected"
+    );
     assert_eq!(watch["events"], 0);
     drop(server);
 
@@ -790,8 +807,11 @@ async fn sbom_watch_findings_equal_query_api_with_real_version_evaluation() {
         .chain(std::iter::once(json!({"type": "file", "name": "README"})))
         .collect();
     let cdx = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components});
-    let (code, created) =
-        admin_post(&server.url("/v1/watches"), &json!({"name": "app", "sbom": cdx})).await;
+    let (code, created) = admin_post(
+        &server.url("/v1/watches"),
+        &json!({"name": "app", "sbom": cdx}),
+    )
+    .await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["skipped"].as_array().unwrap().len(), 1);
     let findings = finding_ids(&created);
@@ -812,8 +832,11 @@ async fn sbom_watch_findings_equal_query_api_with_real_version_evaluation() {
         })
         .collect();
     let spdx = json!({"spdxVersion": "SPDX-2.3", "packages": packages});
-    let (_, created_spdx) =
-        admin_post(&server.url("/v1/watches"), &json!({"name": "app2", "sbom": spdx})).await;
+    let (_, created_spdx) = admin_post(
+        &server.url("/v1/watches"),
+        &json!({"name": "app2", "sbom": spdx}),
+    )
+    .await;
     assert_eq!(created_spdx["findings"], created["findings"]);
 }
 
@@ -837,7 +860,12 @@ async fn bad_watch_and_subscription_requests() {
     };
     let packages = json!([{"ecosystem": "npm", "name": "a", "version": "1.0.0"}]);
     // Auth.
-    let (code, _) = post("/v1/watches", json!({"name": "x", "packages": packages}), None).await;
+    let (code, _) = post(
+        "/v1/watches",
+        json!({"name": "x", "packages": packages}),
+        None,
+    )
+    .await;
     assert_eq!(code, 401);
     let (code, _) = post(
         "/v1/watches",
@@ -882,15 +910,13 @@ async fn bad_watch_and_subscription_requests() {
         .collect();
     let (code, body) = post("/v1/watches", json!({"name": "big", "packages": many}), t).await;
     assert_eq!(code, 413);
-    assert!(body["message"].as_str().unwrap().contains("at most"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most"),
+        "{body}"
+    );
     // Webhook URLs that are not http(s).
     for url in ["ftp://example.invalid/x", "not a url", "file:///etc/passwd"] {
-        let (code, _) = post(
-            "/v1/subscriptions",
-            json!({"url": url, "secret": "s"}),
-            t,
-        )
-        .await;
+        let (code, _) = post("/v1/subscriptions", json!({"url": url, "secret": "s"}), t).await;
         assert_eq!(code, 400, "{url}");
         let (code, _) = post(
             "/v1/watches",
