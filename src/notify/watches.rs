@@ -92,11 +92,16 @@ impl Engine {
         };
         let now = Timestamp::now().to_string();
         let mut updates = Vec::new();
+        // Watches usually share one `as_of`: compute what its changes touch once.
+        let mut touched: HashMap<u64, Touched> = HashMap::new();
         for loaded in self.watches.values() {
             if loaded.watch.as_of >= through {
                 continue;
             }
-            let (update, packages) = evaluate(&snapshot, loaded, &changes, through, &now)?;
+            let t = touched
+                .entry(loaded.watch.as_of)
+                .or_insert_with(|| Touched::of(&changes, loaded.watch.as_of));
+            let (update, packages) = evaluate(&snapshot, loaded, t, through, &now)?;
             outcome.packages += packages;
             outcome.events += update.events.len();
             updates.push(update);
@@ -105,10 +110,34 @@ impl Engine {
         outcome.watches = written.len();
         for watch in written {
             if let Some(loaded) = self.watches.get_mut(&watch.id) {
-                loaded.watch = watch;
+                loaded.watch.findings = watch.findings;
+                loaded.watch.as_of = watch.as_of;
+                loaded.watch.events = watch.events;
             }
         }
         Ok(outcome)
+    }
+}
+
+/// The package keys and record ids of the changes after some seq.
+struct Touched {
+    keys: HashSet<Key>,
+    ids: HashSet<String>,
+}
+
+impl Touched {
+    fn of(changes: &[ChangeEntry], after: u64) -> Self {
+        let mut keys = HashSet::new();
+        let mut ids = HashSet::new();
+        for change in changes.iter().filter(|c| c.seq > after) {
+            ids.insert(change.id.clone());
+            for p in &change.packages {
+                if let Some(k) = key_of(&p.ecosystem, &p.name) {
+                    keys.insert(k);
+                }
+            }
+        }
+        Touched { keys, ids }
     }
 }
 
@@ -116,22 +145,12 @@ impl Engine {
 fn evaluate(
     snapshot: &Snapshot,
     loaded: &Loaded,
-    changes: &[ChangeEntry],
+    touched_by: &Touched,
     through: u64,
     now: &str,
 ) -> Result<(WatchUpdate, usize), StoreError> {
     let watch = &loaded.watch;
-    let relevant = changes.iter().filter(|c| c.seq > watch.as_of);
-    let mut keys: HashSet<Key> = HashSet::new();
-    let mut ids: HashSet<&str> = HashSet::new();
-    for change in relevant {
-        ids.insert(change.id.as_str());
-        for p in &change.packages {
-            if let Some(k) = key_of(&p.ecosystem, &p.name) {
-                keys.insert(k);
-            }
-        }
-    }
+    let (keys, ids) = (&touched_by.keys, &touched_by.ids);
     let old: HashMap<&InventoryPackage, &Finding> =
         watch.findings.iter().map(|f| (&f.package, f)).collect();
     let touched: Vec<usize> = watch
@@ -142,7 +161,7 @@ fn evaluate(
             loaded.keys[*i].as_ref().is_some_and(|k| keys.contains(k))
                 || old
                     .get(p)
-                    .is_some_and(|f| f.advisories.iter().any(|a| ids.contains(a.as_str())))
+                    .is_some_and(|f| f.advisories.iter().any(|a| ids.contains(a)))
         })
         .map(|(i, _)| i)
         .collect();

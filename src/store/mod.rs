@@ -255,6 +255,8 @@ impl Store {
             txn.open_table(SUBSCRIPTIONS)
                 .map_err(db_err("open subscriptions"))?;
             txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?;
             txn.open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
             let mut meta = txn.open_table(META).map_err(db_err("open meta"))?;

@@ -95,7 +95,8 @@ pub struct Watch {
     pub name: String,
     /// Creation time.
     pub created: String,
-    /// The inventory, normalized.
+    /// The inventory, normalized (stored in its own table).
+    #[serde(skip)]
     pub packages: Vec<InventoryPackage>,
     /// Current findings (packages with at least one advisory).
     pub findings: Vec<Finding>,
@@ -404,6 +405,13 @@ impl Store {
             table
                 .insert(watch.id.as_str(), bytes.as_slice())
                 .map_err(db_err("write watch"))?;
+            let packages = encode(&watch.id, &watch.packages)?;
+            let mut table = txn
+                .open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?;
+            table
+                .insert(watch.id.as_str(), packages.as_slice())
+                .map_err(db_err("write watch packages"))?;
             if let Some(sub) = sub {
                 let bytes = encode(&sub.id, sub)?;
                 let mut subs = txn
@@ -421,18 +429,37 @@ impl Store {
     pub fn watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+        let packages = txn
+            .open_table(WATCH_PACKAGES)
+            .map_err(db_err("open watch packages"))?;
         let value = table.get(id).map_err(db_err("read watch"))?;
-        value.map(|v| decode(id, v.value())).transpose()
+        let Some(mut watch) = value.map(|v| decode::<Watch>(id, v.value())).transpose()? else {
+            return Ok(None);
+        };
+        if let Some(p) = packages.get(id).map_err(db_err("read watch packages"))? {
+            watch.packages = decode(id, p.value())?;
+        }
+        Ok(Some(watch))
     }
 
     /// Every watch, by id.
     pub fn watches(&self) -> Result<Vec<Watch>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+        let packages = txn
+            .open_table(WATCH_PACKAGES)
+            .map_err(db_err("open watch packages"))?;
         let mut out = Vec::new();
         for row in table.iter().map_err(db_err("scan watches"))? {
             let (key, value) = row.map_err(db_err("scan watches"))?;
-            out.push(decode(key.value(), value.value())?);
+            let mut watch: Watch = decode(key.value(), value.value())?;
+            if let Some(p) = packages
+                .get(key.value())
+                .map_err(db_err("read watch packages"))?
+            {
+                watch.packages = decode(key.value(), p.value())?;
+            }
+            out.push(watch);
         }
         Ok(out)
     }
@@ -449,6 +476,10 @@ impl Store {
                 .map_err(db_err("delete watch"))?
                 .map(|v| decode(id, v.value()))
                 .transpose()?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?
+                .remove(id)
+                .map_err(db_err("delete watch packages"))?;
             let mut events = txn
                 .open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
@@ -492,7 +523,7 @@ impl Store {
     /// Writes new evaluations of watches (findings, `as_of`, appended
     /// events) in one transaction. Updates whose watch is gone or was
     /// re-evaluated meanwhile (`from` differs) are skipped. Returns the
-    /// stored watches that were updated.
+    /// stored watches that were updated (without their packages).
     pub fn commit_watch_updates(
         &self,
         updates: Vec<WatchUpdate>,
