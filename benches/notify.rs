@@ -267,6 +267,12 @@ fn sse_and_webhook() {
 }
 
 fn main() {
-    fanout();
-    sse_and_webhook();
+    // `NOTIFY_BENCH=fanout` or `=sse` runs one part (for profiling).
+    let only = std::env::var("NOTIFY_BENCH").unwrap_or_default();
+    if only.is_empty() || only == "fanout" {
+        fanout();
+    }
+    if only.is_empty() || only == "sse" {
+        sse_and_webhook();
+    }
 }

@@ -202,10 +202,15 @@ pub fn from_specs(specs: &[PackageSpec]) -> Result<Inventory, InventoryError> {
     }
     let mut out = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {
-        let label = spec
-            .purl
-            .clone()
-            .unwrap_or_else(|| format!("{:?}/{:?}", spec.ecosystem, spec.name));
+        let label = match &spec.purl {
+            // The purl error names the purl already.
+            Some(_) => "purl".to_string(),
+            None => format!(
+                "{} {}",
+                spec.ecosystem.as_deref().unwrap_or("?"),
+                spec.name.as_deref().unwrap_or("?")
+            ),
+        };
         let query = match (&spec.purl, &spec.ecosystem, &spec.name) {
             (Some(purl), None, None) => lenient_purl(purl, spec.version.as_deref()),
             (None, Some(e), Some(n)) => lenient_query(e, n, spec.version.as_deref()),
@@ -226,18 +231,26 @@ pub fn from_specs(specs: &[PackageSpec]) -> Result<Inventory, InventoryError> {
     finish(out, Vec::new())
 }
 
-/// Reads one purl per line (blank lines and `#` comments ignored).
+/// Reads one purl per line (blank lines and `#` comments ignored); purls
+/// that map to no OSV ecosystem (`pkg:generic/...`) are skipped, as in SBOMs.
 pub fn from_purl_lines(text: &str) -> Result<Inventory, InventoryError> {
-    let specs: Vec<PackageSpec> = text
+    let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| PackageSpec {
-            purl: Some(l.to_string()),
-            ..PackageSpec::default()
-        })
         .collect();
-    from_specs(&specs)
+    if lines.len() > MAX_PACKAGES {
+        return Err(InventoryError::TooMany(lines.len()));
+    }
+    let mut packages = Vec::new();
+    let mut skipped = Vec::new();
+    for line in lines {
+        match lenient_purl(line, None) {
+            Ok(q) => packages.push(normalize(q)),
+            Err(e) => skipped.push(e.to_string()),
+        }
+    }
+    finish(packages, skipped)
 }
 
 /// Reads a CycloneDX or SPDX JSON SBOM: every component / package with a
