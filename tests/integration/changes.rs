@@ -961,3 +961,128 @@ async fn bad_watch_and_subscription_requests() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }
+
+/// OSV records as the library parses them (for in-process stores).
+fn records(ids: &[String], fixed: &str) -> Vec<advisord::model::Advisory> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(dir.path(), "r", ids, Some(fixed));
+    let (records, _) = crate::common::parse_path(advisord::formats::Format::Osv, "test", &path);
+    records
+}
+
+#[test]
+fn retention_keeps_what_consumers_have_not_read_and_never_the_counter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = advisord::store::Store::open(&tmp.path().join("db.redb")).unwrap();
+    store
+        .apply_batch("test", records(&ids(1..=30), "2.0.0"), |_| {})
+        .unwrap();
+    let oldest = |s: &advisord::store::Store| s.snapshot().unwrap().oldest_seq().unwrap();
+    // A consumer at cursor 12 holds entries 13.. even though only 5 are asked for.
+    assert_eq!(store.prune_changes(Some(5), None, 12).unwrap(), 12);
+    assert_eq!(oldest(&store), Some(13));
+    // Once it has read everything, the count rule applies.
+    assert_eq!(store.prune_changes(Some(5), None, u64::MAX).unwrap(), 13);
+    assert_eq!(oldest(&store), Some(26));
+    // Age: everything was recorded just now, so a one-day limit removes nothing,
+    // a limit in the future everything but the newest entry.
+    let day_ago = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    assert_eq!(
+        store.prune_changes(None, Some(day_ago), u64::MAX).unwrap(),
+        0
+    );
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    assert_eq!(store.prune_changes(None, Some(later), u64::MAX).unwrap(), 4);
+    assert_eq!(oldest(&store), Some(30));
+    assert_eq!(store.prune_changes(Some(0), None, u64::MAX).unwrap(), 0);
+    // The next change continues the sequence.
+    let out = store
+        .apply_batch("test", records(&ids(31..=31), "2.0.0"), |_| {})
+        .unwrap();
+    assert_eq!(out.last_seq, Some(31));
+}
+
+#[tokio::test]
+async fn live_stream_and_watch_see_changes_written_while_connected() {
+    // In-process server: the store can be written while it serves, as an
+    // in-server sync would.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = advisord::store::Store::open(&tmp.path().join("db.redb")).unwrap();
+    store
+        .apply_batch("test", records(&ids(1..=10), "2.0.0"), |_| {})
+        .unwrap();
+    let config = advisord::notify::NotifyConfig {
+        admin_token: Some(TOKEN.into()),
+        poll: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let hub = advisord::notify::Hub::new(store.clone(), config).unwrap();
+    hub.start().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = advisord::api::AppState {
+        store: store.clone(),
+        hub: hub.clone(),
+    };
+    tokio::spawn(advisord::api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let (code, watch) = admin_post(
+        &format!("{base}/v1/watches"),
+        &json!({"name": "w", "packages": [{"purl": "pkg:npm/pkg-3@1.0.0"}]}),
+    )
+    .await;
+    assert_eq!(code, 201, "{watch}");
+    assert_eq!(watch["findings"][0]["advisories"], json!(["TEST-0003"]));
+    let watch_id = watch["id"].as_str().unwrap().to_string();
+
+    let mut stream = client()
+        .get(format!("{base}/v1/changes/stream?after=0"))
+        .send()
+        .await
+        .unwrap();
+    let got = read_sse(&mut stream, |e| e.id.as_deref() == Some("10")).await;
+    assert_eq!(change_ids(&got), (1..=10).collect::<Vec<_>>());
+    // Written while the stream is open and idle: TEST-0011..20 are new, and
+    // TEST-0003 gets fixed in 0.5.0 (pkg-3@1.0.0 no longer affected).
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || {
+        s.apply_batch("test", records(&ids(11..=20), "2.0.0"), |_| {})
+            .unwrap();
+        s.apply_batch("test", records(&ids(3..=3), "0.5.0"), |_| {})
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let got = read_sse(&mut stream, |e| e.id.as_deref() == Some("21")).await;
+    assert_eq!(change_ids(&got), (11..=21).collect::<Vec<_>>());
+    let events = wait_for("watch events", || {
+        let url = format!("{base}/v1/watches/{watch_id}/events");
+        async move {
+            let (_, body) = admin_get(&url).await;
+            (body["last"] == 2).then_some(body)
+        }
+    })
+    .await;
+    let kinds: Vec<(String, String)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["advisory"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // TEST-0013 (pkg-3, new) affects 1.0.0; TEST-0003 no longer does.
+    assert_eq!(
+        kinds,
+        vec![
+            ("newly_affected".to_string(), "TEST-0013".to_string()),
+            ("no_longer_affected".to_string(), "TEST-0003".to_string()),
+        ]
+    );
+}
