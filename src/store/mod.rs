@@ -18,6 +18,7 @@ use crate::model::{Advisory, Ecosystem, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
 mod merge;
+pub mod subs;
 pub mod tables;
 
 pub use merge::merge;
@@ -260,6 +261,13 @@ impl Store {
                 .map_err(db_err("open withdrawn"))?;
             txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
             txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+            txn.open_table(SUBSCRIPTIONS)
+                .map_err(db_err("open subscriptions"))?;
+            txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?;
+            txn.open_table(WATCH_EVENTS)
+                .map_err(db_err("open watch events"))?;
             let mut meta = txn.open_table(META).map_err(db_err("open meta"))?;
             let found = meta
                 .get("schema")

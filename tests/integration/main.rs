@@ -1,5 +1,6 @@
 //! advisord's integration tests: one binary, one module per area.
 
+mod changes;
 mod common;
 mod jsonfeeds;
 mod mail;
