@@ -5,16 +5,114 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use crate::api::{self, AppState};
-use crate::cli::{Cli, Command};
+use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand};
+use crate::feeds::catalog::Catalog;
+use crate::feeds::http::{FetchOptions, Fetcher};
+use crate::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::ingest::{self, Input};
 use crate::query::PackageQuery;
 use crate::store::Store;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    // The mirror needs no database (it runs on the connected machine).
+    if let Command::Mirror {
+        command:
+            MirrorCommand::Pull {
+                catalog,
+                fetch,
+                dir,
+                feeds,
+            },
+    } = &cli.command
+    {
+        return mirror_pull(catalog, fetch, dir, feeds).await;
+    }
     let store = Store::open(&cli.db)?;
     match cli.command {
-        Command::Serve { listen, no_sync } => serve(store, listen, no_sync).await,
+        Command::Serve {
+            listen,
+            no_sync,
+            catalog,
+            fetch,
+        } => {
+            let syncer = Syncer::new(
+                store.clone(),
+                load_catalog(&catalog)?,
+                sync_options(&cli.db, &fetch, false),
+            )?;
+            serve(store, listen, no_sync, syncer).await
+        }
+        Command::Sync {
+            catalog,
+            fetch,
+            from_mirror,
+            force,
+            json,
+            feeds,
+        } => {
+            let catalog = load_catalog(&catalog)?;
+            let syncer = Syncer::new(store, catalog, sync_options(&cli.db, &fetch, force))?;
+            let reports = match from_mirror {
+                Some(dir) => syncer.sync_from_mirror(&dir, &feeds).await?,
+                None => {
+                    let specs = syncer
+                        .catalog()
+                        .select(&feeds)
+                        .map_err(anyhow::Error::msg)?;
+                    if specs.is_empty() {
+                        anyhow::bail!("no feed to sync: the catalog has no enabled feed");
+                    }
+                    syncer.sync_all(specs).await
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for report in &reports {
+                    for error in &report.first_errors {
+                        eprintln!("skipped: {error}");
+                    }
+                    println!("{}", report.summary());
+                }
+            }
+            let failed = reports
+                .iter()
+                .filter(|r| r.status == SyncStatus::Failed)
+                .count();
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} feeds failed", reports.len());
+            }
+            Ok(())
+        }
+        Command::Feeds { catalog, json } => {
+            let syncer = Syncer::new(
+                store.clone(),
+                load_catalog(&catalog)?,
+                SyncOptions::for_db(&cli.db),
+            )?;
+            let views = syncer.views()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                println!("feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error");
+                for v in &views {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        v.name,
+                        v.format.as_deref().unwrap_or("-"),
+                        v.enabled,
+                        v.interval.as_deref().unwrap_or("-"),
+                        v.records,
+                        v.last_attempt.as_deref().unwrap_or("-"),
+                        v.last_success.as_deref().unwrap_or("-"),
+                        v.last_error.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Mirror { .. } => Ok(()),
         Command::Ingest {
             format,
             feed,
@@ -114,6 +212,63 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
+    Ok(Catalog::load(!args.no_builtin, &args.dirs)?)
+}
+
+fn fetch_options(args: &FetchArgs) -> FetchOptions {
+    FetchOptions {
+        connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
+        total_timeout: std::time::Duration::from_secs(args.timeout),
+        attempts: args.attempts.max(1),
+        max_bytes: args.max_size,
+        retry_base: std::time::Duration::from_millis(args.retry_delay_ms),
+    }
+}
+
+fn sync_options(db: &std::path::Path, args: &FetchArgs, force: bool) -> SyncOptions {
+    let mut options = SyncOptions::for_db(db);
+    options.fetch = fetch_options(args);
+    options.jobs = args.jobs.max(1);
+    options.force = force;
+    if let Some(dir) = &args.cache_dir {
+        options.cache_dir = dir.clone();
+    }
+    options
+}
+
+async fn mirror_pull(
+    catalog: &CatalogArgs,
+    fetch: &FetchArgs,
+    dir: &std::path::Path,
+    feeds: &[String],
+) -> Result<()> {
+    let catalog = load_catalog(catalog)?;
+    let specs = catalog.select(feeds).map_err(anyhow::Error::msg)?;
+    if specs.is_empty() {
+        anyhow::bail!("no feed to mirror: the catalog has no enabled feed");
+    }
+    let fetcher = Fetcher::new(fetch_options(fetch))?;
+    let reports = crate::mirror::pull(dir, &specs, &fetcher).await?;
+    let mut failed = 0;
+    for r in &reports {
+        match &r.error {
+            Some(e) => {
+                failed += 1;
+                println!("feed {}: FAILED: {e}", r.feed);
+            }
+            None => println!(
+                "feed {}: {} files, {} not modified, {} bytes downloaded",
+                r.feed, r.files, r.not_modified, r.downloaded_bytes
+            ),
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
+}
+
 /// `osv:all.zip` for `--format osv /data/all.zip`.
 fn default_feed_name(format: &str, source: &str) -> String {
     let trimmed = source.trim_end_matches('/');
@@ -121,7 +276,12 @@ fn default_feed_name(format: &str, source: &str) -> String {
     format!("{format}:{base}")
 }
 
-async fn serve(store: Store, listen: std::net::SocketAddr, no_sync: bool) -> Result<()> {
+async fn serve(
+    store: Store,
+    listen: std::net::SocketAddr,
+    no_sync: bool,
+    syncer: std::sync::Arc<Syncer>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -130,9 +290,23 @@ async fn serve(store: Store, listen: std::net::SocketAddr, no_sync: bool) -> Res
     // Printed on stdout so scripts (and tests) can learn the port when
     // listening on port 0.
     println!("listening on http://{local}");
-    api::serve(listener, AppState { store }, shutdown_signal())
-        .await
-        .context("server failed")
+    let scheduler = if no_sync {
+        Vec::new()
+    } else {
+        syncer.spawn_scheduler()
+    };
+    let state = AppState {
+        store,
+        sync: Some(syncer),
+        admin_token: std::env::var("ADVISORD_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let result = api::serve(listener, state, shutdown_signal()).await;
+    for task in scheduler {
+        task.abort();
+    }
+    result.context("server failed")
 }
 
 async fn shutdown_signal() {

@@ -15,6 +15,8 @@
 //! - [`query`]: matching a package and version against the store.
 //! - [`api`]: the OSV-compatible HTTP API (axum).
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
+//! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
+//!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps.
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
@@ -24,7 +26,9 @@ pub mod commands;
 pub mod feeds;
 pub mod formats;
 pub mod ingest;
+pub mod mirror;
 pub mod model;
 pub mod query;
 pub mod store;
+pub mod sync;
 pub mod version;

@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use crate::query::QueryError;
 use crate::store::Store;
 
+mod feeds;
 mod osv;
 
 /// Largest request body accepted (a querybatch of 1,000 purls is ~100 KiB).
@@ -27,6 +28,21 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 pub struct AppState {
     /// The open store.
     pub store: Store,
+    /// Feed syncs (for `/v1/feeds`), when the catalog is loaded.
+    pub sync: Option<std::sync::Arc<crate::sync::Syncer>>,
+    /// The bearer token of admin endpoints (`ADVISORD_ADMIN_TOKEN`); unset disables them.
+    pub admin_token: Option<String>,
+}
+
+impl AppState {
+    /// State with only a store (no feed sync, no admin endpoints).
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            sync: None,
+            admin_token: None,
+        }
+    }
 }
 
 /// The whole HTTP app.
@@ -34,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(osv::router())
+        .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -69,6 +86,10 @@ pub enum ApiError {
     BadRequest(String),
     /// The id does not exist (404).
     NotFound(String),
+    /// No or wrong credentials (401).
+    Unauthorized(String),
+    /// The endpoint is disabled (403).
+    Forbidden(String),
     /// Something failed on our side (500); the detail stays in the log.
     Internal(String),
 }
@@ -79,6 +100,8 @@ impl IntoResponse for ApiError {
         let (status, code, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, 3, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, 5, m),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, 16, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, 7, m),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

@@ -30,3 +30,11 @@ pub const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes")
 
 /// key -> value: store metadata (`schema` = layout version).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// (feed, id) -> (): which ids each feed contributes, so a full-snapshot
+/// feed can find the records it no longer publishes.
+pub const FEED_RECORDS: TableDefinition<(&str, &str), ()> = TableDefinition::new("feed_records");
+
+/// id -> (): records no feed publishes any more. Their last version stays in
+/// `records` (readable by id) but out of the package and alias indexes.
+pub const REMOVED: TableDefinition<&str, ()> = TableDefinition::new("removed");
