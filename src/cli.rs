@@ -217,7 +217,15 @@ mod tests {
     #[test]
     fn sync_and_mirror_arguments() {
         let cli = Cli::try_parse_from([
-            "advisord", "sync", "--catalog", "a", "--catalog", "b", "--no-builtin", "x", "y",
+            "advisord",
+            "sync",
+            "--catalog",
+            "a",
+            "--catalog",
+            "b",
+            "--no-builtin",
+            "x",
+            "y",
         ])
         .unwrap();
         let Command::Sync { catalog, feeds, .. } = cli.command else {

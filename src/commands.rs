@@ -8,10 +8,10 @@ use crate::api::{self, AppState};
 use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand};
 use crate::feeds::catalog::Catalog;
 use crate::feeds::http::{FetchOptions, Fetcher};
-use crate::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::ingest::{self, Input};
 use crate::query::PackageQuery;
 use crate::store::Store;
+use crate::sync::{SyncOptions, SyncStatus, Syncer};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {

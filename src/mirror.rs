@@ -138,11 +138,10 @@ pub fn load(dir: &Path) -> Result<Manifest, MirrorError> {
             })
         }
     };
-    let manifest: Manifest =
-        serde_json::from_slice(&text).map_err(|e| MirrorError::Manifest {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| MirrorError::Manifest {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     if manifest.version != MANIFEST_VERSION {
         return Err(MirrorError::Manifest {
             path: path.display().to_string(),
@@ -374,6 +373,9 @@ mod tests {
         ));
         manifest.files[0].path = "../a.json".into();
         save(dir.path(), &manifest).unwrap();
-        assert!(matches!(load(dir.path()), Err(MirrorError::Manifest { .. })));
+        assert!(matches!(
+            load(dir.path()),
+            Err(MirrorError::Manifest { .. })
+        ));
     }
 }

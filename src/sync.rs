@@ -366,7 +366,11 @@ impl Syncer {
         report
     }
 
-    async fn sync_inner(&self, spec: &FeedSpec, report: &mut FeedReport) -> Result<SyncStatus, String> {
+    async fn sync_inner(
+        &self,
+        spec: &FeedSpec,
+        report: &mut FeedReport,
+    ) -> Result<SyncStatus, String> {
         let format = spec
             .format()
             .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
@@ -475,14 +479,15 @@ impl Syncer {
         names: &[String],
     ) -> Result<Vec<FeedReport>, SyncError> {
         let dir_owned = dir.to_path_buf();
-        let manifest = tokio::task::spawn_blocking(move || crate::mirror::load_verified(&dir_owned))
-            .await
-            .map_err(|e| {
-                SyncError::Mirror(crate::mirror::MirrorError::Io {
-                    path: dir.display().to_string(),
-                    source: std::io::Error::other(e),
-                })
-            })??;
+        let manifest =
+            tokio::task::spawn_blocking(move || crate::mirror::load_verified(&dir_owned))
+                .await
+                .map_err(|e| {
+                    SyncError::Mirror(crate::mirror::MirrorError::Io {
+                        path: dir.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })
+                })??;
         let selected: Vec<&String> = if names.is_empty() {
             manifest.feeds.keys().collect()
         } else {
@@ -507,10 +512,9 @@ impl Syncer {
             let attempt = Timestamp::now().to_string();
             let mut report = FeedReport::new(name);
             let result = async {
-                let format: Format = feed
-                    .format
-                    .parse()
-                    .map_err(|_| format!("format {:?} is not supported by this build", feed.format))?;
+                let format: Format = feed.format.parse().map_err(|_| {
+                    format!("format {:?} is not supported by this build", feed.format)
+                })?;
                 let state = self
                     .store
                     .feed_state(name)
@@ -664,9 +668,8 @@ impl Batch<'_> {
     ) -> Result<SyncStatus, String> {
         let same_urls = files.len() == state.digests.len()
             && files.iter().all(|f| state.digests.contains_key(&f.url));
-        let unchanged = |f: &LocalFile| {
-            f.not_modified || f.sha256.as_ref() == state.digests.get(&f.url)
-        };
+        let unchanged =
+            |f: &LocalFile| f.not_modified || f.sha256.as_ref() == state.digests.get(&f.url);
         if !self.force && same_urls && files.iter().all(unchanged) {
             if files.iter().all(|f| f.not_modified) {
                 return Ok(SyncStatus::NotModified);
@@ -727,7 +730,12 @@ impl Batch<'_> {
         .map_err(|e| format!("parser task failed: {e}"))??;
         report.records = parsed.records;
         report.record_errors = parsed.errors.len() as u64;
-        report.first_errors = parsed.errors.iter().take(10).map(|e| e.to_string()).collect();
+        report.first_errors = parsed
+            .errors
+            .iter()
+            .take(10)
+            .map(|e| e.to_string())
+            .collect();
         let rejected = parsed.errors.len() as u64;
         let store = store.clone();
         let feed = self.feed.to_string();
@@ -765,9 +773,15 @@ fn set_validators(state: &mut FeedState, files: &[LocalFile]) {
     let mut last_modified = BTreeMap::new();
     for f in files {
         let (etag, lm) = if f.not_modified {
-            (state.etags.get(&f.url).cloned(), state.last_modified.get(&f.url).cloned())
+            (
+                state.etags.get(&f.url).cloned(),
+                state.last_modified.get(&f.url).cloned(),
+            )
         } else {
-            (f.validators.etag.clone(), f.validators.last_modified.clone())
+            (
+                f.validators.etag.clone(),
+                f.validators.last_modified.clone(),
+            )
         };
         if let Some(e) = etag {
             etags.insert(f.url.clone(), e);
@@ -783,7 +797,13 @@ fn set_validators(state: &mut FeedState, files: &[LocalFile]) {
 /// A file-system-safe version of a feed name.
 pub fn safe_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -791,7 +811,11 @@ pub fn safe_name(name: &str) -> String {
 /// short hash of the whole URL, so two feeds' `all.zip` never collide.
 pub fn cache_file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("file");
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("file");
     let hash = hex::encode(&Sha256::digest(url.as_bytes())[..6]);
     let base = safe_name(last);
     let base = if base.is_empty() || base.starts_with('.') {

@@ -45,7 +45,9 @@ async fn sync_now(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::Unauthorized("missing or wrong bearer token".into()));
+        return Err(ApiError::Unauthorized(
+            "missing or wrong bearer token".into(),
+        ));
     }
     let Some(syncer) = state.sync.clone() else {
         return Err(ApiError::NotFound("feed sync is not available".into()));

@@ -138,8 +138,7 @@ impl FeedSpec {
                 raw.name
             )));
         }
-        if !KNOWN_FORMATS.contains(&raw.format.as_str()) && raw.format.parse::<Format>().is_err()
-        {
+        if !KNOWN_FORMATS.contains(&raw.format.as_str()) && raw.format.parse::<Format>().is_err() {
             return Err(invalid(format!(
                 "format {:?} is not one of {}",
                 raw.format,
@@ -248,7 +247,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
-            _ => return Err(format!("interval {text:?}: unexpected {c:?} (use e.g. 6h, 30m, 1d)")),
+            _ => {
+                return Err(format!(
+                    "interval {text:?}: unexpected {c:?} (use e.g. 6h, 30m, 1d)"
+                ))
+            }
         };
         let n: u64 = number
             .parse()
@@ -465,7 +468,9 @@ max_size = "64MiB"
             (SPEC.replace("ubuntu-announce", "a b"), "name"),
             (format!("{SPEC}\ncolour = 1\n"), "colour"),
         ] {
-            let err = FeedSpec::from_toml(&text, "t.toml").unwrap_err().to_string();
+            let err = FeedSpec::from_toml(&text, "t.toml")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
     }
@@ -491,7 +496,10 @@ max_size = "64MiB"
             );
         }
         for feed in catalog.feeds() {
-            assert!(feed.origin.ends_with(&format!("{}.toml", feed.name)), "{feed:?}");
+            assert!(
+                feed.origin.ends_with(&format!("{}.toml", feed.name)),
+                "{feed:?}"
+            );
         }
     }
 }

@@ -255,10 +255,7 @@ impl Fetcher {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self
-                .fetch_once(url, dest, validators, resume, limit)
-                .await
-            {
+            match self.fetch_once(url, dest, validators, resume, limit).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) if attempt < self.options.attempts && is_transient(&e) => {
                     let delay = backoff(self.options.retry_base, attempt);
@@ -292,7 +289,9 @@ impl Fetcher {
             }
         };
         if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io(parent))?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io(parent))?;
         }
         // A resumable partial: its length and the ETag it was fetched under.
         let mut offset = 0u64;
@@ -434,7 +433,10 @@ impl Fetcher {
 
 /// `path` with `suffix` appended to its file name.
 pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(suffix);
     path.with_file_name(name)
 }
@@ -467,7 +469,10 @@ mod tests {
         for attempt in 1..5u32 {
             let d = backoff(base, attempt).as_millis() as u64;
             let floor = 100u64 << (attempt - 1);
-            assert!(d >= floor && d <= floor + floor / 2, "attempt {attempt}: {d}");
+            assert!(
+                d >= floor && d <= floor + floor / 2,
+                "attempt {attempt}: {d}"
+            );
         }
     }
 

@@ -221,6 +221,9 @@ pub struct Stats {
     pub feeds: std::collections::BTreeMap<String, u64>,
 }
 
+/// Called with each record's id and stored JSON by [`Store::for_each_record`].
+pub type RecordVisitor<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
+
 /// A handle on the open database; cloning is shallow and shares it.
 #[derive(Clone)]
 pub struct Store {
@@ -351,9 +354,7 @@ impl Store {
     }
 
     /// The state of every feed ever written, by name.
-    pub fn feed_states(
-        &self,
-    ) -> Result<std::collections::BTreeMap<String, FeedState>, StoreError> {
+    pub fn feed_states(&self) -> Result<std::collections::BTreeMap<String, FeedState>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
         let mut out = std::collections::BTreeMap::new();
@@ -389,10 +390,7 @@ impl Store {
 
     /// Calls `visit` with the id and stored JSON of every record (removed
     /// ones excluded), in id order, inside one read transaction.
-    pub fn for_each_record(
-        &self,
-        visit: &mut dyn FnMut(&str, &[u8]) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    pub fn for_each_record(&self, visit: &mut RecordVisitor<'_>) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let records = txn.open_table(RECORDS).map_err(db_err("open records"))?;
         let removed = txn.open_table(REMOVED).map_err(db_err("open removed"))?;
@@ -841,9 +839,7 @@ impl<'txn> Tables<'txn> {
             return Ok(old.map(|old| change(&old, ChangeKind::Removed, feed)));
         };
         if was_removed {
-            self.removed
-                .remove(id)
-                .map_err(db_err("unmark removed"))?;
+            self.removed.remove(id).map_err(db_err("unmark removed"))?;
         }
         let json = serde_json::to_vec(&merged).map_err(codec_err(id))?;
         let kind = match &old {

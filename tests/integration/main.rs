@@ -4,4 +4,5 @@ mod common;
 mod osv;
 mod server;
 mod store;
+mod sync;
 mod version;
