@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::formats::Format;
+use crate::version::VersionScheme;
 
 /// advisord: security advisories from every feed, one OSV-compatible store.
 #[derive(Debug, Parser)]
@@ -121,6 +122,16 @@ pub enum Command {
         /// Record id (`GHSA-...`, `CVE-...`, `DSA-...`).
         id: String,
     },
+    /// Compare versions: reads `A<TAB>B` lines on stdin, prints `<`, `=`, `>` or
+    /// `ERR` for each (one process, buffered; no database needed).
+    Vercmp {
+        /// Version scheme: deb, rpm, apk, pep440, semver, go, maven, gem, nuget, composer.
+        #[arg(long, value_parser = parse_scheme, required_unless_present = "ecosystem", conflicts_with = "ecosystem")]
+        scheme: Option<VersionScheme>,
+        /// Take the scheme of this ecosystem instead (`Debian:12`, `PyPI`, `Alpine:v3.19`, ...).
+        #[arg(long)]
+        ecosystem: Option<String>,
+    },
     /// Print store statistics.
     Stats {
         /// As JSON.
@@ -192,6 +203,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
     crate::feeds::catalog::parse_size(s)
 }
 
+fn parse_scheme(s: &str) -> Result<VersionScheme, String> {
+    s.parse::<VersionScheme>().map_err(|e| e.to_string())
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
@@ -237,5 +252,29 @@ mod tests {
         let cli = Cli::try_parse_from(["advisord", "mirror", "pull", "out", "f"]).unwrap();
         assert!(matches!(cli.command, Command::Mirror { .. }));
         assert!(Cli::try_parse_from(["advisord", "sync", "--max-size", "lots"]).is_err());
+    }
+
+    #[test]
+    fn vercmp_takes_a_scheme_or_an_ecosystem() {
+        let cli = Cli::try_parse_from(["advisord", "vercmp", "--scheme", "rpm"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Vercmp {
+                scheme: Some(VersionScheme::Rpm),
+                ecosystem: None
+            }
+        ));
+        assert!(Cli::try_parse_from(["advisord", "vercmp", "--ecosystem", "Debian:12"]).is_ok());
+        assert!(Cli::try_parse_from(["advisord", "vercmp"]).is_err());
+        assert!(Cli::try_parse_from(["advisord", "vercmp", "--scheme", "nope"]).is_err());
+        assert!(Cli::try_parse_from([
+            "advisord",
+            "vercmp",
+            "--scheme",
+            "deb",
+            "--ecosystem",
+            "PyPI"
+        ])
+        .is_err());
     }
 }

@@ -9,12 +9,18 @@ use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand};
 use crate::feeds::catalog::Catalog;
 use crate::feeds::http::{FetchOptions, Fetcher};
 use crate::ingest::{self, Input};
+use crate::model::Ecosystem;
 use crate::query::PackageQuery;
 use crate::store::Store;
 use crate::sync::{SyncOptions, SyncStatus, Syncer};
+use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    // Commands that need no database come first (the store takes a process lock).
+    if let Command::Vercmp { scheme, ecosystem } = &cli.command {
+        return vercmp(*scheme, ecosystem.as_deref());
+    }
     // The mirror needs no database (it runs on the connected machine).
     if let Command::Mirror {
         command:
@@ -209,6 +215,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        // Answered above, before the store is opened.
+        Command::Vercmp { .. } => Ok(()),
     }
 }
 
@@ -266,6 +274,28 @@ async fn mirror_pull(
     if failed > 0 {
         anyhow::bail!("{failed} of {} feeds failed", reports.len());
     }
+    Ok(())
+}
+
+/// `advisord vercmp`: the batch comparator on stdin/stdout.
+fn vercmp(scheme: Option<VersionScheme>, ecosystem: Option<&str>) -> Result<()> {
+    let scheme = match (scheme, ecosystem) {
+        (Some(scheme), _) => scheme,
+        (None, Some(name)) => {
+            let ecosystem = Ecosystem::new(name)?;
+            ecosystem.scheme().with_context(|| {
+                format!(
+                    "ecosystem {name:?} has no version comparator: only exact `versions` lists can be matched there"
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("give --scheme or --ecosystem"),
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let (lines, errors) = batch::run_batch(scheme, stdin.lock(), stdout.lock())
+        .context("reading stdin / writing stdout")?;
+    tracing::debug!(%scheme, lines, errors, "vercmp done");
     Ok(())
 }
 

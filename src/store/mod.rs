@@ -423,12 +423,12 @@ impl Store {
             let mut state = t.feed_state(feed)?;
             let mut next_seq = t.last_seq()? + 1;
             let mut seen: BTreeSet<String> = BTreeSet::new();
-            for record in records {
+            for mut record in records {
                 let id = record.id.to_string();
                 if snapshot {
                     seen.insert(id.clone());
                 }
-                let (digest, json) = contribution_bytes(&record)?;
+                let (digest, json) = contribution_bytes(&mut record)?;
                 let old = t
                     .contributions
                     .get((id.as_str(), feed))
@@ -449,7 +449,7 @@ impl Store {
                 t.contributions
                     .insert((id.as_str(), feed), value.as_slice())
                     .map_err(db_err("write contribution"))?;
-                let change = t.rebuild(&id, feed)?;
+                let change = t.rebuild_with(&id, feed, Some((record, &json)))?;
                 let Some(mut change) = change else {
                     outcome.unchanged += 1;
                     continue;
@@ -481,7 +481,7 @@ impl Store {
                         .map_err(db_err("remove feed record"))?;
                     state.records = state.records.saturating_sub(1);
                     outcome.removed += 1;
-                    if let Some(mut change) = t.rebuild(&id, feed)? {
+                    if let Some(mut change) = t.rebuild_with(&id, feed, None)? {
                         change.seq = next_seq;
                         change.recorded = now.clone();
                         t.append_change(&change)?;
@@ -705,16 +705,20 @@ fn lookup_in(
 
 /// The content digest (ignoring fetch times, so re-reading identical bytes
 /// is "unchanged") and the JSON of one feed's record.
-fn contribution_bytes(record: &Advisory) -> Result<([u8; 32], Vec<u8>), StoreError> {
-    let json = serde_json::to_vec(record).map_err(codec_err(record.id.as_str()))?;
-    let mut hasher = Sha256::new();
-    let mut canonical = record.clone();
-    for source in &mut canonical.meta_mut().sources {
-        source.fetched = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
+fn contribution_bytes(record: &mut Advisory) -> Result<([u8; 32], Vec<u8>), StoreError> {
+    let json = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()))?;
+    let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
+    let fetched: Vec<Timestamp> = record
+        .meta_mut()
+        .sources
+        .iter_mut()
+        .map(|s| std::mem::replace(&mut s.fetched, epoch.clone()))
+        .collect();
+    let canonical = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()));
+    for (source, time) in record.meta_mut().sources.iter_mut().zip(fetched) {
+        source.fetched = time;
     }
-    let canonical = serde_json::to_vec(&canonical).map_err(codec_err(record.id.as_str()))?;
-    hasher.update(&canonical);
-    Ok((hasher.finalize().into(), json))
+    Ok((Sha256::digest(canonical?).into(), json))
 }
 
 /// The open tables of one write transaction.
@@ -795,7 +799,16 @@ impl<'txn> Tables<'txn> {
     /// Rebuilds the merged record of `id` from its contributions and updates
     /// the record, index, alias and withdrawn tables. Returns the change
     /// (without seq) or `None` when the merged record did not change.
-    fn rebuild(&mut self, id: &str, feed: &str) -> Result<Option<ChangeEntry>, StoreError> {
+    ///
+    /// `current` is `feed`'s new contribution when the caller has it at hand
+    /// (decoded, with its JSON): it is not decoded again, and when it is the
+    /// only contribution its JSON is stored as the record without re-encoding.
+    fn rebuild_with(
+        &mut self,
+        id: &str,
+        feed: &str,
+        current: Option<(Advisory, &[u8])>,
+    ) -> Result<Option<ChangeEntry>, StoreError> {
         let mut parts = Vec::new();
         for row in self
             .contributions
@@ -807,6 +820,9 @@ impl<'txn> Tables<'txn> {
             if i != id {
                 break;
             }
+            if current.is_some() && f == feed {
+                continue;
+            }
             let json = value.value().get(32..).unwrap_or_default();
             let part: Advisory =
                 serde_json::from_slice(json).map_err(codec_err(format!("contribution {i}/{f}")))?;
@@ -814,6 +830,17 @@ impl<'txn> Tables<'txn> {
         }
         let old: Option<Advisory> = match self.records.get(id).map_err(db_err("read record"))? {
             Some(v) => Some(serde_json::from_slice(v.value()).map_err(codec_err(id))?),
+            None => None,
+        };
+        let reuse = match current {
+            Some((record, json)) if parts.is_empty() => {
+                parts.push(record);
+                Some(json)
+            }
+            Some((record, _)) => {
+                parts.push(record);
+                None
+            }
             None => None,
         };
         let merged = merge(parts);
@@ -841,7 +868,10 @@ impl<'txn> Tables<'txn> {
         if was_removed {
             self.removed.remove(id).map_err(db_err("unmark removed"))?;
         }
-        let json = serde_json::to_vec(&merged).map_err(codec_err(id))?;
+        let json = match reuse {
+            Some(json) => json.to_vec(),
+            None => serde_json::to_vec(&merged).map_err(codec_err(id))?,
+        };
         let kind = match &old {
             None => ChangeKind::Created,
             Some(_) if was_removed => ChangeKind::Created,

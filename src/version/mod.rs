@@ -4,7 +4,48 @@
 //! [`SchemeVersion`]: parse once, then compare with `Ord`, exactly as the
 //! ecosystem's own tool orders versions. [`VersionScheme`] names the schemes
 //! and dispatches to them; [`range`] decides whether a version is inside a
-//! set of OSV ranges.
+//! set of OSV ranges; [`batch`] is the `A<TAB>B` line protocol behind
+//! `advisord vercmp`.
+//!
+//! | scheme | real implementation matched | file |
+//! |---|---|---|
+//! | deb | dpkg 1.21 `parseversion` + `dpkg_version_compare` | [`deb`] |
+//! | rpm | rpm 4.18 `rpmverParse` + `rpmverCmp` (lua `rpm.vercmp`) | [`rpm`] |
+//! | apk | apk-tools 2.14 `apk_version_compare` | [`apk`] |
+//! | pep440 | packaging 26 `Version`, else packaging 21 `LegacyVersion` | [`pep440`] |
+//! | semver | node-semver 7 (npm), loose parsing, `compare` | [`semver`] |
+//! | go | `golang.org/x/mod/semver.Compare` (a missing `v` is added) | [`go`] |
+//! | maven | Maven 3.8 `ComparableVersion` | [`maven`] |
+//! | gem | rubygems 3.3 `Gem::Version#<=>` | [`gem`] |
+//! | nuget | NuGet.Versioning 5 `NuGetVersion.TryParse` + `VersionComparer.Default` | [`nuget`] |
+//! | composer | composer/semver 3 `VersionParser::normalize` + `Comparator` | [`composer`] |
+//!
+//! Every one is checked pair by pair against the real tool (`tests/integration/version.rs`).
+//! A string the tool rejects is a [`VersionError`] carrying the input; nothing
+//! panics on any input.
+//!
+//! # apk-tools 3
+//!
+//! Alpine's own releases use apk-tools 2 (the ordering here). apk-tools 3 differs:
+//! - it rejects versions its validator refuses (apk 2 compares them token by
+//!   token up to the first unreadable token, as here);
+//! - it adds a `~hash` commit token (`1.0_pre2~1234abcd`, ordered before `-r`), which
+//!   apk 2 cannot read;
+//! - an empty digit run (`1..2`, `-r` without a number) and an empty suffix (`1_`)
+//!   are invalid, where apk 2 reads them as 0 and as the "no suffix" value.
+//!
+//! The vector test pins these rows (`apk-tools-master-version*.tsv`).
+//!
+//! # Ecosystems without a comparator
+//!
+//! Some ecosystems have no ordering here (the `None` rows of
+//! [`crate::model::ecosystem::ECOSYSTEMS`]: CRAN, Hackage, Bioconductor, opam,
+//! Linux, Android, OSS-Fuzz, ...). For them only the explicit `versions` list of an
+//! `affected` entry is used, by exact string equality; an `ECOSYSTEM` range there
+//! is not guessed with another scheme: [`RangeSpec::evaluate`] answers
+//! [`AffectedVerdict::Unknown`] with the reason, so callers report "possibly
+//! affected" instead of silently matching or dropping it. `GIT` ranges are never
+//! version-ordered.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -12,8 +53,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod apk;
 pub mod batch;
+pub mod composer;
+pub mod deb;
+pub mod gem;
 pub mod go;
+pub mod maven;
+pub mod nuget;
+pub mod pep440;
 pub mod range;
 pub mod rpm;
 pub mod semver;
@@ -32,7 +80,7 @@ pub enum VersionScheme {
     Rpm,
     /// apk-tools 2 ordering (Alpine, Wolfi, Chainguard).
     Apk,
-    /// PEP 440 (PyPI).
+    /// PEP 440 (PyPI), with the pre-22 pip legacy fallback for other strings.
     Pep440,
     /// Semantic Versioning 2.0 precedence (npm, crates.io, OSV `SEMVER` ranges).
     Semver,
@@ -108,7 +156,9 @@ impl VersionScheme {
         }
     }
 
-    /// Compares two version strings under this scheme.
+    /// Compares two version strings under this scheme, exactly as the scheme's
+    /// tool does. Errors: a side the tool rejects, or (composer) two different
+    /// `dev-` branches, which Composer does not order.
     pub fn compare(self, a: &str, b: &str) -> Result<Ordering, VersionError> {
         macro_rules! cmp {
             ($t:ty) => {{
@@ -118,14 +168,26 @@ impl VersionScheme {
             }};
         }
         match self {
+            VersionScheme::Deb => cmp!(deb::DebVersion),
+            VersionScheme::Apk => cmp!(apk::ApkVersion),
             VersionScheme::Rpm => cmp!(rpm::RpmVersion),
             VersionScheme::Go => cmp!(go::GoVersion),
+            VersionScheme::Gem => cmp!(gem::GemVersion),
+            VersionScheme::Maven => cmp!(maven::MavenVersion),
+            VersionScheme::Nuget => cmp!(nuget::NugetVersion),
+            VersionScheme::Composer => {
+                let x = composer::ComposerVersion::parse(a)?;
+                let y = composer::ComposerVersion::parse(b)?;
+                x.try_cmp(&y).ok_or_else(|| {
+                    VersionError::new(
+                        "composer",
+                        b,
+                        format!("branches {a:?} and {b:?} are not ordered by Composer"),
+                    )
+                })
+            }
+            VersionScheme::Pep440 => cmp!(pep440::PypiVersion),
             VersionScheme::Semver => cmp!(semver::SemverVersion),
-            other => Err(VersionError::new(
-                other.name(),
-                a,
-                "no comparator implemented for this scheme yet",
-            )),
         }
     }
 
@@ -141,14 +203,18 @@ impl VersionScheme {
         events: &[crate::model::Event],
     ) -> Result<bool, VersionError> {
         match self {
+            VersionScheme::Deb => range::contains::<deb::DebVersion>(version, events),
+            VersionScheme::Apk => range::contains::<apk::ApkVersion>(version, events),
             VersionScheme::Rpm => range::contains::<rpm::RpmVersion>(version, events),
             VersionScheme::Go => range::contains::<go::GoVersion>(version, events),
+            VersionScheme::Gem => range::contains::<gem::GemVersion>(version, events),
+            VersionScheme::Maven => range::contains::<maven::MavenVersion>(version, events),
+            VersionScheme::Nuget => range::contains::<nuget::NugetVersion>(version, events),
+            VersionScheme::Composer => {
+                range::contains::<composer::ComposerVersion>(version, events)
+            }
+            VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
-            other => Err(VersionError::new(
-                other.name(),
-                version,
-                "no comparator implemented for this scheme yet",
-            )),
         }
     }
 }
