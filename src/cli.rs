@@ -78,6 +78,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the database in osv.dev's bucket layout (`<ECOSYSTEM>/all.zip`
+    /// and `<ECOSYSTEM>/<ID>.json`), readable by osv-scanner's offline mode.
+    Export {
+        /// The output directory.
+        #[arg(long, value_name = "DIR")]
+        osv: PathBuf,
+    },
+    /// Load an osv.dev-style tree (from `advisord export --osv` or osv.dev's
+    /// bucket) as one feed; records of our own exports are kept as they are.
+    Import {
+        /// Feed name (default: `import:<DIR name>`).
+        #[arg(long)]
+        feed: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The tree.
+        dir: PathBuf,
+    },
     /// The offline mirror for air-gapped sites.
     Mirror {
         /// What to do.

@@ -119,6 +119,49 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Mirror { .. } => Ok(()),
+        Command::Export { osv } => {
+            let report =
+                tokio::task::spawn_blocking(move || crate::export::export_osv(&store, &osv))
+                    .await??;
+            println!(
+                "{} records in {} ecosystem directories",
+                report.records,
+                report.ecosystems.len()
+            );
+            Ok(())
+        }
+        Command::Import { feed, json, dir } => {
+            let feed = feed.unwrap_or_else(|| {
+                let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
+                let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
+                format!("import:{base}")
+            });
+            let report = tokio::task::spawn_blocking(move || {
+                crate::export::import_tree(&store, &dir, &feed)
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for e in &report.errors {
+                    eprintln!("skipped: {e}");
+                }
+                let o = &report.outcome;
+                println!(
+                    "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
+                    report.feed,
+                    report.records,
+                    report.verbatim,
+                    report.errors.len(),
+                    o.created,
+                    o.updated,
+                    o.withdrawn,
+                    o.removed,
+                    o.unchanged
+                );
+            }
+            Ok(())
+        }
         Command::Ingest {
             format,
             feed,

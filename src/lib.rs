@@ -16,13 +16,15 @@
 //! - [`api`]: the OSV-compatible HTTP API (axum).
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
 //! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
-//!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps.
+//!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps;
+//!   [`export`]: the store as an osv.dev bucket tree and back.
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod feeds;
 pub mod formats;
 pub mod ingest;

@@ -611,11 +611,11 @@ impl Syncer {
             .and_then(|s| s.last_success.or(s.last_ingest))
             .and_then(|t| t.parse::<Timestamp>().ok());
         let Some(last) = last else {
-            return jitter(Duration::from_secs(5));
+            return jitter(Duration::from_secs(1));
         };
         let elapsed = time::OffsetDateTime::now_utc() - last.instant();
         let elapsed = Duration::try_from(elapsed).unwrap_or_default();
-        spec.interval.saturating_sub(elapsed) + jitter(Duration::from_secs(5))
+        spec.interval.saturating_sub(elapsed) + jitter(Duration::from_secs(1))
     }
 }
 

@@ -926,6 +926,81 @@ fn cli_sync_feeds_and_mirror_against_a_local_upstream() {
     runtime.shutdown_background();
 }
 
+/// `advisord serve` without `--no-sync` runs each feed on its interval.
+#[test]
+fn serve_schedules_feed_syncs() {
+    use std::io::BufRead;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::start());
+    server.put("/osv/all.zip", zip_of(&three()));
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("catalog");
+    std::fs::create_dir_all(&cat).unwrap();
+    std::fs::write(
+        cat.join("t.toml"),
+        format!(
+            "name = \"t\"\nformat = \"osv\"\nurls = [{:?}]\ninterval = \"2s\"\n",
+            server.url("/osv/all.zip")
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("serve.redb");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--no-builtin", "--catalog", cat.to_str().unwrap()])
+        .env("ADVISORD_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let feed = |want: &dyn Fn(&Value) -> bool| -> Value {
+        for _ in 0..150 {
+            let body: Value = runtime.block_on(async {
+                reqwest::get(format!("{base}/v1/feeds"))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap()
+            });
+            let feed = body["feeds"][0].clone();
+            if want(&feed) {
+                return feed;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the scheduler did not get there");
+    };
+    let first = feed(&|f| f["records"] == 3);
+    assert_eq!(first["last_outcome"]["created"], 3);
+    // The next run picks up an upstream change by itself.
+    let mut next = three();
+    next[1] = record("TEST-0002", "beta", "2024-06-01T00:00:00Z", "2.1.0");
+    server.put("/osv/all.zip", zip_of(&next));
+    let second = feed(&|f| f["last_outcome"]["updated"] == 1);
+    assert_eq!(second["records"], 3);
+    // Between changes the scheduler's requests are conditional.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(server.hits("/osv/all.zip").iter().any(|h| h.status == 304));
+    let _ = child.kill();
+    let _ = child.wait();
+    runtime.shutdown_background();
+}
+
 /// Syncs real OSV data from ../shared through the local upstream and checks
 /// the record count against the parser alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -963,4 +1038,103 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+fn all_records(store: &Store) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    store
+        .for_each_record(&mut |id, json| {
+            out.push((id.to_string(), serde_json::from_slice(json).unwrap()));
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_import_round_trips_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open(&dir.path().join("a.redb")).unwrap();
+    // Our own fixtures (one with no affected package), plus real data when present.
+    let fixtures = dir.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    for r in three() {
+        std::fs::write(
+            fixtures.join(format!("{}.json", r["id"].as_str().unwrap())),
+            r.to_string(),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        fixtures.join("TEST-0009.json"),
+        json!({"id": "TEST-0009", "modified": "2024-01-01T00:00:00Z", "summary": "no package"})
+            .to_string(),
+    )
+    .unwrap();
+    let mut inputs = vec![(
+        "fixtures".to_string(),
+        advisord::ingest::Input::Path(fixtures),
+    )];
+    for (feed, path) in [("go", "data/osv/bulk/golang-vulndb-data-osv.tar.gz")] {
+        if let Some(p) = shared(path) {
+            inputs.push((feed.to_string(), advisord::ingest::Input::Path(p)));
+        }
+    }
+    for (feed, input) in &inputs {
+        advisord::ingest::ingest(
+            &a,
+            advisord::formats::Format::Osv,
+            feed,
+            std::slice::from_ref(input),
+        )
+        .await
+        .unwrap();
+    }
+    let before = all_records(&a);
+    assert!(before.len() >= 4);
+
+    let out = dir.path().join("tree");
+    let report = advisord::export::export_osv(&a, &out).unwrap();
+    assert_eq!(report.records, before.len() as u64);
+    assert_eq!(report.ecosystems[advisord::export::NO_ECOSYSTEM_DIR], 1);
+    assert!(report.ecosystems["Go"] >= 3);
+    // Each ecosystem's all.zip holds exactly its per-id files.
+    for (eco, n) in &report.ecosystems {
+        let zip = std::fs::File::open(out.join(eco).join("all.zip")).unwrap();
+        assert_eq!(zip::ZipArchive::new(zip).unwrap().len() as u64, *n, "{eco}");
+        let jsons = std::fs::read_dir(out.join(eco))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count() as u64;
+        assert_eq!(jsons, *n, "{eco}");
+    }
+    let listed = std::fs::read_to_string(out.join("ecosystems.txt")).unwrap();
+    assert!(listed.lines().any(|l| l == "Go"), "{listed}");
+
+    let b = Store::open(&dir.path().join("b.redb")).unwrap();
+    let imported = advisord::export::import_tree(&b, &out, "import:tree").unwrap();
+    assert!(imported.errors.is_empty(), "{:?}", imported.errors);
+    assert_eq!(imported.records, before.len() as u64);
+    assert_eq!(imported.verbatim, imported.records);
+    assert_eq!(all_records(&b), before, "every record, same JSON");
+    // Queries see the imported records.
+    assert_eq!(matched(&b, "alpha", "0.9.0"), ["TEST-0001"]);
+
+    // An osv.dev-style tree without our provenance goes through the parser.
+    let foreign = dir.path().join("foreign/Go");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("TEST-0001.json"), three()[0].to_string()).unwrap();
+    let c = Store::open(&dir.path().join("c.redb")).unwrap();
+    let imported =
+        advisord::export::import_tree(&c, &dir.path().join("foreign"), "import:foreign").unwrap();
+    assert_eq!((imported.records, imported.verbatim), (1, 0));
+    let record = c.get("TEST-0001").unwrap().unwrap();
+    let sources = &record.database_specific.advisord.as_ref().unwrap().sources;
+    assert_eq!(sources[0].feed, "import:foreign");
 }
