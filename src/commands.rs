@@ -1,6 +1,6 @@
 //! The subcommands' implementations (the binary's edge: errors are `anyhow`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
@@ -69,7 +69,20 @@ pub async fn run(cli: Cli) -> Result<()> {
                     if specs.is_empty() {
                         anyhow::bail!("no feed to sync: the catalog has no enabled feed");
                     }
-                    syncer.sync_all(specs).await
+                    let progress = (!json && std::io::stderr().is_terminal())
+                        .then(|| progress_bar(specs.len() as u64));
+                    let hook = progress.clone().map(|bar| {
+                        let hook: crate::sync::ProgressHook = std::sync::Arc::new(move |report| {
+                            bar.inc(1);
+                            bar.set_message(report.feed.clone());
+                        });
+                        hook
+                    });
+                    let reports = syncer.sync_all_with(specs, hook).await;
+                    if let Some(bar) = progress {
+                        bar.finish_and_clear();
+                    }
+                    reports
                 }
             };
             if json {
@@ -261,6 +274,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Answered above, before the store is opened.
         Command::Vercmp { .. } => Ok(()),
     }
+}
+
+/// A bar over feeds, shown on a terminal (plain log lines otherwise).
+fn progress_bar(feeds: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(feeds);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} feeds  {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {

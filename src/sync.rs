@@ -229,6 +229,9 @@ pub struct FeedView {
     pub last_modified: BTreeMap<String, String>,
 }
 
+/// Called with each feed's report as it finishes.
+pub type ProgressHook = Arc<dyn Fn(&FeedReport) + Send + Sync>;
+
 /// Runs feed syncs against one store; shared by the CLI, the scheduler and the API.
 #[derive(Debug)]
 pub struct Syncer {
@@ -297,10 +300,27 @@ impl Syncer {
 
     /// Syncs `specs`, at most `jobs` at once; reports in the order given.
     pub async fn sync_all(self: &Arc<Self>, specs: Vec<FeedSpec>) -> Vec<FeedReport> {
+        self.sync_all_with(specs, None).await
+    }
+
+    /// Like [`Syncer::sync_all`], calling `on_done` as each feed finishes
+    /// (for progress display).
+    pub async fn sync_all_with(
+        self: &Arc<Self>,
+        specs: Vec<FeedSpec>,
+        on_done: Option<ProgressHook>,
+    ) -> Vec<FeedReport> {
         let mut set = tokio::task::JoinSet::new();
         for (index, spec) in specs.into_iter().enumerate() {
             let this = Arc::clone(self);
-            set.spawn(async move { (index, this.sync_spec(&spec).await) });
+            let on_done = on_done.clone();
+            set.spawn(async move {
+                let report = this.sync_spec(&spec).await;
+                if let Some(hook) = on_done {
+                    hook(&report);
+                }
+                (index, report)
+            });
         }
         let mut reports = Vec::new();
         while let Some(done) = set.join_next().await {
