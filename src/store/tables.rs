@@ -10,7 +10,7 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("contributions");
 
-/// (base ecosystem, index name, full ecosystem, id) -> JSON of the record's
+/// (base ecosystem, index name, full ecosystem, id) -> postcard encoding of the record's
 /// `modified` and a [`crate::version::RangeSpec`] per affected entry of that package.
 /// Withdrawn records are not indexed, so queries never see them.
 pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
