@@ -1138,3 +1138,49 @@ async fn export_then_import_round_trips_every_record() {
     let sources = &record.database_specific.advisord.as_ref().unwrap().sources;
     assert_eq!(sources[0].feed, "import:foreign");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_dropped_by_one_of_two_feeds_stays_matched() {
+    let server = TestServer::start().await;
+    server.put("/a.zip", zip_of(&three()));
+    server.put("/b.zip", zip_of(&three()[..1]));
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[
+            ("a", "osv", vec![server.url("/a.zip")], true),
+            ("b", "osv", vec![server.url("/b.zip")], true),
+        ],
+    );
+    let env = env_with(dir, &cat, fast_fetch());
+    let specs = env.syncer.catalog().select(&[]).unwrap();
+    env.syncer.sync_all(specs).await;
+    let seq = env.store.stats().unwrap().last_change_seq;
+    server.put("/a.zip", zip_of(&three()[1..]));
+    let report = env.syncer.sync_named("a").await.unwrap();
+    assert_eq!(report.outcome.removed, 1, "{report:?}");
+    let changes = env.store.changes_after(seq, 10).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        (
+            changes[0].id.as_str(),
+            changes[0].kind,
+            changes[0].feed.as_str()
+        ),
+        ("TEST-0001", ChangeKind::Updated, "a")
+    );
+    // Feed b still publishes it: still matched, now from b alone.
+    assert_eq!(matched(&env.store, "alpha", "0.9.0"), ["TEST-0001"]);
+    let record = env.store.get("TEST-0001").unwrap().unwrap();
+    let feeds: Vec<String> = record
+        .database_specific
+        .advisord
+        .unwrap()
+        .sources
+        .into_iter()
+        .map(|s| s.feed)
+        .collect();
+    assert_eq!(feeds, ["b"]);
+    assert_eq!(env.store.stats().unwrap().removed, 0);
+    server.stop().await;
+}
