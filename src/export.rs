@@ -273,6 +273,15 @@ pub fn read_tree(dir: &Path, feed: &str) -> Result<(Vec<Advisory>, ImportReport)
 /// records of an earlier import of the same feed that are gone are removed.
 pub fn import_tree(store: &Store, dir: &Path, feed: &str) -> Result<ImportReport, ExportError> {
     let (records, mut report) = read_tree(dir, feed)?;
+    let had = store.feed_state(feed)?.map_or(0, |s| s.records);
+    if records.is_empty() && had > 0 {
+        return Err(ExportError::Io {
+            path: dir.display().to_string(),
+            source: std::io::Error::other(format!(
+                "no readable record; refusing to remove the {had} records of feed {feed}"
+            )),
+        });
+    }
     let rejected = report.errors.len() as u64;
     report.outcome = store.apply_snapshot(feed, records, |s| s.last_errors = rejected)?;
     Ok(report)

@@ -756,6 +756,15 @@ impl Batch<'_> {
             .take(10)
             .map(|e| e.to_string())
             .collect();
+        // An empty snapshot is far more likely a broken upstream (or a
+        // format change the parser rejects wholesale) than a feed that
+        // withdrew everything: refuse to remove every record on its word.
+        if self.snapshot && records.is_empty() && state.records > 0 {
+            return Err(format!(
+                "the feed's files hold no readable record ({} rejected); refusing to remove its {} records",
+                report.record_errors, state.records
+            ));
+        }
         let rejected = parsed.errors.len() as u64;
         let store = store.clone();
         let feed = self.feed.to_string();

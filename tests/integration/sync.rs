@@ -1184,3 +1184,25 @@ async fn a_record_dropped_by_one_of_two_feeds_stays_matched() {
     assert_eq!(env.store.stats().unwrap().removed, 0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_snapshot_does_not_remove_everything() {
+    let server = TestServer::start().await;
+    server.put("/a.zip", zip_of(&three()));
+    let env = one_feed_env(&server, "/a.zip", true);
+    env.syncer.sync_named("t").await.unwrap();
+    let changes = change_count(&env.store);
+    server.put(
+        "/a.zip",
+        zip_of(&[json!({"id": "TEST-0001", "modified": "not a date"})]),
+    );
+    let report = env.syncer.sync_named("t").await.unwrap();
+    assert_eq!(report.status, SyncStatus::Failed, "{report:?}");
+    assert!(
+        report.error.as_deref().unwrap().contains("refusing"),
+        "{report:?}"
+    );
+    assert_eq!(change_count(&env.store), changes);
+    assert_eq!(matched(&env.store, "gamma", "0.1.0"), ["TEST-0003"]);
+    server.stop().await;
+}
