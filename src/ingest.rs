@@ -265,6 +265,8 @@ fn parse_file(
     report: &mut IngestReport,
 ) {
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+    // Records of this file start here (OVAL drops them again on a file error).
+    let start = records.len();
     let mut emit = |item: formats::ParseItem| match item {
         Ok(record) => {
             for affected in &record.affected {
@@ -301,5 +303,49 @@ fn parse_file(
             report.files += 1;
             formats::osv::parse(&file.bytes, syntax, &ctx, &mut emit);
         }
+        Format::Oval => {
+            report.files += 1;
+            let result = formats::oval::parse_bytes(&file.bytes, &ctx, &mut emit);
+            match result {
+                Ok(_) => formats::oval::merge_duplicate_ids(records, start),
+                Err(e) => {
+                    // A file that is not well-formed OVAL contributes nothing.
+                    let dropped = records.len().saturating_sub(start);
+                    records.truncate(start);
+                    report.records = report.records.saturating_sub(dropped as u64);
+                    report.errors.push(ctx.error("file", e.to_string()));
+                }
+            }
+        }
+        Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
+            let is_member = in_tree || file.location.contains('!');
+            if is_member && !json_feed_member(format, &file.location) {
+                report.skipped_files += 1;
+                return;
+            }
+            report.files += 1;
+            match format {
+                Format::AlpineSecdb => formats::alpine::parse(&file.bytes, &ctx, &mut emit),
+                Format::DebianTracker => {
+                    formats::debian_tracker::parse(&file.bytes, &ctx, &mut emit)
+                }
+                _ => formats::csaf::parse(&file.bytes, &ctx, &mut emit),
+            }
+        }
+    }
+}
+
+/// Whether a file met inside a directory or archive is one the JSON-feed
+/// formats read (a file named on the command line is always read).
+fn json_feed_member(format: Format, location: &str) -> bool {
+    let lower = location.to_ascii_lowercase();
+    let name = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
+    match format {
+        Format::AlpineSecdb => [".json", ".yaml", ".yml"].iter().any(|e| name.ends_with(e)),
+        Format::DebianTracker => {
+            name.ends_with(".json") || name == "list" || name.ends_with(".list")
+        }
+        Format::Csaf => name.ends_with(".json") || name.ends_with(".jsonl"),
+        Format::Osv | Format::Oval => false,
     }
 }

@@ -13,13 +13,25 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Advisory, Provenance, Timestamp};
 
+pub mod alpine;
+pub mod csaf;
+pub mod debian_tracker;
 pub mod osv;
+pub mod oval;
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// OSV JSON or YAML records.
     Osv,
+    /// Alpine secdb JSON or YAML (also Wolfi, Chainguard, MinimOS).
+    AlpineSecdb,
+    /// The Debian security tracker JSON, or its DSA/DLA/DTSA list files.
+    DebianTracker,
+    /// CSAF 2.0 advisories and VEX documents (Red Hat, SUSE, others).
+    Csaf,
+    /// OVAL definitions (SUSE, Red Hat, Ubuntu, Debian, Oracle Linux).
+    Oval,
 }
 
 impl Format {
@@ -27,6 +39,10 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Osv => "osv",
+            Format::AlpineSecdb => "alpine-secdb",
+            Format::DebianTracker => "debian-tracker",
+            Format::Csaf => "csaf",
+            Format::Oval => "oval",
         }
     }
 }
@@ -39,7 +55,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv)")]
+#[error("unknown format {0:?} (expected: osv, oval, alpine-secdb, debian-tracker, csaf)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -48,6 +64,10 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "osv" => Ok(Format::Osv),
+            "alpine-secdb" => Ok(Format::AlpineSecdb),
+            "debian-tracker" => Ok(Format::DebianTracker),
+            "csaf" => Ok(Format::Csaf),
+            "oval" => Ok(Format::Oval),
             other => Err(UnknownFormat(other.to_string())),
         }
     }

@@ -1,0 +1,749 @@
+//! Alpine secdb (and the same-shaped Wolfi, Chainguard and MinimOS secdb feeds), JSON or YAML.
+//!
+//! A secdb file covers one release and repository (`v3.19/main`) and lists
+//! source packages with `secfixes`: a map from the package version that
+//! fixed something (`1.2.3-r1`) to the ids it fixed. The key `0` means the
+//! package was never affected by those ids.
+//!
+//! # Mapping
+//!
+//! - One record per vulnerability id per file, named like OSV.dev's Alpine
+//!   records: `ALPINE-CVE-2021-30473` (`WOLFI-`, `CHAINGUARD-`, `MINIMOS-`
+//!   for the derivatives). The upstream id goes to `upstream` and `aliases`.
+//! - One affected entry per source package on `Alpine:v3.N` (the file's
+//!   `distroversion`; `Alpine:edge` for edge; the derivatives have no
+//!   release), purl `pkg:apk/<distro>/<name>?arch=source`.
+//! - Each listed fix version becomes an `ECOSYSTEM` range
+//!   `introduced: 0, fixed: <version>`. When a package lists the same id
+//!   under several versions (a re-fix), each gets its own range; ranges are
+//!   a union, so the package counts as affected below the *latest* fix.
+//! - Key `0` (never affected) is kept as data that never matches: an entry
+//!   with no ranges and no versions and `database_specific.status =
+//!   "not_affected"`.
+//! - Entries are `ID [more ids] [(free text)]`: the first token is the id;
+//!   further id-like tokens (`TALOS-2019-0844`) become aliases and the text
+//!   in parentheses goes to `database_specific.note`. `CVE-2017-17434-1`
+//!   (a numbered part of one CVE) is read as `CVE-2017-17434`.
+//!
+//! The secdb carries no dates, so `modified` is the fetch time of the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use super::{ParseItem, SourceContext};
+use crate::model::{
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
+    Reference,
+};
+
+/// The serialization of a secdb file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// The published `secdb/<release>/<repo>.json`.
+    Json,
+    /// The source `<release>/<repo>.yaml` of the secdb repository.
+    Yaml,
+}
+
+impl Syntax {
+    /// Guesses from content: JSON starts with `{` after whitespace.
+    pub fn sniff(bytes: &[u8]) -> Syntax {
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | Some(b'[') => Syntax::Json,
+            _ => Syntax::Yaml,
+        }
+    }
+}
+
+/// Parses one secdb file, JSON or YAML (sniffed from the content).
+pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    parse_as(bytes, Syntax::sniff(bytes), ctx, emit);
+}
+
+/// Parses one secdb YAML file.
+pub fn parse_yaml(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    parse_as(bytes, Syntax::Yaml, ctx, emit);
+}
+
+/// Parses one secdb file in the given syntax.
+pub fn parse_as(
+    bytes: &[u8],
+    syntax: Syntax,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) {
+    let root: Node = match syntax {
+        Syntax::Json => match serde_json::from_slice(bytes) {
+            Ok(node) => node,
+            Err(e) => return emit(Err(ctx.error("file", format!("malformed JSON: {e}")))),
+        },
+        Syntax::Yaml => match serde_norway::from_slice(bytes) {
+            Ok(node) => node,
+            Err(e) => return emit(Err(ctx.error("file", format!("malformed YAML: {e}")))),
+        },
+    };
+    let Some(top) = root.as_map() else {
+        return emit(Err(ctx.error("file", "secdb root is not a mapping")));
+    };
+    let distro = match Distro::detect(top, ctx) {
+        Ok(d) => d,
+        Err(reason) => return emit(Err(ctx.error("file", reason))),
+    };
+    let ecosystem = match distro.ecosystem(get_str(top, "distroversion")) {
+        Ok(e) => e,
+        Err(reason) => return emit(Err(ctx.error("file", reason))),
+    };
+    let repo = get_str(top, "reponame").map(str::to_string);
+    let packages = match get(top, "packages") {
+        Some(Node::List(items)) => items.as_slice(),
+        Some(Node::Null) | None => &[],
+        Some(_) => return emit(Err(ctx.error("file", "`packages` is not a list"))),
+    };
+
+    let mut by_id: BTreeMap<String, Collected> = BTreeMap::new();
+    for (index, item) in packages.iter().enumerate() {
+        collect_package(item, index, ctx, &mut by_id, emit);
+    }
+    for (upstream, collected) in by_id {
+        emit(build_record(
+            &upstream,
+            collected,
+            distro,
+            &ecosystem,
+            repo.as_deref(),
+            ctx,
+        ));
+    }
+}
+
+/// The apk-based distributions publishing this shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Distro {
+    Alpine,
+    Wolfi,
+    Chainguard,
+    MinimOs,
+}
+
+impl Distro {
+    /// Alpine files name their release (`distroversion`); the derivatives do
+    /// not, and are told apart by their URL prefix, repository or feed name.
+    fn detect(top: &[(String, Node)], ctx: &SourceContext) -> Result<Distro, String> {
+        let hint = format!(
+            "{} {} {}",
+            get_str(top, "urlprefix").unwrap_or(""),
+            get_str(top, "reponame").unwrap_or(""),
+            ctx.feed
+        )
+        .to_ascii_lowercase();
+        if hint.contains("wolfi") {
+            Ok(Distro::Wolfi)
+        } else if hint.contains("chainguard") || hint.contains("cgr.") {
+            Ok(Distro::Chainguard)
+        } else if hint.contains("minimos") || hint.contains(".mini.") {
+            Ok(Distro::MinimOs)
+        } else if get_str(top, "distroversion").is_some() || hint.contains("alpine") {
+            Ok(Distro::Alpine)
+        } else {
+            Err("cannot tell which apk distribution this secdb is for (no distroversion, unknown urlprefix)".into())
+        }
+    }
+
+    fn ecosystem_base(self) -> &'static str {
+        match self {
+            Distro::Alpine => "Alpine",
+            Distro::Wolfi => "Wolfi",
+            Distro::Chainguard => "Chainguard",
+            Distro::MinimOs => "MinimOS",
+        }
+    }
+
+    fn id_prefix(self) -> &'static str {
+        match self {
+            Distro::Alpine => "ALPINE",
+            Distro::Wolfi => "WOLFI",
+            Distro::Chainguard => "CHAINGUARD",
+            Distro::MinimOs => "MINIMOS",
+        }
+    }
+
+    fn purl_namespace(self) -> &'static str {
+        match self {
+            Distro::Alpine => "alpine",
+            Distro::Wolfi => "wolfi",
+            Distro::Chainguard => "chainguard",
+            Distro::MinimOs => "minimos",
+        }
+    }
+
+    fn ecosystem(self, distroversion: Option<&str>) -> Result<Ecosystem, String> {
+        let name = match (self, distroversion.map(str::trim)) {
+            (Distro::Alpine, Some(release)) if !release.is_empty() => {
+                let release = if release.starts_with('v') || release == "edge" {
+                    release.to_string()
+                } else {
+                    format!("v{release}")
+                };
+                format!("Alpine:{release}")
+            }
+            (Distro::Alpine, _) => return Err("Alpine secdb without distroversion".into()),
+            (other, _) => other.ecosystem_base().to_string(),
+        };
+        Ecosystem::new(name).map_err(|e| e.to_string())
+    }
+}
+
+/// What one vulnerability id collected across the packages of a file.
+#[derive(Default)]
+struct Collected {
+    /// Package name -> its fix versions (`0` = never affected), in input order.
+    packages: BTreeMap<String, PackageFacts>,
+    /// Extra ids given next to the main one.
+    aliases: Vec<String>,
+}
+
+#[derive(Default)]
+struct PackageFacts {
+    fixed: Vec<String>,
+    never_affected: bool,
+    notes: Vec<String>,
+    spelled: Vec<String>,
+}
+
+fn collect_package(
+    item: &Node,
+    index: usize,
+    ctx: &SourceContext,
+    by_id: &mut BTreeMap<String, Collected>,
+    emit: &mut dyn FnMut(ParseItem),
+) {
+    let label = format!("packages[{index}]");
+    let Some(pkg) = item
+        .as_map()
+        .and_then(|m| get(m, "pkg"))
+        .and_then(Node::as_map)
+    else {
+        return emit(Err(ctx.error(label, "entry has no `pkg` mapping")));
+    };
+    let Some(name) = get_str(pkg, "name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    else {
+        return emit(Err(ctx.error(label, "package without a name")));
+    };
+    let label = format!("{label} ({name})");
+    let secfixes = match get(pkg, "secfixes") {
+        Some(Node::Map(m)) => m.as_slice(),
+        Some(Node::Null) | None => return,
+        Some(_) => return emit(Err(ctx.error(label, "`secfixes` is not a mapping"))),
+    };
+    for (version, ids) in secfixes {
+        let version = version.trim();
+        if version.is_empty() || version.chars().any(char::is_whitespace) {
+            emit(Err(
+                ctx.error(&label, format!("invalid fix version {version:?}"))
+            ));
+            continue;
+        }
+        let entries: &[Node] = match ids {
+            Node::List(items) => items,
+            Node::Null => &[],
+            Node::Scalar(_) => std::slice::from_ref(ids),
+            Node::Map(_) => {
+                emit(Err(ctx.error(
+                    &label,
+                    format!("secfixes {version}: not a list of ids"),
+                )));
+                continue;
+            }
+        };
+        for entry in entries {
+            let Some(text) = entry.as_str() else {
+                emit(Err(ctx.error(
+                    &label,
+                    format!("secfixes {version}: entry is not a string"),
+                )));
+                continue;
+            };
+            let Some(parsed) = parse_entry(text) else {
+                emit(Err(ctx.error(
+                    &label,
+                    format!("secfixes {version}: unreadable entry {text:?}"),
+                )));
+                continue;
+            };
+            let collected = by_id.entry(parsed.id.clone()).or_default();
+            for alias in parsed.aliases {
+                if !collected.aliases.contains(&alias) {
+                    collected.aliases.push(alias);
+                }
+            }
+            let facts = collected.packages.entry(name.to_string()).or_default();
+            if version == "0" {
+                facts.never_affected = true;
+            } else if !facts.fixed.iter().any(|v| v == version) {
+                facts.fixed.push(version.to_string());
+            }
+            if let Some(note) = parsed.note {
+                if !facts.notes.contains(&note) {
+                    facts.notes.push(note);
+                }
+            }
+            if parsed.spelled != parsed.id && !facts.spelled.contains(&parsed.spelled) {
+                facts.spelled.push(parsed.spelled);
+            }
+        }
+    }
+}
+
+/// One secfixes list entry taken apart.
+struct Entry {
+    id: String,
+    spelled: String,
+    aliases: Vec<String>,
+    note: Option<String>,
+}
+
+/// Reads `CVE-2019-5060 TALOS-2019-0844`, `CVE-2018-14468 (FrameRelay)`,
+/// `CVE-2017-17434-1`. Returns `None` when no usable id leads the entry.
+fn parse_entry(text: &str) -> Option<Entry> {
+    let text = text.trim();
+    let (head, note) = match text.find('(') {
+        Some(open) => {
+            let note = text[open + 1..].trim_end().trim_end_matches(')').trim();
+            (&text[..open], (!note.is_empty()).then(|| note.to_string()))
+        }
+        None => (text, None),
+    };
+    let mut words: Vec<String> = head
+        .split_whitespace()
+        .map(|t| t.trim_end_matches([',', ';']).to_string())
+        .collect();
+    // `CVE 2018-16859`: a space where the dash belongs.
+    if words.len() >= 2 && words[0].eq_ignore_ascii_case("CVE") {
+        let joined = format!("CVE-{}", words[1]);
+        words.splice(0..2, [joined]);
+    }
+    // `CVE-????-?????  XSA-295`: no CVE yet, the next id leads.
+    while words.first().is_some_and(|w| w.contains('?')) {
+        words.remove(0);
+    }
+    let mut tokens = words.iter().map(String::as_str);
+    let spelled = tokens.next()?;
+    let id = normalize_id(spelled);
+    if !looks_like_id(&id) {
+        return None;
+    }
+    let aliases = tokens
+        .map(|t| t.trim_end_matches([',', ';']))
+        .filter(|t| looks_like_id(t))
+        .map(str::to_string)
+        .collect();
+    Some(Entry {
+        id,
+        spelled: spelled.to_string(),
+        aliases,
+        note,
+    })
+}
+
+/// An id has a `-`, a digit and passes [`AdvisoryId`] validation.
+fn looks_like_id(token: &str) -> bool {
+    token.contains('-')
+        && token.chars().any(|c| c.is_ascii_digit())
+        && token.parse::<AdvisoryId>().is_ok()
+}
+
+/// `CVE-2017-17434-1` -> `CVE-2017-17434`; everything else unchanged.
+fn normalize_id(token: &str) -> String {
+    let parts: Vec<&str> = token.split('-').collect();
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() == 4
+        && parts[0].eq_ignore_ascii_case("CVE")
+        && numeric(parts[1])
+        && numeric(parts[2])
+        && numeric(parts[3])
+    {
+        return format!("CVE-{}-{}", parts[1], parts[2]);
+    }
+    if parts.len() == 3 && parts[0].eq_ignore_ascii_case("cve") {
+        return format!("CVE-{}-{}", parts[1], parts[2]);
+    }
+    token.to_string()
+}
+
+fn build_record(
+    upstream: &str,
+    collected: Collected,
+    distro: Distro,
+    ecosystem: &Ecosystem,
+    repo: Option<&str>,
+    ctx: &SourceContext,
+) -> ParseItem {
+    let id_text = format!("{}-{}", distro.id_prefix(), upstream);
+    let id: AdvisoryId = id_text
+        .parse()
+        .map_err(|e| ctx.error(&id_text, format!("{e}")))?;
+    let upstream_id: AdvisoryId = upstream
+        .parse()
+        .map_err(|e| ctx.error(&id_text, format!("{e}")))?;
+    let mut aliases = vec![upstream_id.clone()];
+    for alias in &collected.aliases {
+        if let Ok(alias) = alias.parse::<AdvisoryId>() {
+            if !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
+    }
+    let mut affected = Vec::new();
+    for (name, facts) in collected.packages {
+        let package = Package {
+            ecosystem: ecosystem.clone(),
+            name: name.clone(),
+            purl: Some(format!(
+                "pkg:apk/{}/{}?arch=source",
+                distro.purl_namespace(),
+                name
+            )),
+        };
+        let mut extra = Map::new();
+        if let Some(repo) = repo {
+            extra.insert("repository".into(), json!(repo));
+        }
+        if !facts.notes.is_empty() {
+            extra.insert("note".into(), json!(facts.notes.join("; ")));
+        }
+        if !facts.spelled.is_empty() {
+            extra.insert("upstream_spelling".into(), json!(facts.spelled));
+        }
+        let ranges: Vec<Range> = facts
+            .fixed
+            .iter()
+            .map(|version| Range {
+                kind: RangeKind::Ecosystem,
+                repo: None,
+                events: vec![Event::Introduced("0".into()), Event::Fixed(version.clone())],
+                database_specific: None,
+            })
+            .collect();
+        if ranges.is_empty() {
+            // Only key `0`: the vendor says this package was never affected.
+            extra.insert("status".into(), json!("not_affected"));
+        } else if facts.never_affected {
+            extra.insert("also_listed_as_never_affected".into(), json!(true));
+        }
+        affected.push(Affected {
+            package: Some(package),
+            severity: Vec::new(),
+            ranges,
+            versions: Vec::new(),
+            ecosystem_specific: None,
+            database_specific: DatabaseSpecific {
+                advisord: None,
+                other: extra,
+            },
+        });
+    }
+    let mut references = Vec::new();
+    if distro == Distro::Alpine && upstream_id.kind() == crate::model::IdKind::Cve {
+        references.push(Reference {
+            kind: "ADVISORY".into(),
+            url: format!("https://security.alpinelinux.org/vuln/{upstream}"),
+        });
+    }
+    let mut advisory = Advisory {
+        schema_version: None,
+        id,
+        modified: ctx.fetched.clone(),
+        published: None,
+        withdrawn: None,
+        aliases,
+        upstream: vec![upstream_id],
+        related: Vec::new(),
+        summary: None,
+        details: None,
+        severity: Vec::new(),
+        affected,
+        references,
+        credits: Vec::new(),
+        database_specific: DatabaseSpecific::default(),
+    };
+    ctx.stamp(&mut advisory, upstream);
+    Ok(advisory)
+}
+
+/// A loosely typed YAML/JSON tree whose scalars keep their spelling: the
+/// YAML key `0` stays `"0"` and `1.10` stays `"1.10"` (not a float).
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Null,
+    Scalar(String),
+    List(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    fn as_map(&self) -> Option<&[(String, Node)]> {
+        match self {
+            Node::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn get<'n>(map: &'n [(String, Node)], key: &str) -> Option<&'n Node> {
+    map.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+fn get_str<'n>(map: &'n [(String, Node)], key: &str) -> Option<&'n str> {
+    get(map, key).and_then(Node::as_str)
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a secdb value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Scalar(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Scalar(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Scalar(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Scalar(v.to_string()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Scalar(v))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value::<Node>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+/// Reads a mapping key as its text, whatever scalar type YAML would infer.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scalar mapping key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_string<E>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn ctx(feed: &str) -> SourceContext {
+        SourceContext::for_bytes(
+            feed,
+            "inline",
+            "2024-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            b"",
+        )
+    }
+
+    fn collect(bytes: &[u8], feed: &str) -> Vec<ParseItem> {
+        let mut out = Vec::new();
+        parse(bytes, &ctx(feed), &mut |item| out.push(item));
+        out
+    }
+
+    const YAML: &str = "---
+distroversion: v3.99
+reponame: main
+packages:
+  - pkg:
+      name: foo
+      secfixes:
+        1.10:
+          - CVE-2020-0001
+        1.2.3-r1:
+          - CVE-2020-0002 TALOS-2020-0001
+          - CVE-2020-0003 (partial)
+        0:
+          - CVE-2020-0009
+  - pkg:
+      name: bar
+      secfixes:
+        2.0-r0:
+          - CVE-2020-0002
+  - pkg:
+      secfixes: {}
+  - pkg:
+      name: nofixes
+";
+
+    #[test]
+    fn yaml_keys_keep_their_spelling() {
+        let items = collect(YAML.as_bytes(), "alpine");
+        let errors: Vec<_> = items.iter().filter_map(|i| i.as_ref().err()).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].record.starts_with("packages[2]"));
+        let records: Vec<_> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+        let ids: Vec<_> = records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "ALPINE-CVE-2020-0001",
+                "ALPINE-CVE-2020-0002",
+                "ALPINE-CVE-2020-0003",
+                "ALPINE-CVE-2020-0009"
+            ]
+        );
+        // `1.10` stays `1.10`, not the float 1.1.
+        assert_eq!(
+            records[0].affected[0].ranges[0].events[1],
+            Event::Fixed("1.10".into())
+        );
+        // Two packages fixed the same id: one record, two entries.
+        let two = records[1];
+        assert_eq!(two.affected.len(), 2);
+        assert_eq!(two.affected[0].package.as_ref().unwrap().name, "bar");
+        assert_eq!(
+            two.aliases
+                .iter()
+                .map(AdvisoryId::as_str)
+                .collect::<Vec<_>>(),
+            ["CVE-2020-0002", "TALOS-2020-0001"]
+        );
+        assert_eq!(
+            two.affected[0].package.as_ref().unwrap().ecosystem.as_str(),
+            "Alpine:v3.99"
+        );
+        assert_eq!(
+            records[2].affected[0].database_specific.other["note"],
+            json!("partial")
+        );
+        // Key 0: kept, never matches (no ranges, no versions).
+        let never = records[3];
+        assert!(never.affected[0].ranges.is_empty());
+        assert!(never.affected[0].versions.is_empty());
+        assert_eq!(
+            never.affected[0].database_specific.other["status"],
+            json!("not_affected")
+        );
+    }
+
+    #[test]
+    fn derivative_without_release() {
+        let json = br#"{"reponame": "os", "urlprefix": "https://packages.wolfi.example",
+            "packages": [{"pkg": {"name": "x", "secfixes": {"1-r0": ["CVE-2022-1", "bad id"]}}}]}"#;
+        let items = collect(json, "feed");
+        let records: Vec<_> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(items.iter().filter(|i| i.is_err()).count(), 1);
+        let eco = &records[0].affected[0].package.as_ref().unwrap().ecosystem;
+        assert_eq!(eco.as_str(), "Wolfi");
+        assert_eq!(records[0].id.as_str(), "WOLFI-CVE-2022-1");
+    }
+
+    #[test]
+    fn malformed_inputs_never_panic() {
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            b"packages: 7",
+            b"distroversion: v3.1\npackages: [1, {pkg: 2}, {pkg: {name: a, secfixes: [1]}}]",
+            b"distroversion: v3.1\npackages: [{pkg: {name: a, secfixes: {'1-r0': {x: 1}, '': [CVE-1-2]}}}]",
+        ] {
+            let items = collect(bad, "alpine");
+            assert!(items.iter().any(Result::is_err), "{:?}", String::from_utf8_lossy(bad));
+            assert!(items.iter().all(Result::is_err));
+        }
+    }
+
+    #[test]
+    fn numbered_cve_parts_collapse() {
+        assert_eq!(normalize_id("CVE-2017-17434-1"), "CVE-2017-17434");
+        assert_eq!(normalize_id("XSA-207"), "XSA-207");
+        let e = parse_entry("CVE-????-?????  XSA-295").unwrap();
+        assert_eq!(e.id, "XSA-295");
+        assert_eq!(parse_entry("CVE 2018-16859").unwrap().id, "CVE-2018-16859");
+        assert!(parse_entry("CVE-????-?????").is_none());
+        let e = parse_entry("CVE-2018-10103 (SMB - partially fixed)").unwrap();
+        assert_eq!(e.id, "CVE-2018-10103");
+        assert_eq!(e.note.as_deref(), Some("SMB - partially fixed"));
+    }
+}

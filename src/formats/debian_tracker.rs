@@ -1,0 +1,838 @@
+//! The Debian security tracker: its JSON export and its DSA/DLA/DTSA list files.
+//!
+//! # The JSON export (`package -> CVE -> releases -> {status, fixed_version, urgency}`)
+//!
+//! One record per tracker issue, named like OSV.dev's Debian records:
+//! `DEBIAN-CVE-2016-1585` (`DEBIAN-TEMP-...` for the tracker's temporary
+//! ids). It has one affected entry per (source package, release):
+//!
+//! | tracker                          | affected entry                                          |
+//! |----------------------------------|---------------------------------------------------------|
+//! | `resolved`, `fixed_version: "0"` | not affected: no ranges, no versions, `status: "not_affected"` (never matches) |
+//! | `resolved`, `fixed_version: V`   | `introduced: "0"`, `fixed: V`                           |
+//! | `open`, `undetermined`           | `introduced: "0"` only (affected, no fix)               |
+//!
+//! Release codenames map to `Debian:<N>` (bookworm `Debian:12`, ...);
+//! `sid`/`unstable` map to `Debian:unstable` (a rolling suite has no number,
+//! but its data is the most current there is, so it is kept rather than
+//! dropped); `experimental` and unknown codenames are reported and skipped.
+//!
+//! The urgency (`unimportant`, `low`, `medium`, `high`) goes to each entry's
+//! `database_specific.vendor_severity`; the record's
+//! `advisord.vendor_severity` is the highest one. A trailing
+//! `**` (the tracker's mark for an urgency it did not assess itself) is
+//! stripped from the rating and kept verbatim in `database_specific.urgency`.
+//! `not yet assigned` and `end-of-life` are not severities and are only kept
+//! verbatim. The export has no dates, so `modified` is the fetch time.
+//!
+//! # The list files (`data/DSA/list`, `data/DLA/list`, `data/DTSA/list`)
+//!
+//! Each advisory becomes its own record (`DSA-5546-1`): the CVEs in `{...}`
+//! are its aliases (so asking for a CVE finds the DSA through the alias
+//! index, and the DSA names its CVEs), the header date is `published` and
+//! `modified`, the header text the summary, and each `[release] - package
+//! version` line an affected entry fixed at that version. `<not-affected>`
+//! lines are not-affected data; `<unfixed>`, `<no-dsa>`, ... lines are
+//! affected without a fix. A malformed header is reported and its lines are
+//! skipped.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use super::{ParseItem, SourceContext};
+use crate::model::{
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
+    RangeKind, Reference, Timestamp,
+};
+
+/// Parses a tracker file: the JSON export (starts with `{`) or a list file.
+pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => parse_json(bytes, ctx, emit),
+        _ => parse_list(bytes, ctx, emit),
+    }
+}
+
+/// A map key borrowed from the input where it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// One tracker issue of one package, borrowed from the input.
+#[derive(Debug, Deserialize)]
+struct Issue<'a> {
+    #[serde(borrow, default)]
+    description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    scope: Option<Cow<'a, str>>,
+    #[serde(default)]
+    debianbug: Option<Value>,
+    /// A mapping, or `[]` when empty (PHP-style serialization).
+    #[serde(borrow, default)]
+    releases: Option<&'a RawValue>,
+}
+
+/// The state of one issue in one release.
+#[derive(Debug, Deserialize)]
+struct ReleaseState<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    fixed_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    urgency: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nodsa: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nodsa_reason: Option<Cow<'a, str>>,
+}
+
+/// Parses the tracker's JSON export. Memory stays proportional to the input:
+/// packages and issues are borrowed slices until their record is built.
+pub fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    let top: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_slice(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return emit(Err(
+                ctx.error("file", format!("malformed tracker JSON: {e}"))
+            ))
+        }
+    };
+    // Issue id -> (package, issue), gathered across packages.
+    let mut by_issue: BTreeMap<Cow<'_, str>, Vec<(Cow<'_, str>, Issue<'_>)>> = BTreeMap::new();
+    for (package, raw) in &top {
+        let issues: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_str(raw.get()) {
+            Ok(m) => m,
+            Err(e) => {
+                emit(Err(ctx.error(
+                    package.0.as_ref(),
+                    format!("package entry is not a mapping of issues: {e}"),
+                )));
+                continue;
+            }
+        };
+        for (issue_id, raw_issue) in issues {
+            match serde_json::from_str::<Issue<'_>>(raw_issue.get()) {
+                Ok(issue) => by_issue
+                    .entry(issue_id.0)
+                    .or_default()
+                    .push((package.0.clone(), issue)),
+                Err(e) => emit(Err(ctx.error(
+                    format!("{}/{}", issue_id.0, package.0),
+                    format!("unreadable issue: {e}"),
+                ))),
+            }
+        }
+    }
+    for (issue_id, packages) in by_issue {
+        if let Some(item) = build_issue(&issue_id, &packages, ctx, emit) {
+            emit(item);
+        }
+    }
+}
+
+fn build_issue(
+    issue_id: &str,
+    packages: &[(Cow<'_, str>, Issue<'_>)],
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) -> Option<ParseItem> {
+    let id_text = format!("DEBIAN-{issue_id}");
+    let id = match id_text.parse::<AdvisoryId>() {
+        Ok(id) => id,
+        Err(e) => return Some(Err(ctx.error(issue_id, e.to_string()))),
+    };
+    let upstream: Vec<AdvisoryId> = issue_id
+        .parse::<AdvisoryId>()
+        .ok()
+        .filter(|a| a.kind() == IdKind::Cve)
+        .into_iter()
+        .collect();
+    let mut affected = Vec::new();
+    let mut worst: Option<Urgency> = None;
+    let mut details: Option<String> = None;
+    let mut references: Vec<Reference> = Vec::new();
+    for (package, issue) in packages {
+        if details.is_none() {
+            details = issue
+                .description
+                .as_ref()
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty());
+        }
+        if let Some(bug) = issue.debianbug.as_ref().and_then(bug_number) {
+            let url = format!("https://bugs.debian.org/{bug}");
+            if !references.iter().any(|r| r.url == url) {
+                references.push(Reference {
+                    kind: "REPORT".into(),
+                    url,
+                });
+            }
+        }
+        let label = format!("{issue_id}/{package}");
+        let releases: BTreeMap<Key<'_>, ReleaseState<'_>> = match issue.releases {
+            None => BTreeMap::new(),
+            Some(raw) if raw.get().trim_start().starts_with('[') => {
+                if raw.get().trim() != "[]" {
+                    emit(Err(ctx.error(&label, "`releases` is a non-empty list")));
+                }
+                BTreeMap::new()
+            }
+            Some(raw) => match serde_json::from_str(raw.get()) {
+                Ok(m) => m,
+                Err(e) => {
+                    emit(Err(ctx.error(&label, format!("unreadable releases: {e}"))));
+                    continue;
+                }
+            },
+        };
+        for (codename, state) in &releases {
+            let ecosystem = match release_ecosystem(&codename.0) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(reason) => {
+                    emit(Err(ctx.error(format!("{label}/{}", codename.0), reason)));
+                    continue;
+                }
+            };
+            match release_entry(package, ecosystem, state, issue.scope.as_deref()) {
+                Ok((entry, urgency)) => {
+                    if urgency > worst {
+                        worst = urgency;
+                    }
+                    affected.push(entry);
+                }
+                Err(reason) => emit(Err(ctx.error(format!("{label}/{}", codename.0), reason))),
+            }
+        }
+    }
+    if affected.is_empty() {
+        // Nothing about any Debian release: no record to make.
+        return None;
+    }
+    references.insert(
+        0,
+        Reference {
+            kind: "ADVISORY".into(),
+            url: format!("https://security-tracker.debian.org/tracker/{issue_id}"),
+        },
+    );
+    let mut advisory = Advisory {
+        schema_version: None,
+        id,
+        modified: ctx.fetched.clone(),
+        published: None,
+        withdrawn: None,
+        aliases: upstream.clone(),
+        upstream,
+        related: Vec::new(),
+        summary: None,
+        details,
+        severity: Vec::new(),
+        affected,
+        references,
+        credits: Vec::new(),
+        database_specific: DatabaseSpecific::default(),
+    };
+    if let Some(worst) = worst {
+        advisory.meta_mut().vendor_severity = Some(worst.name().to_string());
+    }
+    ctx.stamp(&mut advisory, issue_id);
+    Some(Ok(advisory))
+}
+
+fn bug_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Debian urgency levels that are severities, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Urgency {
+    Unimportant,
+    Low,
+    Medium,
+    High,
+}
+
+impl Urgency {
+    fn parse(text: &str) -> Option<Urgency> {
+        match text.trim().trim_end_matches('*').trim() {
+            t if t.eq_ignore_ascii_case("unimportant") => Some(Urgency::Unimportant),
+            t if t.eq_ignore_ascii_case("low") => Some(Urgency::Low),
+            t if t.eq_ignore_ascii_case("medium") => Some(Urgency::Medium),
+            t if t.eq_ignore_ascii_case("high") => Some(Urgency::High),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Urgency::Unimportant => "unimportant",
+            Urgency::Low => "low",
+            Urgency::Medium => "medium",
+            Urgency::High => "high",
+        }
+    }
+}
+
+/// One affected entry for one release of one package.
+fn release_entry(
+    package: &str,
+    ecosystem: Ecosystem,
+    state: &ReleaseState<'_>,
+    scope: Option<&str>,
+) -> Result<(Affected, Option<Urgency>), String> {
+    let status = state.status.trim();
+    let fixed = state
+        .fixed_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let mut extra = Map::new();
+    extra.insert("status".into(), json!(status));
+    let events = match (status, fixed) {
+        ("resolved", Some("0")) => {
+            extra.insert("status".into(), json!("not_affected"));
+            None
+        }
+        ("resolved", Some(v)) => Some(vec![
+            Event::Introduced("0".into()),
+            Event::Fixed(checked_version(v)?),
+        ]),
+        ("resolved", None) => return Err("resolved without a fixed_version".into()),
+        ("open" | "undetermined", _) => Some(vec![Event::Introduced("0".into())]),
+        (other, _) => return Err(format!("unknown status {other:?}")),
+    };
+    let urgency = state.urgency.as_deref().and_then(Urgency::parse);
+    if let Some(raw) = state.urgency.as_deref() {
+        extra.insert("urgency".into(), json!(raw));
+    }
+    if let Some(u) = urgency {
+        extra.insert("vendor_severity".into(), json!(u.name()));
+    }
+    if let Some(nodsa) = &state.nodsa {
+        extra.insert("nodsa".into(), json!(nodsa));
+    }
+    if let Some(reason) = &state.nodsa_reason {
+        extra.insert("nodsa_reason".into(), json!(reason));
+    }
+    if let Some(scope) = scope {
+        extra.insert("scope".into(), json!(scope));
+    }
+    let entry = Affected {
+        package: Some(debian_package(ecosystem, package)),
+        severity: Vec::new(),
+        ranges: events
+            .map(|events| Range {
+                kind: RangeKind::Ecosystem,
+                repo: None,
+                events,
+                database_specific: None,
+            })
+            .into_iter()
+            .collect(),
+        versions: Vec::new(),
+        ecosystem_specific: None,
+        database_specific: DatabaseSpecific {
+            advisord: None,
+            other: extra,
+        },
+    };
+    Ok((entry, urgency))
+}
+
+fn checked_version(v: &str) -> Result<String, String> {
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(format!("invalid version {v:?}"))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn debian_package(ecosystem: Ecosystem, name: &str) -> Package {
+    Package {
+        ecosystem,
+        name: name.to_string(),
+        purl: Some(format!("pkg:deb/debian/{name}?arch=source")),
+    }
+}
+
+/// Debian codenames and their release numbers, oldest first.
+const CODENAMES: &[(&str, &str)] = &[
+    ("buzz", "1.1"),
+    ("rex", "1.2"),
+    ("bo", "1.3"),
+    ("hamm", "2.0"),
+    ("slink", "2.1"),
+    ("potato", "2.2"),
+    ("woody", "3.0"),
+    ("sarge", "3.1"),
+    ("etch", "4.0"),
+    ("lenny", "5"),
+    ("squeeze", "6"),
+    ("wheezy", "7"),
+    ("jessie", "8"),
+    ("stretch", "9"),
+    ("buster", "10"),
+    ("bullseye", "11"),
+    ("bookworm", "12"),
+    ("trixie", "13"),
+    ("forky", "14"),
+    ("duke", "15"),
+];
+
+/// `bookworm` -> `Debian:12`, `sid` -> `Debian:unstable`; `Ok(None)` for
+/// suites that are deliberately skipped (`experimental`).
+pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, String> {
+    let base = codename
+        .trim()
+        .trim_end_matches("-security")
+        .to_ascii_lowercase();
+    let release = match base.as_str() {
+        "sid" | "unstable" => "unstable",
+        "experimental" => return Ok(None),
+        other => match CODENAMES.iter().find(|(name, _)| *name == other) {
+            Some((_, number)) => number,
+            None => return Err(format!("unknown Debian release {codename:?}")),
+        },
+    };
+    Ecosystem::new(format!("Debian:{release}"))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------
+// List files
+// ---------------------------------------------------------------------------
+
+/// One advisory of a list file while it is being read.
+struct ListEntry {
+    line: usize,
+    id: AdvisoryId,
+    date: Option<Timestamp>,
+    summary: String,
+    aliases: Vec<AdvisoryId>,
+    affected: Vec<Affected>,
+    notes: Vec<String>,
+}
+
+/// Parses `data/DSA/list`, `data/DLA/list` or `data/DTSA/list`.
+pub fn parse_list(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut current: Option<ListEntry> = None;
+    // True while skipping the body of an entry whose header was unreadable.
+    let mut skipping = false;
+    for (index, raw) in text.lines().enumerate() {
+        let line_no = index + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let indented = raw.starts_with([' ', '\t']);
+        if !indented {
+            if let Some(done) = current.take() {
+                emit(finish_list_entry(done, ctx));
+            }
+            if raw.starts_with("CVE-") || raw.starts_with("TEMP-") {
+                emit(Err(ctx.error(
+                    format!("line {line_no}"),
+                    "this is data/CVE/list; use the tracker JSON export for CVE data",
+                )));
+                return;
+            }
+            match parse_header(raw) {
+                Ok(entry) => {
+                    current = Some(ListEntry {
+                        line: line_no,
+                        ..entry
+                    });
+                    skipping = false;
+                }
+                Err(reason) => {
+                    emit(Err(ctx.error(format!("line {line_no}"), reason)));
+                    skipping = true;
+                }
+            }
+            continue;
+        }
+        if skipping {
+            continue;
+        }
+        let Some(entry) = current.as_mut() else {
+            emit(Err(ctx.error(
+                format!("line {line_no}"),
+                "indented line before any advisory header",
+            )));
+            skipping = true;
+            continue;
+        };
+        let body = raw.trim();
+        if let Some(inner) = body.strip_prefix('{') {
+            for token in inner.trim_end_matches('}').split_whitespace() {
+                match token.parse::<AdvisoryId>() {
+                    Ok(alias) if !entry.aliases.contains(&alias) => entry.aliases.push(alias),
+                    Ok(_) => {}
+                    Err(e) => emit(Err(ctx.error(entry.id.as_str(), e.to_string()))),
+                }
+            }
+        } else if let Some(note) = body.strip_prefix("NOTE:") {
+            entry.notes.push(note.trim().to_string());
+        } else if body.starts_with('[') || body.starts_with('-') {
+            match parse_package_line(body) {
+                Ok(Some(affected)) => entry.affected.push(affected),
+                Ok(None) => {}
+                Err(reason) => emit(Err(
+                    ctx.error(format!("{} (line {line_no})", entry.id), reason)
+                )),
+            }
+        } else {
+            entry.notes.push(body.to_string());
+        }
+    }
+    if let Some(done) = current.take() {
+        emit(finish_list_entry(done, ctx));
+    }
+}
+
+/// `[02 Nov 2023] DSA-5546-1 chromium - security update`.
+fn parse_header(line: &str) -> Result<ListEntry, String> {
+    let rest = line
+        .strip_prefix('[')
+        .ok_or_else(|| format!("not an advisory header: {line:?}"))?;
+    let (date_text, rest) = rest
+        .split_once(']')
+        .ok_or_else(|| format!("unterminated date in header {line:?}"))?;
+    let rest = rest.trim();
+    let (id_text, summary) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let id: AdvisoryId = id_text
+        .parse()
+        .map_err(|e| format!("header {line:?}: {e}"))?;
+    if !matches!(id.kind(), IdKind::Dsa | IdKind::Dla | IdKind::Dtsa) {
+        return Err(format!(
+            "header {line:?}: {id_text:?} is not a DSA, DLA or DTSA id"
+        ));
+    }
+    Ok(ListEntry {
+        line: 0,
+        id,
+        date: parse_list_date(date_text),
+        summary: summary.trim().to_string(),
+        aliases: Vec::new(),
+        affected: Vec::new(),
+        notes: Vec::new(),
+    })
+}
+
+/// `[bookworm] - chromium 119.0.6045.105-1~deb12u1`, with optional trailing
+/// `(high)` / `(bug #123)` and `<marker>` versions.
+fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
+    let (release, rest) = match body.strip_prefix('[') {
+        Some(r) => {
+            let (release, rest) = r
+                .split_once(']')
+                .ok_or_else(|| format!("unterminated release in {body:?}"))?;
+            (Some(release.trim()), rest.trim())
+        }
+        None => (None, body),
+    };
+    let Some(release) = release else {
+        // `- pkg version` without a release names the unstable upload; the
+        // list files always give releases, so there is nothing to add.
+        return Ok(None);
+    };
+    let rest = rest
+        .strip_prefix('-')
+        .ok_or_else(|| format!("expected `- package version` in {body:?}"))?
+        .trim();
+    let (main, paren) = match rest.find('(') {
+        Some(i) => (
+            rest[..i].trim(),
+            Some(rest[i + 1..].trim_end_matches(')').trim()),
+        ),
+        None => (rest, None),
+    };
+    let mut tokens = main.split_whitespace();
+    let package = tokens
+        .next()
+        .ok_or_else(|| format!("no package in {body:?}"))?;
+    let version = tokens
+        .next()
+        .ok_or_else(|| format!("no version in {body:?}"))?;
+    let Some(ecosystem) = release_ecosystem(release)? else {
+        return Ok(None);
+    };
+    let mut extra = Map::new();
+    let ranges = if let Some(marker) = version.strip_prefix('<') {
+        let marker = marker.trim_end_matches('>');
+        match marker {
+            "not-affected" | "removed" => {
+                extra.insert("status".into(), json!(marker.replace('-', "_")));
+                Vec::new()
+            }
+            _ => {
+                extra.insert("status".into(), json!(marker));
+                vec![Event::Introduced("0".into())]
+            }
+        }
+    } else {
+        vec![
+            Event::Introduced("0".into()),
+            Event::Fixed(checked_version(version)?),
+        ]
+    };
+    let urgency = paren.and_then(|p| p.split(';').find_map(Urgency::parse));
+    if let Some(p) = paren {
+        extra.insert("note".into(), json!(p));
+    }
+    if let Some(u) = urgency {
+        extra.insert("vendor_severity".into(), json!(u.name()));
+    }
+    Ok(Some(Affected {
+        package: Some(debian_package(ecosystem, package)),
+        severity: Vec::new(),
+        ranges: if ranges.is_empty() {
+            Vec::new()
+        } else {
+            vec![Range {
+                kind: RangeKind::Ecosystem,
+                repo: None,
+                events: ranges,
+                database_specific: None,
+            }]
+        },
+        versions: Vec::new(),
+        ecosystem_specific: None,
+        database_specific: DatabaseSpecific {
+            advisord: None,
+            other: extra,
+        },
+    }))
+}
+
+fn finish_list_entry(entry: ListEntry, ctx: &SourceContext) -> ParseItem {
+    let upstream = entry.id.to_string();
+    let worst = entry
+        .affected
+        .iter()
+        .filter_map(|a| a.database_specific.other.get("vendor_severity"))
+        .filter_map(|v| v.as_str())
+        .filter_map(Urgency::parse)
+        .max();
+    let mut advisory = Advisory {
+        schema_version: None,
+        id: entry.id,
+        modified: entry.date.clone().unwrap_or_else(|| ctx.fetched.clone()),
+        published: entry.date,
+        withdrawn: None,
+        aliases: entry.aliases,
+        upstream: Vec::new(),
+        related: Vec::new(),
+        summary: (!entry.summary.is_empty()).then_some(entry.summary),
+        details: (!entry.notes.is_empty()).then(|| entry.notes.join("\n")),
+        severity: Vec::new(),
+        affected: entry.affected,
+        references: vec![Reference {
+            kind: "ADVISORY".into(),
+            url: format!("https://security-tracker.debian.org/tracker/{upstream}"),
+        }],
+        credits: Vec::new(),
+        database_specific: DatabaseSpecific::default(),
+    };
+    if let Some(worst) = worst {
+        advisory.meta_mut().vendor_severity = Some(worst.name().to_string());
+    }
+    advisory
+        .database_specific
+        .other
+        .insert("list_line".into(), json!(entry.line));
+    ctx.stamp(&mut advisory, &upstream);
+    Ok(advisory)
+}
+
+/// `02 Nov 2023` or `August 26th, 2005` -> midnight UTC that day.
+fn parse_list_date(text: &str) -> Option<Timestamp> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let cleaned = text.replace(',', " ");
+    let tokens: Vec<&str> = cleaned.split_whitespace().collect();
+    if tokens.len() != 3 {
+        return None;
+    }
+    let month_of = |t: &str| {
+        let lower = t.to_ascii_lowercase();
+        MONTHS
+            .iter()
+            .position(|m| lower.len() >= 3 && lower.starts_with(m))
+            .map(|i| i + 1)
+    };
+    let day_of = |t: &str| {
+        t.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .parse::<u8>()
+            .ok()
+    };
+    let (day, month) = match (day_of(tokens[0]), month_of(tokens[0])) {
+        (Some(day), _) => (day, month_of(tokens[1])?),
+        (None, Some(month)) => (day_of(tokens[1])?, month),
+        (None, None) => return None,
+    };
+    let year: i32 = tokens[2].parse().ok()?;
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(Timestamp::from_instant(date.midnight().assume_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> SourceContext {
+        SourceContext::for_bytes(
+            "debian",
+            "inline",
+            "2024-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            b"",
+        )
+    }
+
+    fn collect(bytes: &[u8]) -> Vec<ParseItem> {
+        let mut out = Vec::new();
+        parse(bytes, &ctx(), &mut |item| out.push(item));
+        out
+    }
+
+    const JSON: &str = r#"{
+      "openssl": {
+        "CVE-2024-0001": {
+          "description": "d", "debianbug": 123, "scope": "remote",
+          "releases": {
+            "bookworm": {"status": "resolved", "fixed_version": "3.0.1-1", "urgency": "high**"},
+            "bullseye": {"status": "open", "urgency": "low"},
+            "buster": {"status": "resolved", "fixed_version": "0", "urgency": "unimportant"},
+            "sid": {"status": "resolved", "fixed_version": "3.0.1-1", "urgency": "not yet assigned"},
+            "hamm2": {"status": "open"}
+          }
+        },
+        "TEMP-0000000-ABCDEF": {"releases": []}
+      },
+      "openssl1.1": {
+        "CVE-2024-0001": {"releases": {"bookworm": {"status": "weird"}}}
+      },
+      "broken": 7
+    }"#;
+
+    #[test]
+    fn statuses_map_to_ranges() {
+        let items = collect(JSON.as_bytes());
+        let errors: Vec<_> = items.iter().filter_map(|i| i.as_ref().err()).collect();
+        let records: Vec<_> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert_eq!(records.len(), 1);
+        let r = records[0];
+        assert_eq!(r.id.as_str(), "DEBIAN-CVE-2024-0001");
+        assert_eq!(r.aliases[0].as_str(), "CVE-2024-0001");
+        assert_eq!(
+            r.database_specific
+                .advisord
+                .as_ref()
+                .unwrap()
+                .vendor_severity,
+            Some("high".into())
+        );
+        let by_eco = |e: &str| {
+            r.affected
+                .iter()
+                .find(|a| a.package.as_ref().unwrap().ecosystem.as_str() == e)
+                .unwrap()
+        };
+        assert_eq!(
+            by_eco("Debian:12").ranges[0].events,
+            [
+                Event::Introduced("0".into()),
+                Event::Fixed("3.0.1-1".into())
+            ]
+        );
+        assert_eq!(
+            by_eco("Debian:11").ranges[0].events,
+            [Event::Introduced("0".into())]
+        );
+        let na = by_eco("Debian:10");
+        assert!(na.ranges.is_empty() && na.versions.is_empty());
+        assert_eq!(na.database_specific.other["status"], json!("not_affected"));
+        assert_eq!(by_eco("Debian:unstable").ranges.len(), 1);
+        assert_eq!(
+            by_eco("Debian:12").database_specific.other["urgency"],
+            json!("high**")
+        );
+    }
+
+    #[test]
+    fn list_file_entries() {
+        let list = "[02 Nov 2023] DSA-5546-1 chromium - security update
+\t{CVE-2023-5480 CVE-2023-5482}
+\t[bullseye] - chromium 119.0.6045.105-1~deb11u1
+\t[bookworm] - chromium <not-affected> (Vulnerable code not present)
+[19 Jul 2021] MALFORMED HEADER
+\t{CVE-2021-29969}
+\t[stretch] - thunderbird 1:78.12.0-1~deb9u1
+[August 26th, 2005] DTSA-1-1 kismet - various
+\t{CVE-2005-2626 CVE-2005-2627 }
+\t[etch] - kismet 2005.08.R1-0.1etch1 (high)
+";
+        let items = collect(list.as_bytes());
+        assert_eq!(items.len(), 3);
+        let dsa = items[0].as_ref().unwrap();
+        assert_eq!(dsa.id.as_str(), "DSA-5546-1");
+        assert_eq!(dsa.aliases.len(), 2);
+        assert_eq!(
+            dsa.published.as_ref().unwrap().as_str(),
+            "2023-11-02T00:00:00Z"
+        );
+        assert_eq!(dsa.summary.as_deref(), Some("chromium - security update"));
+        assert_eq!(dsa.affected.len(), 2);
+        assert!(dsa.affected[1].ranges.is_empty());
+        assert!(items[1].is_err());
+        let dtsa = items[2].as_ref().unwrap();
+        assert_eq!(
+            dtsa.published.as_ref().unwrap().as_str(),
+            "2005-08-26T00:00:00Z"
+        );
+        assert_eq!(
+            dtsa.affected[0]
+                .package
+                .as_ref()
+                .unwrap()
+                .ecosystem
+                .as_str(),
+            "Debian:4.0"
+        );
+        assert_eq!(
+            dtsa.database_specific
+                .advisord
+                .as_ref()
+                .unwrap()
+                .vendor_severity,
+            Some("high".into())
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for bad in [
+            &b"{"[..],
+            b"{\"a\": {\"CVE-1\": {\"releases\": {\"bookworm\": 5}}}}",
+            b"\t[x] - y",
+            b"[",
+            b"[] ",
+            b"[99 Foo 2023] DSA-1-1 x\n\t[bookworm] - \n\t[nowhere] - a 1\n\t[bookworm] - a 1 2 (",
+        ] {
+            let _ = collect(bad);
+        }
+    }
+}
