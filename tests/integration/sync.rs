@@ -1206,3 +1206,66 @@ async fn an_empty_snapshot_does_not_remove_everything() {
     assert_eq!(matched(&env.store, "gamma", "0.1.0"), ["TEST-0003"]);
     server.stop().await;
 }
+
+/// Other formats plug in through the catalog's `format` string alone: an
+/// OVAL bz2 file and a two-file Alpine secdb feed from ../shared sync like OSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_formats_sync_through_the_same_path() {
+    let (Some(oval), Some(main), Some(community)) = (
+        shared("data/oval/debian/oval-definitions-bullseye.excerpt.xml.bz2"),
+        shared("data/alpine-secdb/json/v3.10-main.DERIVED-from-yaml.json"),
+        shared("data/alpine-secdb/json/v3.10-community.DERIVED-from-yaml.json"),
+    ) else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.put("/oval.xml.bz2", std::fs::read(&oval).unwrap());
+    server.put("/v3.10/main.json", std::fs::read(&main).unwrap());
+    server.put("/v3.10/community.json", std::fs::read(&community).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[
+            (
+                "debian-oval",
+                "oval",
+                vec![server.url("/oval.xml.bz2")],
+                true,
+            ),
+            (
+                "alpine",
+                "alpine-secdb",
+                vec![
+                    server.url("/v3.10/main.json"),
+                    server.url("/v3.10/community.json"),
+                ],
+                true,
+            ),
+        ],
+    );
+    let env = env_with(dir, &cat, fast_fetch());
+    let expected = |format: &str, paths: &[&Path]| -> u64 {
+        let format: advisord::formats::Format = format.parse().unwrap();
+        paths
+            .iter()
+            .map(|p| crate::common::parse_path(format, "x", p).0.len() as u64)
+            .sum()
+    };
+    for (feed, format, paths) in [
+        ("debian-oval", "oval", vec![oval.as_path()]),
+        (
+            "alpine",
+            "alpine-secdb",
+            vec![main.as_path(), community.as_path()],
+        ),
+    ] {
+        let want = expected(format, &paths);
+        assert!(want > 0, "{feed}");
+        let report = env.syncer.sync_named(feed).await.unwrap();
+        assert_eq!(report.status, SyncStatus::Ingested, "{report:?}");
+        assert_eq!(report.records, want, "{feed}");
+        let again = env.syncer.sync_named(feed).await.unwrap();
+        assert_eq!(again.status, SyncStatus::NotModified, "{again:?}");
+    }
+    server.stop().await;
+}
