@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::formats::Format;
 use crate::version::VersionScheme;
@@ -44,6 +44,67 @@ pub enum Command {
         /// Change feed, retention, webhooks and watches.
         #[command(flatten)]
         notify: NotifyArgs,
+        /// The feed catalog.
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        /// How feeds are fetched.
+        #[command(flatten)]
+        fetch: FetchArgs,
+    },
+    /// Bring feeds up to date from upstream (or from an offline mirror).
+    Sync {
+        /// The feed catalog.
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        /// How feeds are fetched.
+        #[command(flatten)]
+        fetch: FetchArgs,
+        /// Ingest a directory written by `advisord mirror pull`, with no network.
+        #[arg(long, value_name = "DIR")]
+        from_mirror: Option<PathBuf>,
+        /// Parse and write even when no file changed.
+        #[arg(long)]
+        force: bool,
+        /// Print the reports as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Feeds to sync (default: every enabled feed; with --from-mirror, every mirrored feed).
+        #[arg(value_name = "FEED")]
+        feeds: Vec<String>,
+    },
+    /// Show each feed: catalog entry, last attempt and success, validators, counts, last error.
+    Feeds {
+        /// The feed catalog.
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the database in osv.dev's bucket layout (`<ECOSYSTEM>/all.zip`
+    /// and `<ECOSYSTEM>/<ID>.json`), readable by osv-scanner's offline mode.
+    Export {
+        /// The output directory.
+        #[arg(long, value_name = "DIR")]
+        osv: PathBuf,
+    },
+    /// Load an osv.dev-style tree (from `advisord export --osv` or osv.dev's
+    /// bucket) as one feed; records of our own exports are kept as they are.
+    Import {
+        /// Feed name (default: `import:<DIR name>`).
+        #[arg(long)]
+        feed: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The tree.
+        dir: PathBuf,
+    },
+    /// The offline mirror for air-gapped sites.
+    Mirror {
+        /// What to do.
+        #[command(subcommand)]
+        command: MirrorCommand,
     },
     /// Read advisories from files, directories, archives or URLs into the store.
     Ingest {
@@ -177,6 +238,69 @@ impl NotifyArgs {
     }
 }
 
+/// Where feeds are defined.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// A directory of extra feed files (`*.toml`); repeatable. A file
+    /// defining a built-in feed's name replaces it.
+    #[arg(long = "catalog", value_name = "DIR", env = "ADVISORD_CATALOG")]
+    pub dirs: Vec<PathBuf>,
+    /// Leave out the built-in catalog (only --catalog directories).
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+/// Download and concurrency settings.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// Where downloaded files are kept between syncs (default: DB path with `.cache`).
+    #[arg(long, value_name = "DIR", env = "ADVISORD_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+    /// Feeds synced at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Seconds allowed to connect.
+    #[arg(long, default_value_t = 15)]
+    pub connect_timeout: u64,
+    /// Seconds allowed for one whole download.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Attempts per download (transient failures only: 5xx, 429, network).
+    #[arg(long, default_value_t = 4)]
+    pub attempts: u32,
+    /// First retry delay in milliseconds (doubles each retry, plus jitter).
+    #[arg(long, default_value_t = 500)]
+    pub retry_delay_ms: u64,
+    /// Largest download accepted per file (`512MiB`, `2GiB`), unless the feed sets its own.
+    #[arg(long, default_value = "2GiB", value_parser = parse_size)]
+    pub max_size: u64,
+}
+
+/// `advisord mirror ...`.
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Download the raw upstream files of feeds into DIR with a manifest.json
+    /// (conditional and resumable); carry DIR across the air gap and run
+    /// `advisord sync --from-mirror DIR` there.
+    Pull {
+        /// The feed catalog.
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        /// How feeds are fetched.
+        #[command(flatten)]
+        fetch: FetchArgs,
+        /// The mirror directory.
+        dir: PathBuf,
+        /// Feeds to mirror (default: every enabled feed).
+        #[arg(value_name = "FEED")]
+        feeds: Vec<String>,
+    },
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::feeds::catalog::parse_size(s)
+}
+
 fn parse_scheme(s: &str) -> Result<VersionScheme, String> {
     s.parse::<VersionScheme>().map_err(|e| e.to_string())
 }
@@ -201,6 +325,31 @@ mod tests {
         let after = Cli::try_parse_from(["advisord", "stats", "--db", "a.redb"]).unwrap();
         assert_eq!(before.db, after.db);
         assert!(Cli::try_parse_from(["advisord", "ingest", "--format", "nope", "x"]).is_err());
+    }
+
+    #[test]
+    fn sync_and_mirror_arguments() {
+        let cli = Cli::try_parse_from([
+            "advisord",
+            "sync",
+            "--catalog",
+            "a",
+            "--catalog",
+            "b",
+            "--no-builtin",
+            "x",
+            "y",
+        ])
+        .unwrap();
+        let Command::Sync { catalog, feeds, .. } = cli.command else {
+            panic!("not sync")
+        };
+        assert_eq!(catalog.dirs.len(), 2);
+        assert!(catalog.no_builtin);
+        assert_eq!(feeds, ["x", "y"]);
+        let cli = Cli::try_parse_from(["advisord", "mirror", "pull", "out", "f"]).unwrap();
+        assert!(matches!(cli.command, Command::Mirror { .. }));
+        assert!(Cli::try_parse_from(["advisord", "sync", "--max-size", "lots"]).is_err());
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! The subcommands' implementations (the binary's edge: errors are `anyhow`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
 use crate::api::{self, AppState};
-use crate::cli::{Cli, Command};
+use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand};
+use crate::feeds::catalog::Catalog;
+use crate::feeds::http::{FetchOptions, Fetcher};
 use crate::ingest::{self, Input};
 use crate::model::Ecosystem;
 use crate::query::PackageQuery;
 use crate::store::Store;
+use crate::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
@@ -18,13 +21,161 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Vercmp { scheme, ecosystem } = &cli.command {
         return vercmp(*scheme, ecosystem.as_deref());
     }
+    // The mirror needs no database (it runs on the connected machine).
+    if let Command::Mirror {
+        command:
+            MirrorCommand::Pull {
+                catalog,
+                fetch,
+                dir,
+                feeds,
+            },
+    } = &cli.command
+    {
+        return mirror_pull(catalog, fetch, dir, feeds).await;
+    }
     let store = Store::open(&cli.db)?;
     match cli.command {
         Command::Serve {
             listen,
             no_sync,
             notify,
-        } => serve(store, listen, no_sync, notify.config()).await,
+            catalog,
+            fetch,
+        } => {
+            let syncer = Syncer::new(
+                store.clone(),
+                load_catalog(&catalog)?,
+                sync_options(&cli.db, &fetch, false),
+            )?;
+            serve(store, listen, no_sync, notify.config(), syncer).await
+        }
+        Command::Sync {
+            catalog,
+            fetch,
+            from_mirror,
+            force,
+            json,
+            feeds,
+        } => {
+            let catalog = load_catalog(&catalog)?;
+            let syncer = Syncer::new(store, catalog, sync_options(&cli.db, &fetch, force))?;
+            let reports = match from_mirror {
+                Some(dir) => syncer.sync_from_mirror(&dir, &feeds).await?,
+                None => {
+                    let specs = syncer
+                        .catalog()
+                        .select(&feeds)
+                        .map_err(anyhow::Error::msg)?;
+                    if specs.is_empty() {
+                        anyhow::bail!("no feed to sync: the catalog has no enabled feed");
+                    }
+                    let progress = (!json && std::io::stderr().is_terminal())
+                        .then(|| progress_bar(specs.len() as u64));
+                    let hook = progress.clone().map(|bar| {
+                        let hook: crate::sync::ProgressHook = std::sync::Arc::new(move |report| {
+                            bar.inc(1);
+                            bar.set_message(report.feed.clone());
+                        });
+                        hook
+                    });
+                    let reports = syncer.sync_all_with(specs, hook).await;
+                    if let Some(bar) = progress {
+                        bar.finish_and_clear();
+                    }
+                    reports
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for report in &reports {
+                    for error in &report.first_errors {
+                        eprintln!("skipped: {error}");
+                    }
+                    println!("{}", report.summary());
+                }
+            }
+            let failed = reports
+                .iter()
+                .filter(|r| r.status == SyncStatus::Failed)
+                .count();
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} feeds failed", reports.len());
+            }
+            Ok(())
+        }
+        Command::Feeds { catalog, json } => {
+            let syncer = Syncer::new(
+                store.clone(),
+                load_catalog(&catalog)?,
+                SyncOptions::for_db(&cli.db),
+            )?;
+            let views = syncer.views()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                println!("feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error");
+                for v in &views {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        v.name,
+                        v.format.as_deref().unwrap_or("-"),
+                        v.enabled,
+                        v.interval.as_deref().unwrap_or("-"),
+                        v.records,
+                        v.last_attempt.as_deref().unwrap_or("-"),
+                        v.last_success.as_deref().unwrap_or("-"),
+                        v.last_error.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Mirror { .. } => Ok(()),
+        Command::Export { osv } => {
+            let report =
+                tokio::task::spawn_blocking(move || crate::export::export_osv(&store, &osv))
+                    .await??;
+            println!(
+                "{} records in {} ecosystem directories",
+                report.records,
+                report.ecosystems.len()
+            );
+            Ok(())
+        }
+        Command::Import { feed, json, dir } => {
+            let feed = feed.unwrap_or_else(|| {
+                let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
+                let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
+                format!("import:{base}")
+            });
+            let report = tokio::task::spawn_blocking(move || {
+                crate::export::import_tree(&store, &dir, &feed)
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for e in &report.errors {
+                    eprintln!("skipped: {e}");
+                }
+                let o = &report.outcome;
+                println!(
+                    "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
+                    report.feed,
+                    report.records,
+                    report.verbatim,
+                    report.errors.len(),
+                    o.created,
+                    o.updated,
+                    o.withdrawn,
+                    o.removed,
+                    o.unchanged
+                );
+            }
+            Ok(())
+        }
         Command::Scan {
             file,
             format,
@@ -132,6 +283,75 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A bar over feeds, shown on a terminal (plain log lines otherwise).
+fn progress_bar(feeds: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(feeds);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} feeds  {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
+    Ok(Catalog::load(!args.no_builtin, &args.dirs)?)
+}
+
+fn fetch_options(args: &FetchArgs) -> FetchOptions {
+    FetchOptions {
+        connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
+        total_timeout: std::time::Duration::from_secs(args.timeout),
+        attempts: args.attempts.max(1),
+        max_bytes: args.max_size,
+        retry_base: std::time::Duration::from_millis(args.retry_delay_ms),
+    }
+}
+
+fn sync_options(db: &std::path::Path, args: &FetchArgs, force: bool) -> SyncOptions {
+    let mut options = SyncOptions::for_db(db);
+    options.fetch = fetch_options(args);
+    options.jobs = args.jobs.max(1);
+    options.force = force;
+    if let Some(dir) = &args.cache_dir {
+        options.cache_dir = dir.clone();
+    }
+    options
+}
+
+async fn mirror_pull(
+    catalog: &CatalogArgs,
+    fetch: &FetchArgs,
+    dir: &std::path::Path,
+    feeds: &[String],
+) -> Result<()> {
+    let catalog = load_catalog(catalog)?;
+    let specs = catalog.select(feeds).map_err(anyhow::Error::msg)?;
+    if specs.is_empty() {
+        anyhow::bail!("no feed to mirror: the catalog has no enabled feed");
+    }
+    let fetcher = Fetcher::new(fetch_options(fetch))?;
+    let reports = crate::mirror::pull(dir, &specs, &fetcher).await?;
+    let mut failed = 0;
+    for r in &reports {
+        match &r.error {
+            Some(e) => {
+                failed += 1;
+                println!("feed {}: FAILED: {e}", r.feed);
+            }
+            None => println!(
+                "feed {}: {} files, {} not modified, {} bytes downloaded",
+                r.feed, r.files, r.not_modified, r.downloaded_bytes
+            ),
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
+}
+
 /// `advisord vercmp`: the batch comparator on stdin/stdout.
 fn vercmp(scheme: Option<VersionScheme>, ecosystem: Option<&str>) -> Result<()> {
     let scheme = match (scheme, ecosystem) {
@@ -231,6 +451,7 @@ async fn serve(
     listen: std::net::SocketAddr,
     no_sync: bool,
     notify: crate::notify::NotifyConfig,
+    syncer: std::sync::Arc<Syncer>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -242,9 +463,24 @@ async fn serve(
     let hub = crate::notify::Hub::new(store.clone(), notify)?;
     hub.start()?;
     println!("listening on http://{local}");
-    api::serve(listener, AppState { store, hub }, shutdown_signal())
-        .await
-        .context("server failed")
+    let scheduler = if no_sync {
+        Vec::new()
+    } else {
+        syncer.spawn_scheduler()
+    };
+    let state = AppState {
+        store,
+        hub,
+        sync: Some(syncer),
+        admin_token: std::env::var("ADVISORD_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let result = api::serve(listener, state, shutdown_signal()).await;
+    for task in scheduler {
+        task.abort();
+    }
+    result.context("server failed")
 }
 
 async fn shutdown_signal() {

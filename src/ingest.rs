@@ -178,6 +178,38 @@ pub fn collect_path(
     Ok((records, report))
 }
 
+/// Reads and parses one downloaded file saved at `path` (blocking); records
+/// and errors name `location` (its URL), not the local copy.
+pub fn collect_download(
+    format: Format,
+    feed: &str,
+    location: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let mut records = Vec::new();
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
+    let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    feeds::unpack(location, bytes, &mut |file| {
+        parse_file(
+            format,
+            feed,
+            &fetched,
+            &file,
+            false,
+            &mut records,
+            &mut report,
+        )
+    })?;
+    Ok((records, report))
+}
+
 /// Reads, parses and stores `inputs` as one batch of feed `feed`.
 pub async fn ingest(
     store: &Store,

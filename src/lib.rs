@@ -15,18 +15,24 @@
 //! - [`query`]: matching a package and version against the store.
 //! - [`api`]: the OSV-compatible HTTP API (axum).
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
+//! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
+//!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps;
+//!   [`export`]: the store as an osv.dev bucket tree and back.
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod feeds;
 pub mod formats;
 pub mod ingest;
 pub mod inventory;
+pub mod mirror;
 pub mod model;
 pub mod notify;
 pub mod query;
 pub mod store;
+pub mod sync;
 pub mod version;

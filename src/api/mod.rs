@@ -18,6 +18,7 @@ use crate::query::QueryError;
 use crate::store::Store;
 
 mod changes;
+mod feeds;
 mod osv;
 mod subscriptions;
 mod watches;
@@ -32,14 +33,24 @@ pub struct AppState {
     pub store: Store,
     /// Change notification: polling, retention, webhooks, watches.
     pub hub: crate::notify::Hub,
+    /// Feed syncs (for `/v1/feeds`), when the catalog is loaded.
+    pub sync: Option<std::sync::Arc<crate::sync::Syncer>>,
+    /// The bearer token of admin endpoints (`ADVISORD_ADMIN_TOKEN`); unset disables them.
+    pub admin_token: Option<String>,
 }
 
 impl AppState {
-    /// State over `store` with default notification settings (no admin
-    /// token: subscriptions and watches disabled; no background tasks).
+    /// State over `store` with default notification settings, no feed sync
+    /// and no admin token (subscriptions, watches and sync triggers disabled;
+    /// no background tasks).
     pub fn new(store: Store) -> Result<AppState, crate::store::StoreError> {
         let hub = crate::notify::Hub::new(store.clone(), crate::notify::NotifyConfig::default())?;
-        Ok(AppState { store, hub })
+        Ok(AppState {
+            store,
+            hub,
+            sync: None,
+            admin_token: None,
+        })
     }
 }
 
@@ -51,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(changes::router())
         .merge(subscriptions::router())
         .merge(watches::router())
+        .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -86,6 +98,10 @@ pub enum ApiError {
     BadRequest(String),
     /// The id does not exist (404).
     NotFound(String),
+    /// No or wrong credentials (401).
+    Unauthorized(String),
+    /// The endpoint is disabled (403).
+    Forbidden(String),
     /// Something failed on our side (500); the detail stays in the log.
     Internal(String),
     /// Any other status, with its google.rpc code, message and extra fields
@@ -118,6 +134,8 @@ impl IntoResponse for ApiError {
             }
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, 3, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, 5, m),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, 16, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, 7, m),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub mod catalog;
 pub mod http;
 
 /// One upstream file handed to a parser.

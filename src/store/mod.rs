@@ -152,10 +152,26 @@ pub struct FeedState {
     /// `Last-Modified` per source URL, for conditional GET.
     #[serde(default)]
     pub last_modified: std::collections::BTreeMap<String, String>,
+    /// `sha256:<hex>` of the raw upstream file per source URL, as last
+    /// ingested: identical bytes are not parsed again.
+    #[serde(default)]
+    pub digests: std::collections::BTreeMap<String, String>,
+    /// When a sync of this feed was last attempted (successful or not).
+    #[serde(default)]
+    pub last_attempt: Option<String>,
+    /// When a sync of this feed last completed (including "not modified").
+    #[serde(default)]
+    pub last_success: Option<String>,
+    /// The error of the last attempt, `None` when it succeeded.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// What the last batch written for this feed did.
+    #[serde(default)]
+    pub last_outcome: Option<BatchOutcome>,
 }
 
 /// Counts of what one batch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOutcome {
     /// New ids.
     pub created: u64,
@@ -163,6 +179,10 @@ pub struct BatchOutcome {
     pub updated: u64,
     /// Records that became withdrawn.
     pub withdrawn: u64,
+    /// Records this feed no longer publishes (full-snapshot feeds only):
+    /// its contribution was dropped.
+    #[serde(default)]
+    pub removed: u64,
     /// Records identical to what was stored (nothing written).
     pub unchanged: u64,
     /// The sequence number of the last change-log entry written, if any.
@@ -197,6 +217,8 @@ pub struct Stats {
     pub records: u64,
     /// Withdrawn records.
     pub withdrawn: u64,
+    /// Records no feed publishes any more (kept readable by id, never matched).
+    pub removed: u64,
     /// Distinct (ecosystem, package) pairs in the index.
     pub packages: u64,
     /// Alias -> id pairs.
@@ -208,6 +230,9 @@ pub struct Stats {
     /// Per feed: number of records it contributes.
     pub feeds: std::collections::BTreeMap<String, u64>,
 }
+
+/// Called with each record's id and stored JSON by [`Store::for_each_record`].
+pub type RecordVisitor<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
 
 /// A handle on the open database; cloning is shallow and shares it.
 #[derive(Clone)]
@@ -268,6 +293,8 @@ impl Store {
                 .map_err(db_err("open watch packages"))?;
             txn.open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
+            txn.open_table(REMOVED).map_err(db_err("open removed"))?;
+            backfill_feed_records(&txn)?;
             let mut meta = txn.open_table(META).map_err(db_err("open meta"))?;
             let found = meta
                 .get("schema")
@@ -302,6 +329,109 @@ impl Store {
         records: Vec<Advisory>,
         update_state: impl FnOnce(&mut FeedState),
     ) -> Result<BatchOutcome, StoreError> {
+        self.apply(feed, records, false, update_state)
+    }
+
+    /// Like [`Store::apply_batch`] for a feed that publishes a full snapshot
+    /// each time: in the same transaction, every record this feed
+    /// contributed before and is absent from `records` loses this feed's
+    /// contribution (a `removed` change when no other feed has it, an
+    /// `updated` one otherwise).
+    pub fn apply_snapshot(
+        &self,
+        feed: &str,
+        records: Vec<Advisory>,
+        update_state: impl FnOnce(&mut FeedState),
+    ) -> Result<BatchOutcome, StoreError> {
+        self.apply(feed, records, true, update_state)
+    }
+
+    /// Writes only the feed's state (no records, no change-log entry).
+    pub fn update_feed_state(
+        &self,
+        feed: &str,
+        update_state: impl FnOnce(&mut FeedState),
+    ) -> Result<FeedState, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let state = {
+            let mut table = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+            let mut state = match table.get(feed).map_err(db_err("read feed state"))? {
+                Some(v) => serde_json::from_slice(v.value()).map_err(codec_err(feed))?,
+                None => FeedState::default(),
+            };
+            update_state(&mut state);
+            let bytes = serde_json::to_vec(&state).map_err(codec_err(feed))?;
+            table
+                .insert(feed, bytes.as_slice())
+                .map_err(db_err("write feed state"))?;
+            state
+        };
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(state)
+    }
+
+    /// The state of every feed ever written, by name.
+    pub fn feed_states(&self) -> Result<std::collections::BTreeMap<String, FeedState>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in table.iter().map_err(db_err("scan feeds"))? {
+            let (name, value) = row.map_err(db_err("scan feeds"))?;
+            let state: FeedState =
+                serde_json::from_slice(value.value()).map_err(codec_err(name.value()))?;
+            out.insert(name.value().to_string(), state);
+        }
+        Ok(out)
+    }
+
+    /// Every record id `feed` currently contributes, sorted.
+    pub fn feed_record_ids(&self, feed: &str) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn
+            .open_table(FEED_RECORDS)
+            .map_err(db_err("open feed records"))?;
+        let mut out = Vec::new();
+        for row in table
+            .range((feed, "")..)
+            .map_err(db_err("scan feed records"))?
+        {
+            let (key, _) = row.map_err(db_err("scan feed records"))?;
+            let (f, id) = key.value();
+            if f != feed {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        Ok(out)
+    }
+
+    /// Calls `visit` with the id and stored JSON of every record (removed
+    /// ones excluded), in id order, inside one read transaction.
+    pub fn for_each_record(&self, visit: &mut RecordVisitor<'_>) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let records = txn.open_table(RECORDS).map_err(db_err("open records"))?;
+        let removed = txn.open_table(REMOVED).map_err(db_err("open removed"))?;
+        for row in records.iter().map_err(db_err("scan records"))? {
+            let (id, json) = row.map_err(db_err("scan records"))?;
+            if removed
+                .get(id.value())
+                .map_err(db_err("read removed"))?
+                .is_some()
+            {
+                continue;
+            }
+            visit(id.value(), json.value())?;
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        feed: &str,
+        records: Vec<Advisory>,
+        snapshot: bool,
+        update_state: impl FnOnce(&mut FeedState),
+    ) -> Result<BatchOutcome, StoreError> {
         let now = Timestamp::now().to_string();
         let mut outcome = BatchOutcome::default();
         let txn = self.db.begin_write().map_err(db_err("begin write"))?;
@@ -309,8 +439,12 @@ impl Store {
             let mut t = Tables::open(&txn)?;
             let mut state = t.feed_state(feed)?;
             let mut next_seq = t.last_seq()? + 1;
+            let mut seen: BTreeSet<String> = BTreeSet::new();
             for mut record in records {
                 let id = record.id.to_string();
+                if snapshot {
+                    seen.insert(id.clone());
+                }
                 let (digest, json) = contribution_bytes(&mut record)?;
                 let old = t
                     .contributions
@@ -323,6 +457,9 @@ impl Store {
                 }
                 if old.is_none() {
                     state.records += 1;
+                    t.feed_records
+                        .insert((feed, id.as_str()), ())
+                        .map_err(db_err("write feed record"))?;
                 }
                 let mut value = digest.to_vec();
                 value.extend_from_slice(&json);
@@ -342,13 +479,35 @@ impl Store {
                 }
                 change.seq = next_seq;
                 change.recorded = now.clone();
-                let bytes = serde_json::to_vec(&change).map_err(codec_err(&id))?;
-                t.changes
-                    .insert(next_seq, bytes.as_slice())
-                    .map_err(db_err("append change"))?;
+                t.append_change(&change)?;
                 outcome.last_seq = Some(next_seq);
                 next_seq += 1;
             }
+            if snapshot {
+                let gone: Vec<String> = t
+                    .feed_ids(feed)?
+                    .into_iter()
+                    .filter(|id| !seen.contains(id))
+                    .collect();
+                for id in gone {
+                    t.contributions
+                        .remove((id.as_str(), feed))
+                        .map_err(db_err("remove contribution"))?;
+                    t.feed_records
+                        .remove((feed, id.as_str()))
+                        .map_err(db_err("remove feed record"))?;
+                    state.records = state.records.saturating_sub(1);
+                    outcome.removed += 1;
+                    if let Some(mut change) = t.rebuild_with(&id, feed, None)? {
+                        change.seq = next_seq;
+                        change.recorded = now.clone();
+                        t.append_change(&change)?;
+                        outcome.last_seq = Some(next_seq);
+                        next_seq += 1;
+                    }
+                }
+            }
+            state.last_outcome = Some(outcome.clone());
             state.last_ingest = Some(now.clone());
             update_state(&mut state);
             let bytes = serde_json::to_vec(&state).map_err(codec_err(feed))?;
@@ -474,6 +633,7 @@ impl Store {
         let aliases = txn.open_table(ALIASES).map_err(db_err("open aliases"))?;
         let changes = txn.open_table(CHANGES).map_err(db_err("open changes"))?;
         let feeds = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
+        let removed = txn.open_table(REMOVED).map_err(db_err("open removed"))?;
         let mut distinct = 0u64;
         let mut previous: Option<(String, String)> = None;
         for row in packages.iter().map_err(db_err("scan packages"))? {
@@ -499,6 +659,7 @@ impl Store {
         Ok(Stats {
             records: records.len().map_err(db_err("count records"))?,
             withdrawn: withdrawn.len().map_err(db_err("count withdrawn"))?,
+            removed: removed.len().map_err(db_err("count removed"))?,
             packages: distinct,
             aliases: aliases.len().map_err(db_err("count aliases"))?,
             changes: changes.len().map_err(db_err("count changes"))?,
@@ -506,6 +667,31 @@ impl Store {
             feeds: per_feed,
         })
     }
+}
+
+/// Fills `feed_records` from `contributions` in a database written before
+/// that table existed (a no-op when it already has rows or there is no data).
+fn backfill_feed_records(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut feed_records = txn
+        .open_table(FEED_RECORDS)
+        .map_err(db_err("open feed records"))?;
+    if !feed_records
+        .is_empty()
+        .map_err(db_err("count feed records"))?
+    {
+        return Ok(());
+    }
+    let contributions = txn
+        .open_table(CONTRIBUTIONS)
+        .map_err(db_err("open contributions"))?;
+    for row in contributions.iter().map_err(db_err("scan contributions"))? {
+        let (key, _) = row.map_err(db_err("scan contributions"))?;
+        let (id, feed) = key.value();
+        feed_records
+            .insert((feed, id), ())
+            .map_err(db_err("write feed record"))?;
+    }
+    Ok(())
 }
 
 fn lookup_in(
@@ -565,6 +751,8 @@ struct Tables<'txn> {
     withdrawn: redb::Table<'txn, &'static str, ()>,
     feeds: redb::Table<'txn, &'static str, &'static [u8]>,
     changes: redb::Table<'txn, u64, &'static [u8]>,
+    feed_records: redb::Table<'txn, (&'static str, &'static str), ()>,
+    removed: redb::Table<'txn, &'static str, ()>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -581,7 +769,36 @@ impl<'txn> Tables<'txn> {
                 .map_err(db_err("open withdrawn"))?,
             feeds: txn.open_table(FEEDS).map_err(db_err("open feeds"))?,
             changes: txn.open_table(CHANGES).map_err(db_err("open changes"))?,
+            feed_records: txn
+                .open_table(FEED_RECORDS)
+                .map_err(db_err("open feed records"))?,
+            removed: txn.open_table(REMOVED).map_err(db_err("open removed"))?,
         })
+    }
+
+    fn append_change(&mut self, change: &ChangeEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(change).map_err(codec_err(&change.id))?;
+        self.changes
+            .insert(change.seq, bytes.as_slice())
+            .map_err(db_err("append change"))?;
+        Ok(())
+    }
+
+    fn feed_ids(&self, feed: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for row in self
+            .feed_records
+            .range((feed, "")..)
+            .map_err(db_err("scan feed records"))?
+        {
+            let (key, _) = row.map_err(db_err("scan feed records"))?;
+            let (f, id) = key.value();
+            if f != feed {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        Ok(out)
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {
@@ -647,19 +864,37 @@ impl<'txn> Tables<'txn> {
             None => None,
         };
         let merged = merge(parts);
+        let was_removed = self
+            .removed
+            .get(id)
+            .map_err(db_err("read removed"))?
+            .is_some();
         if let Some(old) = &old {
-            self.unindex(old)?;
+            if !was_removed {
+                self.unindex(old)?;
+            }
         }
         let Some(merged) = merged else {
-            self.records.remove(id).map_err(db_err("remove record"))?;
+            // No feed publishes it any more: keep the last version readable
+            // by id, out of the package and alias indexes.
+            if was_removed {
+                return Ok(None);
+            }
+            self.removed
+                .insert(id, ())
+                .map_err(db_err("mark removed"))?;
             return Ok(old.map(|old| change(&old, ChangeKind::Removed, feed)));
         };
+        if was_removed {
+            self.removed.remove(id).map_err(db_err("unmark removed"))?;
+        }
         let json = match reuse {
             Some(json) => json.to_vec(),
             None => serde_json::to_vec(&merged).map_err(codec_err(id))?,
         };
         let kind = match &old {
             None => ChangeKind::Created,
+            Some(_) if was_removed => ChangeKind::Created,
             Some(old) if merged.is_withdrawn() && !old.is_withdrawn() => ChangeKind::Withdrawn,
             Some(_) => ChangeKind::Updated,
         };

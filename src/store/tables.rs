@@ -47,3 +47,10 @@ pub const WATCH_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("w
 /// (watch id, event seq) -> JSON [`super::subs::WatchEvent`]; per watch,
 /// event seqs are gap-free from 1.
 pub const WATCH_EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("watch_events");
+/// (feed, id) -> (): which ids each feed contributes, so a full-snapshot
+/// feed can find the records it no longer publishes.
+pub const FEED_RECORDS: TableDefinition<(&str, &str), ()> = TableDefinition::new("feed_records");
+
+/// id -> (): records no feed publishes any more. Their last version stays in
+/// `records` (readable by id) but out of the package and alias indexes.
+pub const REMOVED: TableDefinition<&str, ()> = TableDefinition::new("removed");

@@ -1023,6 +1023,8 @@ async fn live_stream_and_watch_see_changes_written_while_connected() {
     let state = advisord::api::AppState {
         store: store.clone(),
         hub: hub.clone(),
+        sync: None,
+        admin_token: None,
     };
     tokio::spawn(advisord::api::serve(
         listener,

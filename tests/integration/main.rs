@@ -8,4 +8,5 @@ mod osv;
 mod oval;
 mod server;
 mod store;
+mod sync;
 mod version;

@@ -1,0 +1,505 @@
+//! The feed catalog: one TOML file per upstream source (`feeds/*.toml`,
+//! built into the binary) plus the user's own files (`--catalog DIR`).
+//!
+//! A feed names its format as a string; it is resolved to a
+//! [`Format`] only when the feed is synced, so the catalog loads whatever
+//! parsers this build has, and a new `Format` variant needs no change here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::formats::{Format, UnknownFormat};
+
+/// The format names the catalog accepts (whether or not this build has the parser).
+pub const KNOWN_FORMATS: &[&str] = &[
+    "osv",
+    "oval",
+    "mail",
+    "alpine-secdb",
+    "debian-tracker",
+    "csaf",
+];
+
+/// The catalog files shipped in `feeds/`, embedded at build time.
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_catalog.rs"));
+}
+
+/// Why the catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A catalog directory or file could not be read.
+    #[error("catalog {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file is not valid catalog TOML.
+    #[error("catalog file {path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Two files of the same catalog directory define one feed name.
+    #[error("feed {name} is defined twice: {first} and {second}")]
+    Duplicate {
+        /// The feed name.
+        name: String,
+        /// First file.
+        first: String,
+        /// Second file.
+        second: String,
+    },
+}
+
+/// One catalog file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: String,
+    format: String,
+    #[serde(default)]
+    dialect: Option<String>,
+    urls: Vec<String>,
+    interval: String,
+    #[serde(default = "default_true")]
+    enabled: bool,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default = "default_true")]
+    snapshot: bool,
+    #[serde(default)]
+    history_months: u32,
+    #[serde(default)]
+    max_size: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One upstream source: where to fetch, how to parse, how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedSpec {
+    /// Unique feed name (records are attributed to it).
+    pub name: String,
+    /// Format name (`osv`, `oval`, ...), resolved by [`FeedSpec::format`].
+    pub format: String,
+    /// Publisher dialect where a format has several (`suse`, `redhat`...).
+    pub dialect: Option<String>,
+    /// The files of the feed; may hold `{yyyy}`, `{mm}`, `{Month}` placeholders
+    /// (see [`FeedSpec::expanded_urls`]).
+    pub urls: Vec<String>,
+    /// Time between scheduled syncs.
+    #[serde(serialize_with = "ser_duration")]
+    pub interval: Duration,
+    /// Whether `sync` without names and the scheduler include the feed.
+    pub enabled: bool,
+    /// Free text.
+    pub description: Option<String>,
+    /// The files are a full snapshot: records missing from them are removed.
+    pub snapshot: bool,
+    /// For dated URL templates: how many months before the current one to fetch too.
+    pub history_months: u32,
+    /// Largest download accepted per file, when not the default.
+    pub max_bytes: Option<u64>,
+    /// Where the spec came from (`builtin:NAME.toml` or a path).
+    pub origin: String,
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
+impl FeedSpec {
+    /// Parses and validates one catalog file's text.
+    pub fn from_toml(text: &str, origin: &str) -> Result<FeedSpec, CatalogError> {
+        let invalid = |reason: String| CatalogError::Invalid {
+            path: origin.to_string(),
+            reason,
+        };
+        let raw: RawSpec = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if raw.name.is_empty()
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+            || raw.name.starts_with('.')
+        {
+            return Err(invalid(format!(
+                "name {:?}: use letters, digits, '-', '_', '.', ':'",
+                raw.name
+            )));
+        }
+        if !KNOWN_FORMATS.contains(&raw.format.as_str()) && raw.format.parse::<Format>().is_err() {
+            return Err(invalid(format!(
+                "format {:?} is not one of {}",
+                raw.format,
+                KNOWN_FORMATS.join(", ")
+            )));
+        }
+        if raw.urls.is_empty() {
+            return Err(invalid("urls is empty".into()));
+        }
+        for url in &raw.urls {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid(format!("url {url:?} is not http(s)")));
+            }
+        }
+        let interval = parse_duration(&raw.interval).map_err(invalid)?;
+        let max_bytes = raw
+            .max_size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(invalid)?;
+        Ok(FeedSpec {
+            name: raw.name,
+            format: raw.format,
+            dialect: raw.dialect,
+            urls: raw.urls,
+            interval,
+            enabled: raw.enabled,
+            description: raw.description,
+            snapshot: raw.snapshot,
+            history_months: raw.history_months,
+            max_bytes,
+            origin: origin.to_string(),
+        })
+    }
+
+    /// The parser for this feed, if this build has it.
+    pub fn format(&self) -> Result<Format, UnknownFormat> {
+        self.format.parse()
+    }
+
+    /// The URLs to fetch at `now`: a URL with `{yyyy}` (year), `{mm}` (01-12)
+    /// or `{Month}` (`January`) stands for the current month and the
+    /// `history_months` before it, oldest first; others are taken as they are.
+    pub fn expanded_urls(&self, now: time::OffsetDateTime) -> Vec<String> {
+        let mut out = Vec::new();
+        for url in &self.urls {
+            if !(url.contains("{yyyy}") || url.contains("{mm}") || url.contains("{Month}")) {
+                out.push(url.clone());
+                continue;
+            }
+            let (mut year, mut month) = (now.year(), u8::from(now.month()));
+            let mut months = Vec::new();
+            for _ in 0..=self.history_months {
+                months.push((year, month));
+                if month == 1 {
+                    year -= 1;
+                    month = 12;
+                } else {
+                    month -= 1;
+                }
+            }
+            for (year, month) in months.into_iter().rev() {
+                let name = time::Month::try_from(month).map_or("January", month_name);
+                out.push(
+                    url.replace("{yyyy}", &format!("{year:04}"))
+                        .replace("{mm}", &format!("{month:02}"))
+                        .replace("{Month}", name),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn month_name(m: time::Month) -> &'static str {
+    use time::Month::*;
+    match m {
+        January => "January",
+        February => "February",
+        March => "March",
+        April => "April",
+        May => "May",
+        June => "June",
+        July => "July",
+        August => "August",
+        September => "September",
+        October => "October",
+        November => "November",
+        December => "December",
+    }
+}
+
+/// Parses `90s`, `30m`, `6h`, `1d`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => {
+                return Err(format!(
+                    "interval {text:?}: unexpected {c:?} (use e.g. 6h, 30m, 1d)"
+                ))
+            }
+        };
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("interval {text:?}: a number must precede {c:?}"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        number.clear();
+        any = true;
+    }
+    if !number.is_empty() || !any {
+        return Err(format!("interval {text:?}: give a unit (s, m, h, d)"));
+    }
+    if total == 0 {
+        return Err(format!("interval {text:?} must be positive"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// `6h`, `1h30m`, `45s` for a whole number of seconds.
+pub fn format_duration(d: Duration) -> String {
+    let mut s = d.as_secs();
+    let mut out = String::new();
+    for (unit, len) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if s >= len {
+            out.push_str(&format!("{}{unit}", s / len));
+            s %= len;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+/// Parses `512MiB`, `2GiB`, `100MB`, `4096`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("size {text:?}: expected a number and a unit"))?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("size {text:?}: unknown unit {other:?}")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+/// The loaded catalog: feeds by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    feeds: BTreeMap<String, FeedSpec>,
+}
+
+impl Catalog {
+    /// The built-in feeds (`feeds/*.toml` at build time).
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::default();
+        let mut origins = BTreeMap::new();
+        for (file, text) in builtin::FILES {
+            let origin = format!("builtin:{file}");
+            let spec = FeedSpec::from_toml(text, &origin)?;
+            catalog.insert_unique(spec, &mut origins)?;
+        }
+        Ok(catalog)
+    }
+
+    /// The built-in feeds (unless `builtin` is false) plus every `*.toml`
+    /// in `dirs`; a user file defining a built-in name replaces it.
+    pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<Catalog, CatalogError> {
+        let mut catalog = if builtin {
+            Catalog::builtin()?
+        } else {
+            Catalog::default()
+        };
+        for dir in dirs {
+            let mut origins = BTreeMap::new();
+            for spec in read_dir_specs(dir)? {
+                if let Some(first) = origins.insert(spec.name.clone(), spec.origin.clone()) {
+                    return Err(CatalogError::Duplicate {
+                        name: spec.name,
+                        first,
+                        second: spec.origin,
+                    });
+                }
+                catalog.feeds.insert(spec.name.clone(), spec);
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn insert_unique(
+        &mut self,
+        spec: FeedSpec,
+        origins: &mut BTreeMap<String, String>,
+    ) -> Result<(), CatalogError> {
+        if let Some(first) = origins.get(&spec.name) {
+            return Err(CatalogError::Duplicate {
+                name: spec.name.clone(),
+                first: first.clone(),
+                second: spec.origin.clone(),
+            });
+        }
+        origins.insert(spec.name.clone(), spec.origin.clone());
+        self.feeds.insert(spec.name.clone(), spec);
+        Ok(())
+    }
+
+    /// Every feed, by name.
+    pub fn feeds(&self) -> impl Iterator<Item = &FeedSpec> {
+        self.feeds.values()
+    }
+
+    /// The feed called `name`.
+    pub fn get(&self, name: &str) -> Option<&FeedSpec> {
+        self.feeds.get(name)
+    }
+
+    /// The named feeds (errors on an unknown name), or every enabled feed
+    /// when `names` is empty.
+    pub fn select(&self, names: &[String]) -> Result<Vec<FeedSpec>, String> {
+        if names.is_empty() {
+            return Ok(self.feeds.values().filter(|f| f.enabled).cloned().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.feeds
+                    .get(n)
+                    .cloned()
+                    .ok_or_else(|| format!("no feed named {n:?} in the catalog"))
+            })
+            .collect()
+    }
+
+    /// Number of feeds.
+    pub fn len(&self) -> usize {
+        self.feeds.len()
+    }
+
+    /// Whether there is no feed.
+    pub fn is_empty(&self) -> bool {
+        self.feeds.is_empty()
+    }
+}
+
+fn read_dir_specs(dir: &Path) -> Result<Vec<FeedSpec>, CatalogError> {
+    let io = |source| CatalogError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        out.push(FeedSpec::from_toml(&text, &path.display().to_string())?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+name = "ubuntu-announce"
+format = "mail"
+urls = ["https://example.org/archives/{yyyy}-{Month}.txt.gz"]
+interval = "1h30m"
+snapshot = false
+history_months = 2
+max_size = "64MiB"
+"#;
+
+    #[test]
+    fn parses_and_expands_month_templates() {
+        let spec = FeedSpec::from_toml(SPEC, "t.toml").unwrap();
+        assert_eq!(spec.interval, Duration::from_secs(5400));
+        assert!(spec.enabled);
+        assert!(!spec.snapshot);
+        assert_eq!(spec.max_bytes, Some(64 << 20));
+        let now = time::macros::datetime!(2026-02-10 12:00 UTC);
+        assert_eq!(
+            spec.expanded_urls(now),
+            vec![
+                "https://example.org/archives/2025-December.txt.gz",
+                "https://example.org/archives/2026-January.txt.gz",
+                "https://example.org/archives/2026-February.txt.gz",
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        for (text, needle) in [
+            (SPEC.replace("mail", "gopher"), "format"),
+            (SPEC.replace("1h30m", "soon"), "interval"),
+            (SPEC.replace("https://", "ftp://"), "not http"),
+            (SPEC.replace("ubuntu-announce", "a b"), "name"),
+            (format!("{SPEC}\ncolour = 1\n"), "colour"),
+        ] {
+            let err = FeedSpec::from_toml(&text, "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("6").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("2 parsecs").is_err());
+    }
+
+    #[test]
+    fn builtin_catalog_loads_and_covers_the_sources() {
+        let catalog = Catalog::builtin().unwrap();
+        for format in KNOWN_FORMATS {
+            assert!(
+                catalog.feeds().any(|f| f.format == *format),
+                "no built-in feed of format {format}"
+            );
+        }
+        for feed in catalog.feeds() {
+            assert!(
+                feed.origin.ends_with(&format!("{}.toml", feed.name)),
+                "{feed:?}"
+            );
+        }
+    }
+}

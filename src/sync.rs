@@ -1,0 +1,881 @@
+//! Keeping the store current from the feed catalog: fetch each feed's files
+//! (conditionally), parse them only when their bytes changed, and write the
+//! feed's records as one batch (one write transaction, one change-log entry
+//! per created, updated, withdrawn or removed record).
+//!
+//! The same [`Syncer`] serves `advisord sync`, the scheduler inside
+//! `advisord serve`, `POST /v1/feeds/{name}/sync` and `sync --from-mirror`.
+//!
+//! Downloaded files are kept in a cache directory (by default next to the
+//! database) so a feed with several files can be re-parsed whole when only
+//! one of them changed while the others answered 304.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::feeds::catalog::{Catalog, FeedSpec};
+use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
+use crate::formats::Format;
+use crate::ingest::{self, IngestReport};
+use crate::model::Timestamp;
+use crate::store::{BatchOutcome, FeedState, Store, StoreError};
+
+/// How a sync runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Download policy (timeouts, retries, size limit).
+    pub fetch: FetchOptions,
+    /// Where downloaded files are kept between syncs.
+    pub cache_dir: PathBuf,
+    /// Feeds synced at once.
+    pub jobs: usize,
+    /// Parse and write even when no file changed.
+    pub force: bool,
+}
+
+impl SyncOptions {
+    /// Defaults with the cache beside the database (`advisord.redb` ->
+    /// `advisord.cache/`).
+    pub fn for_db(db: &Path) -> SyncOptions {
+        SyncOptions {
+            fetch: FetchOptions::default(),
+            cache_dir: db.with_extension("cache"),
+            jobs: 4,
+            force: false,
+        }
+    }
+}
+
+/// How a feed's sync ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncStatus {
+    /// Every file answered 304: nothing parsed, nothing written.
+    NotModified,
+    /// Files were downloaded but their bytes are what was last ingested:
+    /// nothing parsed, only the HTTP validators were updated.
+    Unchanged,
+    /// The files were parsed and the batch written (possibly with no record change).
+    Ingested,
+    /// The sync failed; the store's records are as before.
+    Failed,
+}
+
+/// What one feed's sync did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedReport {
+    /// The feed.
+    pub feed: String,
+    /// How it ended.
+    pub status: SyncStatus,
+    /// Files of the feed.
+    pub files: u64,
+    /// Files that answered 304 (or, from a mirror, were as last ingested).
+    pub not_modified: u64,
+    /// Bytes transferred.
+    pub downloaded_bytes: u64,
+    /// Records parsed (0 when nothing was parsed).
+    pub records: u64,
+    /// Records the parser rejected.
+    pub record_errors: u64,
+    /// The first few rejections, for the log.
+    pub first_errors: Vec<String>,
+    /// What the store write did.
+    pub outcome: BatchOutcome,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Wall time of the sync.
+    pub seconds: f64,
+}
+
+impl FeedReport {
+    fn new(feed: &str) -> FeedReport {
+        FeedReport {
+            feed: feed.to_string(),
+            status: SyncStatus::Failed,
+            files: 0,
+            not_modified: 0,
+            downloaded_bytes: 0,
+            records: 0,
+            record_errors: 0,
+            first_errors: Vec::new(),
+            outcome: BatchOutcome::default(),
+            error: None,
+            seconds: 0.0,
+        }
+    }
+
+    /// One log line.
+    pub fn summary(&self) -> String {
+        let o = &self.outcome;
+        match self.status {
+            SyncStatus::Failed => format!(
+                "feed {}: FAILED: {}",
+                self.feed,
+                self.error.as_deref().unwrap_or("unknown error")
+            ),
+            SyncStatus::NotModified => format!(
+                "feed {}: not modified ({} files, {:.2}s)",
+                self.feed, self.files, self.seconds
+            ),
+            SyncStatus::Unchanged => format!(
+                "feed {}: unchanged ({} files, {} bytes downloaded, {:.2}s)",
+                self.feed, self.files, self.downloaded_bytes, self.seconds
+            ),
+            SyncStatus::Ingested => format!(
+                "feed {}: {} files, {} bytes downloaded, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged ({:.2}s)",
+                self.feed,
+                self.files,
+                self.downloaded_bytes,
+                self.records,
+                self.record_errors,
+                o.created,
+                o.updated,
+                o.withdrawn,
+                o.removed,
+                o.unchanged,
+                self.seconds
+            ),
+        }
+    }
+}
+
+/// Why a sync could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Fetch(#[from] http::FetchError),
+    /// A mirror directory is unusable.
+    #[error(transparent)]
+    Mirror(#[from] crate::mirror::MirrorError),
+    /// A feed name is not in the catalog.
+    #[error("{0}")]
+    UnknownFeed(String),
+}
+
+/// One local copy of a feed file, ready to parse.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalFile {
+    /// The upstream URL (records name it as their source).
+    pub url: String,
+    /// The local copy.
+    pub path: PathBuf,
+    /// `sha256:<hex>` of the copy, when known without reading it.
+    pub sha256: Option<String>,
+    /// The HTTP validators of the copy.
+    pub validators: Validators,
+    /// When the copy was fetched.
+    pub fetched: Timestamp,
+    /// The server answered 304 for it.
+    pub not_modified: bool,
+    /// A new download to move over `final_path` once the batch is committed.
+    pub pending: Option<PathBuf>,
+}
+
+/// In-memory status of the feeds synced by this process (a 304 writes
+/// nothing to the store, so its time is only known here).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStatus {
+    /// When a sync last started.
+    pub last_attempt: Option<String>,
+    /// When a sync last ended without error.
+    pub last_success: Option<String>,
+    /// How the last sync ended.
+    pub last_status: Option<SyncStatus>,
+    /// The last error, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+/// A feed as `advisord feeds` and `GET /v1/feeds` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedView {
+    /// The feed name.
+    pub name: String,
+    /// Its format.
+    pub format: Option<String>,
+    /// Whether the scheduler syncs it.
+    pub enabled: bool,
+    /// Interval (`6h`).
+    pub interval: Option<String>,
+    /// Whether this build has its parser.
+    pub supported: bool,
+    /// Records it contributes.
+    pub records: u64,
+    /// When a sync last started.
+    pub last_attempt: Option<String>,
+    /// When a sync last ended without error.
+    pub last_success: Option<String>,
+    /// When its records were last written.
+    pub last_ingest: Option<String>,
+    /// The last error (`None` after a success).
+    pub last_error: Option<String>,
+    /// Records rejected by the parser in the last batch.
+    pub last_rejected: u64,
+    /// What the last batch did.
+    pub last_outcome: Option<BatchOutcome>,
+    /// HTTP validators per URL.
+    pub etags: BTreeMap<String, String>,
+    /// `Last-Modified` per URL.
+    pub last_modified: BTreeMap<String, String>,
+}
+
+/// Called with each feed's report as it finishes.
+pub type ProgressHook = Arc<dyn Fn(&FeedReport) + Send + Sync>;
+
+/// Runs feed syncs against one store; shared by the CLI, the scheduler and the API.
+#[derive(Debug)]
+pub struct Syncer {
+    store: Store,
+    catalog: Catalog,
+    options: SyncOptions,
+    fetcher: Fetcher,
+    permits: Arc<Semaphore>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    status: Mutex<BTreeMap<String, RunStatus>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Syncer {
+    /// A syncer for `store` over `catalog`.
+    pub fn new(
+        store: Store,
+        catalog: Catalog,
+        options: SyncOptions,
+    ) -> Result<Arc<Syncer>, SyncError> {
+        let fetcher = Fetcher::new(options.fetch.clone())?;
+        Ok(Arc::new(Syncer {
+            store,
+            catalog,
+            permits: Arc::new(Semaphore::new(options.jobs.max(1))),
+            options,
+            fetcher,
+            locks: Mutex::new(HashMap::new()),
+            status: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn feed_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.locks)
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn note(&self, name: &str, update: impl FnOnce(&mut RunStatus)) {
+        update(lock(&self.status).entry(name.to_string()).or_default());
+    }
+
+    /// Syncs the feed called `name` now (waiting for a sync of it already running).
+    pub async fn sync_named(&self, name: &str) -> Result<FeedReport, SyncError> {
+        let spec = self
+            .catalog
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SyncError::UnknownFeed(format!("no feed named {name:?}")))?;
+        Ok(self.sync_spec(&spec).await)
+    }
+
+    /// Syncs `specs`, at most `jobs` at once; reports in the order given.
+    pub async fn sync_all(self: &Arc<Self>, specs: Vec<FeedSpec>) -> Vec<FeedReport> {
+        self.sync_all_with(specs, None).await
+    }
+
+    /// Like [`Syncer::sync_all`], calling `on_done` as each feed finishes
+    /// (for progress display).
+    pub async fn sync_all_with(
+        self: &Arc<Self>,
+        specs: Vec<FeedSpec>,
+        on_done: Option<ProgressHook>,
+    ) -> Vec<FeedReport> {
+        let mut set = tokio::task::JoinSet::new();
+        for (index, spec) in specs.into_iter().enumerate() {
+            let this = Arc::clone(self);
+            let on_done = on_done.clone();
+            set.spawn(async move {
+                let report = this.sync_spec(&spec).await;
+                if let Some(hook) = on_done {
+                    hook(&report);
+                }
+                (index, report)
+            });
+        }
+        let mut reports = Vec::new();
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok(pair) => reports.push(pair),
+                Err(e) => tracing::error!(error = %e, "sync task failed"),
+            }
+        }
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Syncs one feed: never panics, never returns early without a report.
+    pub async fn sync_spec(&self, spec: &FeedSpec) -> FeedReport {
+        let feed_lock = self.feed_lock(&spec.name);
+        let _running = feed_lock.lock().await;
+        let _permit = self.permits.acquire().await;
+        let started = std::time::Instant::now();
+        let attempt = Timestamp::now().to_string();
+        self.note(&spec.name, |s| s.last_attempt = Some(attempt.clone()));
+        tracing::info!(feed = %spec.name, "sync started");
+        let mut report = FeedReport::new(&spec.name);
+        let result = self.sync_inner(spec, &mut report).await;
+        report.seconds = started.elapsed().as_secs_f64();
+        self.finish(&spec.name, &attempt, result, report)
+    }
+
+    fn finish(
+        &self,
+        feed: &str,
+        attempt: &str,
+        result: Result<SyncStatus, String>,
+        mut report: FeedReport,
+    ) -> FeedReport {
+        match result {
+            Ok(status) => {
+                report.status = status;
+                let now = Timestamp::now().to_string();
+                self.note(feed, |s| {
+                    s.last_success = Some(now);
+                    s.last_status = Some(status);
+                    s.last_error = None;
+                });
+                tracing::info!("{}", report.summary());
+            }
+            Err(error) => {
+                report.status = SyncStatus::Failed;
+                report.error = Some(error.clone());
+                self.note(feed, |s| {
+                    s.last_status = Some(SyncStatus::Failed);
+                    s.last_error = Some(error.clone());
+                });
+                // Only the feed's bookkeeping is written; its records stay as they were.
+                if let Err(e) = self.store.update_feed_state(feed, |state| {
+                    state.last_attempt = Some(attempt.to_string());
+                    state.last_error = Some(error.clone());
+                }) {
+                    tracing::error!(%feed, error = %e, "cannot record the failure");
+                }
+                tracing::warn!("{}", report.summary());
+            }
+        }
+        report
+    }
+
+    async fn sync_inner(
+        &self,
+        spec: &FeedSpec,
+        report: &mut FeedReport,
+    ) -> Result<SyncStatus, String> {
+        let format = spec
+            .format()
+            .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
+        let state = self
+            .store
+            .feed_state(&spec.name)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let urls = spec.expanded_urls(time::OffsetDateTime::now_utc());
+        let dir = self.options.cache_dir.join(safe_name(&spec.name));
+        let mut files = Vec::new();
+        let result = self
+            .fetch_files(spec, &state, &urls, &dir, &mut files, report)
+            .await;
+        let outcome = match result {
+            Ok(()) => {
+                let batch = Batch {
+                    feed: &spec.name,
+                    format,
+                    snapshot: spec.snapshot,
+                    force: self.options.force,
+                };
+                batch.ingest(&self.store, &state, &files, report).await
+            }
+            Err(e) => Err(e),
+        };
+        // New downloads replace the cached copies only once their batch is
+        // committed (or recognized as identical); otherwise they are dropped.
+        for file in &files {
+            if let Some(pending) = &file.pending {
+                if outcome.is_ok() {
+                    if let Err(e) = std::fs::rename(pending, &file.path) {
+                        tracing::warn!(path = %file.path.display(), error = %e, "cannot update the cached copy");
+                    }
+                } else {
+                    let _ = std::fs::remove_file(pending);
+                }
+            }
+        }
+        outcome
+    }
+
+    async fn fetch_files(
+        &self,
+        spec: &FeedSpec,
+        state: &FeedState,
+        urls: &[String],
+        dir: &Path,
+        files: &mut Vec<LocalFile>,
+        report: &mut FeedReport,
+    ) -> Result<(), String> {
+        for url in urls {
+            let path = dir.join(cache_file_name(url));
+            let pending = http::with_suffix(&path, ".new");
+            let have_copy = path.is_file() && state.digests.contains_key(url);
+            let validators = if have_copy && !self.options.force {
+                Validators {
+                    etag: state.etags.get(url).cloned(),
+                    last_modified: state.last_modified.get(url).cloned(),
+                }
+            } else {
+                Validators::default()
+            };
+            let fetched = Timestamp::now();
+            let outcome = self
+                .fetcher
+                .fetch_to_file(url, &pending, &validators, false, spec.max_bytes)
+                .await
+                .map_err(|e| e.to_string())?;
+            report.files += 1;
+            match outcome {
+                FetchOutcome::NotModified => {
+                    report.not_modified += 1;
+                    files.push(LocalFile {
+                        url: url.clone(),
+                        path,
+                        sha256: None,
+                        validators,
+                        fetched,
+                        not_modified: true,
+                        pending: None,
+                    });
+                }
+                FetchOutcome::Downloaded(d) => {
+                    report.downloaded_bytes += d.transferred;
+                    files.push(LocalFile {
+                        url: url.clone(),
+                        path: path.clone(),
+                        sha256: Some(d.sha256),
+                        validators: d.validators,
+                        fetched,
+                        not_modified: false,
+                        pending: Some(d.path),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ingests the feeds of a mirror directory (see [`crate::mirror`]) with
+    /// no network: every file's sha256 is verified before anything is read.
+    pub async fn sync_from_mirror(
+        &self,
+        dir: &Path,
+        names: &[String],
+    ) -> Result<Vec<FeedReport>, SyncError> {
+        let dir_owned = dir.to_path_buf();
+        let manifest =
+            tokio::task::spawn_blocking(move || crate::mirror::load_verified(&dir_owned))
+                .await
+                .map_err(|e| {
+                    SyncError::Mirror(crate::mirror::MirrorError::Io {
+                        path: dir.display().to_string(),
+                        source: std::io::Error::other(e),
+                    })
+                })??;
+        let selected: Vec<&String> = if names.is_empty() {
+            manifest.feeds.keys().collect()
+        } else {
+            for n in names {
+                if !manifest.feeds.contains_key(n) {
+                    return Err(SyncError::UnknownFeed(format!(
+                        "feed {n:?} is not in the mirror {}",
+                        dir.display()
+                    )));
+                }
+            }
+            names.iter().collect()
+        };
+        let mut reports = Vec::new();
+        for name in selected {
+            let Some(feed) = manifest.feeds.get(name) else {
+                continue;
+            };
+            let feed_lock = self.feed_lock(name);
+            let _running = feed_lock.lock().await;
+            let started = std::time::Instant::now();
+            let attempt = Timestamp::now().to_string();
+            let mut report = FeedReport::new(name);
+            let result = async {
+                let format: Format = feed.format.parse().map_err(|_| {
+                    format!("format {:?} is not supported by this build", feed.format)
+                })?;
+                let state = self
+                    .store
+                    .feed_state(name)
+                    .map_err(|e| e.to_string())?
+                    .unwrap_or_default();
+                let files: Vec<LocalFile> = manifest
+                    .files
+                    .iter()
+                    .filter(|f| &f.feed == name)
+                    .map(|f| LocalFile {
+                        url: f.url.clone(),
+                        path: dir.join(&f.path),
+                        sha256: Some(f.sha256.clone()),
+                        validators: Validators {
+                            etag: f.etag.clone(),
+                            last_modified: f.last_modified.clone(),
+                        },
+                        fetched: f.fetched.parse().unwrap_or_else(|_| Timestamp::now()),
+                        not_modified: false,
+                        pending: None,
+                    })
+                    .collect();
+                report.files = files.len() as u64;
+                let batch = Batch {
+                    feed: name,
+                    format,
+                    snapshot: feed.snapshot,
+                    force: self.options.force,
+                };
+                batch.ingest(&self.store, &state, &files, &mut report).await
+            }
+            .await;
+            report.seconds = started.elapsed().as_secs_f64();
+            reports.push(self.finish(name, &attempt, result, report));
+        }
+        Ok(reports)
+    }
+
+    /// Every catalog feed and every feed the store knows, with their state.
+    pub fn views(&self) -> Result<Vec<FeedView>, StoreError> {
+        let states = self.store.feed_states()?;
+        let status = lock(&self.status).clone();
+        let mut names: Vec<String> = self.catalog.feeds().map(|f| f.name.clone()).collect();
+        names.extend(states.keys().cloned());
+        names.sort();
+        names.dedup();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let spec = self.catalog.get(&name);
+                let state = states.get(&name).cloned().unwrap_or_default();
+                let run = status.get(&name).cloned().unwrap_or_default();
+                view(&name, spec, state, run)
+            })
+            .collect())
+    }
+
+    /// Starts one task per enabled, supported feed that syncs it every
+    /// `interval` (the first run when the feed is due: never synced, or its
+    /// last sync is older than the interval). Tasks end with the runtime.
+    pub fn spawn_scheduler(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+        for spec in self.catalog.feeds().filter(|f| f.enabled) {
+            if spec.format().is_err() {
+                tracing::warn!(feed = %spec.name, format = %spec.format, "not scheduled: format not supported by this build");
+                continue;
+            }
+            let this = Arc::clone(self);
+            let spec = spec.clone();
+            handles.push(tokio::spawn(async move {
+                let mut wait = this.initial_wait(&spec);
+                loop {
+                    tokio::time::sleep(wait).await;
+                    let report = this.sync_spec(&spec).await;
+                    wait = if report.status == SyncStatus::Failed {
+                        spec.interval.min(Duration::from_secs(900))
+                    } else {
+                        spec.interval
+                    };
+                    wait += jitter(wait / 20);
+                }
+            }));
+        }
+        tracing::info!(feeds = handles.len(), "sync scheduler started");
+        handles
+    }
+
+    fn initial_wait(&self, spec: &FeedSpec) -> Duration {
+        let last = self
+            .store
+            .feed_state(&spec.name)
+            .ok()
+            .flatten()
+            .and_then(|s| s.last_success.or(s.last_ingest))
+            .and_then(|t| t.parse::<Timestamp>().ok());
+        let Some(last) = last else {
+            return jitter(Duration::from_secs(1));
+        };
+        let elapsed = time::OffsetDateTime::now_utc() - last.instant();
+        let elapsed = Duration::try_from(elapsed).unwrap_or_default();
+        spec.interval.saturating_sub(elapsed) + jitter(Duration::from_secs(1))
+    }
+}
+
+fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -> FeedView {
+    let later = |a: Option<String>, b: Option<String>| match (a, b) {
+        (Some(a), Some(b)) => Some(if a >= b { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    // A success more recent than the stored error clears it.
+    let last_success = later(state.last_success.clone(), run.last_success.clone());
+    let last_attempt = later(state.last_attempt.clone(), run.last_attempt.clone());
+    let last_error = match (&run.last_status, run.last_error.clone()) {
+        (Some(SyncStatus::Failed), e) => e,
+        (Some(_), _) => None,
+        (None, _) => state.last_error.clone(),
+    };
+    FeedView {
+        name: name.to_string(),
+        format: spec.map(|s| s.format.clone()),
+        enabled: spec.is_some_and(|s| s.enabled),
+        interval: spec.map(|s| crate::feeds::catalog::format_duration(s.interval)),
+        supported: spec.is_some_and(|s| s.format().is_ok()),
+        records: state.records,
+        last_attempt,
+        last_success,
+        last_ingest: state.last_ingest,
+        last_error,
+        last_rejected: state.last_errors,
+        last_outcome: state.last_outcome,
+        etags: state.etags,
+        last_modified: state.last_modified,
+    }
+}
+
+/// One feed's parse-and-write step, shared by HTTP and mirror syncs.
+struct Batch<'a> {
+    feed: &'a str,
+    format: Format,
+    snapshot: bool,
+    force: bool,
+}
+
+impl Batch<'_> {
+    async fn ingest(
+        &self,
+        store: &Store,
+        state: &FeedState,
+        files: &[LocalFile],
+        report: &mut FeedReport,
+    ) -> Result<SyncStatus, String> {
+        let same_urls = files.len() == state.digests.len()
+            && files.iter().all(|f| state.digests.contains_key(&f.url));
+        let unchanged =
+            |f: &LocalFile| f.not_modified || f.sha256.as_ref() == state.digests.get(&f.url);
+        if !self.force && same_urls && files.iter().all(unchanged) {
+            if files.iter().all(|f| f.not_modified) {
+                return Ok(SyncStatus::NotModified);
+            }
+            // Same bytes under new validators: remember them, parse nothing.
+            let validators_changed = files.iter().any(|f| {
+                !f.not_modified
+                    && (state.etags.get(&f.url) != f.validators.etag.as_ref()
+                        || state.last_modified.get(&f.url) != f.validators.last_modified.as_ref())
+            });
+            if validators_changed {
+                let files = files.to_vec();
+                store
+                    .update_feed_state(self.feed, |s| {
+                        set_validators(s, &files);
+                        s.last_success = Some(Timestamp::now().to_string());
+                        s.last_error = None;
+                    })
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok(SyncStatus::Unchanged);
+        }
+        // Parse every file of the feed (a snapshot needs all of them), on
+        // the blocking pool. A 304 file is read from the cached copy, whose
+        // digest must still be the one ingested.
+        let feed = self.feed.to_string();
+        let format = self.format;
+        let to_parse = files.to_vec();
+        let digests = state.digests.clone();
+        let (records, parsed, files) = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            let mut total = IngestReport::default();
+            let mut files = to_parse;
+            for file in &mut files {
+                let path = file.pending.clone().unwrap_or_else(|| file.path.clone());
+                if file.sha256.is_none() {
+                    let (digest, _) = http::sha256_file(&path)
+                        .map_err(|e| format!("reading cached copy {}: {e}", path.display()))?;
+                    if digests.get(&file.url) != Some(&digest) {
+                        return Err(format!(
+                            "cached copy of {} does not match the ingested digest; run sync again (it will download it)",
+                            file.url
+                        ));
+                    }
+                    file.sha256 = Some(digest);
+                }
+                let (mut records, part) =
+                    ingest::collect_download(format, &feed, &file.url, &path, file.fetched.clone())
+                        .map_err(|e| e.to_string())?;
+                all.append(&mut records);
+                total.files += part.files;
+                total.records += part.records;
+                total.errors.extend(part.errors);
+            }
+            Ok((all, total, files))
+        })
+        .await
+        .map_err(|e| format!("parser task failed: {e}"))??;
+        report.records = parsed.records;
+        report.record_errors = parsed.errors.len() as u64;
+        report.first_errors = parsed
+            .errors
+            .iter()
+            .take(10)
+            .map(|e| e.to_string())
+            .collect();
+        // An empty snapshot is far more likely a broken upstream (or a
+        // format change the parser rejects wholesale) than a feed that
+        // withdrew everything: refuse to remove every record on its word.
+        if self.snapshot && records.is_empty() && state.records > 0 {
+            return Err(format!(
+                "the feed's files hold no readable record ({} rejected); refusing to remove its {} records",
+                report.record_errors, state.records
+            ));
+        }
+        let rejected = parsed.errors.len() as u64;
+        let store = store.clone();
+        let feed = self.feed.to_string();
+        let snapshot = self.snapshot;
+        let outcome = tokio::task::spawn_blocking(move || {
+            let now = Timestamp::now().to_string();
+            let update = |s: &mut FeedState| {
+                set_validators(s, &files);
+                s.digests = files
+                    .iter()
+                    .filter_map(|f| f.sha256.clone().map(|d| (f.url.clone(), d)))
+                    .collect();
+                s.last_errors = rejected;
+                s.last_attempt = Some(now.clone());
+                s.last_success = Some(now.clone());
+                s.last_error = None;
+            };
+            if snapshot {
+                store.apply_snapshot(&feed, records, update)
+            } else {
+                store.apply_batch(&feed, records, update)
+            }
+        })
+        .await
+        .map_err(|e| format!("store task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+        report.outcome = outcome;
+        Ok(SyncStatus::Ingested)
+    }
+}
+
+/// Sets the HTTP validators of `files` in `state` (URLs no longer fetched are dropped).
+fn set_validators(state: &mut FeedState, files: &[LocalFile]) {
+    let mut etags = BTreeMap::new();
+    let mut last_modified = BTreeMap::new();
+    for f in files {
+        let (etag, lm) = if f.not_modified {
+            (
+                state.etags.get(&f.url).cloned(),
+                state.last_modified.get(&f.url).cloned(),
+            )
+        } else {
+            (
+                f.validators.etag.clone(),
+                f.validators.last_modified.clone(),
+            )
+        };
+        if let Some(e) = etag {
+            etags.insert(f.url.clone(), e);
+        }
+        if let Some(l) = lm {
+            last_modified.insert(f.url.clone(), l);
+        }
+    }
+    state.etags = etags;
+    state.last_modified = last_modified;
+}
+
+/// A file-system-safe version of a feed name.
+pub fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The local file name for `url`: its last path segment (made safe) and a
+/// short hash of the whole URL, so two feeds' `all.zip` never collide.
+pub fn cache_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("file");
+    let hash = hex::encode(&Sha256::digest(url.as_bytes())[..6]);
+    let base = safe_name(last);
+    let base = if base.is_empty() || base.starts_with('.') {
+        format!("file{base}")
+    } else {
+        base
+    };
+    format!("{hash}-{base}")
+}
+
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let max_ms = max.as_millis() as u64;
+    Duration::from_millis(nanos % (max_ms + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_names_are_safe_and_distinct() {
+        let a = cache_file_name("https://example.org/PyPI/all.zip");
+        let b = cache_file_name("https://example.org/npm/all.zip");
+        assert_ne!(a, b);
+        assert!(a.ends_with("-all.zip"), "{a}");
+        let c = cache_file_name("https://example.org/data/json");
+        assert!(c.ends_with("-json"), "{c}");
+        assert!(!cache_file_name("https://example.org/../x?y=/z").contains('/'));
+        assert_eq!(safe_name("osv:PyPI"), "osv_PyPI");
+    }
+}
