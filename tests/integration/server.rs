@@ -419,14 +419,19 @@ async fn osv_shapes_withdrawn_records_and_errors() {
 
     // A 50 MB body is cut off by the body limit, the server stays up.
     let huge = format!("{{\"queries\": [\"{}\"]}}", "x".repeat(50 << 20));
-    let response = client
+    let sent = client
         .post(server.url("/v1/querybatch"))
         .header("content-type", "application/json")
         .body(huge)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 413);
+        .await;
+    // The server answers 413 as soon as the declared length exceeds the
+    // limit; it may close the connection before the client has written the
+    // whole body, which the client then sees as a broken pipe.
+    match sent {
+        Ok(response) => assert_eq!(response.status(), 413),
+        Err(e) => assert!(e.is_request(), "unexpected error: {e}"),
+    }
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
