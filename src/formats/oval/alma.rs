@@ -2,17 +2,8 @@
 //! release tests ("AlmaLinux 9 is installed" -> `AlmaLinux:9`), signing keys
 //! and module streams, handled by the shared core.
 
-use super::normalize::{standard_identity, Identity, RawPlatform};
+use super::normalize::{major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
-
-fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
 
 /// `AlmaLinux 9 is installed` / `almalinux-release ^9[^\d]` -> `AlmaLinux:9`.
 pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {

@@ -1159,3 +1159,14 @@ mod tests {
         assert!(!is_cve("RHSA-2021:1"));
     }
 }
+
+/// The first run of ASCII digits in `s` (the major release in
+/// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
+pub(super) fn major(s: &str) -> Option<&str> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let rest = &s[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}

@@ -3,17 +3,8 @@
 //! architectures in `ecosystem_specific.arches`) and ksplice user-space
 //! builds (named `ksplice/<package>` so a regular build never matches).
 
-use super::normalize::{standard_identity, Identity, RawPlatform};
+use super::normalize::{major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
-
-fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
 
 /// `Oracle Linux 8 is installed` (`oraclelinux-release` version `^8`) -> `Oracle Linux:8`.
 pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {

@@ -1,17 +1,8 @@
 //! VMware Photon OS OVAL (PHSA): rpm tests on `photon-release`
 //! ("Photon OS 3 is installed" -> `Photon OS:3.0`), handled by the shared core.
 
-use super::normalize::{standard_identity, Identity, RawPlatform};
+use super::normalize::{major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
-
-fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
 
 /// `Photon OS 3 is installed` / `photon-release ^3[^\d]` -> `Photon OS:3.0`.
 pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {

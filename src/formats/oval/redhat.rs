@@ -8,18 +8,8 @@
 //! affected without a fix; packages of a module stream are named
 //! `<module>:<stream>/<package>` (see the module docs of `oval`).
 
-use super::normalize::{standard_identity, Identity, RawPlatform};
+use super::normalize::{major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
-
-/// The first run of digits in `s`.
-fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
 
 /// `Red Hat Enterprise Linux 8 is installed` / `redhat-release ^8[^\d]` -> `Red Hat:enterprise_linux:8`;
 /// `Red Hat CoreOS 4 is installed` -> `Red Hat:rhel_coreos:4`.
