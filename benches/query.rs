@@ -118,7 +118,7 @@ fn main() {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(advisord::api::serve(
             listener,
-            advisord::api::AppState { store },
+            advisord::api::AppState::new(store).expect("state"),
             async move {
                 let _ = rx.await;
             },

@@ -124,7 +124,10 @@ fn against_oracle(scheme: VersionScheme, oracle: &str, pairs: &[(String, String)
         .map(|r| r.join("bin").join(oracle))
         .filter(|p| p.exists())
     else {
-        println!("{scheme:>9} vs {oracle}: oracle not installed, skipped");
+        println!(
+            "{:>9} vs {oracle}: oracle not installed, skipped",
+            scheme.name()
+        );
         return;
     };
     let (input, n) = batch_input(pairs, TARGET);
@@ -139,7 +142,7 @@ fn against_oracle(scheme: VersionScheme, oracle: &str, pairs: &[(String, String)
         .stdout(Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        println!("{scheme:>9} vs {oracle}: cannot start, skipped");
+        println!("{:>9} vs {oracle}: cannot start, skipped", scheme.name());
         return;
     };
     let mut stdin = child.stdin.take().expect("oracle stdin");
@@ -150,7 +153,8 @@ fn against_oracle(scheme: VersionScheme, oracle: &str, pairs: &[(String, String)
     let _ = writer.join();
     let theirs = per_second(n, start.elapsed());
     println!(
-        "{scheme:>9} batch of {n} lines: advisord {:>12.0}/s, {oracle} {:>12.0}/s (process incl.), ratio {:.2}x ({} answer lines)",
+        "{:>9} batch of {n} lines: advisord {:>12.0}/s, {oracle} {:>12.0}/s (process incl.), ratio {:.2}x ({} answer lines)",
+        scheme.name(),
         ours,
         theirs,
         ours / theirs,
@@ -169,7 +173,8 @@ fn main() {
             black_box(black_box(a).cmp(black_box(b)));
         });
         println!(
-            "{scheme:>9}: {ours:>12.0}/s   plain string compare {plain:>12.0}/s   ratio {:.3} ({} distinct pairs)",
+            "{:>9}: {ours:>12.0}/s   plain string compare {plain:>12.0}/s   ratio {:.3} ({} distinct pairs)",
+            scheme.name(),
             ours / plain,
             pairs.len()
         );

@@ -41,6 +41,9 @@ pub enum Command {
         /// Serve only: do not run scheduled feed syncs.
         #[arg(long)]
         no_sync: bool,
+        /// Change feed, retention, webhooks and watches.
+        #[command(flatten)]
+        notify: NotifyArgs,
     },
     /// Read advisories from files, directories, archives or URLs into the store.
     Ingest {
@@ -80,6 +83,21 @@ pub enum Command {
         /// Record id (`GHSA-...`, `CVE-...`, `DSA-...`).
         id: String,
     },
+    /// Print what affects an inventory (SBOM, dpkg status, apk db, rpm -qa
+    /// output, purl list) without registering a watch.
+    Scan {
+        /// The inventory file (`-` for standard input).
+        file: PathBuf,
+        /// Package-list format (default: detected): dpkg-status, apk-installed, rpm-qa.
+        #[arg(long)]
+        format: Option<String>,
+        /// Ecosystem of a package list (`Debian:12`, `Alpine:v3.19`, `AlmaLinux:9`).
+        #[arg(long)]
+        ecosystem: Option<String>,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare versions: reads `A<TAB>B` lines on stdin, prints `<`, `=`, `>` or
     /// `ERR` for each (one process, buffered; no database needed).
     Vercmp {
@@ -96,6 +114,67 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Settings of the change feed, retention, webhooks and watches.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// Bearer token for `/v1/subscriptions` and `/v1/watches` (unset: disabled).
+    #[arg(long, env = "ADVISORD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Keep at most this many change-log entries.
+    #[arg(long, env = "ADVISORD_RETAIN_CHANGES")]
+    pub retain_changes: Option<u64>,
+    /// Keep change-log entries at most this many days.
+    #[arg(long, env = "ADVISORD_RETAIN_DAYS")]
+    pub retain_days: Option<u64>,
+    /// Seconds between retention runs.
+    #[arg(long, env = "ADVISORD_PRUNE_INTERVAL_SECS", default_value_t = 60)]
+    pub prune_interval_secs: u64,
+    /// Milliseconds between polls of the change log.
+    #[arg(long, env = "ADVISORD_POLL_MS", default_value_t = 500)]
+    pub poll_ms: u64,
+    /// Failed webhook attempts before a subscription is marked failing.
+    #[arg(long, env = "ADVISORD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 5)]
+    pub webhook_max_attempts: u32,
+    /// First webhook retry delay in milliseconds (doubles per failure).
+    #[arg(long, env = "ADVISORD_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
+    pub webhook_backoff_ms: u64,
+    /// Longest webhook retry delay in milliseconds.
+    #[arg(
+        long,
+        env = "ADVISORD_WEBHOOK_BACKOFF_MAX_MS",
+        default_value_t = 300_000
+    )]
+    pub webhook_backoff_max_ms: u64,
+    /// Most changes per webhook POST.
+    #[arg(long, env = "ADVISORD_WEBHOOK_BATCH", default_value_t = 100)]
+    pub webhook_batch: usize,
+    /// Seconds between SSE heartbeat comments.
+    #[arg(long, env = "ADVISORD_SSE_HEARTBEAT_SECS", default_value_t = 15)]
+    pub sse_heartbeat_secs: u64,
+}
+
+impl NotifyArgs {
+    /// The hub settings these arguments ask for.
+    pub fn config(&self) -> crate::notify::NotifyConfig {
+        use std::time::Duration;
+        crate::notify::NotifyConfig {
+            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            poll: Duration::from_millis(self.poll_ms.max(10)),
+            retain_changes: self.retain_changes,
+            retain_age: self
+                .retain_days
+                .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
+            prune_every: Duration::from_secs(self.prune_interval_secs.max(1)),
+            max_attempts: self.webhook_max_attempts.max(1),
+            backoff_base: Duration::from_millis(self.webhook_backoff_ms),
+            backoff_max: Duration::from_millis(self.webhook_backoff_max_ms),
+            delivery_timeout: Duration::from_secs(10),
+            batch: self.webhook_batch.clamp(1, 1000),
+            heartbeat: Duration::from_secs(self.sse_heartbeat_secs.max(1)),
+        }
+    }
 }
 
 fn parse_scheme(s: &str) -> Result<VersionScheme, String> {

@@ -20,7 +20,17 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let store = Store::open(&cli.db)?;
     match cli.command {
-        Command::Serve { listen, no_sync } => serve(store, listen, no_sync).await,
+        Command::Serve {
+            listen,
+            no_sync,
+            notify,
+        } => serve(store, listen, no_sync, notify.config()).await,
+        Command::Scan {
+            file,
+            format,
+            ecosystem,
+            json,
+        } => scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json),
         Command::Ingest {
             format,
             feed,
@@ -151,7 +161,77 @@ fn default_feed_name(format: &str, source: &str) -> String {
     format!("{format}:{base}")
 }
 
-async fn serve(store: Store, listen: std::net::SocketAddr, no_sync: bool) -> Result<()> {
+/// `advisord scan`: the findings of an inventory, as a watch would list them.
+fn scan(
+    store: &Store,
+    file: &std::path::Path,
+    format: Option<&str>,
+    ecosystem: Option<&str>,
+    json: bool,
+) -> Result<()> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let format = format
+        .map(str::parse::<crate::inventory::ListFormat>)
+        .transpose()?;
+    let inventory = crate::inventory::detect_and_parse(&text, format, ecosystem)?;
+    let snapshot = store.snapshot()?;
+    let findings: Vec<_> = crate::inventory::findings(&snapshot, &inventory.packages)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "packages": inventory.packages.len(),
+            "skipped": inventory.skipped,
+            "as_of": snapshot.last_seq()?,
+            "findings": findings,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        for skipped in &inventory.skipped {
+            eprintln!("skipped: {skipped}");
+        }
+        for f in &findings {
+            for id in &f.advisories {
+                let fixed = f.fixed.get(id).map(|v| v.join(",")).unwrap_or_default();
+                let possibly = if f.unevaluated.contains(id) {
+                    "\tpossibly affected"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\tfixed:{}{}",
+                    f.package.ecosystem,
+                    f.package.name,
+                    f.package.version.as_deref().unwrap_or("*"),
+                    id,
+                    if fixed.is_empty() { "-" } else { &fixed },
+                    possibly
+                )?;
+            }
+        }
+        eprintln!(
+            "{} packages, {} affected, {} advisories",
+            inventory.packages.len(),
+            findings.len(),
+            findings.iter().map(|f| f.advisories.len()).sum::<usize>()
+        );
+    }
+    Ok(())
+}
+
+async fn serve(
+    store: Store,
+    listen: std::net::SocketAddr,
+    no_sync: bool,
+    notify: crate::notify::NotifyConfig,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -159,8 +239,10 @@ async fn serve(store: Store, listen: std::net::SocketAddr, no_sync: bool) -> Res
     tracing::info!(address = %local, db = %store.path().display(), no_sync, "serving");
     // Printed on stdout so scripts (and tests) can learn the port when
     // listening on port 0.
+    let hub = crate::notify::Hub::new(store.clone(), notify)?;
+    hub.start()?;
     println!("listening on http://{local}");
-    api::serve(listener, AppState { store }, shutdown_signal())
+    api::serve(listener, AppState { store, hub }, shutdown_signal())
         .await
         .context("server failed")
 }

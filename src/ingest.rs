@@ -68,6 +68,10 @@ pub struct IngestReport {
     /// Ecosystems advisord has no entry for, with record counts (stored,
     /// but their ranges are reported as unevaluable).
     pub unknown_ecosystems: BTreeMap<String, u64>,
+    /// Messages of mail sources that are not advisories (replies,
+    /// discussion, Livepatch notices), counted by reason.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_messages: BTreeMap<String, u64>,
     /// What the store write did.
     pub outcome: BatchOutcome,
 }
@@ -219,6 +223,9 @@ fn merge_reports(into: &mut IngestReport, part: IngestReport) {
     for (k, v) in part.unknown_ecosystems {
         *into.unknown_ecosystems.entry(k).or_default() += v;
     }
+    for (k, v) in part.skipped_messages {
+        *into.skipped_messages.entry(k).or_default() += v;
+    }
 }
 
 /// Parses one file with `format`, appending records and errors. `in_tree`
@@ -233,6 +240,8 @@ fn parse_file(
     report: &mut IngestReport,
 ) {
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+    // Records of this file start here (OVAL drops them again on a file error).
+    let start = records.len();
     let mut emit = |item: formats::ParseItem| match item {
         Ok(record) => {
             for affected in &record.affected {
@@ -269,6 +278,20 @@ fn parse_file(
             report.files += 1;
             formats::osv::parse(&file.bytes, syntax, &ctx, &mut emit);
         }
+        Format::Oval => {
+            report.files += 1;
+            let result = formats::oval::parse_bytes(&file.bytes, &ctx, &mut emit);
+            match result {
+                Ok(_) => formats::oval::merge_duplicate_ids(records, start),
+                Err(e) => {
+                    // A file that is not well-formed OVAL contributes nothing.
+                    let dropped = records.len().saturating_sub(start);
+                    records.truncate(start);
+                    report.records = report.records.saturating_sub(dropped as u64);
+                    report.errors.push(ctx.error("file", e.to_string()));
+                }
+            }
+        }
         Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
             let is_member = in_tree || file.location.contains('!');
             if is_member && !json_feed_member(format, &file.location) {
@@ -282,6 +305,16 @@ fn parse_file(
                     formats::debian_tracker::parse(&file.bytes, &ctx, &mut emit)
                 }
                 _ => formats::csaf::parse(&file.bytes, &ctx, &mut emit),
+            }
+        }
+        Format::Mail => {
+            // Any container (mbox, pipermail, digest, message, .gz) is
+            // detected from the bytes; a maildir walked as a tree yields
+            // one message per file.
+            report.files += 1;
+            let stats = formats::mail::parse(&file.bytes, &ctx, &mut emit);
+            for (reason, n) in stats.skipped {
+                *report.skipped_messages.entry(reason).or_default() += n as u64;
             }
         }
     }
@@ -298,6 +331,6 @@ fn json_feed_member(format: Format, location: &str) -> bool {
             name.ends_with(".json") || name == "list" || name.ends_with(".list")
         }
         Format::Csaf => name.ends_with(".json") || name.ends_with(".jsonl"),
-        Format::Osv => false,
+        Format::Osv | Format::Oval | Format::Mail => false,
     }
 }

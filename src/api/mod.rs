@@ -17,7 +17,10 @@ use tower_http::trace::TraceLayer;
 use crate::query::QueryError;
 use crate::store::Store;
 
+mod changes;
 mod osv;
+mod subscriptions;
+mod watches;
 
 /// Largest request body accepted (a querybatch of 1,000 purls is ~100 KiB).
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -27,6 +30,17 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 pub struct AppState {
     /// The open store.
     pub store: Store,
+    /// Change notification: polling, retention, webhooks, watches.
+    pub hub: crate::notify::Hub,
+}
+
+impl AppState {
+    /// State over `store` with default notification settings (no admin
+    /// token: subscriptions and watches disabled; no background tasks).
+    pub fn new(store: Store) -> Result<AppState, crate::store::StoreError> {
+        let hub = crate::notify::Hub::new(store.clone(), crate::notify::NotifyConfig::default())?;
+        Ok(AppState { store, hub })
+    }
 }
 
 /// The whole HTTP app.
@@ -34,6 +48,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(osv::router())
+        .merge(changes::router())
+        .merge(subscriptions::router())
+        .merge(watches::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -71,12 +88,34 @@ pub enum ApiError {
     NotFound(String),
     /// Something failed on our side (500); the detail stays in the log.
     Internal(String),
+    /// Any other status, with its google.rpc code, message and extra fields
+    /// merged into the body (410 with `oldest`, 401, 413...).
+    Status {
+        /// HTTP status.
+        status: StatusCode,
+        /// google.rpc.Code.
+        code: i32,
+        /// Human-readable message.
+        message: String,
+        /// Extra body fields.
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Codes follow google.rpc.Code as OSV.dev answers them.
         let (status, code, message) = match self {
+            ApiError::Status {
+                status,
+                code,
+                message,
+                mut extra,
+            } => {
+                extra.insert("code".into(), code.into());
+                extra.insert("message".into(), message.into());
+                return (status, Json(serde_json::Value::Object(extra))).into_response();
+            }
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, 3, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, 5, m),
             ApiError::Internal(detail) => {
@@ -109,4 +148,60 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         ApiError::Internal(e.to_string())
     }
+}
+
+impl ApiError {
+    /// An error with any status and extra body fields.
+    pub fn status(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        ApiError::Status {
+            status,
+            code,
+            message: message.into(),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer TOKEN` against the admin token (in
+/// constant time); without a configured token the admin endpoints are off.
+pub(crate) fn require_admin(
+    hub: &crate::notify::Hub,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), ApiError> {
+    let Some(token) = hub.config().admin_token.as_deref() else {
+        return Err(ApiError::status(
+            StatusCode::FORBIDDEN,
+            7,
+            "admin endpoints are disabled: set ADVISORD_ADMIN_TOKEN",
+        ));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::status(
+            StatusCode::UNAUTHORIZED,
+            16,
+            "missing or wrong admin token (Authorization: Bearer TOKEN)",
+        ))
+    }
+}
+
+/// Runs blocking store work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
 }

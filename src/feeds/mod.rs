@@ -152,27 +152,33 @@ pub fn unpack(
         Container::Tar => untar(location, &bytes[..], visit),
         Container::Gzip => {
             let inner = decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]))?;
-            unpack(&strip_suffix(location, ".gz"), inner, visit)
+            unpack(&inner_location(location, ".gz", &inner), inner, visit)
         }
         Container::Bzip2 => {
             let inner = decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]))?;
-            unpack(&strip_suffix(location, ".bz2"), inner, visit)
+            unpack(&inner_location(location, ".bz2", &inner), inner, visit)
         }
         Container::Xz => {
             let inner = decompress(
                 location,
                 liblzma::read::XzDecoder::new_multi_decoder(&bytes[..]),
             )?;
-            unpack(&strip_suffix(location, ".xz"), inner, visit)
+            unpack(&inner_location(location, ".xz", &inner), inner, visit)
         }
     }
 }
 
-fn strip_suffix(location: &str, suffix: &str) -> String {
-    location
-        .strip_suffix(suffix)
-        .unwrap_or(location)
-        .to_string()
+/// The name of decompressed data: an archive keeps its full name
+/// (`all.tar.gz!member`), a single file loses the compression suffix
+/// (`x.json.gz` -> `x.json`) so its own extension still tells its syntax.
+fn inner_location(location: &str, suffix: &str, inner: &[u8]) -> String {
+    match Container::sniff(inner) {
+        Container::Plain => location
+            .strip_suffix(suffix)
+            .unwrap_or(location)
+            .to_string(),
+        _ => location.to_string(),
+    }
 }
 
 fn decompress(location: &str, reader: impl Read) -> Result<Vec<u8>, FeedError> {
@@ -290,8 +296,8 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                ("x.tar!a/one.json".to_string(), 2),
-                ("x.tar!b/two.yaml".to_string(), 5)
+                ("x.tar.gz!a/one.json".to_string(), 2),
+                ("x.tar.gz!b/two.yaml".to_string(), 5)
             ]
         );
     }

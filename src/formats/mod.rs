@@ -16,7 +16,9 @@ use crate::model::{Advisory, Provenance, Timestamp};
 pub mod alpine;
 pub mod csaf;
 pub mod debian_tracker;
+pub mod mail;
 pub mod osv;
+pub mod oval;
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +31,11 @@ pub enum Format {
     DebianTracker,
     /// CSAF 2.0 advisories and VEX documents (Red Hat, SUSE, others).
     Csaf,
+    /// OVAL definitions (SUSE, Red Hat, Ubuntu, Debian, Oracle Linux).
+    Oval,
+    /// Mailing-list announcements (DSA/DLA, USN, SUSE-SU, RHSA, GLSA) in
+    /// mbox, pipermail, digest, single-message or maildir form.
+    Mail,
 }
 
 impl Format {
@@ -39,6 +46,8 @@ impl Format {
             Format::AlpineSecdb => "alpine-secdb",
             Format::DebianTracker => "debian-tracker",
             Format::Csaf => "csaf",
+            Format::Oval => "oval",
+            Format::Mail => "mail",
         }
     }
 }
@@ -51,7 +60,7 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv, alpine-secdb, debian-tracker, csaf)")]
+#[error("unknown format {0:?} (expected: osv, oval, mail, alpine-secdb, debian-tracker, csaf)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -63,6 +72,8 @@ impl FromStr for Format {
             "alpine-secdb" => Ok(Format::AlpineSecdb),
             "debian-tracker" => Ok(Format::DebianTracker),
             "csaf" => Ok(Format::Csaf),
+            "oval" => Ok(Format::Oval),
+            "mail" => Ok(Format::Mail),
             other => Err(UnknownFormat(other.to_string())),
         }
     }

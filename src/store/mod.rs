@@ -18,6 +18,7 @@ use crate::model::{Advisory, Ecosystem, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
 mod merge;
+pub mod subs;
 pub mod tables;
 
 pub use merge::merge;
@@ -60,6 +61,14 @@ pub enum StoreError {
         operation: &'static str,
         /// The cause.
         source: redb::Error,
+    },
+    /// A package-index value could not be encoded or decoded.
+    #[error("package index value for {key}: {source}")]
+    Index {
+        /// The index row.
+        key: String,
+        /// The cause.
+        source: postcard::Error,
     },
     /// A stored value could not be decoded or a record encoded.
     #[error("database value for {key}: {source}")]
@@ -173,7 +182,8 @@ pub struct IndexedMatch {
     pub specs: Vec<RangeSpec>,
 }
 
-/// The stored value of a package-index row.
+/// The stored value of a package-index row (postcard: compact and several
+/// times faster to decode than JSON on the query path).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct IndexValue {
     modified: String,
@@ -251,6 +261,13 @@ impl Store {
                 .map_err(db_err("open withdrawn"))?;
             txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
             txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+            txn.open_table(SUBSCRIPTIONS)
+                .map_err(db_err("open subscriptions"))?;
+            txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?;
+            txn.open_table(WATCH_EVENTS)
+                .map_err(db_err("open watch events"))?;
             let mut meta = txn.open_table(META).map_err(db_err("open meta"))?;
             let found = meta
                 .get("schema")
@@ -505,8 +522,11 @@ fn lookup_in(
         if b != base || n != name || full.is_some_and(|want| want != f) {
             break;
         }
-        let value: IndexValue = serde_json::from_slice(value.value())
-            .map_err(codec_err(format!("index {f}/{n}/{id}")))?;
+        let value: IndexValue =
+            postcard::from_bytes(value.value()).map_err(|source| StoreError::Index {
+                key: format!("{f}/{n}/{id}"),
+                source,
+            })?;
         out.push(IndexedMatch {
             ecosystem: f.to_string(),
             id: id.to_string(),
@@ -686,7 +706,10 @@ impl<'txn> Tables<'txn> {
                 modified: record.modified.to_string(),
                 specs,
             };
-            let bytes = serde_json::to_vec(&value).map_err(codec_err(id))?;
+            let bytes = postcard::to_allocvec(&value).map_err(|source| StoreError::Index {
+                key: format!("{full}/{name}/{id}"),
+                source,
+            })?;
             self.packages
                 .insert(
                     (base.as_str(), name.as_str(), full.as_str(), id),

@@ -10,7 +10,7 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("contributions");
 
-/// (base ecosystem, index name, full ecosystem, id) -> JSON of the record's
+/// (base ecosystem, index name, full ecosystem, id) -> postcard encoding of the record's
 /// `modified` and a [`crate::version::RangeSpec`] per affected entry of that package.
 /// Withdrawn records are not indexed, so queries never see them.
 pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
@@ -30,3 +30,20 @@ pub const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes")
 
 /// key -> value: store metadata (`schema` = layout version).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// id -> JSON [`super::subs::Subscription`]: webhook subscriptions with their
+/// delivery cursor and health.
+pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
+
+/// id -> JSON [`super::subs::Watch`]: inventory watches with their current
+/// findings and the change seq they were evaluated at.
+pub const WATCHES: TableDefinition<&str, &[u8]> = TableDefinition::new("watches");
+
+/// id -> JSON list of the watch's [`crate::inventory::InventoryPackage`]s,
+/// written once at creation (kept apart so re-evaluations rewrite only the
+/// small watch record).
+pub const WATCH_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("watch_packages");
+
+/// (watch id, event seq) -> JSON [`super::subs::WatchEvent`]; per watch,
+/// event seqs are gap-free from 1.
+pub const WATCH_EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("watch_events");

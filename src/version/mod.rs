@@ -137,6 +137,13 @@ impl VersionError {
 pub trait SchemeVersion: Ord + Sized {
     /// Parses `input`; errors carry the input and the reason.
     fn parse(input: &str) -> Result<Self, VersionError>;
+
+    /// Why this value came from a fallback parse (e.g. PyPI's legacy
+    /// versions) rather than the scheme proper, if it did. Matching does
+    /// not trust fallback ordering: such a range is reported as unevaluable.
+    fn fallback_reason(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl VersionScheme {

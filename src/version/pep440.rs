@@ -25,9 +25,9 @@
 //! packaging 21's regex was Unicode case-insensitive, so it let the letters `İ ı ſ K`
 //! (which case-fold to ASCII) into local segments; [`PypiVersion`] accepts them
 //! there as packaging 21 did, [`Pep440Version`] rejects them as packaging 26 does.
-//! Known remaining differences with packaging 21 on exotic input: those letters
-//! inside the `post`/`preview` keywords, and non-ASCII decimal digits, which the
-//! legacy split treats as other text where Python's `\d` takes them as digits.
+//! The legacy split takes every Unicode decimal digit as a digit, as Python's `\d`
+//! does. Known remaining difference with packaging 21 on exotic input: those
+//! letters inside the `post`/`preview` keywords.
 
 use std::cmp::Ordering;
 
@@ -103,6 +103,78 @@ impl PartialOrd for Pep440Version {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
+}
+
+/// Unicode decimal digits (category Nd, Unicode 14 as in Python 3.11): what `\d`
+/// matches in a Python `str` pattern.
+fn py_decimal(c: char) -> bool {
+    const ND: [(u32, u32); 62] = [
+        (0x30, 0x39),
+        (0x660, 0x669),
+        (0x6F0, 0x6F9),
+        (0x7C0, 0x7C9),
+        (0x966, 0x96F),
+        (0x9E6, 0x9EF),
+        (0xA66, 0xA6F),
+        (0xAE6, 0xAEF),
+        (0xB66, 0xB6F),
+        (0xBE6, 0xBEF),
+        (0xC66, 0xC6F),
+        (0xCE6, 0xCEF),
+        (0xD66, 0xD6F),
+        (0xDE6, 0xDEF),
+        (0xE50, 0xE59),
+        (0xED0, 0xED9),
+        (0xF20, 0xF29),
+        (0x1040, 0x1049),
+        (0x1090, 0x1099),
+        (0x17E0, 0x17E9),
+        (0x1810, 0x1819),
+        (0x1946, 0x194F),
+        (0x19D0, 0x19D9),
+        (0x1A80, 0x1A89),
+        (0x1A90, 0x1A99),
+        (0x1B50, 0x1B59),
+        (0x1BB0, 0x1BB9),
+        (0x1C40, 0x1C49),
+        (0x1C50, 0x1C59),
+        (0xA620, 0xA629),
+        (0xA8D0, 0xA8D9),
+        (0xA900, 0xA909),
+        (0xA9D0, 0xA9D9),
+        (0xA9F0, 0xA9F9),
+        (0xAA50, 0xAA59),
+        (0xABF0, 0xABF9),
+        (0xFF10, 0xFF19),
+        (0x104A0, 0x104A9),
+        (0x10D30, 0x10D39),
+        (0x11066, 0x1106F),
+        (0x110F0, 0x110F9),
+        (0x11136, 0x1113F),
+        (0x111D0, 0x111D9),
+        (0x112F0, 0x112F9),
+        (0x11450, 0x11459),
+        (0x114D0, 0x114D9),
+        (0x11650, 0x11659),
+        (0x116C0, 0x116C9),
+        (0x11730, 0x11739),
+        (0x118E0, 0x118E9),
+        (0x11950, 0x11959),
+        (0x11C50, 0x11C59),
+        (0x11D50, 0x11D59),
+        (0x11DA0, 0x11DA9),
+        (0x16A60, 0x16A69),
+        (0x16AC0, 0x16AC9),
+        (0x16B50, 0x16B59),
+        (0x1D7CE, 0x1D7FF),
+        (0x1E140, 0x1E149),
+        (0x1E2F0, 0x1E2F9),
+        (0x1E950, 0x1E959),
+        (0x1FBF0, 0x1FBF9),
+    ];
+    let cp = u32::from(c);
+    cp < 0x80 && c.is_ascii_digit()
+        || cp >= 0x80 && ND.iter().any(|&(lo, hi)| (lo..=hi).contains(&cp))
 }
 
 /// Python's `str.isspace` (what `\s` matches in a `str` pattern).
@@ -342,31 +414,29 @@ impl LegacyVersion {
             }
         };
         // re.split(r"(\d+|[a-z]+|\.|-)"): text between tokens is kept as a part too.
-        let bytes = lower.as_bytes();
-        let mut i = 0;
+        let mut chars = lower.char_indices().peekable();
         let mut text_start = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let len = if b.is_ascii_digit() {
-                bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count()
-            } else if b.is_ascii_lowercase() {
-                bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_lowercase())
-                    .count()
-            } else if b == b'.' || b == b'-' {
-                1
+        while let Some((i, c)) = chars.next() {
+            let class: Option<fn(char) -> bool> = if py_decimal(c) {
+                Some(py_decimal)
+            } else if c.is_ascii_lowercase() {
+                Some(|c: char| c.is_ascii_lowercase())
             } else {
-                0
+                None
             };
-            if len == 0 {
-                i += 1;
-                continue;
-            }
+            let end = match class {
+                Some(same) => {
+                    while chars.peek().is_some_and(|&(_, n)| same(n)) {
+                        chars.next();
+                    }
+                    chars.peek().map_or(lower.len(), |&(j, _)| j)
+                }
+                None if c == '.' || c == '-' => i + 1,
+                None => continue,
+            };
             emit(&lower[text_start..i]);
-            emit(&lower[i..i + len]);
-            i += len;
-            text_start = i;
+            emit(&lower[i..end]);
+            text_start = end;
         }
         emit(&lower[text_start..]);
         push("*final".to_string());
@@ -388,6 +458,15 @@ impl SchemeVersion for PypiVersion {
         match Pep440Version::parse_with(input, true) {
             Ok(v) => Ok(PypiVersion::Pep440(v)),
             Err(_) => Ok(PypiVersion::Legacy(LegacyVersion::new(input))),
+        }
+    }
+
+    fn fallback_reason(&self) -> Option<&'static str> {
+        match self {
+            PypiVersion::Legacy(_) => {
+                Some("not a PEP 440 version (only the legacy fallback orders it)")
+            }
+            PypiVersion::Pep440(_) => None,
         }
     }
 }

@@ -93,7 +93,14 @@ fn tie_rank(event: &Event) -> u8 {
 
 /// Whether `version` lies inside the range made of `events`, under scheme `V`.
 pub fn contains<V: SchemeVersion>(version: &str, events: &[Event]) -> Result<bool, VersionError> {
-    let target = V::parse(version)?;
+    let parse = |input: &str| -> Result<V, VersionError> {
+        let parsed = V::parse(input)?;
+        match parsed.fallback_reason() {
+            Some(reason) => Err(VersionError::new("range", input, reason)),
+            None => Ok(parsed),
+        }
+    };
+    let target = parse(version)?;
     // `None` stands for the `introduced: "0"` sentinel, lower than every version.
     let mut parsed: Vec<(Option<V>, &Event)> = Vec::with_capacity(events.len());
     let mut limits: Vec<V> = Vec::new();
@@ -102,8 +109,8 @@ pub fn contains<V: SchemeVersion>(version: &str, events: &[Event]) -> Result<boo
         match event {
             Event::Introduced(v) if v == "0" => parsed.push((None, event)),
             Event::Limit(v) if v == "*" => {}
-            Event::Limit(v) => limits.push(V::parse(v)?),
-            _ => parsed.push((Some(V::parse(value)?), event)),
+            Event::Limit(v) => limits.push(parse(v)?),
+            _ => parsed.push((Some(parse(value)?), event)),
         }
     }
     parsed.sort_by(|(a, ea), (b, eb)| a.cmp(b).then(tie_rank(ea).cmp(&tie_rank(eb))));
@@ -224,6 +231,21 @@ mod tests {
         };
         assert_eq!(s.evaluate("1"), AffectedVerdict::Affected);
         assert!(matches!(s.evaluate("7"), AffectedVerdict::Unknown { .. }));
+    }
+
+    #[test]
+    fn legacy_pypi_versions_are_not_trusted_for_matching() {
+        let s = spec(
+            Some(VersionScheme::Pep440),
+            vec![intro("0"), fixed("not a version")],
+        );
+        assert!(matches!(s.evaluate("1.0"), AffectedVerdict::Unknown { .. }));
+        let s = spec(Some(VersionScheme::Pep440), vec![intro("0"), fixed("2.0")]);
+        assert_eq!(s.evaluate("1.0"), AffectedVerdict::Affected);
+        assert!(matches!(
+            s.evaluate("1.0-bulbasaur"),
+            AffectedVerdict::Unknown { .. }
+        ));
     }
 
     #[test]

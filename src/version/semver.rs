@@ -21,20 +21,22 @@ const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 const MAX_LENGTH: usize = 256;
 
 /// One prerelease identifier as node-semver holds it.
-#[derive(Debug, Clone, PartialEq)]
-enum PreId {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PreId<'a> {
     /// All-digit identifier, valued as a JavaScript number.
     Num(f64),
     /// Any other identifier; `numeric` if all digits but too large to be a safe number.
-    Str { text: Box<str>, numeric: bool },
+    Str { text: &'a str, numeric: bool },
 }
 
 /// A version as node-semver's `SemVer` class parses it (loose mode).
 #[derive(Debug, Clone)]
 pub struct SemverVersion {
     main: [u64; 3],
-    pre: Vec<PreId>,
-    build: Vec<Box<str>>,
+    /// The prerelease identifiers joined by `.` (empty when none).
+    pre: Box<str>,
+    /// The build metadata (empty when none).
+    build: Box<str>,
 }
 
 impl SemverVersion {
@@ -48,8 +50,8 @@ impl SemverVersion {
         !self.pre.is_empty()
     }
 
-    /// The build metadata identifiers (ignored for ordering).
-    pub fn build(&self) -> &[Box<str>] {
+    /// The build metadata, `.`-joined (ignored for ordering).
+    pub fn build(&self) -> &str {
         &self.build
     }
 }
@@ -77,27 +79,27 @@ fn ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
-/// Parses `id(.id)*` (each `[0-9A-Za-z-]+`) and an optional `+build`; must consume all.
-fn parse_tail(s: &str) -> Option<(Vec<&str>, Vec<&str>)> {
+/// Whether `t` is `id(.id)*` with each id `[0-9A-Za-z-]+`.
+fn valid_ids(t: &str) -> bool {
+    t.split('.')
+        .all(|id| !id.is_empty() && id.bytes().all(ident_char))
+}
+
+/// Splits `pre[+build]` and checks both; must consume all.
+fn parse_tail(s: &str) -> Option<(&str, &str)> {
     let (pre, build) = match s.find('+') {
-        Some(p) => (&s[..p], Some(&s[p + 1..])),
-        None => (s, None),
+        Some(p) => {
+            let build = &s[p + 1..];
+            if !valid_ids(build) {
+                return None;
+            }
+            (&s[..p], build)
+        }
+        None => (s, ""),
     };
-    fn ids(t: &str) -> Option<Vec<&str>> {
-        let v: Vec<&str> = t.split('.').collect();
-        v.iter()
-            .all(|id| !id.is_empty() && id.bytes().all(ident_char))
-            .then_some(v)
+    if !pre.is_empty() && !valid_ids(pre) {
+        return None;
     }
-    let pre = if pre.is_empty() {
-        Vec::new()
-    } else {
-        ids(pre)?
-    };
-    let build = match build {
-        Some(b) => ids(b)?,
-        None => Vec::new(),
-    };
     Some((pre, build))
 }
 
@@ -118,27 +120,33 @@ fn main_number(input: &str, digits: &str) -> Result<u64, VersionError> {
     Ok(n)
 }
 
-fn pre_id(id: &str) -> PreId {
+fn pre_id(id: &str) -> PreId<'_> {
     if id.bytes().all(|b| b.is_ascii_digit()) {
         // `+id`, kept as a number when below MAX_SAFE_INTEGER, else as a string.
-        let value: f64 = id.parse().unwrap_or(f64::INFINITY);
+        let value: f64 = if id.len() <= 15 {
+            // Exact in an f64; integer parsing is much cheaper than float parsing.
+            id.parse::<u64>().map_or(f64::INFINITY, |n| n as f64)
+        } else {
+            id.parse().unwrap_or(f64::INFINITY)
+        };
         if value < MAX_SAFE_INTEGER as f64 {
             return PreId::Num(value);
         }
         return PreId::Str {
-            text: id.into(),
+            text: id,
             numeric: true,
         };
     }
     PreId::Str {
-        text: id.into(),
+        text: id,
         numeric: false,
     }
 }
 
 impl SchemeVersion for SemverVersion {
     fn parse(input: &str) -> Result<Self, VersionError> {
-        if input.encode_utf16().count() > MAX_LENGTH {
+        // UTF-8 is never shorter than UTF-16, so only long inputs need counting.
+        if input.len() > MAX_LENGTH && input.encode_utf16().count() > MAX_LENGTH {
             return Err(err(input, "longer than 256 characters"));
         }
         let s = input.trim_matches(js_space);
@@ -181,8 +189,8 @@ impl SchemeVersion for SemverVersion {
                         main_number(input, &rest[..n2])?,
                         main_number(input, &rest2[..k])?,
                     ],
-                    pre: pre.into_iter().map(pre_id).collect(),
-                    build: build.into_iter().map(Into::into).collect(),
+                    pre: pre.into(),
+                    build: build.into(),
                 });
             }
         }
@@ -191,8 +199,8 @@ impl SchemeVersion for SemverVersion {
 }
 
 /// node-semver's `compareIdentifiers`.
-fn compare_identifiers(a: &PreId, b: &PreId) -> Ordering {
-    let as_num = |x: &PreId| match x {
+fn compare_identifiers(a: &PreId<'_>, b: &PreId<'_>) -> Ordering {
+    let as_num = |x: &PreId<'_>| match x {
         PreId::Num(n) => Some(*n),
         PreId::Str {
             text,
@@ -223,18 +231,18 @@ impl Ord for SemverVersion {
             (true, false) => return Ordering::Greater,
             _ => {}
         }
-        let mut i = 0;
+        let mut left = self.pre.split('.').map(pre_id);
+        let mut right = other.pre.split('.').map(pre_id);
         loop {
-            match (self.pre.get(i), other.pre.get(i)) {
+            match (left.next(), right.next()) {
                 (None, None) => return Ordering::Equal,
                 (Some(_), None) => return Ordering::Greater,
                 (None, Some(_)) => return Ordering::Less,
                 // node-semver stops at the first identifiers that are not `===`,
                 // even when compareIdentifiers then calls them equal.
                 (Some(a), Some(b)) if a == b => {}
-                (Some(a), Some(b)) => return compare_identifiers(a, b),
+                (Some(a), Some(b)) => return compare_identifiers(&a, &b),
             }
-            i += 1;
         }
     }
 }

@@ -163,9 +163,18 @@ pub fn parse_path(
     advisord::ingest::collect_path(format, feed, path, fetched).expect("readable input")
 }
 
+/// The `advisord` binary under test: `$ADVISORD_BIN` if set (a copy taken
+/// right after the build, when several worktrees share one target
+/// directory and may overwrite its binary), else cargo's.
+pub fn binary() -> std::path::PathBuf {
+    std::env::var_os("ADVISORD_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_advisord")))
+}
+
 /// Runs the real `advisord` binary with `args`, returning its output.
 pub fn advisord(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
+    std::process::Command::new(binary())
         .args(args)
         .env_remove("ADVISORD_DB")
         .env_remove("ADVISORD_LISTEN")
@@ -203,7 +212,7 @@ impl Server {
     /// Like [`Server::start`] with extra environment variables.
     pub fn start_with(db: &std::path::Path, env: &[(&str, &str)]) -> Server {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
+        let mut child = std::process::Command::new(binary())
             .args([
                 "--db",
                 db.to_str().expect("utf-8 path"),

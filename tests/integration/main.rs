@@ -1,8 +1,11 @@
 //! advisord's integration tests: one binary, one module per area.
 
+mod changes;
 mod common;
 mod jsonfeeds;
+mod mail;
 mod osv;
+mod oval;
 mod server;
 mod store;
 mod version;

@@ -499,3 +499,172 @@ fn a_second_process_on_a_database_in_use_fails_at_once() {
     // "At once": well under the time a lock wait would take; not a benchmark.
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[tokio::test]
+async fn unevaluable_ranges_are_reported_as_possibly_affected() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records");
+    std::fs::create_dir(&records).unwrap();
+    // Android has no version comparator: its ECOSYSTEM ranges cannot be ordered.
+    let android = json!({
+        "id": "ASB-TEST-1", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "Android", "name": "platform/frameworks/base"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "14"}]}],
+                      "versions": ["12", "13"]}]
+    });
+    // A PyPI record whose fixed version is not PEP 440.
+    let broken = json!({
+        "id": "PYSEC-TEST-1", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "demo"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "not a version"}]}]}]
+    });
+    std::fs::write(records.join("a.json"), android.to_string()).unwrap();
+    std::fs::write(records.join("b.json"), broken.to_string()).unwrap();
+    let db = dir.path().join("a.redb");
+    ingest(&db, &records, "synthetic");
+    let server = Server::start(&db);
+    let client = reqwest::Client::new();
+    let ask = |eco: &str, name: &str, version: &str| {
+        let body = json!({"package": {"ecosystem": eco, "name": name}, "version": version});
+        client.post(server.url("/v1/query")).json(&body).send()
+    };
+    // In the explicit versions list: a definite match, no header.
+    let response = ask("Android", "platform/frameworks/base", "13")
+        .await
+        .unwrap();
+    assert!(response.headers().get("x-advisord-unevaluated").is_none());
+    assert_eq!(
+        ids_of(&response.json().await.unwrap()),
+        BTreeSet::from(["ASB-TEST-1".to_string()])
+    );
+    // Not listed, range not evaluable: returned, and named in the header.
+    for (eco, name, version, id) in [
+        ("Android", "platform/frameworks/base", "15", "ASB-TEST-1"),
+        ("PyPI", "demo", "1.0", "PYSEC-TEST-1"),
+    ] {
+        let response = ask(eco, name, version).await.unwrap();
+        let header = response
+            .headers()
+            .get("x-advisord-unevaluated")
+            .map(|h| h.to_str().unwrap().to_string());
+        assert_eq!(header.as_deref(), Some(id), "{eco}/{name}@{version}");
+        assert_eq!(
+            ids_of(&response.json().await.unwrap()),
+            BTreeSet::from([id.to_string()])
+        );
+    }
+    // The CLI says so in words (once the server has released the database).
+    drop(server);
+    let out = advisord_ok(&[
+        "--db",
+        db.to_str().unwrap(),
+        "query",
+        "--ecosystem",
+        "PyPI",
+        "--name",
+        "demo",
+        "--version",
+        "1.0",
+    ]);
+    assert!(out.contains("possibly affected"), "{out}");
+}
+
+#[tokio::test]
+async fn ingest_reads_zip_dumps_and_urls() {
+    let Some(go) = shared(GO_BULK) else { return };
+    let raw = raw_records(&go);
+    let dir = tempfile::tempdir().unwrap();
+    // An OSV.dev-style all.zip: one <ID>.json per record at the top level.
+    let zip_path = dir.path().join("all.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        for record in raw.iter().take(500) {
+            zip.start_file(format!("{}.json", record["id"].as_str().unwrap()), options)
+                .unwrap();
+            std::io::Write::write_all(&mut zip, record.to_string().as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    let db = dir.path().join("a.redb");
+    let report = ingest(&db, &zip_path, "zip");
+    assert_eq!(report["records"], 500);
+    assert_eq!(report["outcome"]["created"], 500);
+
+    // The same archive over HTTP from a local server.
+    let bytes = std::fs::read(&go).unwrap();
+    let app = axum::Router::new().route(
+        "/Go/all.tar.gz",
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move { bytes }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}/Go/all.tar.gz");
+    let db2 = dir.path().join("b.redb");
+    let db2_arg = db2.to_str().unwrap().to_string();
+    let url_arg = url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        advisord_ok(&[
+            "--db", &db2_arg, "ingest", "--json", "--feed", "go-http", &url_arg,
+        ])
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["records"].as_u64().unwrap() as usize, raw.len());
+    let record = advisord_ok(&["--db", db2.to_str().unwrap(), "get", "GO-2020-0001"]);
+    let record: Value = serde_json::from_str(&record).unwrap();
+    let source = record["database_specific"]["advisord"]["sources"][0]["source"]
+        .as_str()
+        .unwrap();
+    assert!(
+        source.starts_with(&url) && source.ends_with("GO-2020-0001.json"),
+        "{source}"
+    );
+
+    // A URL that answers 404 fails the ingest with the URL and status, writing nothing.
+    // (The local server runs on this test's runtime: call the binary off it.)
+    let db2_arg = db2.to_str().unwrap().to_string();
+    let missing = format!("http://{addr}/missing.zip");
+    let out =
+        tokio::task::spawn_blocking(move || advisord(&["--db", &db2_arg, "ingest", &missing]))
+            .await
+            .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("404") && stderr.contains(&addr.to_string()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn records_in_unknown_ecosystems_are_kept_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = json!({
+        "id": "NEW-1", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "Nonesuch:1", "name": "x"}, "versions": ["1.0"]}]
+    });
+    let path = dir.path().join("NEW-1.json");
+    std::fs::write(&path, record.to_string()).unwrap();
+    let db = dir.path().join("a.redb");
+    let report = ingest(&db, &path, "new");
+    assert_eq!(report["unknown_ecosystems"], json!({"Nonesuch": 1}));
+    assert_eq!(report["outcome"]["created"], 1);
+    let out = advisord(&[
+        "--db",
+        db.to_str().unwrap(),
+        "query",
+        "--ecosystem",
+        "Nonesuch",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown ecosystem"));
+    assert!(advisord_ok(&["--db", db.to_str().unwrap(), "get", "NEW-1"]).contains("Nonesuch:1"));
+}

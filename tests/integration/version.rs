@@ -8,8 +8,8 @@
 //! differs from the real tool, the tool wins: the number of such rows per file is
 //! pinned in [`KNOWN_VECTOR_DISAGREEMENTS`] with the reason.
 //!
-//! `ADVISORD_VERCMP_SEED` (default printed) and `ADVISORD_VERCMP_PAIRS` (generated
-//! pairs per scheme, default 20,000; CI sets 200,000) make a failure reproducible.
+//! `ADVISORD_VERCMP_SEED` (the seed is printed) and `ADVISORD_VERCMP_PAIRS` (generated
+//! pairs per scheme; 200,000 in CI, 20,000 locally) make a failure reproducible.
 
 use std::cmp::Ordering;
 use std::io::Write;
@@ -260,6 +260,8 @@ struct Case {
     tokens: &'static [&'static str],
     /// Hand-picked edge cases, compared pairwise (all pairs) against the oracle.
     edges: &'static [&'static str],
+    /// `../shared/data/osv/<dir>` folders whose real versions seed the generator.
+    data: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
@@ -348,6 +350,7 @@ const CASES: &[Case] = &[
             "dev-é",
             "1.0-é",
         ],
+        data: &["packagist"],
     },
     Case {
         scheme: VersionScheme::Nuget,
@@ -411,6 +414,7 @@ const CASES: &[Case] = &[
             "1.0\u{2003}",
             "1.0-\u{e9}",
         ],
+        data: &["nuget"],
     },
     Case {
         scheme: VersionScheme::Gem,
@@ -457,6 +461,7 @@ const CASES: &[Case] = &[
             "1 ",
             " 1.0 ",
         ],
+        data: &["rubygems"],
     },
     Case {
         scheme: VersionScheme::Maven,
@@ -538,6 +543,7 @@ const CASES: &[Case] = &[
             "1_0",
             "1.0_1",
         ],
+        data: &["maven"],
     },
     Case {
         scheme: VersionScheme::Deb,
@@ -615,6 +621,7 @@ const CASES: &[Case] = &[
             " :1",
             "1 :1",
         ],
+        data: &["debian", "ubuntu"],
     },
     Case {
         scheme: VersionScheme::Rpm,
@@ -629,7 +636,49 @@ const CASES: &[Case] = &[
             "~", "^", "1:", "0:", "-1", ".el9", "_", "~rc1", "^git1", "a", "+", ":", "-", "00",
             "~~", "^^", ".", "é",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "0",
+            "1",
+            "1.0",
+            "1:1.0",
+            ":1.0",
+            "a:1.0",
+            "01:1.0",
+            "1:",
+            "1:-1",
+            "-1",
+            "1-",
+            "1.0-",
+            "1.0-1-2",
+            "1.0~",
+            "1.0~~",
+            "1.0^",
+            "1.0^^",
+            "1.0~^",
+            "1.0^~",
+            "~",
+            "^",
+            "1.0a",
+            "1.0A",
+            "1.0.a",
+            "1_0",
+            "1..0",
+            "1.0é",
+            "é",
+            "1.0-1.el9",
+            "1.0-1.el9_2",
+            "2:1.0-1",
+            "1.0 ",
+            " 1.0",
+            "18446744073709551616:1",
+            "000000000000000000001.0",
+            "1.0+git",
+            "1+",
+            "1.0-1~rc",
+            "1.0-1^post",
+        ],
+        data: &["redhat", "suse", "almalinux", "rocky", "mageia"],
     },
     Case {
         scheme: VersionScheme::Go,
@@ -653,7 +702,40 @@ const CASES: &[Case] = &[
             "-rc.1",
             "01",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "v",
+            "1",
+            "v1",
+            "v1.2",
+            "v1.2.3",
+            "1.2.3",
+            "vv1.2.3",
+            "V1.2.3",
+            "v01.2.3",
+            "v1.02.3",
+            "v1.2.03",
+            "v1.2.3-",
+            "v1.2.3+",
+            "v1.2.3-01",
+            "v1.2.3-0",
+            "v1.2.3-0a",
+            "v1.2.3-a.01",
+            "v1.2.3-a..b",
+            "v1.2.3+incompatible",
+            "v2.0.0+incompatible",
+            "v1.2-pre",
+            "v1+meta",
+            "v1.2.3-pre+meta",
+            "v1.2.3.4",
+            "v0.0.0-20191109021931-daa7c04131f5",
+            "v1.2.4-0.20191109021931-daa7c04131f5",
+            "v1.2.3-pre.0.20191109021931-daa7c04131f5",
+            "v99999999999999999999.0.0",
+            " v1.2.3",
+            "v1.2.3 ",
+        ],
+        data: &["go"],
     },
     Case {
         scheme: VersionScheme::Semver,
@@ -684,9 +766,97 @@ const CASES: &[Case] = &[
             "-0",
             "a",
         ],
-        edges: &[],
+        edges: &[
+            "",
+            "1",
+            "1.2",
+            "1.2.3",
+            "v1.2.3",
+            "=1.2.3",
+            "==v1.2.3",
+            "v=1.2.3",
+            " 1.2.3 ",
+            "\u{a0}1.2.3",
+            "\u{feff}1.2.3",
+            "v 1.2.3",
+            "1.2.3-",
+            "1.2.3--",
+            "1.2.3-.a",
+            "1.2.3-+b",
+            "1.2.3+",
+            "1.2.3beta",
+            "1.2.34.5",
+            "1.2.3.4",
+            "01.02.03",
+            "1.2.3-01",
+            "1.2.3-0",
+            "1.2.3-a.01",
+            "9007199254740991.0.0",
+            "9007199254740992.0.0",
+            "1.2.3-9007199254740991",
+            "1.2.3-9007199254740992",
+            "1.2.3-9007199254740993",
+            "1.2.3-99999999999999999999.a",
+            "1.2.3-99999999999999999999.b",
+            "1.2.3-alpha.1",
+            "1.2.3-alpha.-1",
+            "1.2.3+build.1",
+            "1.2.3-rc.1+build",
+            "V1.2.3",
+            "1.2.3\u{2028}",
+        ],
+        data: &["npm", "crates.io", "hex"],
     },
 ];
+
+/// Versions of real OSV records: `versions` lists and non-GIT range events.
+fn data_versions(dirs: &[&str]) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.get("type").and_then(|t| t.as_str()) == Some("GIT") {
+                    return;
+                }
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("versions", serde_json::Value::Array(items)) => {
+                            out.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_string))
+                        }
+                        (
+                            "introduced" | "fixed" | "last_affected",
+                            serde_json::Value::String(s),
+                        ) if s != "0" => out.push(s.clone()),
+                        _ => walk(value, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Some(path) = common::shared(&format!("data/osv/{dir}")) else {
+            continue;
+        };
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.path();
+            if file.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+                    walk(&json, &mut out);
+                }
+            }
+        }
+    }
+    out.retain(|v| !v.contains(['\t', '\n', '\r', '\0']));
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// A small deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -791,11 +961,17 @@ fn seed() -> u64 {
         .unwrap_or(0x5EED_2026)
 }
 
+/// Generated pairs per scheme: `ADVISORD_VERCMP_PAIRS`, else 200,000 in CI
+/// (`ADVISORD_REQUIRE_SHARED=1`) and 20,000 locally.
 fn pair_count() -> usize {
     std::env::var("ADVISORD_VERCMP_PAIRS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(if common::require_shared() {
+            200_000
+        } else {
+            20_000
+        })
 }
 
 /// Deterministic tricky pairs: mutations of the corpus, against each other and
@@ -893,6 +1069,12 @@ fn check_case(case: &Case) {
         total += assert_agree(&format!("{scheme} edge cases"), &pairs, &ours, &tool);
         corpus.extend(case.edges.iter().map(|s| s.to_string()));
     }
+    let real = data_versions(case.data);
+    eprintln!(
+        "{scheme}: {} real versions from ../shared/data/osv",
+        real.len()
+    );
+    corpus.extend(real);
     corpus.sort();
     corpus.dedup();
     let seed = seed();
@@ -914,6 +1096,9 @@ fn properties(scheme: VersionScheme, pairs: &[(String, String)]) {
         .filter(|v| scheme.validate(v).is_ok())
         .take(3000)
         .collect();
+    if valid.is_empty() {
+        return;
+    }
     let mut rng = Rng(seed());
     for _ in 0..20_000 {
         let (a, b, c) = (rng.pick(&valid), rng.pick(&valid), rng.pick(&valid));
@@ -1047,6 +1232,7 @@ fn pep440_strict_agrees_with_packaging_26() {
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
         edges: PYPI_EDGES,
+        data: &["pypi"],
     });
 }
 
@@ -1059,6 +1245,7 @@ fn pep440_with_fallback_agrees_with_packaging_21_legacy() {
         vectors: PYPI_VECTORS,
         tokens: PYPI_TOKENS,
         edges: PYPI_EDGES,
+        data: &["pypi"],
     });
 }
 
@@ -1153,6 +1340,17 @@ fn apk_agrees_with_apk_tools_2_vectors() {
         }
         if bad.len() != *known {
             problems.push(format!("{file}: {} differ, {known} documented", bad.len()));
+        }
+        if !validity {
+            // Order properties on the versions apk's validator accepts.
+            use advisord::version::{apk::ApkVersion, SchemeVersion};
+            let valid = |v: &str| ApkVersion::parse(v).is_ok_and(|v| v.is_valid());
+            let valid_pairs: Vec<(String, String)> = pairs
+                .iter()
+                .filter(|(a, b)| valid(a) && valid(b))
+                .cloned()
+                .collect();
+            properties(VersionScheme::Apk, &valid_pairs);
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

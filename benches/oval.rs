@@ -1,0 +1,214 @@
+//! OVAL benchmark: parse throughput against a raw quick-xml event scan of
+//! the same bytes, and peak RSS at x1/x10/x100 of the real RHEL 8 file.
+//!
+//! The scale-up inputs replicate the definitions, tests, objects, states and
+//! variables of `shared/data/oval/rhel/v1/com.redhat.rhsa-RHEL8...xml` with
+//! renamed ids (`oval:com.redhat.x7.rhsa:...`) into a temporary directory at
+//! bench time; nothing generated is kept. Peak RSS is measured in a child
+//! process per input (`VmHWM` of /proc/self/status), so one measurement never
+//! inherits another's high-water mark.
+//!
+//! Run: `cargo bench --bench oval` (optionally `-- 10` to cap the scale).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use advisord::formats::oval;
+use advisord::formats::SourceContext;
+
+const SOURCE: &str = "data/oval/rhel/v1/com.redhat.rhsa-RHEL8.2019-11-13.xml";
+
+fn shared_root() -> PathBuf {
+    std::env::var_os("ADVISORD_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// Peak resident set size of this process in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The text between `<tag>` and `</tag>`.
+fn section<'a>(text: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    match (text.find(&open), text.find(&close)) {
+        (Some(a), Some(b)) => &text[a + open.len()..b],
+        _ => "",
+    }
+}
+
+/// Writes `copies` renamed replicas of the source into `out`, streaming.
+fn scale_up(source: &str, copies: usize, out: &Path) -> std::io::Result<u64> {
+    let head_end = source.find("<definitions>").unwrap_or(0);
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(out)?);
+    w.write_all(&source.as_bytes()[..head_end])?;
+    for tag in ["definitions", "tests", "objects", "states", "variables"] {
+        let body = section(source, tag);
+        writeln!(w, "<{tag}>")?;
+        for k in 0..copies {
+            let renamed = body.replace("oval:com.redhat.", &format!("oval:com.redhat.x{k}."));
+            w.write_all(renamed.as_bytes())?;
+        }
+        writeln!(w, "</{tag}>")?;
+    }
+    writeln!(w, "</oval_definitions>")?;
+    w.flush()?;
+    Ok(std::fs::metadata(out)?.len())
+}
+
+/// Counts events of a plain quick-xml scan (no attribute or text decoding).
+fn raw_scan(path: &Path) -> u64 {
+    let file = File::open(path).expect("open");
+    let mut reader = quick_xml::Reader::from_reader(BufReader::with_capacity(64 * 1024, file));
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut n = 0u64;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => n += 1,
+            Err(e) => panic!("scan: {e}"),
+        }
+        buf.clear();
+    }
+    n
+}
+
+/// Parses with advisord, counting records (dropped as they come).
+fn parse(path: &Path) -> (usize, usize) {
+    let ctx = SourceContext {
+        feed: "bench".into(),
+        source: path.display().to_string(),
+        fetched: "2024-01-01T00:00:00Z".parse().expect("timestamp"),
+        digest: "sha256:0".into(),
+    };
+    let (mut ok, mut err) = (0, 0);
+    oval::parse_path(path, &ctx, &mut |item| match item {
+        Ok(_) => ok += 1,
+        Err(_) => err += 1,
+    })
+    .expect("parse");
+    (ok, err)
+}
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(v);
+    }
+    (best, last.expect("at least one run"))
+}
+
+fn main() {
+    // Child mode: measure one thing and print its peak RSS.
+    if let Ok(job) = std::env::var("OVAL_BENCH_CHILD") {
+        let path = PathBuf::from(std::env::var("OVAL_BENCH_FILE").expect("file"));
+        let base = vm_hwm_kib();
+        let (detail, secs) = match job.as_str() {
+            "scan" => {
+                let t = Instant::now();
+                let n = raw_scan(&path);
+                (format!("{n} events"), t.elapsed().as_secs_f64())
+            }
+            _ => {
+                let t = Instant::now();
+                let (ok, err) = parse(&path);
+                (
+                    format!("{ok} records, {err} errors"),
+                    t.elapsed().as_secs_f64(),
+                )
+            }
+        };
+        println!("{} {} {secs:.3} {detail}", base, vm_hwm_kib());
+        return;
+    }
+
+    let max_scale: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100);
+    let source_path = shared_root().join(SOURCE);
+    let Ok(source) = std::fs::read_to_string(&source_path) else {
+        eprintln!("skipping: {} not found", source_path.display());
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    println!("OVAL benchmark on {SOURCE}");
+    println!("throughput (best of 3, same process, page cache warm):");
+    for scale in [1usize, 10] {
+        let path = dir.path().join(format!("rhel8-x{scale}.xml"));
+        let bytes = scale_up(&source, scale, &path).expect("generate");
+        let _ = raw_scan(&path); // warm the page cache
+        let (scan_s, events) = best_of(3, || raw_scan(&path));
+        let (parse_s, (ok, err)) = best_of(3, || parse(&path));
+        let mb = bytes as f64 / 1e6;
+        println!(
+            "  x{scale:<3} {mb:7.1} MB  raw scan {:6.1} MB/s ({events} events)  parse {:6.1} MB/s ({ok} records, {err} errors)  parse/scan = {:.2}",
+            mb / scan_s,
+            mb / parse_s,
+            scan_s / parse_s
+        );
+    }
+
+    println!("peak RSS (VmHWM of a child process per run):");
+    let exe = std::env::current_exe().expect("exe");
+    let mut rows = Vec::new();
+    for scale in [1usize, 10, 100] {
+        if scale > max_scale {
+            continue;
+        }
+        let path = dir.path().join(format!("rhel8-x{scale}.xml"));
+        let bytes = scale_up(&source, scale, &path).expect("generate");
+        let measure = |job: &str| -> (u64, f64, String) {
+            let out = std::process::Command::new(&exe)
+                .env("OVAL_BENCH_CHILD", job)
+                .env("OVAL_BENCH_FILE", &path)
+                .output()
+                .expect("child");
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let mut parts = text.split_whitespace();
+            let _base: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let peak: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let secs: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            (peak, secs, parts.collect::<Vec<_>>().join(" "))
+        };
+        let (scan_peak, scan_s, _) = measure("scan");
+        let (parse_peak, parse_s, detail) = measure("parse");
+        println!(
+            "  x{scale:<3} {:8.1} MB input  scan peak {:7.1} MB  parse peak {:7.1} MB  parse {:.2}s vs scan {:.2}s  ({detail})",
+            bytes as f64 / 1e6,
+            scan_peak as f64 / 1024.0,
+            parse_peak as f64 / 1024.0,
+            parse_s,
+            scan_s
+        );
+        rows.push((bytes, parse_peak));
+        let _ = std::fs::remove_file(&path);
+    }
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        if last.0 > first.0 {
+            let input_growth = (last.0 - first.0) as f64;
+            let rss_growth = (last.1.saturating_sub(first.1) * 1024) as f64;
+            println!(
+                "RSS growth / input growth (x1 -> largest) = {:.3} (goal < 0.25)",
+                rss_growth / input_growth
+            );
+        }
+    }
+}

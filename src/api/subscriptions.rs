@@ -1,0 +1,156 @@
+//! Webhook subscriptions (admin token): `POST/GET /v1/subscriptions`,
+//! `GET/DELETE /v1/subscriptions/{id}`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{blocking, require_admin, ApiError, AppState};
+use crate::model::Timestamp;
+use crate::notify::filter::validate;
+use crate::notify::new_id;
+use crate::store::subs::{ChangeFilter, Subscription, SubscriptionState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/subscriptions", post(create).get(list))
+        .route("/v1/subscriptions/{id}", get(show).delete(remove))
+}
+
+/// The webhook part of a subscription or watch request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WebhookBody {
+    pub url: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    url: String,
+    secret: String,
+    #[serde(default)]
+    filter: ChangeFilter,
+    /// Deliver changes after this seq (default: only changes from now on).
+    #[serde(default)]
+    after: Option<u64>,
+}
+
+/// Checks a webhook target: an absolute http(s) URL with a host, and a secret.
+pub(super) fn check_webhook(url: &str, secret: &str) -> Result<(), ApiError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::BadRequest(format!("webhook url {url:?} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "webhook url {url:?} must be an http or https URL with a host"
+        )));
+    }
+    if secret.is_empty() {
+        return Err(ApiError::BadRequest("webhook secret is empty".into()));
+    }
+    Ok(())
+}
+
+/// A new subscription record.
+pub(super) fn new_subscription(
+    url: String,
+    secret: String,
+    filter: ChangeFilter,
+    watch: Option<String>,
+    cursor: u64,
+) -> Subscription {
+    Subscription {
+        id: new_id("sub_"),
+        url,
+        secret,
+        filter,
+        watch,
+        cursor,
+        state: SubscriptionState::Active,
+        failures: 0,
+        last_error: None,
+        last_attempt: None,
+        last_success: None,
+        delivered: 0,
+        lost: 0,
+        created: Timestamp::now().to_string(),
+    }
+}
+
+/// The public view of a subscription: everything but the secret.
+pub(super) fn view(sub: &Subscription) -> serde_json::Value {
+    let mut value = serde_json::to_value(sub).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("secret");
+    }
+    value
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&state.hub, &headers)?;
+    let body: CreateBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
+    check_webhook(&body.url, &body.secret)?;
+    validate(&body.filter).map_err(ApiError::BadRequest)?;
+    let store = state.store.clone();
+    let sub = blocking(move || {
+        let cursor = match body.after {
+            Some(after) => after,
+            None => store.snapshot()?.last_seq()?,
+        };
+        let sub = new_subscription(body.url, body.secret, body.filter, None, cursor);
+        store.put_subscription(&sub)?;
+        Ok(sub)
+    })
+    .await?;
+    state.hub.spawn_delivery(&sub.id);
+    Ok((StatusCode::CREATED, Json(view(&sub))).into_response())
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_admin(&state.hub, &headers)?;
+    let store = state.store.clone();
+    let subs = blocking(move || Ok(store.subscriptions()?)).await?;
+    let views: Vec<_> = subs.iter().map(view).collect();
+    Ok(Json(serde_json::json!({ "subscriptions": views })).into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&state.hub, &headers)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    match blocking(move || Ok(store.subscription(&lookup)?)).await? {
+        Some(sub) => Ok(Json(view(&sub)).into_response()),
+        None => Err(ApiError::NotFound(format!("subscription {id} not found"))),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&state.hub, &headers)?;
+    // Stop the task first so no new POST starts once we answer.
+    state.hub.stop_delivery(&id);
+    let store = state.store.clone();
+    let lookup = id.clone();
+    if blocking(move || Ok(store.delete_subscription(&lookup)?)).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::NotFound(format!("subscription {id} not found")))
+    }
+}

@@ -1,0 +1,1161 @@
+//! From one OVAL definition to unified records: criteria expansion, test
+//! resolution through the pass-1 tables, affected entries, record fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
+use super::{alma, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
+use crate::formats::{ParseItem, RecordError, SourceContext};
+use crate::model::{
+    Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
+    Severity, SeverityKind, Timestamp,
+};
+
+/// Beyond this many alternative branches a criteria tree is refused.
+const MAX_BRANCHES: usize = 200_000;
+
+/// A criteria leaf: a test or an extended definition, possibly negated.
+#[derive(Debug, Clone)]
+pub struct Leaf<'a> {
+    /// The test id (criterion) or definition id (extend_definition).
+    pub reference: &'a str,
+    /// Whether the leaf is an `extend_definition`.
+    pub extend: bool,
+    /// `negate="true"`.
+    pub negate: bool,
+    /// The criterion's comment.
+    pub comment: &'a str,
+}
+
+/// Expands a criteria tree into alternative branches, each the list of leaf
+/// indices that must all hold (disjunctive normal form).
+pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Vec<Vec<usize>>, String> {
+    match node {
+        Node::Criterion {
+            test,
+            negate,
+            comment,
+        } => {
+            leaves.push(Leaf {
+                reference: test,
+                extend: false,
+                negate: *negate,
+                comment,
+            });
+            Ok(vec![vec![leaves.len() - 1]])
+        }
+        Node::Extend {
+            definition,
+            negate,
+            comment,
+        } => {
+            leaves.push(Leaf {
+                reference: definition,
+                extend: true,
+                negate: *negate,
+                comment,
+            });
+            Ok(vec![vec![leaves.len() - 1]])
+        }
+        Node::Criteria {
+            operator,
+            negate,
+            children,
+        } => {
+            if *negate {
+                return Err("negated criteria block is not supported".into());
+            }
+            match operator.to_ascii_uppercase().as_str() {
+                "OR" | "ONE" => {
+                    let mut out = Vec::new();
+                    for child in children {
+                        out.extend(branches(child, leaves)?);
+                        if out.len() > MAX_BRANCHES {
+                            return Err("criteria tree expands to too many branches".into());
+                        }
+                    }
+                    Ok(out)
+                }
+                "AND" => {
+                    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
+                    for child in children {
+                        let alternatives = branches(child, leaves)?;
+                        if out.len().saturating_mul(alternatives.len()) > MAX_BRANCHES {
+                            return Err("criteria tree expands to too many branches".into());
+                        }
+                        let mut next = Vec::with_capacity(out.len() * alternatives.len());
+                        for prefix in &out {
+                            for alt in &alternatives {
+                                let mut b = prefix.clone();
+                                b.extend_from_slice(alt);
+                                next.push(b);
+                            }
+                        }
+                        out = next;
+                    }
+                    Ok(out)
+                }
+                other => Err(format!("criteria operator {other:?} is not supported")),
+            }
+        }
+    }
+}
+
+/// What a package criterion says about the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cond {
+    /// Affected below this version (the fixed version).
+    Below(String),
+    /// Affected whatever the version (no fix).
+    Installed,
+    /// Not installed, or stated not affected: never an affected entry.
+    Absent,
+}
+
+/// A package criterion, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkgFact {
+    /// The package names (binary names where the vendor lists them).
+    pub names: Vec<String>,
+    /// The source package, where known (Ubuntu).
+    pub source: Option<String>,
+    /// The condition.
+    pub cond: Cond,
+    /// The architecture pattern of the state, if any.
+    pub arch: Option<String>,
+}
+
+/// What one criteria leaf means once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// No constraint that matters for package matching (signing key, uname,
+    /// "must be installed" guard, applicability check).
+    True,
+    /// Can never hold for an affected system: the branch is dropped.
+    False,
+    /// The system is one of these ecosystems.
+    Platform(Vec<String>),
+    /// A package condition.
+    Pkg(PkgFact),
+    /// A module stream (`maven:3.5`) is enabled.
+    Module(String),
+    /// The package is (true) or is not (false) a ksplice build.
+    Ksplice(bool),
+    /// The machine architecture.
+    Arch(String),
+}
+
+/// A platform criterion before the dialect names its ecosystem.
+#[derive(Debug, Clone)]
+pub struct RawPlatform<'a> {
+    /// The release package or file (`sles-release`, `redhat-release`, `/etc/debian_version`).
+    pub package: &'a str,
+    /// The version value (`15.5`, `^8[^\d]`, `11`).
+    pub version: &'a str,
+    /// The criterion comment (`SUSE Linux Enterprise Server 15 SP5 is installed`).
+    pub comment: &'a str,
+}
+
+fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
+    match dialect {
+        Dialect::Suse => suse::platform(raw),
+        Dialect::RedHat => redhat::platform(raw),
+        Dialect::Ubuntu => None,
+        Dialect::Debian => debian::platform(raw),
+        Dialect::Oracle => oracle::platform(raw),
+        Dialect::Alma => alma::platform(raw),
+        Dialect::Photon => photon::platform(raw),
+    }
+}
+
+fn is_zero_version(v: &str) -> bool {
+    matches!(v.trim(), "0" | "0:0" | "0:0-0" | "0-0")
+}
+
+fn lookup<'t, T>(
+    tables: &Tables,
+    map: &'t Table<T>,
+    id: &str,
+    what: &str,
+) -> Result<&'t T, String> {
+    tables
+        .key(id)
+        .and_then(|k| map.get(&k))
+        .ok_or_else(|| format!("dangling reference to {what} {id}"))
+}
+
+fn lookup_key<'t, T>(
+    tables: &Tables,
+    map: &'t Table<T>,
+    key: Key,
+    what: &str,
+) -> Result<&'t T, String> {
+    map.get(&key)
+        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
+}
+
+/// Values of a field: its text, or the values of the constant variable it refers to.
+fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
+    match field.var_ref {
+        Some(var) => {
+            let v = lookup_key(tables, &tables.variables, var, "variable")?;
+            if &*v.kind != "constant_variable" {
+                return Err(format!(
+                    "variable {} is a {}, not a constant",
+                    tables.id(var),
+                    v.kind
+                ));
+            }
+            Ok(v.values.iter().map(|s| s.to_string()).collect())
+        }
+        None => Ok(vec![field.value.to_string()]),
+    }
+}
+
+/// The state fields of a test, all states merged.
+fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, String> {
+    let mut out = Vec::new();
+    for s in test.states() {
+        let state: &Item = lookup_key(tables, &tables.states, *s, "state")?;
+        out.extend(state.fields.iter());
+    }
+    Ok(out)
+}
+
+fn find<'f>(fields: &[&'f Field], name: &str) -> Option<&'f Field> {
+    fields.iter().copied().find(|f| &*f.name == name)
+}
+
+fn op(field: &Field) -> &str {
+    field.operation.as_deref().unwrap_or("equals")
+}
+
+/// The condition a version field states (`evr less than X` and friends).
+fn version_cond(field: &Field) -> Result<Cond, String> {
+    let value = field.value.trim();
+    // Some generators prefix an epoch to a version that already has one
+    // (`0:1:4.14-1.1+deb7u1`); two epochs are never valid, keep the inner one.
+    let value = match value.strip_prefix("0:") {
+        Some(rest) if rest.split('-').next().is_some_and(|v| v.contains(':')) => rest,
+        _ => value,
+    };
+    match op(field) {
+        "less than" if is_zero_version(value) => Ok(Cond::Absent),
+        "less than" => Ok(Cond::Below(value.to_string())),
+        "equals" if is_zero_version(value) => Ok(Cond::Absent),
+        other => Err(format!(
+            "unsupported {} operation {other:?} on {value:?}",
+            field.name
+        )),
+    }
+}
+
+/// Extracts a stream from a module state regex such as
+/// `\nstream\s*=\s*3\.5\b[\w\W]*\nstate...`.
+fn module_stream(pattern: &str) -> Option<String> {
+    let at = pattern.find("stream")?;
+    let rest = &pattern[at + "stream".len()..];
+    let eq = rest.find('=')?;
+    let mut rest = &rest[eq + 1..];
+    while let Some(r) = rest.strip_prefix("\\s*") {
+        rest = r;
+    }
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some('.') | Some('-') | Some('+') | Some('_') => {
+                    out.push(chars.next().unwrap_or('.'));
+                }
+                _ => break,
+            },
+            c if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') => out.push(c),
+            _ => break,
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A binary name from an OCI manifest regex `^name(?::\w+|)\s+(.*)$`.
+fn manifest_name(pattern: &str) -> Option<String> {
+    let p = pattern.strip_prefix('^').unwrap_or(pattern);
+    let end = p.find(['(', '\\', '$', ' ']).unwrap_or(p.len());
+    let name = &p[..end];
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The quoted name in `The 'openssh' package binaries`.
+fn quoted(comment: &str) -> Option<String> {
+    let start = comment.find('\'')? + 1;
+    let len = comment[start..].find('\'')?;
+    Some(comment[start..start + len].to_string())
+}
+
+/// Resolves one leaf through the tables.
+pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fact, String> {
+    let fact = if leaf.extend {
+        // Extended definitions are only used as applicability checks
+        // ("Ubuntu 22.04 LTS is installed"); the platform comes from the id.
+        if leaf.comment.contains("is installed") {
+            Fact::True
+        } else {
+            return Err(format!(
+                "extend_definition {} is not an applicability check",
+                leaf.reference
+            ));
+        }
+    } else {
+        let test = lookup(tables, &tables.tests, leaf.reference, "test")?;
+        resolve_test(dialect, leaf, test, tables)?
+    };
+    if !leaf.negate {
+        return Ok(fact);
+    }
+    Ok(match fact {
+        Fact::Pkg(mut p) => {
+            p.cond = match p.cond {
+                Cond::Installed => Cond::Absent,
+                Cond::Absent => Cond::Installed,
+                Cond::Below(v) => {
+                    return Err(format!("negated version test ({v}) is not supported"));
+                }
+            };
+            Fact::Pkg(p)
+        }
+        Fact::Ksplice(k) => Fact::Ksplice(!k),
+        Fact::Arch(_) => Fact::True,
+        Fact::True | Fact::Platform(_) | Fact::Module(_) => Fact::False,
+        Fact::False => Fact::True,
+    })
+}
+
+fn resolve_test(
+    dialect: Dialect,
+    leaf: &Leaf<'_>,
+    test: &Test,
+    tables: &Tables,
+) -> Result<Fact, String> {
+    let kind = &*test.kind;
+    let none_satisfy = test.none_satisfy;
+    let none_exist = test.none_exist;
+    let object = || -> Result<&Item, String> {
+        let id = test
+            .object
+            .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
+        lookup_key(tables, &tables.objects, id, "object")
+    };
+    match kind {
+        "rpminfo_test" | "dpkginfo_test" => {
+            let obj = object()?;
+            let name_field = obj
+                .field("name")
+                .ok_or_else(|| format!("object of test {} has no name", leaf.reference))?;
+            let fields = state_fields(test, tables)?;
+            if none_satisfy {
+                // Guards such as "Red Hat Enterprise Linux must be installed".
+                return Ok(Fact::True);
+            }
+            if find(&fields, "evr").is_none()
+                && find(&fields, "version").is_none()
+                && find(&fields, "signature_keyid").is_some()
+            {
+                // "X is signed with the vendor key": origin, not identity.
+                return Ok(Fact::True);
+            }
+            let names = field_values(name_field, tables)?;
+            let arch = find(&fields, "arch").map(|f| f.value.to_string());
+            if let Some(evr) = find(&fields, "evr") {
+                let first = names.first().map(String::as_str).unwrap_or("");
+                let value = evr.value.trim();
+                if op(evr) != "less than" && !is_zero_version(value) {
+                    if first.ends_with("-release") {
+                        // "openSUSE-release is >=20210101": a platform check.
+                        let raw = RawPlatform {
+                            package: first,
+                            version: value,
+                            comment: leaf.comment,
+                        };
+                        return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
+                            format!("unrecognized platform test {}", leaf.reference)
+                        });
+                    }
+                    if op(evr) == "equals" {
+                        // "kernel version equals V" guards live patches
+                        // (kpatch-patch-*), which carry the range themselves.
+                        return Ok(Fact::True);
+                    }
+                }
+                return Ok(Fact::Pkg(PkgFact {
+                    names,
+                    source: quoted(&obj_comment(obj)),
+                    cond: version_cond(evr)?,
+                    arch,
+                }));
+            }
+            if let Some(version) = find(&fields, "version") {
+                if op(version) == "equals" && is_zero_version(&version.value) {
+                    // SUSE "X is not affected": trust the state, whatever the comment says.
+                    return Ok(Fact::Pkg(PkgFact {
+                        names,
+                        source: None,
+                        cond: Cond::Absent,
+                        arch,
+                    }));
+                }
+                let raw = RawPlatform {
+                    package: names.first().map(String::as_str).unwrap_or(""),
+                    version: &version.value,
+                    comment: leaf.comment,
+                };
+                return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
+                    format!(
+                        "version test {} ({}) is neither a platform nor a package range",
+                        leaf.reference, leaf.comment
+                    )
+                });
+            }
+            if find(&fields, "signature_keyid").is_some() {
+                return Ok(Fact::True);
+            }
+            if let Some(release) = find(&fields, "release") {
+                if release.value.contains("ksplice") {
+                    return Ok(Fact::Ksplice(true));
+                }
+                return Err(format!("unsupported release state {:?}", release.value));
+            }
+            if let Some(arch) = arch {
+                return Ok(Fact::Arch(arch));
+            }
+            if !fields.is_empty() {
+                return Err(format!(
+                    "unsupported state fields in test {}: {}",
+                    leaf.reference,
+                    fields
+                        .iter()
+                        .map(|f| f.name.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+            Ok(Fact::Pkg(PkgFact {
+                names,
+                source: None,
+                cond: if none_exist {
+                    Cond::Absent
+                } else {
+                    Cond::Installed
+                },
+                arch: None,
+            }))
+        }
+        "rpmverifyfile_test" => {
+            if none_satisfy {
+                return Ok(Fact::True);
+            }
+            let fields = state_fields(test, tables)?;
+            let package = find(&fields, "name").map(|f| f.value.to_string());
+            match find(&fields, "version") {
+                Some(v) => {
+                    let package = package.unwrap_or_default();
+                    let raw = RawPlatform {
+                        package: package.trim_start_matches('^'),
+                        version: &v.value,
+                        comment: leaf.comment,
+                    };
+                    platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
+                        format!(
+                            "unrecognized platform test {} ({})",
+                            leaf.reference, leaf.comment
+                        )
+                    })
+                }
+                None => Ok(Fact::True),
+            }
+        }
+        "textfilecontent54_test" | "textfilecontent_test" => {
+            let obj = object()?;
+            let path = match (
+                obj.field("filepath"),
+                obj.field("path"),
+                obj.field("filename"),
+            ) {
+                (Some(fp), _, _) => fp.value.to_string(),
+                (None, Some(p), Some(f)) => format!("{}/{}", p.value, f.value),
+                (None, None, Some(f)) => f.value.to_string(),
+                _ => String::new(),
+            };
+            let fields = state_fields(test, tables)?;
+            if let Some(module) = path
+                .strip_prefix("/etc/dnf/modules.d/")
+                .and_then(|m| m.strip_suffix(".module"))
+            {
+                let text = find(&fields, "text")
+                    .ok_or_else(|| format!("module test {} has no text state", leaf.reference))?;
+                let stream = module_stream(&text.value).ok_or_else(|| {
+                    format!(
+                        "module test {}: no stream in {:?}",
+                        leaf.reference, text.value
+                    )
+                })?;
+                return Ok(Fact::Module(format!("{module}:{stream}")));
+            }
+            if path == "/etc/debian_version" {
+                let v = find(&fields, "subexpression")
+                    .ok_or_else(|| format!("release test {} has no state", leaf.reference))?;
+                let raw = RawPlatform {
+                    package: "/etc/debian_version",
+                    version: &v.value,
+                    comment: leaf.comment,
+                };
+                return platform(dialect, &raw)
+                    .map(Fact::Platform)
+                    .ok_or_else(|| format!("unrecognized release test {}", leaf.reference));
+            }
+            if path.ends_with("manifest") {
+                // Ubuntu OCI: binaries listed as manifest line patterns.
+                let pattern = obj.field("pattern").ok_or_else(|| {
+                    format!("manifest object of {} has no pattern", leaf.reference)
+                })?;
+                let names: Vec<String> = field_values(pattern, tables)?
+                    .iter()
+                    .filter_map(|p| manifest_name(p))
+                    .collect();
+                if names.is_empty() {
+                    return Err(format!(
+                        "no binary names in manifest test {}",
+                        leaf.reference
+                    ));
+                }
+                let cond = match find(&fields, "subexpression") {
+                    Some(v) => version_cond(v)?,
+                    None if none_exist => Cond::Absent,
+                    None => Cond::Installed,
+                };
+                return Ok(Fact::Pkg(PkgFact {
+                    names,
+                    source: quoted(&obj_comment(obj)),
+                    cond,
+                    arch: None,
+                }));
+            }
+            if path.contains("grub") || path.starts_with("/boot") || path.starts_with("/proc") {
+                // Red Hat kernel "set to boot up on next boot" checks.
+                return Ok(Fact::True);
+            }
+            Err(format!(
+                "unsupported file content test {} on {path:?}",
+                leaf.reference
+            ))
+        }
+        "uname_test" | "family_test" => Ok(Fact::True),
+        other => Err(format!(
+            "unsupported test type {other} ({})",
+            leaf.reference
+        )),
+    }
+}
+
+/// Object comments are not kept in the tables; the source name of Ubuntu
+/// objects lives in a `comment` we keep as a pseudo-field when present.
+fn obj_comment(obj: &Item) -> String {
+    obj.field("comment")
+        .map(|f| f.value.to_string())
+        .unwrap_or_default()
+}
+
+/// One affected package being accumulated across branches.
+#[derive(Debug, Default)]
+struct Acc {
+    /// fixed version (None = no fix) -> architectures seen.
+    ranges: BTreeMap<Option<String>, BTreeSet<String>>,
+    binaries: BTreeSet<String>,
+    module: Option<String>,
+}
+
+/// The record id and aliases a dialect gives a definition.
+pub struct Identity {
+    /// The record id.
+    pub id: String,
+    /// CVE aliases (without the id).
+    pub aliases: Vec<String>,
+    /// Whether the record is about one CVE (CVSS vectors apply).
+    pub single_cve: Option<String>,
+}
+
+/// CVE ids named by a definition: references, advisory cves, title.
+pub fn cve_ids(def: &Definition) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |text: &str| {
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if is_cve(token) && !out.iter().any(|o| o == token) {
+                out.push(token.to_string());
+            }
+        }
+    };
+    for r in &def.references {
+        if r.source.eq_ignore_ascii_case("CVE") || r.ref_id.contains("CVE-") {
+            add(&r.ref_id);
+        }
+    }
+    for c in &def.cves {
+        add(&c.text);
+    }
+    // Only a title that starts with a CVE id names it ("CVE-2020-10744
+    // ansible: incomplete fix for CVE-2020-1733" is about the first one).
+    if let Some(first) = def.title.split_whitespace().next() {
+        add(first);
+    }
+    out
+}
+
+/// Whether `s` is a CVE id (`CVE-YYYY-NNNN...`).
+pub fn is_cve(s: &str) -> bool {
+    let mut parts = s.split('-');
+    parts.next() == Some("CVE")
+        && parts
+            .next()
+            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .next()
+            .is_some_and(|n| n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_none()
+}
+
+fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
+    match dialect {
+        Dialect::Suse => suse::identity(def),
+        Dialect::RedHat => redhat::identity(def),
+        Dialect::Ubuntu => ubuntu::identity(def),
+        Dialect::Debian => debian::identity(def),
+        Dialect::Oracle => oracle::identity(def),
+        Dialect::Alma => alma::identity(def),
+        Dialect::Photon => photon::identity(def),
+    }
+}
+
+/// Per-CVE identity for vulnerability definitions, advisory identity otherwise.
+pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<Identity, String> {
+    let cves = cve_ids(def);
+    if let Some(id) = advisory {
+        let single = (cves.len() == 1).then(|| cves[0].clone());
+        return Ok(Identity {
+            id,
+            aliases: cves,
+            single_cve: single,
+        });
+    }
+    match cves.first() {
+        Some(first) => Ok(Identity {
+            id: first.clone(),
+            aliases: cves[1..].to_vec(),
+            single_cve: (cves.len() == 1).then(|| first.clone()),
+        }),
+        None => Err("definition names no CVE and no advisory id".into()),
+    }
+}
+
+/// Normalizes one definition into zero or more records (unstamped, with the
+/// definition id) or per-definition errors.
+pub fn definition(
+    dialect: Dialect,
+    def: &Definition,
+    tables: &Tables,
+    ctx: &SourceContext,
+) -> Vec<Result<(Advisory, String), RecordError>> {
+    let label = if def.id.is_empty() {
+        "definition without id".to_string()
+    } else {
+        def.id.clone()
+    };
+    if def.class == "inventory" || def.class == "compliance" || def.class == "miscellaneous" {
+        return Vec::new();
+    }
+    if dialect == Dialect::Ubuntu {
+        if let Some(split) = ubuntu::split_package_definition(def) {
+            return split
+                .into_iter()
+                .flat_map(|d| definition(dialect, &d, tables, ctx))
+                .collect();
+        }
+    }
+    match build(dialect, def, tables) {
+        Ok(Some(adv)) => vec![Ok((adv, def.id.clone()))],
+        Ok(None) => Vec::new(),
+        Err(reason) => vec![Err(ctx.error(label, reason))],
+    }
+}
+
+fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<Advisory>, String> {
+    let criteria = def
+        .criteria
+        .as_ref()
+        .ok_or_else(|| "definition has no criteria".to_string())?;
+    let mut leaves = Vec::new();
+    let alternatives = branches(criteria, &mut leaves)?;
+    let facts: Vec<Fact> = leaves
+        .iter()
+        .map(|leaf| resolve(dialect, leaf, tables))
+        .collect::<Result<_, _>>()?;
+    let defaults = match dialect {
+        Dialect::Ubuntu => ubuntu::default_platforms(def),
+        Dialect::RedHat => redhat::default_platforms(def),
+        Dialect::Suse => suse::default_platforms(def),
+        Dialect::Debian => debian::default_platforms(def),
+        Dialect::Oracle => oracle::default_platforms(def),
+        Dialect::Alma => alma::default_platforms(def),
+        Dialect::Photon => photon::default_platforms(def),
+    };
+
+    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for branch in &alternatives {
+        let mut platforms: Vec<&str> = Vec::new();
+        let mut pkgs: Vec<&PkgFact> = Vec::new();
+        let mut module: Option<&str> = None;
+        let mut ksplice = false;
+        let mut arch: Option<&str> = None;
+        let mut dead = false;
+        for &i in branch {
+            match &facts[i] {
+                Fact::True => {}
+                Fact::False => dead = true,
+                Fact::Platform(p) => platforms.extend(p.iter().map(String::as_str)),
+                Fact::Pkg(p) => pkgs.push(p),
+                Fact::Module(m) => module = Some(m),
+                Fact::Ksplice(k) => ksplice |= *k,
+                Fact::Arch(a) => arch = Some(a),
+            }
+        }
+        // A branch that requires a package to be absent (not installed, or
+        // stated not affected) describes an unaffected system.
+        if dead || pkgs.iter().any(|p| p.cond == Cond::Absent) {
+            continue;
+        }
+        if pkgs.is_empty() {
+            continue;
+        }
+        if platforms.is_empty() {
+            platforms = defaults.iter().map(String::as_str).collect();
+        }
+        if platforms.is_empty() {
+            return Err("no platform found for an affected package".into());
+        }
+        for p in &pkgs {
+            let fixed = match &p.cond {
+                Cond::Below(v) => Some(v.clone()),
+                Cond::Installed => None,
+                Cond::Absent => continue,
+            };
+            let arch_label = arch.map(str::to_string).or_else(|| p.arch.clone());
+            let mut names: Vec<(String, Vec<String>)> = Vec::new();
+            match &p.source {
+                Some(source) if dialect == Dialect::Ubuntu => {
+                    names.push((source.clone(), p.names.clone()));
+                }
+                _ => names.extend(p.names.iter().map(|n| (n.clone(), Vec::new()))),
+            }
+            for (name, binaries) in names {
+                let qualified = match (module, ksplice) {
+                    (Some(m), _) => format!("{m}/{name}"),
+                    (None, true) => format!("ksplice/{name}"),
+                    (None, false) => name,
+                };
+                for eco in &platforms {
+                    let entry = acc.entry((eco.to_string(), qualified.clone())).or_default();
+                    let arches = entry.ranges.entry(fixed.clone()).or_default();
+                    if let Some(a) = &arch_label {
+                        arches.insert(a.clone());
+                    }
+                    entry.binaries.extend(binaries.iter().cloned());
+                    entry.module = module.map(str::to_string);
+                }
+            }
+        }
+    }
+    if acc.is_empty() {
+        return Ok(None);
+    }
+
+    let ident = identity(dialect, def)?;
+    let mut affected = Vec::new();
+    for ((eco, name), entry) in acc {
+        let ecosystem = Ecosystem::new(eco.clone()).map_err(|e| e.to_string())?;
+        let several = entry.ranges.len() > 1;
+        for (fixed, arches) in &entry.ranges {
+            let mut events = vec![Event::Introduced("0".into())];
+            if let Some(f) = fixed {
+                events.push(Event::Fixed(f.clone()));
+            }
+            let mut specific = serde_json::Map::new();
+            if !entry.binaries.is_empty() {
+                specific.insert("binaries".into(), json!(entry.binaries));
+            }
+            if let Some(m) = &entry.module {
+                specific.insert("module".into(), json!(m));
+            }
+            if name.starts_with("ksplice/") {
+                specific.insert("ksplice".into(), json!(true));
+            }
+            if several && !arches.is_empty() {
+                specific.insert("arches".into(), json!(arches));
+            }
+            if fixed.is_none() {
+                let bare = name.rsplit('/').next().unwrap_or(&name);
+                if let Some((state, _)) = def
+                    .resolutions
+                    .iter()
+                    .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &name))
+                {
+                    specific.insert("resolution".into(), json!(state));
+                }
+            }
+            affected.push(Affected {
+                package: Some(Package {
+                    ecosystem: ecosystem.clone(),
+                    name: name.clone(),
+                    purl: None,
+                }),
+                severity: Vec::new(),
+                ranges: vec![Range {
+                    kind: RangeKind::Ecosystem,
+                    repo: None,
+                    events,
+                    database_specific: None,
+                }],
+                versions: Vec::new(),
+                ecosystem_specific: (!specific.is_empty()).then_some(Value::Object(specific)),
+                database_specific: Default::default(),
+            });
+        }
+    }
+    record(dialect, def, ident, affected).map(Some)
+}
+
+/// `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS UTC` or RFC 3339 to a timestamp.
+pub fn timestamp(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Some(ts);
+    }
+    let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
+    let (date, time) = if t.len() == 8 && digits.len() == 8 {
+        (
+            format!("{}-{}-{}", &digits[0..4], &digits[4..6], &digits[6..8]),
+            "00:00:00".to_string(),
+        )
+    } else if t.len() >= 10 {
+        let date = &t[..10];
+        let time = t
+            .get(11..19)
+            .filter(|s| s.len() == 8 && s.as_bytes()[2] == b':')
+            .unwrap_or("00:00:00");
+        (date.to_string(), time.to_string())
+    } else {
+        return None;
+    };
+    format!("{date}T{time}Z").parse().ok()
+}
+
+/// `7.5/CVSS:3.1/AV:N/...` (score prefix) to the bare vector.
+fn strip_score(v: &str) -> &str {
+    match v.split_once('/') {
+        Some((score, rest)) if score.parse::<f32>().is_ok() => rest,
+        _ => v,
+    }
+}
+
+fn cvss_for(def: &Definition, cve: &str) -> Vec<Severity> {
+    let mut out: Vec<Severity> = Vec::new();
+    let mut entries: Vec<&super::xml::CveEntry> = def
+        .cves
+        .iter()
+        .filter(|c| c.text.contains(cve) || c.href.contains(cve))
+        .collect();
+    // The vendor's own assessment before NVD's.
+    entries.sort_by_key(|c| c.href.contains("nvd.nist.gov"));
+    for c in entries {
+        let candidates = [
+            (SeverityKind::CvssV3, c.cvss3.as_str()),
+            (SeverityKind::CvssV3, c.cvss_vector.as_str()),
+            (SeverityKind::CvssV4, c.cvss4.as_str()),
+            (SeverityKind::CvssV2, c.cvss2.as_str()),
+        ];
+        for (kind, raw) in candidates {
+            if raw.is_empty() {
+                continue;
+            }
+            let vector = strip_score(raw);
+            let kind = if vector.starts_with("CVSS:4") {
+                SeverityKind::CvssV4
+            } else if vector.starts_with("CVSS:3") {
+                SeverityKind::CvssV3
+            } else {
+                kind
+            };
+            if !out.iter().any(|s| s.kind == kind) {
+                out.push(Severity {
+                    kind,
+                    score: vector.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn reference_kind(source: &str, id: &str) -> &'static str {
+    let s = source.to_ascii_uppercase();
+    if s.contains("CVE") || id.starts_with("CVE-") {
+        "WEB"
+    } else {
+        "ADVISORY"
+    }
+}
+
+fn record(
+    dialect: Dialect,
+    def: &Definition,
+    ident: Identity,
+    affected: Vec<Affected>,
+) -> Result<Advisory, String> {
+    let id: AdvisoryId = ident.id.parse().map_err(|e| format!("{e}"))?;
+    let aliases = ident
+        .aliases
+        .iter()
+        .filter(|a| **a != ident.id)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let issued = def
+        .issued
+        .as_deref()
+        .or(def.public_date.as_deref())
+        .and_then(timestamp);
+    let modified = def
+        .updated
+        .as_deref()
+        .and_then(timestamp)
+        .or_else(|| issued.clone())
+        .or_else(|| def.cves.iter().find_map(|c| timestamp(&c.public)))
+        .unwrap_or_else(|| {
+            // Deterministic: parsers never read the clock.
+            Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH)
+        });
+    let mut severity = ident
+        .single_cve
+        .as_deref()
+        .map(|c| cvss_for(def, c))
+        .unwrap_or_default();
+    let vendor = def
+        .severity
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty());
+    if dialect == Dialect::Ubuntu {
+        if let Some(p) = &vendor {
+            severity.push(Severity {
+                kind: SeverityKind::Ubuntu,
+                score: p.clone(),
+            });
+        }
+    }
+    let mut references: Vec<Reference> = Vec::new();
+    let mut add_ref = |kind: &str, url: &str| {
+        let url = url.trim();
+        if (url.starts_with("http://") || url.starts_with("https://"))
+            && !references.iter().any(|r| r.url == url)
+        {
+            references.push(Reference {
+                kind: kind.to_string(),
+                url: url.to_string(),
+            });
+        }
+    };
+    for r in &def.references {
+        add_ref(reference_kind(&r.source, &r.ref_id), &r.ref_url);
+    }
+    for c in &def.cves {
+        add_ref("WEB", &c.href);
+    }
+    for (kind, url) in &def.links {
+        add_ref(kind, url);
+    }
+    let mut adv = Advisory {
+        schema_version: Some("1.7.0".into()),
+        id,
+        modified,
+        published: issued,
+        withdrawn: None,
+        aliases,
+        upstream: Vec::new(),
+        related: Vec::new(),
+        summary: (!def.title.is_empty()).then(|| def.title.clone()),
+        details: (!def.description.is_empty()).then(|| def.description.clone()),
+        severity,
+        affected,
+        references,
+        credits: Vec::new(),
+        database_specific: Default::default(),
+    };
+    if !def.cpes.is_empty() {
+        adv.database_specific
+            .other
+            .insert("cpes".into(), json!(def.cpes));
+    }
+    adv.meta_mut().vendor_severity = vendor;
+    Ok(adv)
+}
+
+/// Merges consecutive records with the same id (Debian writes one definition
+/// per CVE and source package) and stamps provenance on the way out.
+pub struct Coalescer<'c> {
+    ctx: &'c SourceContext,
+    pending: Option<(Advisory, Vec<String>)>,
+}
+
+impl<'c> Coalescer<'c> {
+    /// An empty coalescer for `ctx`.
+    pub fn new(ctx: &'c SourceContext) -> Self {
+        Coalescer { ctx, pending: None }
+    }
+
+    /// Takes one normalized item; emits whatever is complete.
+    pub fn push(
+        &mut self,
+        item: Result<(Advisory, String), RecordError>,
+        emit: &mut dyn FnMut(ParseItem),
+    ) {
+        let (adv, def_id) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                emit(Err(e));
+                return;
+            }
+        };
+        if let Some((cur, ids)) = self.pending.as_mut() {
+            if cur.id == adv.id {
+                merge_into(cur, adv);
+                ids.push(def_id);
+                return;
+            }
+        }
+        self.flush(emit);
+        self.pending = Some((adv, vec![def_id]));
+    }
+
+    fn flush(&mut self, emit: &mut dyn FnMut(ParseItem)) {
+        if let Some((mut adv, ids)) = self.pending.take() {
+            self.ctx.stamp(&mut adv, &ids.join(" "));
+            emit(Ok(adv));
+        }
+    }
+
+    /// Emits the last pending record.
+    pub fn finish(mut self, emit: &mut dyn FnMut(ParseItem)) {
+        self.flush(emit);
+    }
+}
+
+/// Merges `other` (same id, same feed) into `cur`, provenance included.
+pub fn merge_records(cur: &mut Advisory, other: Advisory) {
+    let other_ids: Vec<String> = other
+        .sources()
+        .iter()
+        .map(|p| p.upstream_id.clone())
+        .collect();
+    merge_into(cur, other);
+    if let Some(first) = cur.meta_mut().sources.first_mut() {
+        for id in other_ids {
+            if !first.upstream_id.split(' ').any(|x| x == id) {
+                first.upstream_id.push(' ');
+                first.upstream_id.push_str(&id);
+            }
+        }
+    }
+}
+
+fn merge_into(cur: &mut Advisory, other: Advisory) {
+    for a in other.aliases {
+        if !cur.aliases.contains(&a) {
+            cur.aliases.push(a);
+        }
+    }
+    for r in other.references {
+        if !cur.references.iter().any(|x| x.url == r.url) {
+            cur.references.push(r);
+        }
+    }
+    for s in other.severity {
+        if !cur.severity.contains(&s) {
+            cur.severity.push(s);
+        }
+    }
+    for a in other.affected {
+        if !cur.affected.contains(&a) {
+            cur.affected.push(a);
+        }
+    }
+    if other.modified > cur.modified {
+        cur.modified = other.modified;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_stream_from_state_regex() {
+        assert_eq!(
+            module_stream(r"\nstream\s*=\s*3\.5\b[\w\W]*\nstate\s*=\s*(enabled|1|true)"),
+            Some("3.5".into())
+        );
+        assert_eq!(
+            module_stream(r"\nstream\s*=\s*rhel8\b[\w\W]*"),
+            Some("rhel8".into())
+        );
+    }
+
+    #[test]
+    fn manifest_patterns() {
+        assert_eq!(
+            manifest_name(r"^openssh-client(?::\w+|)\s+(.*)$"),
+            Some("openssh-client".into())
+        );
+        assert_eq!(
+            quoted("The 'openssh' package binaries"),
+            Some("openssh".into())
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            timestamp("2021-06-28").unwrap().as_str(),
+            "2021-06-28T00:00:00Z"
+        );
+        assert_eq!(
+            timestamp("2023-12-18 15:00:00 UTC").unwrap().as_str(),
+            "2023-12-18T15:00:00Z"
+        );
+        assert_eq!(
+            timestamp("20050804").unwrap().as_str(),
+            "2005-08-04T00:00:00Z"
+        );
+        assert!(timestamp("soon").is_none());
+    }
+
+    #[test]
+    fn cvss_prefix() {
+        assert_eq!(strip_score("7.5/CVSS:3.1/AV:N"), "CVSS:3.1/AV:N");
+        assert_eq!(strip_score("CVSS:3.1/AV:N"), "CVSS:3.1/AV:N");
+    }
+
+    #[test]
+    fn cve_detection() {
+        assert!(is_cve("CVE-2021-3449"));
+        assert!(!is_cve("CVE-21-3449"));
+        assert!(!is_cve("RHSA-2021:1"));
+    }
+}

@@ -1,0 +1,1056 @@
+//! The streaming OVAL reader: pass 1 builds compact tables of tests, objects,
+//! states and variables; pass 2 yields definitions one at a time.
+//!
+//! Neither pass keeps more than one element's text in memory besides the
+//! tables, which hold only the fields a normalizer reads (ids, names,
+//! operations, values). Entities other than the five predefined ones and
+//! character references are never expanded.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, BufRead, Read};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::Reader;
+
+use super::OvalError;
+
+/// A compact OVAL id: an interned `oval:<namespace>:<type>` prefix and the
+/// numeric suffix (ids of any other shape are interned whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    prefix: NonZeroU32,
+    num: u64,
+}
+
+const WHOLE: u64 = u64::MAX;
+
+/// Interned strings: element names, operations, id prefixes.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let arc: Arc<str> = Arc::from(s);
+        let i = self.strings.len() as u32;
+        self.strings.push(arc.clone());
+        self.ids.insert(arc, i);
+        i
+    }
+
+    fn shared(&mut self, s: &str) -> Arc<str> {
+        let i = self.intern(s) as usize;
+        self.strings[i].clone()
+    }
+
+    fn split(id: &str) -> (&str, u64) {
+        if let Some((prefix, num)) = id.rsplit_once(':') {
+            let canonical = !num.is_empty()
+                && num.len() <= 19
+                && num.bytes().all(|b| b.is_ascii_digit())
+                && (num.len() == 1 || !num.starts_with('0'));
+            if canonical {
+                if let Ok(n) = num.parse::<u64>() {
+                    return (prefix, n);
+                }
+            }
+        }
+        (id, WHOLE)
+    }
+
+    fn key(&mut self, id: &str) -> Key {
+        let (prefix, num) = Interner::split(id);
+        let index = self.intern(prefix);
+        Key {
+            prefix: NonZeroU32::MIN.saturating_add(index),
+            num,
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<Key> {
+        let (prefix, num) = Interner::split(id);
+        self.ids.get(prefix).map(|&p| Key {
+            prefix: NonZeroU32::MIN.saturating_add(p),
+            num,
+        })
+    }
+
+    fn render(&self, key: Key) -> String {
+        let prefix = self
+            .strings
+            .get(key.prefix.get() as usize - 1)
+            .map_or("?", |s| &**s);
+        if key.num == WHOLE {
+            prefix.to_string()
+        } else {
+            format!("{prefix}:{}", key.num)
+        }
+    }
+}
+
+/// One `*_test` element, reduced to what normalizers read.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// The element's local name (`rpminfo_test`, `dpkginfo_test`, ...).
+    pub kind: Arc<str>,
+    /// `check="none satisfy"`.
+    pub none_satisfy: bool,
+    /// `check_existence="none_exist"`.
+    pub none_exist: bool,
+    /// The referenced object.
+    pub object: Option<Key>,
+    states: States,
+}
+
+/// Most tests have at most one state: keep it inline.
+#[derive(Debug, Clone)]
+enum States {
+    None,
+    One(Key),
+    Many(Box<[Key]>),
+}
+
+impl Test {
+    /// The referenced states.
+    pub fn states(&self) -> &[Key] {
+        match &self.states {
+            States::None => &[],
+            States::One(k) => std::slice::from_ref(k),
+            States::Many(ks) => ks,
+        }
+    }
+}
+
+/// A child element of an object or state (`name`, `evr`, `filepath`, ...).
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The element's local name.
+    pub name: Arc<str>,
+    /// The `operation` attribute, if any.
+    pub operation: Option<Arc<str>>,
+    /// The `var_ref` attribute, if any.
+    pub var_ref: Option<Key>,
+    /// The element's text.
+    pub value: Box<str>,
+}
+
+/// An object or a state: its kind and its fields.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The element's local name (`rpminfo_object`, `dpkginfo_state`, ...).
+    pub kind: Arc<str>,
+    /// Direct children with their text and attributes.
+    pub fields: Vec<Field>,
+}
+
+impl Item {
+    /// The first field called `name`.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| &*f.name == name)
+    }
+}
+
+/// A variable: `constant_variable` values; other kinds keep no values.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    /// The element's local name.
+    pub kind: Arc<str>,
+    /// The `value` children of a constant variable.
+    pub values: Vec<Box<str>>,
+}
+
+/// A table of entries sorted by key once pass 1 is done: no hash-table
+/// slack and no rehash peaks (a rehash briefly holds two tables).
+#[derive(Debug)]
+pub struct Table<T> {
+    entries: Vec<(Key, T)>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> Table<T> {
+    fn push(&mut self, key: Key, value: T) {
+        self.entries.push((key, value));
+    }
+
+    /// Sorts by key, in place. Ids are unique in a valid file; of
+    /// duplicates one is kept.
+    fn finish(&mut self) {
+        self.entries.sort_unstable_by_key(|(k, _)| *k);
+        self.entries.dedup_by_key(|(k, _)| *k);
+        self.entries.shrink_to_fit();
+    }
+
+    /// The entry for `key`.
+    pub fn get(&self, key: &Key) -> Option<&T> {
+        self.entries
+            .binary_search_by_key(key, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Everything pass 1 collects: compact tables keyed by [`Key`].
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// Tests.
+    pub tests: Table<Test>,
+    /// Objects.
+    pub objects: Table<Item>,
+    /// States.
+    pub states: Table<Item>,
+    /// Variables.
+    pub variables: Table<Variable>,
+    /// `generator/product_name`.
+    pub generator: String,
+    strings: Interner,
+}
+
+impl Tables {
+    /// The key of `id` if any table entry could have it.
+    pub fn key(&self, id: &str) -> Option<Key> {
+        self.strings.find(id)
+    }
+
+    /// The id a key stands for (for messages).
+    pub fn id(&self, key: Key) -> String {
+        self.strings.render(key)
+    }
+}
+
+/// One criteria tree node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// `<criteria operator=...>`.
+    Criteria {
+        /// `AND` (default), `OR`, `ONE`, `XOR`.
+        operator: String,
+        /// `negate="true"`.
+        negate: bool,
+        /// Children in document order.
+        children: Vec<Node>,
+    },
+    /// `<criterion test_ref=...>`.
+    Criterion {
+        /// The test id.
+        test: String,
+        /// `negate="true"`.
+        negate: bool,
+        /// The comment attribute.
+        comment: String,
+    },
+    /// `<extend_definition definition_ref=...>`.
+    Extend {
+        /// The referenced definition id.
+        definition: String,
+        /// `negate="true"`.
+        negate: bool,
+        /// The comment attribute.
+        comment: String,
+    },
+}
+
+/// A `<reference>` of a definition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefEntry {
+    /// `source` (CVE, RHSA, elsa, ...).
+    pub source: String,
+    /// `ref_id`.
+    pub ref_id: String,
+    /// `ref_url`.
+    pub ref_url: String,
+}
+
+/// An `<advisory><cve>` element.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CveEntry {
+    /// The element text (a CVE id, or `CVE-x at SUSE`).
+    pub text: String,
+    /// `href`.
+    pub href: String,
+    /// `cvss2` (`score/vector`).
+    pub cvss2: String,
+    /// `cvss3` (`score/CVSS:3.x/...`).
+    pub cvss3: String,
+    /// `cvss4`.
+    pub cvss4: String,
+    /// `cvss_vector` (Ubuntu).
+    pub cvss_vector: String,
+    /// `impact` or `priority`.
+    pub impact: String,
+    /// `public` (YYYYMMDD).
+    pub public: String,
+}
+
+/// One definition with its metadata and criteria tree.
+#[derive(Debug, Clone, Default)]
+pub struct Definition {
+    /// `id`.
+    pub id: String,
+    /// `class` (vulnerability, patch, inventory).
+    pub class: String,
+    /// `metadata/title`.
+    pub title: String,
+    /// `metadata/description`.
+    pub description: String,
+    /// `metadata/affected/platform`.
+    pub platforms: Vec<String>,
+    /// `metadata/affected/product`.
+    pub products: Vec<String>,
+    /// `metadata/reference`.
+    pub references: Vec<RefEntry>,
+    /// `advisory/severity`.
+    pub severity: Option<String>,
+    /// `advisory/cve`.
+    pub cves: Vec<CveEntry>,
+    /// `advisory/issued/@date` (or `debian/date`).
+    pub issued: Option<String>,
+    /// `advisory/updated/@date`.
+    pub updated: Option<String>,
+    /// `advisory/public_date` (Ubuntu).
+    pub public_date: Option<String>,
+    /// `advisory/affected/resolution`: state and components.
+    pub resolutions: Vec<(String, Vec<String>)>,
+    /// `advisory/affected_cpe_list/cpe`.
+    pub cpes: Vec<String>,
+    /// Advisory links: Ubuntu `ref`/`bug`, SUSE `bugzilla/@href`, Red Hat `bugzilla/@href`.
+    pub links: Vec<(String, String)>,
+    /// `debian/dsa`.
+    pub dsa: Option<String>,
+    /// The criteria tree.
+    pub criteria: Option<Node>,
+}
+
+/// A quick-xml reader over a buffered source, with the options OVAL needs.
+pub fn reader<R: BufRead>(source: R) -> Reader<R> {
+    let mut reader = Reader::from_reader(source);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    reader
+}
+
+fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
+    if let quick_xml::Error::Io(io) = &e {
+        if io.kind() == std::io::ErrorKind::Other && io.to_string().contains(super::LIMIT_MARKER) {
+            return OvalError::TooLarge(io.to_string());
+        }
+    }
+    OvalError::Xml {
+        position: reader.buffer_position(),
+        message: e.to_string(),
+    }
+}
+
+fn push_ref(text: &mut String, r: &BytesRef<'_>) {
+    if let Ok(Some(c)) = r.resolve_char_ref() {
+        text.push(c);
+        return;
+    }
+    match &**r {
+        "lt" => text.push('<'),
+        "gt" => text.push('>'),
+        "amp" => text.push('&'),
+        "quot" => text.push('"'),
+        "apos" => text.push('\''),
+        // Any other entity is left unexpanded: external entities are never resolved.
+        other => {
+            text.push('&');
+            text.push_str(other);
+            text.push(';');
+        }
+    }
+}
+
+fn local(e: &BytesStart<'_>) -> String {
+    e.local_name().as_ref().to_string()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    None,
+    Generator,
+    Definitions,
+    Tests,
+    Objects,
+    States,
+    Variables,
+}
+
+fn section_of(name: &str) -> Section {
+    match name {
+        "generator" => Section::Generator,
+        "definitions" => Section::Definitions,
+        "tests" => Section::Tests,
+        "objects" => Section::Objects,
+        // Some hand-trimmed files spell the section `<state>`.
+        "states" | "state" => Section::States,
+        "variables" => Section::Variables,
+        _ => Section::None,
+    }
+}
+
+/// A buffered reader that can also skip raw bytes up to a marker without
+/// tokenizing them (pass 1 skips the definitions section this way; pass 2
+/// reads it).
+pub struct RawBuf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> RawBuf<R> {
+    /// Wraps `inner` with a 256 KiB buffer.
+    pub fn new(inner: R) -> Self {
+        RawBuf {
+            inner,
+            buf: vec![0; 256 * 1024],
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// Keeps the unread bytes, moves them to the front and reads more.
+    /// Returns false at end of input.
+    fn fill_more(&mut self) -> io::Result<bool> {
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.end == self.buf.len() {
+            let grow = self.buf.len();
+            self.buf.resize(grow * 2, 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Discards bytes up to (not including) the first occurrence of
+    /// `marker`; returns the number of bytes skipped, or `None` if the input
+    /// ends first.
+    pub fn skip_until(&mut self, marker: &[u8]) -> io::Result<Option<u64>> {
+        let mut skipped = 0u64;
+        let first = marker.first().copied().unwrap_or(b'<');
+        loop {
+            let window = &self.buf[self.pos..self.end];
+            let mut at = 0;
+            while let Some(i) = window[at..].iter().position(|&b| b == first) {
+                let cand = at + i;
+                if window.len() - cand < marker.len() {
+                    break;
+                }
+                if &window[cand..cand + marker.len()] == marker {
+                    self.pos += cand;
+                    return Ok(Some(skipped + cand as u64));
+                }
+                at = cand + 1;
+            }
+            // Keep a possible partial marker at the end of the window.
+            let keep = window.len().min(marker.len().saturating_sub(1));
+            let drop = window.len() - keep;
+            self.pos += drop;
+            skipped += drop as u64;
+            if !self.fill_more()? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for RawBuf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for RawBuf<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            self.fill_more()?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.end);
+    }
+}
+
+/// The attributes of `e` named in `names` (local names), in that order,
+/// borrowed where no unescaping was needed.
+fn attrs_cow<'a, const N: usize>(
+    e: &'a BytesStart<'_>,
+    names: [&str; N],
+) -> [Option<Cow<'a, str>>; N] {
+    let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+    // Duplicate-attribute checks cost a scan per attribute; a duplicate
+    // would only make the later value win here.
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = a.key.local_name();
+        if let Some(i) = names.iter().position(|n| *n == key.as_ref()) {
+            let value = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                Ok(v) => v,
+                Err(_) => a.value.clone(),
+            };
+            out[i] = Some(value);
+        }
+    }
+    out
+}
+
+/// [`attrs_cow`], owned.
+fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String>; N] {
+    attrs_cow(e, names).map(|v| v.map(Cow::into_owned))
+}
+
+/// A test being read: kind, none-satisfy, none-exist, object, states.
+type PendingTest = (Arc<str>, bool, bool, Option<Key>, Vec<Key>);
+
+/// Pass 1 state.
+struct Collector {
+    tables: Tables,
+    section: Section,
+    capture: bool,
+    text: String,
+    cur_id: Option<Key>,
+    cur_test: Option<PendingTest>,
+    cur_item: Option<Item>,
+    cur_var: Option<Variable>,
+    cur_field: Option<Field>,
+}
+
+impl Collector {
+    fn start(&mut self, e: &BytesStart<'_>, rel: usize) {
+        let t = &mut self.tables;
+        match self.section {
+            Section::Generator => {
+                self.capture = e.local_name().as_ref() == "product_name";
+                self.text.clear();
+            }
+            Section::Tests => {
+                if rel == 1 {
+                    let [id, check, existence] = attrs_cow(e, ["id", "check", "check_existence"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    self.cur_test = Some((
+                        t.strings.shared(e.local_name().as_ref()),
+                        check.as_deref() == Some("none satisfy"),
+                        existence.as_deref() == Some("none_exist"),
+                        None,
+                        Vec::new(),
+                    ));
+                } else if rel == 2 {
+                    if let Some(test) = self.cur_test.as_mut() {
+                        match e.local_name().as_ref() {
+                            "object" => {
+                                let [r] = attrs_cow(e, ["object_ref"]);
+                                test.3 = r.map(|r| t.strings.key(&r));
+                            }
+                            "state" => {
+                                let [r] = attrs_cow(e, ["state_ref"]);
+                                if let Some(r) = r {
+                                    test.4.push(t.strings.key(&r));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Section::Objects | Section::States => {
+                if rel == 1 {
+                    let [id, comment] = attrs_cow(e, ["id", "comment"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    let mut item = Item {
+                        kind: t.strings.shared(e.local_name().as_ref()),
+                        fields: Vec::new(),
+                    };
+                    // Ubuntu names the source package in the object comment.
+                    if let (Section::Objects, Some(c)) = (self.section, comment) {
+                        item.fields.push(Field {
+                            name: t.strings.shared("comment"),
+                            operation: None,
+                            var_ref: None,
+                            value: c.into(),
+                        });
+                    }
+                    self.cur_item = Some(item);
+                } else if rel == 2 {
+                    let [operation, var_ref] = attrs_cow(e, ["operation", "var_ref"]);
+                    self.cur_field = Some(Field {
+                        name: t.strings.shared(e.local_name().as_ref()),
+                        operation: operation.map(|o| t.strings.shared(&o)),
+                        var_ref: var_ref.map(|v| t.strings.key(&v)),
+                        value: Box::from(""),
+                    });
+                    self.capture = true;
+                    self.text.clear();
+                }
+            }
+            Section::Variables => {
+                if rel == 1 {
+                    let [id] = attrs_cow(e, ["id"]);
+                    self.cur_id = id.map(|id| t.strings.key(&id));
+                    self.cur_var = Some(Variable {
+                        kind: t.strings.shared(e.local_name().as_ref()),
+                        values: Vec::new(),
+                    });
+                } else if rel == 2 && e.local_name().as_ref() == "value" {
+                    self.capture = true;
+                    self.text.clear();
+                }
+            }
+            Section::None | Section::Definitions => {}
+        }
+    }
+
+    fn end(&mut self, rel: usize) {
+        let t = &mut self.tables;
+        match self.section {
+            Section::Generator if self.capture => {
+                t.generator = self.text.trim().to_string();
+                self.capture = false;
+            }
+            Section::Tests if rel == 1 => {
+                if let (Some(id), Some((kind, none_satisfy, none_exist, object, states))) =
+                    (self.cur_id.take(), self.cur_test.take())
+                {
+                    t.tests.push(
+                        id,
+                        Test {
+                            kind,
+                            none_satisfy,
+                            none_exist,
+                            object,
+                            states: match states.as_slice() {
+                                [] => States::None,
+                                [one] => States::One(*one),
+                                _ => States::Many(states.into_boxed_slice()),
+                            },
+                        },
+                    );
+                }
+            }
+            Section::Objects | Section::States if rel == 2 => {
+                if let (Some(mut field), Some(item)) =
+                    (self.cur_field.take(), self.cur_item.as_mut())
+                {
+                    field.value = self.text.trim().into();
+                    item.fields.push(field);
+                }
+                self.capture = false;
+            }
+            Section::Objects | Section::States if rel == 1 => {
+                if let (Some(id), Some(mut item)) = (self.cur_id.take(), self.cur_item.take()) {
+                    item.fields.shrink_to_fit();
+                    if self.section == Section::Objects {
+                        t.objects.push(id, item);
+                    } else {
+                        t.states.push(id, item);
+                    }
+                }
+            }
+            Section::Variables if rel == 2 && self.capture => {
+                if let Some(var) = self.cur_var.as_mut() {
+                    var.values.push(self.text.trim().into());
+                }
+                self.capture = false;
+            }
+            Section::Variables if rel == 1 => {
+                if let (Some(id), Some(var)) = (self.cur_id.take(), self.cur_var.take()) {
+                    t.variables.push(id, var);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Pass 1: reads the whole input and returns the tables. The definitions
+/// section is skipped as raw bytes (pass 2 parses it); everything else is
+/// checked for well-formedness, so a truncated file fails here, before any
+/// record is produced.
+pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
+    let mut reader = Reader::from_reader(RawBuf::new(source));
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut c = Collector {
+        tables: Tables::default(),
+        section: Section::None,
+        capture: false,
+        text: String::new(),
+        cur_id: None,
+        cur_test: None,
+        cur_item: None,
+        cur_var: None,
+        cur_field: None,
+    };
+    let mut depth = 0usize;
+    let mut saw_root = false;
+    // Bytes skipped raw, to keep error positions right.
+    let mut skipped = 0u64;
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            let mut err = xml_error(&reader, e);
+            if let OvalError::Xml { position, .. } = &mut err {
+                *position += skipped;
+            }
+            err
+        })?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            depth += 1;
+            if depth == 1 {
+                saw_root = true;
+                if e.local_name().as_ref() != "oval_definitions" {
+                    return Err(OvalError::NotOval(local(e)));
+                }
+            } else if depth == 2 {
+                c.section = section_of(e.local_name().as_ref());
+                if c.section == Section::Definitions && !empty {
+                    let n = reader
+                        .get_mut()
+                        .skip_until(b"</definitions")
+                        .map_err(OvalError::Io)?;
+                    match n {
+                        Some(n) => skipped += n,
+                        None => {
+                            return Err(OvalError::Truncated {
+                                position: reader.buffer_position() + skipped,
+                            })
+                        }
+                    }
+                }
+            } else {
+                c.start(e, depth - 2);
+            }
+            if empty {
+                if depth > 2 {
+                    c.end(depth - 2);
+                }
+                if depth == 2 {
+                    c.section = Section::None;
+                }
+                depth -= 1;
+            }
+            buf.clear();
+            continue;
+        }
+        match event {
+            Event::End(_) => {
+                if depth > 2 {
+                    c.end(depth - 2);
+                }
+                if depth == 2 {
+                    c.section = Section::None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Text(t) if c.capture => c.text.push_str(&t.xml10_content()),
+            Event::CData(t) if c.capture => c.text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if c.capture => push_ref(&mut c.text, &r),
+            Event::Eof => {
+                if depth != 0 {
+                    return Err(OvalError::Truncated {
+                        position: reader.buffer_position() + skipped,
+                    });
+                }
+                if !saw_root {
+                    return Err(OvalError::NotOval("no root element".into()));
+                }
+                break;
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    let mut tables = c.tables;
+    tables.tests.finish();
+    tables.objects.finish();
+    tables.states.finish();
+    tables.variables.finish();
+    Ok(tables)
+}
+
+/// Where a definition's element sits, as far as field mapping cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Metadata,
+    Advisory,
+    Debian,
+    Other,
+}
+
+fn tag_of(name: &str) -> Tag {
+    match name {
+        "metadata" => Tag::Metadata,
+        "advisory" => Tag::Advisory,
+        "debian" => Tag::Debian,
+        _ => Tag::Other,
+    }
+}
+
+/// Pass 2: calls `each` for every definition, in document order, and stops
+/// reading at `</definitions>` (or when `each` returns false).
+pub fn for_each_definition<R: BufRead>(
+    source: R,
+    each: &mut dyn FnMut(Definition) -> bool,
+) -> Result<(), OvalError> {
+    let mut reader = reader(source);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut depth = 0usize;
+    let mut in_definitions = false;
+    let mut def: Option<Definition> = None;
+    let mut text = String::new();
+    // Open criteria frames: (operator, negate, children).
+    let mut frames: Vec<(String, bool, Vec<Node>)> = Vec::new();
+    // The elements open inside the current definition.
+    let mut path: Vec<Tag> = Vec::new();
+
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| xml_error(&reader, e))?;
+        match event {
+            Event::Start(e) => {
+                depth += 1;
+                let name = e.local_name();
+                let name = name.as_ref();
+                if depth == 2 && name == "definitions" {
+                    in_definitions = true;
+                } else if in_definitions && depth == 3 && name == "definition" {
+                    let [id, class] = attrs(&e, ["id", "class"]);
+                    def = Some(Definition {
+                        id: id.unwrap_or_default(),
+                        class: class.unwrap_or_default(),
+                        ..Definition::default()
+                    });
+                    frames.clear();
+                    path.clear();
+                } else if let Some(d) = def.as_mut() {
+                    text.clear();
+                    start_in_definition(d, &e, name, &mut frames);
+                    path.push(tag_of(name));
+                }
+            }
+            Event::End(e) => {
+                let name = e.local_name();
+                let name = name.as_ref();
+                if in_definitions && depth == 2 {
+                    // </definitions>: the rest of the file is tables, read in pass 1.
+                    return Ok(());
+                }
+                if in_definitions && depth == 3 {
+                    if let Some(d) = def.take() {
+                        if !each(d) {
+                            return Ok(());
+                        }
+                    }
+                } else if let Some(d) = def.as_mut() {
+                    path.pop();
+                    let parent = path.last().copied().unwrap_or(Tag::Other);
+                    end_in_definition(d, name, &text, &mut frames, parent);
+                    text.clear();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Text(t) if def.is_some() => text.push_str(&t.xml10_content()),
+            Event::CData(t) if def.is_some() => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if def.is_some() => push_ref(&mut text, &r),
+            Event::Eof => {
+                if depth != 0 {
+                    return Err(OvalError::Truncated {
+                        position: reader.buffer_position(),
+                    });
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+fn start_in_definition(
+    d: &mut Definition,
+    e: &BytesStart<'_>,
+    name: &str,
+    frames: &mut Vec<(String, bool, Vec<Node>)>,
+) {
+    let is_true = |v: &Option<String>| v.as_deref().is_some_and(|v| v == "true" || v == "1");
+    match name {
+        "criteria" => {
+            let [operator, negate] = attrs(e, ["operator", "negate"]);
+            frames.push((
+                operator.unwrap_or_else(|| "AND".into()),
+                is_true(&negate),
+                Vec::new(),
+            ))
+        }
+        "criterion" => {
+            let [test, negate, comment] = attrs(e, ["test_ref", "negate", "comment"]);
+            if let Some(top) = frames.last_mut() {
+                top.2.push(Node::Criterion {
+                    test: test.unwrap_or_default(),
+                    negate: is_true(&negate),
+                    comment: comment.unwrap_or_default(),
+                });
+            }
+        }
+        "extend_definition" => {
+            let [definition, negate, comment] = attrs(e, ["definition_ref", "negate", "comment"]);
+            if let Some(top) = frames.last_mut() {
+                top.2.push(Node::Extend {
+                    definition: definition.unwrap_or_default(),
+                    negate: is_true(&negate),
+                    comment: comment.unwrap_or_default(),
+                });
+            }
+        }
+        "reference" => {
+            let [source, ref_id, ref_url] = attrs(e, ["source", "ref_id", "ref_url"]);
+            d.references.push(RefEntry {
+                source: source.unwrap_or_default(),
+                ref_id: ref_id.unwrap_or_default(),
+                ref_url: ref_url.unwrap_or_default(),
+            })
+        }
+        "cve" => {
+            let [href, cvss2, cvss3, cvss4, cvss_vector, impact, priority, public] = attrs(
+                e,
+                [
+                    "href",
+                    "cvss2",
+                    "cvss3",
+                    "cvss4",
+                    "cvss_vector",
+                    "impact",
+                    "priority",
+                    "public",
+                ],
+            );
+            d.cves.push(CveEntry {
+                href: href.unwrap_or_default(),
+                cvss2: cvss2.unwrap_or_default(),
+                cvss3: cvss3.unwrap_or_default(),
+                cvss4: cvss4.unwrap_or_default(),
+                cvss_vector: cvss_vector.unwrap_or_default(),
+                impact: impact.or(priority).unwrap_or_default(),
+                public: public.unwrap_or_default(),
+                text: String::new(),
+            })
+        }
+        "issued" => {
+            let [date] = attrs(e, ["date"]);
+            if date.is_some() {
+                d.issued = date;
+            }
+        }
+        "updated" => {
+            let [date] = attrs(e, ["date"]);
+            d.updated = date;
+        }
+        "resolution" => {
+            let [state] = attrs(e, ["state"]);
+            d.resolutions.push((state.unwrap_or_default(), Vec::new()))
+        }
+        "bugzilla" => {
+            let [href] = attrs(e, ["href"]);
+            if let Some(href) = href {
+                d.links.push(("REPORT".into(), href));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn end_in_definition(
+    d: &mut Definition,
+    name: &str,
+    text: &str,
+    frames: &mut Vec<(String, bool, Vec<Node>)>,
+    parent: Tag,
+) {
+    let text = text.trim();
+    match name {
+        "criteria" => {
+            if let Some((operator, negate, children)) = frames.pop() {
+                let node = Node::Criteria {
+                    operator,
+                    negate,
+                    children,
+                };
+                match frames.last_mut() {
+                    Some(top) => top.2.push(node),
+                    None => d.criteria = Some(node),
+                }
+            }
+        }
+        "title" if parent == Tag::Metadata => d.title = text.to_string(),
+        "description" if parent == Tag::Metadata => d.description = text.to_string(),
+        "platform" => d.platforms.push(text.to_string()),
+        "product" => d.products.push(text.to_string()),
+        "severity" => d.severity = Some(text.to_string()),
+        "cve" => {
+            if let Some(c) = d.cves.last_mut() {
+                c.text = text.to_string();
+            }
+        }
+        "component" => {
+            if let Some(r) = d.resolutions.last_mut() {
+                r.1.push(text.to_string());
+            }
+        }
+        "cpe" => d.cpes.push(text.to_string()),
+        "public_date" => d.public_date = Some(text.to_string()),
+        "ref" | "bug" if parent == Tag::Advisory => {
+            let kind = if name == "bug" { "REPORT" } else { "WEB" };
+            d.links.push((kind.into(), text.to_string()));
+        }
+        "dsa" => d.dsa = Some(text.to_string()),
+        "date" if parent == Tag::Debian => d.issued = Some(text.to_string()),
+        _ => {}
+    }
+}

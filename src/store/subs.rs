@@ -1,0 +1,568 @@
+//! Persisted notification state: webhook subscriptions, inventory watches,
+//! watch events, change-log retention, and read snapshots.
+//!
+//! Every write here is one redb write transaction, so a crash leaves either
+//! the old or the new state (a delivery cursor never runs ahead of what the
+//! receiver acknowledged, a watch's findings never disagree with its events).
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use super::tables::*;
+use super::{codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, Store, StoreError};
+use crate::inventory::{Finding, InventoryPackage};
+
+/// Which change-log entries a subscription or stream wants; every set field
+/// must match (an empty filter matches everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFilter {
+    /// Ecosystem, with release (`Debian:12`) or without (`Debian` = every release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    /// Package name (compared in the ecosystem's index form, e.g. PEP 503 for PyPI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// Package URL; its ecosystem and name must match a touched package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Feed name that caused the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
+    /// An id or alias (`CVE-...`) the changed record has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+}
+
+/// Health of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionState {
+    /// Deliveries succeed (or have not failed often enough to worry).
+    Active,
+    /// The last `max_attempts` or more deliveries failed; retries go on at the
+    /// longest backoff, and one success makes it active again.
+    Failing,
+}
+
+/// A webhook subscription and its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// `sub_<hex>`.
+    pub id: String,
+    /// Where batches are POSTed (http or https).
+    pub url: String,
+    /// HMAC-SHA256 key for `X-Advisord-Signature` (never shown by the API).
+    pub secret: String,
+    /// Which changes to deliver (ignored for watch subscriptions).
+    #[serde(default)]
+    pub filter: ChangeFilter,
+    /// Set for a watch's webhook: deliver that watch's events, not changes.
+    #[serde(default)]
+    pub watch: Option<String>,
+    /// Last change seq (or watch event seq) the receiver acknowledged.
+    pub cursor: u64,
+    /// Health.
+    pub state: SubscriptionState,
+    /// Consecutive failed attempts.
+    #[serde(default)]
+    pub failures: u32,
+    /// The last failure (status or transport error).
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When the last attempt happened.
+    #[serde(default)]
+    pub last_attempt: Option<String>,
+    /// When the last successful delivery happened.
+    #[serde(default)]
+    pub last_success: Option<String>,
+    /// Items (changes or events) delivered so far.
+    #[serde(default)]
+    pub delivered: u64,
+    /// Change-log entries that were pruned by retention before delivery.
+    #[serde(default)]
+    pub lost: u64,
+    /// Creation time.
+    pub created: String,
+}
+
+/// An inventory watch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    /// `watch_<hex>`.
+    pub id: String,
+    /// The name given at creation.
+    pub name: String,
+    /// Creation time.
+    pub created: String,
+    /// The inventory, normalized (stored in its own table).
+    #[serde(skip)]
+    pub packages: Vec<InventoryPackage>,
+    /// Current findings (packages with at least one advisory).
+    pub findings: Vec<Finding>,
+    /// The change seq the findings reflect.
+    pub as_of: u64,
+    /// The subscription delivering this watch's events, if a webhook was given.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// Events emitted so far (= the last event seq).
+    #[serde(default)]
+    pub events: u64,
+}
+
+/// What a change did to a watched package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchEventKind {
+    /// An advisory now affects the package's version.
+    NewlyAffected,
+    /// An advisory still affects it and a fixed version became available.
+    Fixed,
+    /// An advisory no longer affects it (withdrawn, removed or ranges changed).
+    NoLongerAffected,
+}
+
+/// One event of a watch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchEvent {
+    /// Per-watch position, gap-free from 1.
+    pub seq: u64,
+    /// What happened.
+    pub kind: WatchEventKind,
+    /// The advisory.
+    pub advisory: String,
+    /// The watched package.
+    pub package: InventoryPackage,
+    /// Fixed versions known for this advisory and package (after the change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<String>,
+    /// The change seq through which the watch was evaluated.
+    pub change_seq: u64,
+    /// When the event was recorded.
+    pub recorded: String,
+}
+
+/// A new evaluation of one watch, written by [`Store::commit_watch_updates`].
+#[derive(Debug, Clone)]
+pub struct WatchUpdate {
+    /// The watch.
+    pub id: String,
+    /// The `as_of` the evaluation started from; the update is dropped when
+    /// the stored watch no longer has it (deleted or re-created meanwhile).
+    pub from: u64,
+    /// The new `as_of`.
+    pub as_of: u64,
+    /// The new findings.
+    pub findings: Vec<Finding>,
+    /// Events to append (their `seq` is assigned here).
+    pub events: Vec<WatchEvent>,
+}
+
+/// A consistent read view of the store: change log and package index at one
+/// instant.
+pub struct Snapshot {
+    txn: redb::ReadTransaction,
+}
+
+impl Snapshot {
+    /// Sequence number of the newest change, 0 when none.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let last = table.last().map_err(db_err("read last change"))?;
+        Ok(last.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// Sequence number of the oldest change still kept, if any.
+    pub fn oldest_seq(&self) -> Result<Option<u64>, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let first = table.first().map_err(db_err("read first change"))?;
+        Ok(first.map(|(k, _)| k.value()))
+    }
+
+    /// Change-log entries with `seq > after`, at most `limit`.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let mut out = Vec::new();
+        for row in table
+            .range(after.saturating_add(1)..)
+            .map_err(db_err("scan changes"))?
+            .take(limit)
+        {
+            let (seq, value) = row.map_err(db_err("scan changes"))?;
+            let entry: ChangeEntry = serde_json::from_slice(value.value())
+                .map_err(codec_err(format!("change {}", seq.value())))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// Index rows for many packages (see [`Store::lookup_packages`]).
+    pub fn lookup_packages(
+        &self,
+        keys: &[(String, String, Option<String>)],
+    ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
+        let table = self
+            .txn
+            .open_table(PACKAGES)
+            .map_err(db_err("open packages"))?;
+        keys.iter()
+            .map(|(base, name, full)| lookup_in(&table, base, name, full.as_deref()))
+            .collect()
+    }
+
+    /// The ids of records naming `alias` (or having it as id).
+    pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, StoreError> {
+        let table = self
+            .txn
+            .open_table(ALIASES)
+            .map_err(db_err("open aliases"))?;
+        let mut out = Vec::new();
+        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
+            let (key, _) = row.map_err(db_err("scan aliases"))?;
+            let (a, id) = key.value();
+            if a != alias {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        Ok(out)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(codec_err(key))
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(codec_err(key))
+}
+
+impl Store {
+    /// A consistent read view.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        Ok(Snapshot { txn })
+    }
+
+    /// Removes old change-log entries: keeps at most `keep_last` entries and
+    /// none recorded before `older_than`, but never an entry with
+    /// `seq > floor` (not yet consumed by a watch or healthy subscription)
+    /// and never the newest entry (it carries the sequence counter).
+    /// Returns the number of entries removed.
+    pub fn prune_changes(
+        &self,
+        keep_last: Option<u64>,
+        older_than: Option<time::OffsetDateTime>,
+        floor: u64,
+    ) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let removed;
+        {
+            let mut table = txn.open_table(CHANGES).map_err(db_err("open changes"))?;
+            let last = table
+                .last()
+                .map_err(db_err("read last change"))?
+                .map_or(0, |(k, _)| k.value());
+            let ceiling = floor.min(last.saturating_sub(1));
+            let count_cut = keep_last.map_or(0, |keep| last.saturating_sub(keep.max(1)));
+            let mut age_cut = 0;
+            if let Some(limit) = older_than {
+                // Entries are recorded in seq order, so the first young entry
+                // ends the old prefix.
+                for row in table.range(..=ceiling).map_err(db_err("scan changes"))? {
+                    let (seq, value) = row.map_err(db_err("scan changes"))?;
+                    let entry: ChangeEntry = decode("change", value.value())?;
+                    let young = entry
+                        .recorded
+                        .parse::<crate::model::Timestamp>()
+                        .map_or(true, |t| t.instant() >= limit);
+                    if young {
+                        break;
+                    }
+                    age_cut = seq.value();
+                }
+            }
+            let cutoff = ceiling.min(count_cut.max(age_cut));
+            let mut n = 0u64;
+            table
+                .retain_in(..=cutoff, |_, _| {
+                    n += 1;
+                    false
+                })
+                .map_err(db_err("prune changes"))?;
+            removed = n;
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(removed)
+    }
+
+    /// Stores (creates or replaces) a subscription.
+    pub fn put_subscription(&self, sub: &Subscription) -> Result<(), StoreError> {
+        let bytes = encode(&sub.id, sub)?;
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            let mut table = txn
+                .open_table(SUBSCRIPTIONS)
+                .map_err(db_err("open subscriptions"))?;
+            table
+                .insert(sub.id.as_str(), bytes.as_slice())
+                .map_err(db_err("write subscription"))?;
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(())
+    }
+
+    /// One subscription.
+    pub fn subscription(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn
+            .open_table(SUBSCRIPTIONS)
+            .map_err(db_err("open subscriptions"))?;
+        let value = table.get(id).map_err(db_err("read subscription"))?;
+        value.map(|v| decode(id, v.value())).transpose()
+    }
+
+    /// Every subscription, by id.
+    pub fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn
+            .open_table(SUBSCRIPTIONS)
+            .map_err(db_err("open subscriptions"))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err("scan subscriptions"))? {
+            let (key, value) = row.map_err(db_err("scan subscriptions"))?;
+            out.push(decode(key.value(), value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Read-modify-write of one subscription in one transaction; `None`
+    /// (and nothing written) when it no longer exists, so a delivery that
+    /// finishes after a delete cannot bring it back.
+    pub fn update_subscription(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Subscription),
+    ) -> Result<Option<Subscription>, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let updated;
+        {
+            let mut table = txn
+                .open_table(SUBSCRIPTIONS)
+                .map_err(db_err("open subscriptions"))?;
+            let current: Option<Subscription> = table
+                .get(id)
+                .map_err(db_err("read subscription"))?
+                .map(|v| decode(id, v.value()))
+                .transpose()?;
+            let Some(mut sub) = current else {
+                return Ok(None);
+            };
+            change(&mut sub);
+            let bytes = encode(id, &sub)?;
+            table
+                .insert(id, bytes.as_slice())
+                .map_err(db_err("write subscription"))?;
+            updated = sub;
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(Some(updated))
+    }
+
+    /// Deletes a subscription; false when it did not exist.
+    pub fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let existed;
+        {
+            let mut table = txn
+                .open_table(SUBSCRIPTIONS)
+                .map_err(db_err("open subscriptions"))?;
+            existed = table
+                .remove(id)
+                .map_err(db_err("delete subscription"))?
+                .is_some();
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(existed)
+    }
+
+    /// Stores a new watch and, if given, the subscription delivering its
+    /// events, in one transaction.
+    pub fn put_watch(&self, watch: &Watch, sub: Option<&Subscription>) -> Result<(), StoreError> {
+        let bytes = encode(&watch.id, watch)?;
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            let mut table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            table
+                .insert(watch.id.as_str(), bytes.as_slice())
+                .map_err(db_err("write watch"))?;
+            let packages = encode(&watch.id, &watch.packages)?;
+            let mut table = txn
+                .open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?;
+            table
+                .insert(watch.id.as_str(), packages.as_slice())
+                .map_err(db_err("write watch packages"))?;
+            if let Some(sub) = sub {
+                let bytes = encode(&sub.id, sub)?;
+                let mut subs = txn
+                    .open_table(SUBSCRIPTIONS)
+                    .map_err(db_err("open subscriptions"))?;
+                subs.insert(sub.id.as_str(), bytes.as_slice())
+                    .map_err(db_err("write subscription"))?;
+            }
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(())
+    }
+
+    /// One watch.
+    pub fn watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+        let packages = txn
+            .open_table(WATCH_PACKAGES)
+            .map_err(db_err("open watch packages"))?;
+        let value = table.get(id).map_err(db_err("read watch"))?;
+        let Some(mut watch) = value.map(|v| decode::<Watch>(id, v.value())).transpose()? else {
+            return Ok(None);
+        };
+        if let Some(p) = packages.get(id).map_err(db_err("read watch packages"))? {
+            watch.packages = decode(id, p.value())?;
+        }
+        Ok(Some(watch))
+    }
+
+    /// Every watch, by id.
+    pub fn watches(&self) -> Result<Vec<Watch>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+        let packages = txn
+            .open_table(WATCH_PACKAGES)
+            .map_err(db_err("open watch packages"))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err("scan watches"))? {
+            let (key, value) = row.map_err(db_err("scan watches"))?;
+            let mut watch: Watch = decode(key.value(), value.value())?;
+            if let Some(p) = packages
+                .get(key.value())
+                .map_err(db_err("read watch packages"))?
+            {
+                watch.packages = decode(key.value(), p.value())?;
+            }
+            out.push(watch);
+        }
+        Ok(out)
+    }
+
+    /// Deletes a watch, its events and its subscription; returns the
+    /// deleted watch.
+    pub fn delete_watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let watch: Option<Watch>;
+        {
+            let mut table = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            watch = table
+                .remove(id)
+                .map_err(db_err("delete watch"))?
+                .map(|v| decode(id, v.value()))
+                .transpose()?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?
+                .remove(id)
+                .map_err(db_err("delete watch packages"))?;
+            let mut events = txn
+                .open_table(WATCH_EVENTS)
+                .map_err(db_err("open watch events"))?;
+            events
+                .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
+                .map_err(db_err("delete watch events"))?;
+            if let Some(sub) = watch.as_ref().and_then(|w| w.subscription.as_deref()) {
+                let mut subs = txn
+                    .open_table(SUBSCRIPTIONS)
+                    .map_err(db_err("open subscriptions"))?;
+                subs.remove(sub).map_err(db_err("delete subscription"))?;
+            }
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(watch)
+    }
+
+    /// Events of a watch with `seq > after`, at most `limit`.
+    pub fn watch_events_after(
+        &self,
+        id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<WatchEvent>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn
+            .open_table(WATCH_EVENTS)
+            .map_err(db_err("open watch events"))?;
+        let mut out = Vec::new();
+        for row in table
+            .range((id, after.saturating_add(1))..=(id, u64::MAX))
+            .map_err(db_err("scan watch events"))?
+            .take(limit)
+        {
+            let (_, value) = row.map_err(db_err("scan watch events"))?;
+            out.push(decode(id, value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Writes new evaluations of watches (findings, `as_of`, appended
+    /// events) in one transaction. Updates whose watch is gone or was
+    /// re-evaluated meanwhile (`from` differs) are skipped. Returns the
+    /// stored watches that were updated (without their packages).
+    pub fn commit_watch_updates(
+        &self,
+        updates: Vec<WatchUpdate>,
+    ) -> Result<Vec<Watch>, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let mut written = Vec::new();
+        {
+            let mut watches = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            let mut events = txn
+                .open_table(WATCH_EVENTS)
+                .map_err(db_err("open watch events"))?;
+            for update in updates {
+                let current: Option<Watch> = watches
+                    .get(update.id.as_str())
+                    .map_err(db_err("read watch"))?
+                    .map(|v| decode(&update.id, v.value()))
+                    .transpose()?;
+                let Some(mut watch) = current else { continue };
+                if watch.as_of != update.from {
+                    continue;
+                }
+                for mut event in update.events {
+                    watch.events += 1;
+                    event.seq = watch.events;
+                    let bytes = encode(&update.id, &event)?;
+                    events
+                        .insert((update.id.as_str(), event.seq), bytes.as_slice())
+                        .map_err(db_err("append watch event"))?;
+                }
+                watch.findings = update.findings;
+                watch.as_of = update.as_of;
+                let bytes = encode(&update.id, &watch)?;
+                watches
+                    .insert(update.id.as_str(), bytes.as_slice())
+                    .map_err(db_err("write watch"))?;
+                written.push(watch);
+            }
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(written)
+    }
+}
