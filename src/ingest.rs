@@ -148,7 +148,18 @@ pub async fn collect(
         records.append(&mut part);
         merge_reports(&mut report, part_report);
     }
-    Ok((records, report))
+    Ok((merge_same_ids(format, records), report))
+}
+
+/// One batch may hold several files that give the same id: the Alpine secdb
+/// has one file per release, each naming `ALPINE-CVE-...`. Those records are
+/// joined (see [`formats::alpine::merge_releases`]); other formats keep one
+/// record per id per file and are left as they are.
+fn merge_same_ids(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
+    match format {
+        Format::AlpineSecdb => formats::alpine::merge_releases(records),
+        _ => records,
+    }
 }
 
 /// Reads and parses a local file, directory tree or archive (blocking).
@@ -175,7 +186,7 @@ pub fn collect_path(
             &mut report,
         )
     })?;
-    Ok((records, report))
+    Ok((merge_same_ids(format, records), report))
 }
 
 /// Reads and parses one downloaded file saved at `path` (blocking); records

@@ -476,6 +476,57 @@ fn build_record(
     Ok(advisory)
 }
 
+/// Joins the records of several secdb files (one per release and
+/// repository) that share an id into one record, as OSV.dev publishes
+/// them: `ALPINE-CVE-2017-16548` carries the entries of every release. Without
+/// this, one batch holding v3.10 and v3.11 would keep only the file read
+/// last. Affected entries, aliases, upstream ids, references and provenance
+/// are unioned; `modified` is the latest. Order of first appearance is kept.
+pub fn merge_releases(records: Vec<Advisory>) -> Vec<Advisory> {
+    let mut out: Vec<Advisory> = Vec::with_capacity(records.len());
+    let mut at: std::collections::HashMap<AdvisoryId, usize> =
+        std::collections::HashMap::with_capacity(records.len());
+    for record in records {
+        let Some(&index) = at.get(&record.id) else {
+            at.insert(record.id.clone(), out.len());
+            out.push(record);
+            continue;
+        };
+        let sources: Vec<_> = record.sources().to_vec();
+        let into = &mut out[index];
+        for affected in record.affected {
+            if !into.affected.contains(&affected) {
+                into.affected.push(affected);
+            }
+        }
+        for alias in record.aliases {
+            if !into.aliases.contains(&alias) {
+                into.aliases.push(alias);
+            }
+        }
+        for upstream in record.upstream {
+            if !into.upstream.contains(&upstream) {
+                into.upstream.push(upstream);
+            }
+        }
+        for reference in record.references {
+            if !into.references.contains(&reference) {
+                into.references.push(reference);
+            }
+        }
+        if record.modified > into.modified {
+            into.modified = record.modified;
+        }
+        let meta = into.meta_mut();
+        for source in sources {
+            if !meta.sources.contains(&source) {
+                meta.sources.push(source);
+            }
+        }
+    }
+    out
+}
+
 /// A loosely typed YAML/JSON tree whose scalars keep their spelling: the
 /// YAML key `0` stays `"0"` and `1.10` stays `"1.10"` (not a float).
 #[derive(Debug, Clone, PartialEq)]
@@ -732,6 +783,27 @@ packages:
             assert!(items.iter().any(Result::is_err), "{:?}", String::from_utf8_lossy(bad));
             assert!(items.iter().all(Result::is_err));
         }
+    }
+
+    #[test]
+    fn releases_merge_into_one_record() {
+        let v1 = YAML.replace("v3.99", "v3.98");
+        let mut all = Vec::new();
+        for text in [YAML.to_string(), v1] {
+            all.extend(
+                collect(text.as_bytes(), "alpine")
+                    .into_iter()
+                    .filter_map(Result::ok),
+            );
+        }
+        assert_eq!(all.len(), 8);
+        let merged = merge_releases(all);
+        assert_eq!(merged.len(), 4);
+        let two = &merged[1];
+        assert_eq!(two.id.as_str(), "ALPINE-CVE-2020-0002");
+        assert_eq!(two.affected.len(), 4, "bar and foo in both releases");
+        assert_eq!(two.aliases.len(), 2);
+        assert_eq!(two.sources().len(), 1, "same source text, same digest here");
     }
 
     #[test]

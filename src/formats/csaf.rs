@@ -63,7 +63,7 @@
 //! its own so one malformed vulnerability is one [`super::RecordError`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
 use serde::Deserialize;
@@ -759,7 +759,7 @@ struct Component {
     module: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum ComponentKind {
     Rpm,
     /// Anything else with a purl: containers, Maven, generic.
@@ -920,7 +920,7 @@ impl Component {
 // ---------------------------------------------------------------------------
 
 /// The CSAF statuses, grouped by what they mean for matching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Status {
     Fixed,
     FirstFixed,
@@ -947,13 +947,14 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// What identifies a package across product ids: the same package on the
+/// same platform in several architectures is one affected entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct GroupKey {
     ecosystem: String,
     name: String,
     module: Option<String>,
     kind: ComponentKind,
-    status: Status,
 }
 
 #[derive(Default)]
@@ -964,14 +965,59 @@ struct Group {
     fix_urls: BTreeSet<String>,
 }
 
+/// Collects the product statuses of one record into affected entries.
+///
+/// Product ids repeat across the vulnerabilities of an advisory (SUSE lists
+/// the same few hundred products under each of dozens of CVEs), so each id
+/// is resolved once and remembered as (package, version).
 #[derive(Default)]
-struct AffectedBuilder {
-    groups: BTreeMap<GroupKey, Group>,
+struct AffectedBuilder<'v> {
+    /// Product id -> index into `keys` and the product's version.
+    resolved: HashMap<&'v str, Option<(usize, Option<String>)>>,
+    keys: Vec<GroupKey>,
+    key_index: HashMap<GroupKey, usize>,
+    groups: HashMap<(usize, Status), Group>,
     unresolved: usize,
 }
 
-impl AffectedBuilder {
-    fn add_vulnerability(&mut self, vuln: &Vulnerability<'_>, index: &ProductIndex<'_>) {
+impl<'v> AffectedBuilder<'v> {
+    fn resolve(
+        &mut self,
+        product_id: &'v str,
+        index: &ProductIndex<'_>,
+    ) -> Option<(usize, Option<String>)> {
+        if let Some(known) = self.resolved.get(product_id) {
+            return known.clone();
+        }
+        let resolved = match index.resolve(product_id) {
+            None => {
+                if !index.leaves.contains_key(product_id) {
+                    self.unresolved += 1;
+                }
+                None
+            }
+            Some((ecosystem, component)) => ecosystem
+                .or_else(|| fallback_ecosystem(index.vendor))
+                .map(|ecosystem| {
+                    let key = GroupKey {
+                        ecosystem: ecosystem.as_str().to_string(),
+                        name: component.name,
+                        module: component.module,
+                        kind: component.kind,
+                    };
+                    let next = self.keys.len();
+                    let at = *self.key_index.entry(key.clone()).or_insert(next);
+                    if at == next {
+                        self.keys.push(key);
+                    }
+                    (at, component.version)
+                }),
+        };
+        self.resolved.insert(product_id, resolved.clone());
+        resolved
+    }
+
+    fn add_vulnerability(&mut self, vuln: &'v Vulnerability<'_>, index: &ProductIndex<'_>) {
         let mut remediation: HashMap<&str, Vec<&Remediation<'_>>> = HashMap::new();
         for r in &vuln.remediations {
             for id in &r.product_ids {
@@ -979,7 +1025,7 @@ impl AffectedBuilder {
             }
         }
         let ps = &vuln.product_status;
-        let lists: [(Status, &Vec<Str<'_>>); 8] = [
+        let lists: [(Status, &'v Vec<Str<'_>>); 8] = [
             (Status::Fixed, &ps.fixed),
             (Status::FirstFixed, &ps.first_fixed),
             (Status::Recommended, &ps.recommended),
@@ -991,33 +1037,27 @@ impl AffectedBuilder {
         ];
         for (status, ids) in lists {
             for product_id in ids {
-                let Some((ecosystem, component)) = index.resolve(product_id) else {
-                    if !index.leaves.contains_key(product_id.as_ref()) {
-                        self.unresolved += 1;
-                    }
+                let Some((key, version)) = self.resolve(product_id.as_ref(), index) else {
                     continue;
                 };
-                let Some(ecosystem) = ecosystem.or_else(|| fallback_ecosystem(index.vendor)) else {
-                    continue;
-                };
-                let key = GroupKey {
-                    ecosystem: ecosystem.as_str().to_string(),
-                    name: component.name,
-                    module: component.module,
-                    kind: component.kind,
-                    status,
-                };
-                let group = self.groups.entry(key).or_default();
-                match component.version {
+                let group = self.groups.entry((key, status)).or_default();
+                match version {
                     Some(v) => {
-                        group.versions.insert(v);
+                        if !group.versions.contains(&v) {
+                            group.versions.insert(v);
+                        }
                     }
                     None => group.unversioned = true,
                 }
                 for r in remediation.get(product_id.as_ref()).into_iter().flatten() {
-                    group.remediations.insert(r.category.trim().to_string());
-                    if let Some(url) = r.url.as_deref().filter(|u| !u.trim().is_empty()) {
-                        group.fix_urls.insert(url.trim().to_string());
+                    let category = r.category.trim();
+                    if !group.remediations.contains(category) {
+                        group.remediations.insert(category.to_string());
+                    }
+                    if let Some(url) = r.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                        if !group.fix_urls.contains(url) {
+                            group.fix_urls.insert(url.to_string());
+                        }
                     }
                 }
             }
@@ -1039,14 +1079,19 @@ impl AffectedBuilder {
         out
     }
 
+    /// The affected entries, ordered by ecosystem, package, module, status.
     fn finish(self, vendor: Vendor) -> Vec<Affected> {
-        let mut out = Vec::new();
-        for (key, group) in self.groups {
+        let keys = self.keys;
+        let mut groups: Vec<((usize, Status), Group)> = self.groups.into_iter().collect();
+        groups.sort_by(|((a, sa), _), ((b, sb), _)| keys[*a].cmp(&keys[*b]).then(sa.cmp(sb)));
+        let mut out = Vec::with_capacity(groups.len());
+        for ((key_index, status), group) in groups {
+            let key = keys[key_index].clone();
             let Ok(ecosystem) = Ecosystem::new(key.ecosystem.clone()) else {
                 continue;
             };
             let mut extra = Map::new();
-            extra.insert("status".into(), json!(key.status.name()));
+            extra.insert("status".into(), json!(status.name()));
             if !group.remediations.is_empty() {
                 extra.insert(
                     "remediation".into(),
@@ -1055,7 +1100,7 @@ impl AffectedBuilder {
             }
             let rpm = key.kind == ComponentKind::Rpm;
             let zero = || Event::Introduced("0".into());
-            let (ranges, versions): (Vec<Vec<Event>>, Vec<String>) = match key.status {
+            let (ranges, versions): (Vec<Vec<Event>>, Vec<String>) = match status {
                 Status::Fixed | Status::FirstFixed | Status::Recommended if rpm => (
                     group
                         .versions

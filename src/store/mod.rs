@@ -1012,6 +1012,11 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<IndexKey, 
         let Some(package) = &affected.package else {
             continue;
         };
+        // An entry with neither ranges nor versions states that the package
+        // is not (or not yet known to be) affected: data, never a match.
+        if affected.ranges.is_empty() && affected.versions.is_empty() {
+            continue;
+        }
         let ranges = affected
             .ranges
             .iter()

@@ -762,3 +762,31 @@ fn alpine_and_debian_through_the_store() {
         }
     }
 }
+
+#[test]
+fn alpine_releases_of_one_batch_join_into_one_record() {
+    // All 18 release files as one batch of one feed: every release keeps its entry.
+    let Some(dir) = shared("data/alpine-secdb/yaml") else {
+        return;
+    };
+    let (records, report) = parse_path(Format::AlpineSecdb, "alpine", &dir);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let r = record(&records, "ALPINE-CVE-2017-16548");
+    assert_eq!(
+        records.iter().filter(|x| x.id == r.id).count(),
+        1,
+        "one record per id"
+    );
+    for release in ["v3.7", "v3.10", "v3.11"] {
+        let rsync = entry(r, &format!("Alpine:{release}"), "rsync");
+        assert_eq!(rsync.ranges.len(), 1, "{release}");
+    }
+    let at = ingest_and_query(
+        Format::AlpineSecdb,
+        &dir,
+        "Alpine:v3.10",
+        "rsync",
+        "3.1.2-r6",
+    );
+    assert!(at.iter().any(|m| m.id == "ALPINE-CVE-2017-16548"), "{at:?}");
+}

@@ -316,3 +316,39 @@ fn an_ingest_killed_midway_leaves_the_previous_state() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn not_affected_statements_never_match_even_without_a_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.redb");
+    let feed_dir = dir.path().join("feed");
+    std::fs::create_dir(&feed_dir).unwrap();
+    // A vendor "not affected" statement is kept as an entry with no ranges
+    // and no versions; the other entry of the same record is a real range.
+    write_record(
+        &feed_dir,
+        &json!({
+            "id": "TEST-NA-1", "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {"package": {"ecosystem": "PyPI", "name": "safe"},
+                 "ecosystem_specific": {"status": "known_not_affected"}},
+                {"package": {"ecosystem": "PyPI", "name": "unsafe"},
+                 "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}
+            ]
+        }),
+    );
+    ingest(&db, "vex", &feed_dir);
+    let query = |name: &str| {
+        advisord_ok(&[
+            "--db",
+            db.to_str().unwrap(),
+            "query",
+            "--ecosystem",
+            "PyPI",
+            "--name",
+            name,
+        ])
+    };
+    assert_eq!(query("safe"), "");
+    assert!(query("unsafe").starts_with("TEST-NA-1\t"));
+}
