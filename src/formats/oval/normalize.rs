@@ -1101,6 +1101,17 @@ fn merge_into(cur: &mut Advisory, other: Advisory) {
     }
 }
 
+/// The first run of ASCII digits in `s` (the major release in
+/// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
+pub(super) fn major(s: &str) -> Option<&str> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let rest = &s[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1158,15 +1169,4 @@ mod tests {
         assert!(!is_cve("CVE-21-3449"));
         assert!(!is_cve("RHSA-2021:1"));
     }
-}
-
-/// The first run of ASCII digits in `s` (the major release in
-/// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
-pub(super) fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
 }
