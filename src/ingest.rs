@@ -174,6 +174,10 @@ pub fn collect_path(
         feed: feed.to_string(),
         ..IngestReport::default()
     };
+    if format == Format::Oval && path.is_file() && !is_archive(path)? {
+        collect_oval_file(feed, path, fetched, &mut records, &mut report)?;
+        return Ok((records, report));
+    }
     let in_tree = path.is_dir();
     feeds::for_each_file(path, &mut |file| {
         parse_file(
@@ -271,6 +275,103 @@ fn merge_reports(into: &mut IngestReport, part: IngestReport) {
     }
 }
 
+/// The parts of an [`IngestReport`] that each parsed item updates (borrowed
+/// apart from the rest, which the format arms update meanwhile).
+struct ItemTally<'a> {
+    records: &'a mut u64,
+    errors: &'a mut Vec<RecordError>,
+    unknown_ecosystems: &'a mut BTreeMap<String, u64>,
+}
+
+impl IngestReport {
+    fn tally(&mut self) -> ItemTally<'_> {
+        ItemTally {
+            records: &mut self.records,
+            errors: &mut self.errors,
+            unknown_ecosystems: &mut self.unknown_ecosystems,
+        }
+    }
+}
+
+/// Files a parser's item: a record (noting unknown ecosystems) or an error.
+fn take_item(item: formats::ParseItem, records: &mut Vec<Advisory>, tally: ItemTally<'_>) {
+    match item {
+        Ok(record) => {
+            for affected in &record.affected {
+                if let Some(package) = &affected.package {
+                    if package.ecosystem.info().is_none() {
+                        *tally
+                            .unknown_ecosystems
+                            .entry(package.ecosystem.base().to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+            *tally.records += 1;
+            records.push(record);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "record skipped");
+            tally.errors.push(error);
+        }
+    }
+}
+
+/// Streams one local OVAL file (plain or compressed) through the two-pass
+/// reader, so a multi-GB file never sits in memory; the digest is computed
+/// while reading.
+fn collect_oval_file(
+    feed: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+    records: &mut Vec<Advisory>,
+    report: &mut IngestReport,
+) -> Result<(), FeedError> {
+    let io_err = |source| FeedError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    std::io::copy(&mut file, &mut hasher).map_err(io_err)?;
+    let ctx = SourceContext {
+        feed: feed.to_string(),
+        source: path.display().to_string(),
+        fetched,
+        digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
+    };
+    report.files += 1;
+    let start = records.len();
+    let result = formats::oval::parse_path(path, &ctx, &mut |item| {
+        take_item(item, records, report.tally())
+    });
+    match result {
+        Ok(_) => formats::oval::merge_duplicate_ids(records, start),
+        Err(e) => {
+            // A file that is not well-formed OVAL contributes nothing.
+            let dropped = records.len().saturating_sub(start);
+            records.truncate(start);
+            report.records = report.records.saturating_sub(dropped as u64);
+            report.errors.push(ctx.error("file", e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a local file is a zip or tar archive (which the generic reader opens).
+fn is_archive(path: &std::path::Path) -> Result<bool, FeedError> {
+    let mut head = [0u8; 512];
+    let mut file = std::fs::File::open(path).map_err(|source| FeedError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    Ok(matches!(
+        feeds::Container::sniff(&head[..n]),
+        feeds::Container::Zip | feeds::Container::Tar
+    ))
+}
+
 /// Parses one file with `format`, appending records and errors. `in_tree`
 /// says the file was found by walking a directory (not named by the user).
 fn parse_file(
@@ -285,25 +386,13 @@ fn parse_file(
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
     // Records of this file start here (OVAL drops them again on a file error).
     let start = records.len();
-    let mut emit = |item: formats::ParseItem| match item {
-        Ok(record) => {
-            for affected in &record.affected {
-                if let Some(package) = &affected.package {
-                    if package.ecosystem.info().is_none() {
-                        *report
-                            .unknown_ecosystems
-                            .entry(package.ecosystem.base().to_string())
-                            .or_default() += 1;
-                    }
-                }
-            }
-            report.records += 1;
-            records.push(record);
-        }
-        Err(error) => {
-            tracing::warn!(%error, "record skipped");
-            report.errors.push(error);
-        }
+    let mut emit = |item: formats::ParseItem| {
+        let tally = ItemTally {
+            records: &mut report.records,
+            errors: &mut report.errors,
+            unknown_ecosystems: &mut report.unknown_ecosystems,
+        };
+        take_item(item, records, tally)
     };
     match format {
         Format::Osv => {
