@@ -159,7 +159,6 @@ fn sse_and_webhook() {
             store: store.clone(),
             hub: hub.clone(),
             sync: None,
-            admin_token: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -472,9 +472,6 @@ async fn serve(
         store,
         hub,
         sync: Some(syncer),
-        admin_token: std::env::var("ADVISORD_ADMIN_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
     };
     let result = api::serve(listener, state, shutdown_signal()).await;
     for task in scheduler {

@@ -2,7 +2,7 @@
 //! `POST /v1/feeds/{name}/sync` (run a feed's sync now; admin token required).
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -34,21 +34,7 @@ async fn sync_now(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(expected) = state.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return Err(ApiError::Forbidden(
-            "admin endpoints are disabled: set ADVISORD_ADMIN_TOKEN".into(),
-        ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::Unauthorized(
-            "missing or wrong bearer token".into(),
-        ));
-    }
+    super::require_admin(&state.hub, &headers)?;
     let Some(syncer) = state.sync.clone() else {
         return Err(ApiError::NotFound("feed sync is not available".into()));
     };
@@ -57,11 +43,4 @@ async fn sync_now(
         Err(SyncError::UnknownFeed(m)) => Err(ApiError::NotFound(m)),
         Err(e) => Err(ApiError::Internal(e.to_string())),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

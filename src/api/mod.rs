@@ -35,8 +35,6 @@ pub struct AppState {
     pub hub: crate::notify::Hub,
     /// Feed syncs (for `/v1/feeds`), when the catalog is loaded.
     pub sync: Option<std::sync::Arc<crate::sync::Syncer>>,
-    /// The bearer token of admin endpoints (`ADVISORD_ADMIN_TOKEN`); unset disables them.
-    pub admin_token: Option<String>,
 }
 
 impl AppState {
@@ -49,7 +47,6 @@ impl AppState {
             store,
             hub,
             sync: None,
-            admin_token: None,
         })
     }
 }
@@ -98,10 +95,6 @@ pub enum ApiError {
     BadRequest(String),
     /// The id does not exist (404).
     NotFound(String),
-    /// No or wrong credentials (401).
-    Unauthorized(String),
-    /// The endpoint is disabled (403).
-    Forbidden(String),
     /// Something failed on our side (500); the detail stays in the log.
     Internal(String),
     /// Any other status, with its google.rpc code, message and extra fields
@@ -134,8 +127,6 @@ impl IntoResponse for ApiError {
             }
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, 3, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, 5, m),
-            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, 16, m),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, 7, m),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

@@ -1024,7 +1024,6 @@ async fn live_stream_and_watch_see_changes_written_while_connected() {
         store: store.clone(),
         hub: hub.clone(),
         sync: None,
-        admin_token: None,
     };
     tokio::spawn(advisord::api::serve(
         listener,

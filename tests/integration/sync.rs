@@ -794,9 +794,15 @@ async fn feeds_endpoint_and_admin_sync() {
     let api = format!("http://{}", listener.local_addr().unwrap());
     let state = advisord::api::AppState {
         store: env.store.clone(),
-        hub: advisord::notify::Hub::new(env.store.clone(), Default::default()).unwrap(),
+        hub: advisord::notify::Hub::new(
+            env.store.clone(),
+            advisord::notify::NotifyConfig {
+                admin_token: Some("s3cret".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
         sync: Some(env.syncer.clone()),
-        admin_token: Some("s3cret".into()),
     };
     let task = tokio::spawn(advisord::api::serve(
         listener,
