@@ -2,7 +2,7 @@
 //! release tests ("AlmaLinux 9 is installed" -> `AlmaLinux:9`), signing keys
 //! and module streams, handled by the shared core.
 
-use super::normalize::{major, standard_identity, Identity, RawPlatform};
+use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `AlmaLinux 9 is installed` / `almalinux-release ^9[^\d]` -> `AlmaLinux:9`.
@@ -32,20 +32,7 @@ pub fn default_platforms(def: &Definition) -> Vec<String> {
 
 /// The ALSA/ALBA/ALEA id from the references or the title.
 pub fn identity(def: &Definition) -> Result<Identity, String> {
-    let is_advisory = |s: &str| ["ALSA-", "ALBA-", "ALEA-"].iter().any(|p| s.starts_with(p));
-    let id = def
-        .references
-        .iter()
-        .map(|r| r.ref_id.as_str())
-        .find(|r| is_advisory(r))
-        .or_else(|| {
-            def.title
-                .split_whitespace()
-                .next()
-                .map(|t| t.trim_end_matches(':'))
-                .filter(|t| is_advisory(t))
-        })
-        .map(str::to_string);
+    let id = advisory_id(def, &["ALSA-", "ALBA-", "ALEA-"]);
     if id.is_none() && def.class == "patch" {
         return Err("patch definition without an ALSA id".into());
     }

@@ -1101,6 +1101,24 @@ fn merge_into(cur: &mut Advisory, other: Advisory) {
     }
 }
 
+/// The advisory id of a patch definition: the first reference id with one of
+/// `prefixes`, else the title's first word (`RHSA-2019:1145: ...`).
+pub(super) fn advisory_id(def: &Definition, prefixes: &[&str]) -> Option<String> {
+    let is_advisory = |s: &str| prefixes.iter().any(|p| s.starts_with(p));
+    def.references
+        .iter()
+        .map(|r| r.ref_id.as_str())
+        .find(|r| is_advisory(r))
+        .or_else(|| {
+            def.title
+                .split_whitespace()
+                .next()
+                .map(|t| t.trim_end_matches(':'))
+                .filter(|t| is_advisory(t))
+        })
+        .map(str::to_string)
+}
+
 /// The first run of ASCII digits in `s` (the major release in
 /// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
 pub(super) fn major(s: &str) -> Option<&str> {

@@ -3,7 +3,7 @@
 //! architectures in `ecosystem_specific.arches`) and ksplice user-space
 //! builds (named `ksplice/<package>` so a regular build never matches).
 
-use super::normalize::{major, standard_identity, Identity, RawPlatform};
+use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `Oracle Linux 8 is installed` (`oraclelinux-release` version `^8`) -> `Oracle Linux:8`.
@@ -32,20 +32,7 @@ pub fn default_platforms(def: &Definition) -> Vec<String> {
 
 /// The ELSA/ELBA/ELEA id from the references or the title.
 pub fn identity(def: &Definition) -> Result<Identity, String> {
-    let is_advisory = |s: &str| ["ELSA-", "ELBA-", "ELEA-"].iter().any(|p| s.starts_with(p));
-    let id = def
-        .references
-        .iter()
-        .map(|r| r.ref_id.as_str())
-        .find(|r| is_advisory(r))
-        .or_else(|| {
-            def.title
-                .split_whitespace()
-                .next()
-                .map(|t| t.trim_end_matches(':'))
-                .filter(|t| is_advisory(t))
-        })
-        .map(str::to_string);
+    let id = advisory_id(def, &["ELSA-", "ELBA-", "ELEA-"]);
     if id.is_none() && def.class == "patch" {
         return Err("patch definition without an ELSA id".into());
     }

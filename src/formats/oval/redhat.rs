@@ -8,7 +8,7 @@
 //! affected without a fix; packages of a module stream are named
 //! `<module>:<stream>/<package>` (see the module docs of `oval`).
 
-use super::normalize::{major, standard_identity, Identity, RawPlatform};
+use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `Red Hat Enterprise Linux 8 is installed` / `redhat-release ^8[^\d]` -> `Red Hat:enterprise_linux:8`;
@@ -45,20 +45,7 @@ pub fn identity(def: &Definition) -> Result<Identity, String> {
     if def.class != "patch" {
         return standard_identity(def, None);
     }
-    let is_advisory = |s: &str| ["RHSA-", "RHBA-", "RHEA-"].iter().any(|p| s.starts_with(p));
-    let id = def
-        .references
-        .iter()
-        .map(|r| r.ref_id.as_str())
-        .find(|r| is_advisory(r))
-        .or_else(|| {
-            def.title
-                .split_whitespace()
-                .next()
-                .map(|t| t.trim_end_matches(':'))
-                .filter(|t| is_advisory(t))
-        })
-        .map(str::to_string)
+    let id = advisory_id(def, &["RHSA-", "RHBA-", "RHEA-"])
         .ok_or_else(|| "patch definition without an RHSA/RHBA/RHEA id".to_string())?;
     standard_identity(def, Some(id))
 }
