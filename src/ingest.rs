@@ -345,17 +345,29 @@ fn collect_oval_file(
     let result = formats::oval::parse_path(path, &ctx, &mut |item| {
         take_item(item, records, report.tally())
     });
+    finish_oval_file(result, &ctx, start, records, report);
+    Ok(())
+}
+
+/// Settles one OVAL file whose records start at `start`: same-id records of
+/// the file are merged, and a file that is not well-formed OVAL contributes
+/// nothing but one error.
+fn finish_oval_file(
+    result: Result<formats::oval::Dialect, formats::oval::OvalError>,
+    ctx: &SourceContext,
+    start: usize,
+    records: &mut Vec<Advisory>,
+    report: &mut IngestReport,
+) {
     match result {
         Ok(_) => formats::oval::merge_duplicate_ids(records, start),
         Err(e) => {
-            // A file that is not well-formed OVAL contributes nothing.
             let dropped = records.len().saturating_sub(start);
             records.truncate(start);
             report.records = report.records.saturating_sub(dropped as u64);
             report.errors.push(ctx.error("file", e.to_string()));
         }
     }
-    Ok(())
 }
 
 /// Whether a local file is a zip or tar archive (which the generic reader opens).
@@ -413,16 +425,7 @@ fn parse_file(
         Format::Oval => {
             report.files += 1;
             let result = formats::oval::parse_bytes(&file.bytes, &ctx, &mut emit);
-            match result {
-                Ok(_) => formats::oval::merge_duplicate_ids(records, start),
-                Err(e) => {
-                    // A file that is not well-formed OVAL contributes nothing.
-                    let dropped = records.len().saturating_sub(start);
-                    records.truncate(start);
-                    report.records = report.records.saturating_sub(dropped as u64);
-                    report.errors.push(ctx.error("file", e.to_string()));
-                }
-            }
+            finish_oval_file(result, &ctx, start, records, report);
         }
         Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
             let is_member = in_tree || file.location.contains('!');
