@@ -125,6 +125,26 @@ fn main() {
                 let n = raw_scan(&path);
                 (format!("{n} events"), t.elapsed().as_secs_f64())
             }
+            "tables" => {
+                let t = Instant::now();
+                let file = File::open(&path).expect("open");
+                let tables = oval::xml::collect_tables(file).expect("pass 1");
+                (
+                    format!("{} tests", tables.tests.len()),
+                    t.elapsed().as_secs_f64(),
+                )
+            }
+            "definitions" => {
+                let t = Instant::now();
+                let file = BufReader::with_capacity(64 * 1024, File::open(&path).expect("open"));
+                let mut n = 0usize;
+                oval::xml::for_each_definition(file, &mut |_| {
+                    n += 1;
+                    true
+                })
+                .expect("pass 2");
+                (format!("{n} definitions"), t.elapsed().as_secs_f64())
+            }
             _ => {
                 let t = Instant::now();
                 let (ok, err) = parse(&path);

@@ -7,13 +7,13 @@
 //! character references are never expanded.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
+use rustc_hash::FxHashMap;
 
 use super::OvalError;
 
@@ -30,7 +30,7 @@ const WHOLE: u64 = u64::MAX;
 /// Interned strings: element names, operations, id prefixes.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<Arc<str>, u32>,
+    ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
 }
 
@@ -52,7 +52,8 @@ impl Interner {
     }
 
     fn split(id: &str) -> (&str, u64) {
-        if let Some((prefix, num)) = id.rsplit_once(':') {
+        if let Some(colon) = memchr::memrchr(b':', id.as_bytes()) {
+            let (prefix, num) = (&id[..colon], &id[colon + 1..]);
             let canonical = !num.is_empty()
                 && num.len() <= 19
                 && num.bytes().all(|b| b.is_ascii_digit())
@@ -462,21 +463,13 @@ impl<R: Read> RawBuf<R> {
     /// `marker`; returns the number of bytes skipped, or `None` if the input
     /// ends first.
     pub fn skip_until(&mut self, marker: &[u8]) -> io::Result<Option<u64>> {
+        let finder = memchr::memmem::Finder::new(marker);
         let mut skipped = 0u64;
-        let first = marker.first().copied().unwrap_or(b'<');
         loop {
             let window = &self.buf[self.pos..self.end];
-            let mut at = 0;
-            while let Some(i) = window[at..].iter().position(|&b| b == first) {
-                let cand = at + i;
-                if window.len() - cand < marker.len() {
-                    break;
-                }
-                if &window[cand..cand + marker.len()] == marker {
-                    self.pos += cand;
-                    return Ok(Some(skipped + cand as u64));
-                }
-                at = cand + 1;
+            if let Some(at) = finder.find(window) {
+                self.pos += at;
+                return Ok(Some(skipped + at as u64));
             }
             // Keep a possible partial marker at the end of the window.
             let keep = window.len().min(marker.len().saturating_sub(1));
@@ -516,25 +509,78 @@ impl<R: Read> BufRead for RawBuf<R> {
 }
 
 /// The attributes of `e` named in `names` (local names), in that order,
-/// borrowed where no unescaping was needed.
+/// borrowed where no unescaping was needed. A later duplicate wins.
 fn attrs_cow<'a, const N: usize>(
     e: &'a BytesStart<'_>,
     names: [&str; N],
 ) -> [Option<Cow<'a, str>>; N] {
     let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
-    // Duplicate-attribute checks cost a scan per attribute; a duplicate
-    // would only make the later value win here.
-    for a in e.attributes().with_checks(false).flatten() {
-        let key = a.key.local_name();
-        if let Some(i) = names.iter().position(|n| *n == key.as_ref()) {
-            let value = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-                Ok(v) => v,
-                Err(_) => a.value.clone(),
-            };
-            out[i] = Some(value);
+    let mut rest = e.attributes_raw();
+    while let Some((key, value, tail)) = next_attribute(rest) {
+        rest = tail;
+        let local = local_part(key);
+        if let Some(i) = names.iter().position(|n| *n == local) {
+            out[i] = Some(attr_value(key, value));
         }
     }
     out
+}
+
+/// Splits the first `name="value"` (or `name='value'`) off the attribute
+/// text of a start tag; `None` at the end or on anything malformed (the
+/// attributes read so far stand).
+fn next_attribute(raw: &str) -> Option<(&str, &str, &str)> {
+    let b = raw.as_bytes();
+    let mut start = 0;
+    while b.get(start).is_some_and(u8::is_ascii_whitespace) {
+        start += 1;
+    }
+    let eq = start + memchr::memchr(b'=', &b[start..])?;
+    let mut end = eq;
+    while end > start && b[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    if end == start {
+        return None;
+    }
+    let mut open = eq + 1;
+    while b.get(open).is_some_and(u8::is_ascii_whitespace) {
+        open += 1;
+    }
+    let quote = *b.get(open)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let close = open + 1 + memchr::memchr(quote, &b[open + 1..])?;
+    // Every cut is next to an ASCII byte, so all are char boundaries.
+    Some((&raw[start..end], &raw[open + 1..close], &raw[close + 1..]))
+}
+
+/// The part of a qualified name after its prefix.
+fn local_part(name: &str) -> &str {
+    match memchr::memrchr(b':', name.as_bytes()) {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
+}
+
+/// An attribute's value: borrowed as is when it holds no reference and no
+/// whitespace the XML rules would normalize (nearly always), else normalized.
+fn attr_value<'a>(key: &'a str, value: &'a str) -> Cow<'a, str> {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+    {
+        return Cow::Borrowed(value);
+    }
+    let attribute = quick_xml::events::attributes::Attribute {
+        key: quick_xml::name::QName(key),
+        value: Cow::Borrowed(value),
+    };
+    match attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+        Ok(v) => v,
+        Err(_) => Cow::Borrowed(value),
+    }
 }
 
 /// [`attrs_cow`], owned.
@@ -832,18 +878,41 @@ fn tag_of(name: &str) -> Tag {
     }
 }
 
+/// Whether a definition element's text is read (the others' text, mostly
+/// indentation between criteria, is skipped without copying).
+fn keeps_text(name: &str) -> bool {
+    matches!(
+        name,
+        "title"
+            | "description"
+            | "platform"
+            | "product"
+            | "severity"
+            | "cve"
+            | "component"
+            | "cpe"
+            | "public_date"
+            | "ref"
+            | "bug"
+            | "dsa"
+            | "date"
+    )
+}
+
 /// Pass 2: calls `each` for every definition, in document order, and stops
 /// reading at `</definitions>` (or when `each` returns false).
 pub fn for_each_definition<R: BufRead>(
     source: R,
     each: &mut dyn FnMut(Definition) -> bool,
 ) -> Result<(), OvalError> {
-    let mut reader = reader(source);
+    let mut reader = Reader::from_reader(source);
+    reader.config_mut().check_end_names = true;
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut depth = 0usize;
     let mut in_definitions = false;
     let mut def: Option<Definition> = None;
     let mut text = String::new();
+    let mut capture = false;
     // Open criteria frames: (operator, negate, children).
     let mut frames: Vec<(String, bool, Vec<Node>)> = Vec::new();
     // The elements open inside the current definition.
@@ -853,31 +922,53 @@ pub fn for_each_definition<R: BufRead>(
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| xml_error(&reader, e))?;
-        match event {
-            Event::Start(e) => {
-                depth += 1;
-                let name = e.local_name();
-                let name = name.as_ref();
-                if depth == 2 && name == "definitions" {
-                    in_definitions = true;
-                } else if in_definitions && depth == 3 && name == "definition" {
-                    let [id, class] = attrs(&e, ["id", "class"]);
-                    def = Some(Definition {
-                        id: id.unwrap_or_default(),
-                        class: class.unwrap_or_default(),
-                        ..Definition::default()
-                    });
-                    frames.clear();
-                    path.clear();
-                } else if let Some(d) = def.as_mut() {
-                    text.clear();
-                    start_in_definition(d, &e, name, &mut frames);
-                    path.push(tag_of(name));
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            depth += 1;
+            let name = e.local_name();
+            let name = name.as_ref();
+            if depth == 2 && name == "definitions" {
+                in_definitions = !empty;
+            } else if in_definitions && depth == 3 && name == "definition" {
+                let [id, class] = attrs(e, ["id", "class"]);
+                def = Some(Definition {
+                    id: id.unwrap_or_default(),
+                    class: class.unwrap_or_default(),
+                    ..Definition::default()
+                });
+                frames.clear();
+                path.clear();
+            } else if let Some(d) = def.as_mut() {
+                text.clear();
+                capture = keeps_text(name);
+                start_in_definition(d, e, name, &mut frames);
+                path.push(tag_of(name));
+                if empty {
+                    path.pop();
+                    let parent = path.last().copied().unwrap_or(Tag::Other);
+                    end_in_definition(d, name, "", &mut frames, parent);
+                    capture = false;
                 }
             }
+            if empty {
+                if in_definitions && depth == 3 {
+                    if let Some(d) = def.take() {
+                        if !each(d) {
+                            return Ok(());
+                        }
+                    }
+                }
+                depth -= 1;
+            }
+            buf.clear();
+            continue;
+        }
+        match event {
             Event::End(e) => {
-                let name = e.local_name();
-                let name = name.as_ref();
                 if in_definitions && depth == 2 {
                     // </definitions>: the rest of the file is tables, read in pass 1.
                     return Ok(());
@@ -889,16 +980,19 @@ pub fn for_each_definition<R: BufRead>(
                         }
                     }
                 } else if let Some(d) = def.as_mut() {
+                    let name = e.local_name();
+                    let name = name.as_ref();
                     path.pop();
                     let parent = path.last().copied().unwrap_or(Tag::Other);
                     end_in_definition(d, name, &text, &mut frames, parent);
                     text.clear();
+                    capture = false;
                 }
                 depth = depth.saturating_sub(1);
             }
-            Event::Text(t) if def.is_some() => text.push_str(&t.xml10_content()),
-            Event::CData(t) if def.is_some() => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if def.is_some() => push_ref(&mut text, &r),
+            Event::Text(t) if capture => text.push_str(&t.xml10_content()),
+            Event::CData(t) if capture => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if capture => push_ref(&mut text, &r),
             Event::Eof => {
                 if depth != 0 {
                     return Err(OvalError::Truncated {
