@@ -645,3 +645,203 @@ fn same_id_definitions_arrive_as_one_record() {
         "oval:com.ubuntu.jammy:def:22040104000000 oval:com.ubuntu.jammy:def:22040159100000"
     );
 }
+
+// Azure Linux / CBL-Mariner. Hand review of the goldens against the XML:
+// - azure-linux-3.0 def:39708 CVE-2024-24258: one criterion, test
+//   tst:39708000 -> object freeglut, state `evr less than 0:3.4.0-1.azl3`;
+//   the `.azl3` dist tag names release 3 -> `Azure Linux:3` freeglut
+//   `introduced 0, fixed 0:3.4.0-1.azl3`; severity High -> "high".
+// - azure-linux-3.0 def:39694 CVE-2024-24259: same package and state value
+//   (its own state ste:39694002) -> a second record with the same range.
+// - azure-linux-3.0 def:39076 CVE-2020-27304: ceph `less than
+//   0:18.2.1-1.azl3` -> fixed 0:18.2.1-1.azl3; severity Critical.
+// - mariner-2.0 def:44771 CVE-2023-29404: golang `less than 0:1.20.7-1.cm2`
+//   AND golang `greater than 0:1.19.0.cm2` (two criteria on one package)
+//   -> one range `introduced 0:1.19.0.cm2, fixed 0:1.20.7-1.cm2` on
+//   `Azure Linux:2` (dist tag .cm2; OSV.dev files Mariner under Azure Linux).
+// - mariner-2.0 def:13348 CVE-2023-0687: patchable "Not Applicable" ("This
+//   CVE either no longer is or was never applicable") although its test
+//   says glibc <= 2.35-4 -> no record.
+// - mariner-2.0 def:13203 CVE-2022-3736: patchable false, bind `less than or
+//   equal 0:9.16.33-1.cm2` -> `introduced 0, last_affected
+//   0:9.16.33-1.cm2` (affected, no fix); severity High.
+// - mariner-2.0 defs 26220/26178 (CVE-2023-21980/21977): mysql `less than
+//   0:8.0.33-1.cm2`; severities High and Medium.
+
+#[test]
+fn golden_azure_linux_3() {
+    golden(
+        "azure-linux-3",
+        Dialect::Azure,
+        &["azurelinux/azure-linux-3.0-oval.truncated.xml"],
+        0,
+    );
+}
+
+#[test]
+fn golden_mariner_2() {
+    golden(
+        "mariner-2",
+        Dialect::Azure,
+        &["azurelinux/mariner-2.0-oval.truncated.xml"],
+        0,
+    );
+}
+
+/// The single range of `name` in `ecosystem`.
+fn only_range<'a>(adv: &'a Advisory, ecosystem: &str, name: &str) -> &'a [Event] {
+    let r = events(adv, ecosystem, name);
+    assert_eq!(r.len(), 1, "{}: one range of {name}", adv.id);
+    r[0]
+}
+
+#[test]
+fn azure_ranges_release_and_not_applicable() {
+    let Some(path) = shared("azurelinux/mariner-2.0-oval.truncated.xml") else {
+        return;
+    };
+    let p = parse_file(&path);
+    assert_eq!(p.dialect.expect("parse"), Dialect::Azure);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "CVE-2023-29404",
+            "CVE-2023-21980",
+            "CVE-2023-21977",
+            "CVE-2022-3736"
+        ]
+    );
+    common::assert_schema_valid(&p.records);
+
+    let rpm = |version: &str, events: &[Event]| {
+        VersionScheme::Rpm
+            .contains(version, events)
+            .expect("rpm comparator")
+    };
+    // golang: above 1.19.0.cm2 (which sorts after every 1.19.0-N build) and
+    // below the fix.
+    let golang = only_range(
+        find(&p.records, "CVE-2023-29404"),
+        "Azure Linux:2",
+        "golang",
+    );
+    assert!(!rpm("0:1.18.5-1.cm2", golang));
+    assert!(!rpm("0:1.19.0-1.cm2", golang));
+    assert!(rpm("0:1.19.12-1.cm2", golang));
+    assert!(rpm("0:1.20.6-2.cm2", golang));
+    assert!(!rpm("0:1.20.7-1.cm2", golang));
+    // bind: no patch; "version 9.16.33-1 or earlier" is affected.
+    let bind_rec = find(&p.records, "CVE-2022-3736");
+    let bind = only_range(bind_rec, "Azure Linux:2", "bind");
+    assert_eq!(
+        bind,
+        [
+            Event::Introduced("0".into()),
+            Event::LastAffected("0:9.16.33-1.cm2".into())
+        ]
+    );
+    assert!(rpm("0:9.16.33-1.cm2", bind));
+    assert!(!rpm("0:9.16.34-1.cm2", bind));
+    assert_eq!(
+        bind_rec.affected[0].ecosystem_specific,
+        Some(serde_json::json!({"patchable": "false"}))
+    );
+    assert_eq!(
+        bind_rec
+            .database_specific
+            .advisord
+            .as_ref()
+            .and_then(|m| m.vendor_severity.as_deref()),
+        Some("high")
+    );
+    assert_eq!(
+        bind_rec.references[0].url,
+        "https://nvd.nist.gov/vuln/detail/CVE-2022-3736"
+    );
+    // No advisory_date on this definition: modified is the file's timestamp;
+    // with one, it is the published date too.
+    assert!(bind_rec.published.is_none());
+    assert!(bind_rec
+        .modified
+        .as_str()
+        .starts_with("2023-05-11T12:02:01"));
+    let mysql = find(&p.records, "CVE-2023-21980");
+    assert_eq!(
+        mysql.published.as_ref().map(|t| t.as_str()),
+        Some("2023-05-03T16:24:32Z")
+    );
+    assert_eq!(
+        mysql.sources()[0].upstream_id,
+        "oval:com.microsoft.cbl-mariner:def:26220"
+    );
+}
+
+#[test]
+fn azure_release_falls_back_on_the_file_name() {
+    let Some(path) = shared("azurelinux/mariner-2.0-oval.truncated.xml") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("read");
+    // Without dist tags, only the file name can tell the release.
+    let untagged = text.replace(".cm2<", "<");
+    assert_ne!(untagged, text);
+    let parse = |source: &str| {
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        oval::parse_bytes(untagged.as_bytes(), &ctx(source), &mut |i| match i {
+            Ok(a) => records.push(a),
+            Err(e) => errors.push(e),
+        })
+        .expect("parse");
+        (records, errors)
+    };
+    let (records, errors) = parse("/feeds/cbl-mariner-2.0-oval.xml");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        for a in &r.affected {
+            let eco = a.package.as_ref().expect("package").ecosystem.as_str();
+            assert_eq!(eco, "Azure Linux:2", "{}", r.id);
+        }
+    }
+    // Nothing names the release: every definition is reported, none guessed.
+    let (records, errors) = parse("memory");
+    assert!(records.is_empty());
+    assert_eq!(errors.len(), 4);
+    assert!(errors[0]
+        .reason
+        .contains("cannot tell the Azure Linux release"));
+}
+
+#[test]
+fn azure_dangling_reference_is_reported_and_skipped() {
+    let Some(path) = shared("azurelinux/azure-linux-3.0-oval.truncated.xml") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("read");
+    // The ceph definition's test loses its state, as in a cut file.
+    let broken = text.replacen(
+        "state_ref=\"oval:com.microsoft.azurelinux:ste:39076002\"",
+        "state_ref=\"oval:com.microsoft.azurelinux:ste:0\"",
+        1,
+    );
+    assert_ne!(broken, text);
+    let p = parse_bytes(broken.as_bytes());
+    assert_eq!(p.dialect.expect("parse"), Dialect::Azure);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(
+        p.errors[0].record,
+        "oval:com.microsoft.azurelinux:def:39076"
+    );
+    assert!(
+        p.errors[0]
+            .reason
+            .contains("dangling reference to state oval:com.microsoft.azurelinux:ste:0"),
+        "{}",
+        p.errors[0].reason
+    );
+    let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["CVE-2024-24258", "CVE-2024-24259"]);
+}
