@@ -348,6 +348,129 @@ mod tests {
         assert_eq!(file_release("rhel-8.xml"), None);
     }
 
+    use crate::formats::oval::{parse_bytes, Dialect};
+    use crate::formats::{RecordError, SourceContext};
+
+    /// Written from the OVAL 5 schema in the shape of the vendor's files.
+    const FIXTURE: &str = r#"<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:linux-def="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+ <generator><oval:product_name>Azure Linux OVAL Definition Generator</oval:product_name><oval:timestamp>2024-05-08T12:04:07Z</oval:timestamp></generator>
+ <definitions>
+  <definition class="vulnerability" id="oval:com.microsoft.azurelinux:def:1" version="1">
+   <metadata><title>CVE-2024-0001 affecting package zlib</title>
+    <reference ref_id="CVE-2024-0001" ref_url="https://example.test/CVE-2024-0001" source="CVE"/>
+    <patchable>true</patchable><advisory_date>2024-04-01T00:00:00Z</advisory_date><severity>Low</severity></metadata>
+   <criteria operator="OR">
+    <criteria operator="AND">
+     <criterion comment="zlib at least 1.2" test_ref="oval:com.microsoft.azurelinux:tst:1"/>
+     <criterion comment="zlib earlier than 1.3-2" test_ref="oval:com.microsoft.azurelinux:tst:2"/>
+    </criteria>
+    <criterion comment="zlib-devel is exactly 1.0-1" test_ref="oval:com.microsoft.azurelinux:tst:3"/>
+   </criteria>
+  </definition>
+  <definition class="vulnerability" id="oval:com.microsoft.azurelinux:def:2" version="1">
+   <metadata><title>CVE-2024-0002 affecting package zlib</title>
+    <reference ref_id="CVE-2024-0002" ref_url="https://example.test/CVE-2024-0002" source="CVE"/>
+    <patchable>Not Applicable</patchable><severity>High</severity></metadata>
+   <criteria operator="AND"><criterion comment="zlib" test_ref="oval:com.microsoft.azurelinux:tst:2"/></criteria>
+  </definition>
+  <definition class="vulnerability" id="oval:com.microsoft.azurelinux:def:3" version="1">
+   <metadata><title>CVE-2024-0003 affecting package zlib</title>
+    <reference ref_id="CVE-2024-0003" ref_url="https://example.test/CVE-2024-0003" source="CVE"/><severity>High</severity></metadata>
+   <criteria operator="AND"><criterion comment="zlib odd" test_ref="oval:com.microsoft.azurelinux:tst:4"/></criteria>
+  </definition>
+ </definitions>
+ <tests>
+  <linux-def:rpminfo_test check="at least one" id="oval:com.microsoft.azurelinux:tst:1" version="1">
+   <linux-def:object object_ref="oval:com.microsoft.azurelinux:obj:1"/><linux-def:state state_ref="oval:com.microsoft.azurelinux:ste:1"/></linux-def:rpminfo_test>
+  <linux-def:rpminfo_test check="at least one" id="oval:com.microsoft.azurelinux:tst:2" version="1">
+   <linux-def:object object_ref="oval:com.microsoft.azurelinux:obj:1"/><linux-def:state state_ref="oval:com.microsoft.azurelinux:ste:2"/></linux-def:rpminfo_test>
+  <linux-def:rpminfo_test check="at least one" id="oval:com.microsoft.azurelinux:tst:3" version="1">
+   <linux-def:object object_ref="oval:com.microsoft.azurelinux:obj:2"/><linux-def:state state_ref="oval:com.microsoft.azurelinux:ste:3"/></linux-def:rpminfo_test>
+  <linux-def:rpminfo_test check="at least one" id="oval:com.microsoft.azurelinux:tst:4" version="1">
+   <linux-def:object object_ref="oval:com.microsoft.azurelinux:obj:1"/><linux-def:state state_ref="oval:com.microsoft.azurelinux:ste:4"/></linux-def:rpminfo_test>
+ </tests>
+ <objects>
+  <linux-def:rpminfo_object id="oval:com.microsoft.azurelinux:obj:1" version="1"><linux-def:name>zlib</linux-def:name></linux-def:rpminfo_object>
+  <linux-def:rpminfo_object id="oval:com.microsoft.azurelinux:obj:2" version="1"><linux-def:name>zlib-devel</linux-def:name></linux-def:rpminfo_object>
+ </objects>
+ <states>
+  <linux-def:rpminfo_state id="oval:com.microsoft.azurelinux:ste:1" version="1"><linux-def:evr datatype="evr_string" operation="greater than or equal">0:1.2.azl3</linux-def:evr></linux-def:rpminfo_state>
+  <linux-def:rpminfo_state id="oval:com.microsoft.azurelinux:ste:2" version="1"><linux-def:evr datatype="evr_string" operation="less than">0:1.3-2.azl3</linux-def:evr></linux-def:rpminfo_state>
+  <linux-def:rpminfo_state id="oval:com.microsoft.azurelinux:ste:3" version="1"><linux-def:evr datatype="evr_string" operation="equals">0:1.0-1.azl3</linux-def:evr></linux-def:rpminfo_state>
+  <linux-def:rpminfo_state id="oval:com.microsoft.azurelinux:ste:4" version="1"><linux-def:evr datatype="evr_string" operation="pattern match">^0:1\.</linux-def:evr></linux-def:rpminfo_state>
+ </states>
+</oval_definitions>"#;
+
+    fn run(xml: &str) -> (Vec<Advisory>, Vec<RecordError>) {
+        let ctx = SourceContext::for_bytes(
+            "azure-unit",
+            "unit.xml",
+            "2024-01-01T00:00:00Z".parse().expect("timestamp"),
+            b"",
+        );
+        let mut ok = Vec::new();
+        let mut errs = Vec::new();
+        let dialect = parse_bytes(xml.as_bytes(), &ctx, &mut |i| match i {
+            Ok(a) => ok.push(a),
+            Err(e) => errs.push(e),
+        })
+        .expect("parse");
+        assert_eq!(dialect, Dialect::Azure);
+        (ok, errs)
+    }
+
+    #[test]
+    fn bounds_not_applicable_and_unsupported_operations() {
+        let (records, errors) = run(FIXTURE);
+        // def:2 is "Not Applicable": no record; def:3 has an operation no
+        // range can express: reported, not guessed.
+        assert_eq!(records.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].record, "oval:com.microsoft.azurelinux:def:3");
+        assert!(
+            errors[0].reason.contains("pattern match"),
+            "{}",
+            errors[0].reason
+        );
+        let r = &records[0];
+        assert_eq!(r.id.as_str(), "CVE-2024-0001");
+        assert_eq!(
+            r.published.as_ref().map(|t| t.as_str()),
+            Some("2024-04-01T00:00:00Z")
+        );
+        let by_name = |name: &str| {
+            r.affected
+                .iter()
+                .find(|a| a.package.as_ref().is_some_and(|p| p.name == name))
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        let zlib = by_name("zlib");
+        assert_eq!(
+            zlib.package.as_ref().map(|p| p.ecosystem.as_str()),
+            Some("Azure Linux:3")
+        );
+        assert_eq!(
+            zlib.ranges[0].events,
+            [
+                Event::Introduced("0:1.2.azl3".into()),
+                Event::Fixed("0:1.3-2.azl3".into())
+            ]
+        );
+        assert_eq!(zlib.ecosystem_specific, None);
+        let devel = by_name("zlib-devel");
+        assert_eq!(
+            devel.ranges[0].events,
+            [
+                Event::Introduced("0:1.0-1.azl3".into()),
+                Event::LastAffected("0:1.0-1.azl3".into())
+            ]
+        );
+        assert_eq!(
+            devel.ecosystem_specific,
+            Some(serde_json::json!({"patchable": "true"}))
+        );
+    }
+
     #[test]
     fn detection_names() {
         assert!(is_azure("com.microsoft.azurelinux:def:1"));
