@@ -1330,3 +1330,77 @@ async fn http_suse_same_definition_affected_and_not_affected() {
         }
     }
 }
+
+#[tokio::test]
+async fn http_azure_linux_bounds_and_not_applicable() {
+    let (Some(azl3), Some(cm2)) = (
+        shared("azurelinux/azure-linux-3.0-oval.truncated.xml"),
+        shared("azurelinux/mariner-2.0-oval.truncated.xml"),
+    ) else {
+        return;
+    };
+    let xml = std::fs::read_to_string(&cm2).expect("read");
+    // golang: `greater than L` AND `less than F` on one package.
+    let golang = raw::checks(&xml, raw::definition_id(&xml, "CVE-2023-29404"));
+    let bound = |op: &str| {
+        golang
+            .iter()
+            .find_map(|c| match &c.state {
+                Some((_, o, v)) if o == op => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {op} bound"))
+    };
+    let (lower, fixed) = (bound("greater than"), bound("less than"));
+    // bind: "version V or earlier", no patch.
+    let bind = raw::checks(&xml, raw::definition_id(&xml, "CVE-2022-3736"));
+    let Some((_, op, last)) = bind[0].state.clone() else {
+        panic!("bind state")
+    };
+    assert_eq!(op, "less than or equal");
+    // glibc: "Not Applicable", although its test names a version.
+    let glibc_def = raw::element(&xml, raw::definition_id(&xml, "CVE-2023-0687"));
+    assert_eq!(
+        raw::child(glibc_def, "patchable").map(|(_, t)| t),
+        Some("Not Applicable")
+    );
+    let glibc = raw::checks(&xml, raw::definition_id(&xml, "CVE-2023-0687"));
+    let Some((_, _, glibc_max)) = glibc[0].state.clone() else {
+        panic!("glibc state")
+    };
+    let below_fixed = raw::bump_release(&fixed, -1);
+    let above_last = raw::bump_release(&last, 1);
+    rpm_oracle_less(&lower, &below_fixed);
+    rpm_oracle_less(&below_fixed, &fixed);
+    rpm_oracle_less(&last, &above_last);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("azl.redb");
+    assert_eq!(ingest(&db, "azl3", &azl3)["records"], 3);
+    assert_eq!(ingest(&db, "cbl-mariner2", &cm2)["records"], 4);
+    let server = common::Server::start(&db);
+    let eco = "Azure Linux:2";
+    let has = |hits: &[serde_json::Value], id: &str| ids(hits).contains(&id);
+
+    let hits = http_query(&server, eco, "golang", Some(&below_fixed)).await;
+    assert!(has(&hits, "CVE-2023-29404"), "{:?}", ids(&hits));
+    for version in [&fixed, "0:1.18.5-1.cm2"] {
+        let hits = http_query(&server, eco, "golang", Some(version)).await;
+        assert!(!has(&hits, "CVE-2023-29404"), "golang {version}");
+    }
+    let hits = http_query(&server, eco, "bind", Some(&last)).await;
+    assert!(has(&hits, "CVE-2022-3736"));
+    let hits = http_query(&server, eco, "bind", Some(&above_last)).await;
+    assert!(!has(&hits, "CVE-2022-3736"));
+    for version in [Some(glibc_max.as_str()), Some("0:2.35-1.cm2"), None] {
+        let hits = http_query(&server, eco, "glibc", version).await;
+        assert!(!has(&hits, "CVE-2023-0687"), "glibc {version:?}");
+    }
+    // Releases stay apart: the 3.0 fix does not answer for Azure Linux 2.
+    let hits = http_query(&server, "Azure Linux:3", "freeglut", Some("0:3.3.0-1.azl3")).await;
+    let mut found = ids(&hits);
+    found.sort_unstable();
+    assert_eq!(found, ["CVE-2024-24258", "CVE-2024-24259"]);
+    let hits = http_query(&server, eco, "freeglut", Some("0:3.3.0-1.azl3")).await;
+    assert!(hits.is_empty());
+}

@@ -45,6 +45,7 @@ pub fn is_azure(namespace_or_generator: &str) -> bool {
         || s.starts_with("com.microsoft.cbl-mariner")
         || s.contains("cbl-mariner")
         || s.contains("azure linux")
+        || s.contains("azurelinux")
 }
 
 /// The release named by an rpm dist tag in `evr`: `.azl3` -> 3, `.cm2` -> 2.
