@@ -645,3 +645,761 @@ fn same_id_definitions_arrive_as_one_record() {
         "oval:com.ubuntu.jammy:def:22040104000000 oval:com.ubuntu.jammy:def:22040159100000"
     );
 }
+
+// Azure Linux / CBL-Mariner. Hand review of the goldens against the XML:
+// - azure-linux-3.0 def:39708 CVE-2024-24258: one criterion, test
+//   tst:39708000 -> object freeglut, state `evr less than 0:3.4.0-1.azl3`;
+//   the `.azl3` dist tag names release 3 -> `Azure Linux:3` freeglut
+//   `introduced 0, fixed 0:3.4.0-1.azl3`; severity High -> "high".
+// - azure-linux-3.0 def:39694 CVE-2024-24259: same package and state value
+//   (its own state ste:39694002) -> a second record with the same range.
+// - azure-linux-3.0 def:39076 CVE-2020-27304: ceph `less than
+//   0:18.2.1-1.azl3` -> fixed 0:18.2.1-1.azl3; severity Critical.
+// - mariner-2.0 def:44771 CVE-2023-29404: golang `less than 0:1.20.7-1.cm2`
+//   AND golang `greater than 0:1.19.0.cm2` (two criteria on one package)
+//   -> one range `introduced 0:1.19.0.cm2, fixed 0:1.20.7-1.cm2` on
+//   `Azure Linux:2` (dist tag .cm2; OSV.dev files Mariner under Azure Linux).
+// - mariner-2.0 def:13348 CVE-2023-0687: patchable "Not Applicable" ("This
+//   CVE either no longer is or was never applicable") although its test
+//   says glibc <= 2.35-4 -> no record.
+// - mariner-2.0 def:13203 CVE-2022-3736: patchable false, bind `less than or
+//   equal 0:9.16.33-1.cm2` -> `introduced 0, last_affected
+//   0:9.16.33-1.cm2` (affected, no fix); severity High.
+// - mariner-2.0 defs 26220/26178 (CVE-2023-21980/21977): mysql `less than
+//   0:8.0.33-1.cm2`; severities High and Medium.
+
+#[test]
+fn golden_azure_linux_3() {
+    golden(
+        "azure-linux-3",
+        Dialect::Azure,
+        &["azurelinux/azure-linux-3.0-oval.truncated.xml"],
+        0,
+    );
+}
+
+#[test]
+fn golden_mariner_2() {
+    golden(
+        "mariner-2",
+        Dialect::Azure,
+        &["azurelinux/mariner-2.0-oval.truncated.xml"],
+        0,
+    );
+}
+
+/// The single range of `name` in `ecosystem`.
+fn only_range<'a>(adv: &'a Advisory, ecosystem: &str, name: &str) -> &'a [Event] {
+    let r = events(adv, ecosystem, name);
+    assert_eq!(r.len(), 1, "{}: one range of {name}", adv.id);
+    r[0]
+}
+
+#[test]
+fn azure_ranges_release_and_not_applicable() {
+    let Some(path) = shared("azurelinux/mariner-2.0-oval.truncated.xml") else {
+        return;
+    };
+    let p = parse_file(&path);
+    assert_eq!(p.dialect.expect("parse"), Dialect::Azure);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "CVE-2023-29404",
+            "CVE-2023-21980",
+            "CVE-2023-21977",
+            "CVE-2022-3736"
+        ]
+    );
+    common::assert_schema_valid(&p.records);
+
+    let rpm = |version: &str, events: &[Event]| {
+        VersionScheme::Rpm
+            .contains(version, events)
+            .expect("rpm comparator")
+    };
+    // golang: above 1.19.0.cm2 (which sorts after every 1.19.0-N build) and
+    // below the fix.
+    let golang = only_range(
+        find(&p.records, "CVE-2023-29404"),
+        "Azure Linux:2",
+        "golang",
+    );
+    assert!(!rpm("0:1.18.5-1.cm2", golang));
+    assert!(!rpm("0:1.19.0-1.cm2", golang));
+    assert!(rpm("0:1.19.12-1.cm2", golang));
+    assert!(rpm("0:1.20.6-2.cm2", golang));
+    assert!(!rpm("0:1.20.7-1.cm2", golang));
+    // bind: no patch; "version 9.16.33-1 or earlier" is affected.
+    let bind_rec = find(&p.records, "CVE-2022-3736");
+    let bind = only_range(bind_rec, "Azure Linux:2", "bind");
+    assert_eq!(
+        bind,
+        [
+            Event::Introduced("0".into()),
+            Event::LastAffected("0:9.16.33-1.cm2".into())
+        ]
+    );
+    assert!(rpm("0:9.16.33-1.cm2", bind));
+    assert!(!rpm("0:9.16.34-1.cm2", bind));
+    assert_eq!(
+        bind_rec.affected[0].ecosystem_specific,
+        Some(serde_json::json!({"patchable": "false"}))
+    );
+    assert_eq!(
+        bind_rec
+            .database_specific
+            .advisord
+            .as_ref()
+            .and_then(|m| m.vendor_severity.as_deref()),
+        Some("high")
+    );
+    assert_eq!(
+        bind_rec.references[0].url,
+        "https://nvd.nist.gov/vuln/detail/CVE-2022-3736"
+    );
+    // No advisory_date on this definition: modified is the file's timestamp;
+    // with one, it is the published date too.
+    assert!(bind_rec.published.is_none());
+    assert!(bind_rec
+        .modified
+        .as_str()
+        .starts_with("2023-05-11T12:02:01"));
+    let mysql = find(&p.records, "CVE-2023-21980");
+    assert_eq!(
+        mysql.published.as_ref().map(|t| t.as_str()),
+        Some("2023-05-03T16:24:32Z")
+    );
+    assert_eq!(
+        mysql.sources()[0].upstream_id,
+        "oval:com.microsoft.cbl-mariner:def:26220"
+    );
+}
+
+#[test]
+fn azure_release_falls_back_on_the_file_name() {
+    let Some(path) = shared("azurelinux/mariner-2.0-oval.truncated.xml") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("read");
+    // Without dist tags, only the file name can tell the release.
+    let untagged = text.replace(".cm2<", "<");
+    assert_ne!(untagged, text);
+    let parse = |source: &str| {
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        oval::parse_bytes(untagged.as_bytes(), &ctx(source), &mut |i| match i {
+            Ok(a) => records.push(a),
+            Err(e) => errors.push(e),
+        })
+        .expect("parse");
+        (records, errors)
+    };
+    let (records, errors) = parse("/feeds/cbl-mariner-2.0-oval.xml");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        for a in &r.affected {
+            let eco = a.package.as_ref().expect("package").ecosystem.as_str();
+            assert_eq!(eco, "Azure Linux:2", "{}", r.id);
+        }
+    }
+    // Nothing names the release: every definition is reported, none guessed.
+    let (records, errors) = parse("memory");
+    assert!(records.is_empty());
+    assert_eq!(errors.len(), 4);
+    assert!(errors[0]
+        .reason
+        .contains("cannot tell the Azure Linux release"));
+}
+
+#[test]
+fn azure_dangling_reference_is_reported_and_skipped() {
+    let Some(path) = shared("azurelinux/azure-linux-3.0-oval.truncated.xml") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("read");
+    // The ceph definition's test loses its state, as in a cut file.
+    let broken = text.replacen(
+        "state_ref=\"oval:com.microsoft.azurelinux:ste:39076002\"",
+        "state_ref=\"oval:com.microsoft.azurelinux:ste:0\"",
+        1,
+    );
+    assert_ne!(broken, text);
+    let p = parse_bytes(broken.as_bytes());
+    assert_eq!(p.dialect.expect("parse"), Dialect::Azure);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(
+        p.errors[0].record,
+        "oval:com.microsoft.azurelinux:def:39076"
+    );
+    assert!(
+        p.errors[0]
+            .reason
+            .contains("dangling reference to state oval:com.microsoft.azurelinux:ste:0"),
+        "{}",
+        p.errors[0].reason
+    );
+    let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["CVE-2024-24258", "CVE-2024-24259"]);
+}
+
+/// Look-ups in the raw XML text, written apart from advisord's reader, so
+/// that the HTTP tests derive their expectations from the data itself.
+mod raw {
+    /// The element whose `id` attribute is `id`, start tag to end tag.
+    pub fn element<'a>(xml: &'a str, id: &str) -> &'a str {
+        let at = xml
+            .find(&format!(" id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no element {id}"));
+        let start = xml[..at].rfind('<').expect("start tag");
+        let tag: String = xml[start + 1..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>')
+            .collect();
+        let close = format!("</{tag}>");
+        let end = at + xml[at..].find(&close).expect("end tag") + close.len();
+        &xml[start..end]
+    }
+
+    /// The value of the first attribute `name` in `el`.
+    pub fn attr<'a>(el: &'a str, name: &str) -> Option<&'a str> {
+        let key = format!(" {name}=\"");
+        let at = el.find(&key)? + key.len();
+        Some(&el[at..at + el[at..].find('"')?])
+    }
+
+    /// The first child element whose local name is `local`: its start tag and text.
+    pub fn child<'a>(el: &'a str, local: &str) -> Option<(&'a str, &'a str)> {
+        let mut rest = el;
+        let mut offset = 0;
+        while let Some(lt) = rest.find('<') {
+            let at = offset + lt;
+            let name: String = el[at + 1..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+                .collect();
+            let bare = name.rsplit(':').next().unwrap_or(&name);
+            if bare == local {
+                let gt = at + el[at..].find('>')?;
+                let text_end = gt + 1 + el[gt + 1..].find('<')?;
+                return Some((&el[at..=gt], el[gt + 1..text_end].trim()));
+            }
+            offset = at + 1;
+            rest = &el[offset..];
+        }
+        None
+    }
+
+    /// The id of the definition whose title mentions `needle`.
+    pub fn definition_id<'a>(xml: &'a str, needle: &str) -> &'a str {
+        let title = xml
+            .find(&format!("<title>{needle}"))
+            .unwrap_or_else(|| panic!("no definition titled {needle}"));
+        let start = xml[..title].rfind("<definition ").expect("definition");
+        attr(&xml[start..title], "id").expect("definition id")
+    }
+
+    /// A criterion of a definition: its comment, and what its test checks.
+    #[derive(Debug)]
+    pub struct Check {
+        pub comment: String,
+        /// The package (`name` of the test's object).
+        pub package: Option<String>,
+        /// The state's `evr` or `version`: (element, operation, value).
+        pub state: Option<(String, String, String)>,
+    }
+
+    /// Every criterion of definition `def_id`, resolved through the file.
+    pub fn checks(xml: &str, def_id: &str) -> Vec<Check> {
+        let def = element(xml, def_id);
+        let mut out = Vec::new();
+        let mut rest = def;
+        while let Some(at) = rest.find("<criterion ") {
+            let tag_end = at + rest[at..].find('>').expect("criterion end");
+            let tag = &rest[at..tag_end];
+            let test = element(xml, attr(tag, "test_ref").expect("test_ref"));
+            let package = attr(test, "object_ref")
+                .map(|o| element(xml, o))
+                .and_then(|o| child(o, "name"))
+                .map(|(_, text)| text.to_string());
+            let state = attr(test, "state_ref")
+                .map(|s| element(xml, s))
+                .and_then(|s| {
+                    ["evr", "version"].iter().find_map(|field| {
+                        child(s, field).map(|(start, text)| {
+                            let op = attr(start, "operation").unwrap_or("equals");
+                            (field.to_string(), op.to_string(), text.to_string())
+                        })
+                    })
+                });
+            out.push(Check {
+                comment: attr(tag, "comment").unwrap_or_default().to_string(),
+                package,
+                state,
+            });
+            rest = &rest[tag_end..];
+        }
+        out
+    }
+
+    /// The fixed EVR of `package` in the checks (`evr less than V`).
+    pub fn fixed(checks: &[Check], package: &str) -> String {
+        checks
+            .iter()
+            .filter(|c| c.package.as_deref() == Some(package))
+            .find_map(|c| match &c.state {
+                Some((field, op, v)) if field == "evr" && op == "less than" => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no fixed version of {package}"))
+    }
+
+    /// `E:V-R` with the first number of the release moved by `delta`
+    /// (`32:9.11.4-17.P2.el8_0`, -1 -> `32:9.11.4-16.P2.el8_0`;
+    /// `0:0.98-lp152.4.3.1` -> `0:0.98-lp151.4.3.1`).
+    pub fn bump_release(evr: &str, delta: i64) -> String {
+        let (head, release) = evr.rsplit_once('-').expect("release");
+        let start = release
+            .find(|c: char| c.is_ascii_digit())
+            .expect("a number in the release");
+        let len = release[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(release.len() - start);
+        let n: i64 = release[start..start + len].parse().expect("number");
+        assert!(n + delta >= 0, "cannot move {evr} by {delta}");
+        format!(
+            "{head}-{}{}{}",
+            &release[..start],
+            n + delta,
+            &release[start + len..]
+        )
+    }
+}
+
+/// Checks `a < b` with the real rpm when its oracle is installed.
+fn rpm_oracle_less(a: &str, b: &str) {
+    let Some(cmd) = common::oracle("rpm-cmp") else {
+        return;
+    };
+    let mut child = std::process::Command::new(cmd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("rpm-cmp");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{a}\t{b}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("rpm-cmp output");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "<",
+        "rpm: {a} < {b}"
+    );
+}
+
+/// The records `/v1/query` returns for a package (and version).
+async fn http_query(
+    server: &common::Server,
+    ecosystem: &str,
+    name: &str,
+    version: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let mut body = serde_json::json!({"package": {"ecosystem": ecosystem, "name": name}});
+    if let Some(v) = version {
+        body["version"] = v.into();
+    }
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/query"))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /v1/query");
+    let status = response.status().as_u16();
+    let value: serde_json::Value = response.json().await.expect("JSON body");
+    assert_eq!(status, 200, "{body} -> {value}");
+    value["vulns"].as_array().cloned().unwrap_or_default()
+}
+
+fn ids(vulns: &[serde_json::Value]) -> Vec<&str> {
+    vulns.iter().filter_map(|v| v["id"].as_str()).collect()
+}
+
+/// The ecosystems of the `affected` entries of `vuln` naming `name`.
+fn ecosystems_of<'a>(vuln: &'a serde_json::Value, name: &str) -> Vec<&'a str> {
+    vuln["affected"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["package"]["name"] == name)
+        .filter_map(|a| a["package"]["ecosystem"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn http_rhel8_package_below_at_and_above_the_fixed_evr() {
+    let Some(path) = shared("rhel/v1/com.redhat.rhsa-RHEL8.2019-11-13.xml") else {
+        return;
+    };
+    let xml = std::fs::read_to_string(&path).expect("read");
+    let advisory = "RHSA-2019:1145";
+    let def = raw::definition_id(&xml, advisory);
+    let checks = raw::checks(&xml, def);
+    // The release criterion names RHEL 8: OSV.dev's `Red Hat:enterprise_linux:8`.
+    let release = checks
+        .iter()
+        .find(|c| {
+            c.comment.starts_with("Red Hat Enterprise Linux ")
+                && c.comment.ends_with(" is installed")
+        })
+        .expect("release criterion");
+    let major: String = release
+        .comment
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(major, "8");
+    let ecosystem = format!("Red Hat:enterprise_linux:{major}");
+    let fixed = raw::fixed(&checks, "bind");
+    let below = raw::bump_release(&fixed, -1);
+    let above = raw::bump_release(&fixed, 1);
+    rpm_oracle_less(&below, &fixed);
+    rpm_oracle_less(&fixed, &above);
+    // Another package of the same update, with its own state.
+    let utils_fixed = raw::fixed(&checks, "bind-utils");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("rhel8.redb");
+    let report = ingest(&db, "rhel8", &path);
+    assert!(
+        report["errors"].as_array().is_some_and(|e| e.is_empty()),
+        "{report}"
+    );
+    let server = common::Server::start(&db);
+
+    let hits = http_query(&server, &ecosystem, "bind", Some(&below)).await;
+    let hit = hits
+        .iter()
+        .find(|v| v["id"] == advisory)
+        .unwrap_or_else(|| panic!("{advisory} not returned for bind {below}: {:?}", ids(&hits)));
+    assert_eq!(ecosystems_of(hit, "bind"), [ecosystem.as_str()]);
+    for version in [&fixed, &above] {
+        let hits = http_query(&server, &ecosystem, "bind", Some(version)).await;
+        assert!(
+            !ids(&hits).contains(&advisory),
+            "bind {version}: {:?}",
+            ids(&hits)
+        );
+    }
+    let below_utils = raw::bump_release(&utils_fixed, -1);
+    let hits = http_query(&server, &ecosystem, "bind-utils", Some(&below_utils)).await;
+    assert!(ids(&hits).contains(&advisory));
+    // The same version on another release is not this advisory's business.
+    let hits = http_query(&server, "Red Hat:enterprise_linux:7", "bind", Some(&below)).await;
+    assert!(!ids(&hits).contains(&advisory));
+    // Without a version: every advisory of the package, this one included.
+    let hits = http_query(&server, &ecosystem, "bind", None).await;
+    assert!(ids(&hits).contains(&advisory));
+}
+
+#[tokio::test]
+async fn http_module_package_matches_only_its_stream() {
+    let Some(path) = shared("alma/org.almalinux.alsa-9.excerpt.xml.bz2") else {
+        return;
+    };
+    let xml = decompress(&path);
+    let advisory = "ALSA-2023:5363";
+    let def = raw::definition_id(&xml, advisory);
+    let checks = raw::checks(&xml, def);
+    // "Module nodejs:18 is enabled" names the stream; "AlmaLinux 9 is installed" the release.
+    let stream = checks
+        .iter()
+        .find_map(|c| {
+            c.comment
+                .strip_prefix("Module ")
+                .and_then(|r| r.strip_suffix(" is enabled"))
+        })
+        .expect("module criterion")
+        .to_string();
+    assert_eq!(stream, "nodejs:18");
+    let major: String = checks
+        .iter()
+        .find(|c| c.comment.starts_with("AlmaLinux ") && c.comment.ends_with(" is installed"))
+        .expect("release criterion")
+        .comment
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let ecosystem = format!("AlmaLinux:{major}");
+    let fixed = raw::fixed(&checks, "nodejs");
+    let below = raw::bump_release(&fixed, -1);
+    rpm_oracle_less(&below, &fixed);
+    let qualified = format!("{stream}/nodejs");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("alma.redb");
+    let report = ingest(&db, "alma", &path);
+    assert!(
+        report["errors"].as_array().is_some_and(|e| e.is_empty()),
+        "{report}"
+    );
+    let server = common::Server::start(&db);
+
+    let hits = http_query(&server, &ecosystem, &qualified, Some(&below)).await;
+    let hit = hits
+        .iter()
+        .find(|v| v["id"] == advisory)
+        .unwrap_or_else(|| panic!("{advisory} not returned for {qualified} {below}"));
+    assert_eq!(ecosystems_of(hit, &qualified), [ecosystem.as_str()]);
+    // The advisory never names the plain package.
+    assert!(ecosystems_of(hit, "nodejs").is_empty());
+    let hits = http_query(&server, &ecosystem, &qualified, Some(&fixed)).await;
+    assert!(!ids(&hits).contains(&advisory));
+    // The plain package (no module) and another stream are not matched.
+    for name in ["nodejs", "nodejs:16/nodejs"] {
+        let hits = http_query(&server, &ecosystem, name, Some(&below)).await;
+        assert!(!ids(&hits).contains(&advisory), "{name}: {:?}", ids(&hits));
+        let hits = http_query(&server, &ecosystem, name, None).await;
+        assert!(!ids(&hits).contains(&advisory), "{name}: {:?}", ids(&hits));
+    }
+}
+
+/// Versions a "not affected" statement must never match.
+const ANY_VERSIONS: [&str; 5] = ["0", "0:0.1-1", "0:1.0-1.1", "0:6.4.0-1.1", "99:999.9-999.9"];
+
+#[tokio::test]
+async fn http_suse_not_affected_never_matches_affected_does_below_its_fix() {
+    let (Some(micro), Some(sles15), Some(leap)) = (
+        shared("suse/suse.linux.micro.6-affected.xml.gz"),
+        shared("suse/suse.linux.enterprise.server.15.truncated.xml"),
+        shared("suse/opensuse.leap.15.2.xml.gz"),
+    ) else {
+        return;
+    };
+    // From the XML: (product, package, CVE) stated "not affected", each with
+    // the state `version equals 0`.
+    let mut not_affected: Vec<(String, String, String)> = Vec::new();
+    for (path, cve) in [(&micro, "CVE-2001-0405"), (&sles15, "CVE-2026-34073")] {
+        let xml = decompress(path);
+        let def = raw::definition_id(&xml, cve);
+        let checks = raw::checks(&xml, def);
+        let products: Vec<String> = checks
+            .iter()
+            .filter_map(|c| c.comment.strip_suffix(" is installed"))
+            .map(|p| {
+                p.strip_prefix("SUSE ")
+                    .map_or(p.to_string(), |r| format!("SUSE:{r}"))
+            })
+            .collect();
+        assert!(!products.is_empty(), "{cve}");
+        let packages: Vec<&raw::Check> = checks
+            .iter()
+            .filter(|c| c.comment.ends_with(" is not affected"))
+            .collect();
+        assert!(!packages.is_empty(), "{cve}");
+        for c in packages {
+            assert_eq!(
+                c.state,
+                Some(("version".into(), "equals".into(), "0".into())),
+                "{cve}: {}",
+                c.comment
+            );
+            for p in &products {
+                let package = c.package.clone().expect("package");
+                not_affected.push((p.clone(), package, cve.to_string()));
+            }
+        }
+    }
+    assert!(not_affected.len() >= 8, "{not_affected:?}");
+    // And an affected package elsewhere: fastjar on openSUSE Leap 15.2.
+    let leap_xml = decompress(&leap);
+    let leap_cve = "CVE-2010-2322";
+    let leap_checks = raw::checks(&leap_xml, raw::definition_id(&leap_xml, leap_cve));
+    let fastjar_fixed = raw::fixed(&leap_checks, "fastjar");
+    let fastjar_below = raw::bump_release(&fastjar_fixed, -1);
+    rpm_oracle_less(&fastjar_below, &fastjar_fixed);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("suse.redb");
+    ingest(&db, "sle-micro", &micro);
+    ingest(&db, "sles15", &sles15);
+    ingest(&db, "leap", &leap);
+    let server = common::Server::start(&db);
+
+    for (product, package, cve) in &not_affected {
+        for version in ANY_VERSIONS.iter().map(|v| Some(*v)).chain([None]) {
+            let hits = http_query(&server, product, package, version).await;
+            assert!(
+                !ids(&hits).contains(&cve.as_str()),
+                "{product} {package} {version:?}: {:?}",
+                ids(&hits)
+            );
+        }
+    }
+    let hits = http_query(
+        &server,
+        "openSUSE:Leap 15.2",
+        "fastjar",
+        Some(&fastjar_below),
+    )
+    .await;
+    assert!(ids(&hits).contains(&leap_cve), "{:?}", ids(&hits));
+    let hits = http_query(
+        &server,
+        "openSUSE:Leap 15.2",
+        "fastjar",
+        Some(&fastjar_fixed),
+    )
+    .await;
+    assert!(!ids(&hits).contains(&leap_cve));
+}
+
+#[tokio::test]
+async fn http_suse_same_definition_affected_and_not_affected() {
+    // One definition of the SLE Micro 6 file, where one package gets a real
+    // fixed version (its test pointed at a new `evr less than` state) and the
+    // others keep the file's `version equals 0`: the first matches below its
+    // fix, the others never, on the same products.
+    let Some(micro) = shared("suse/suse.linux.micro.6-affected.xml.gz") else {
+        return;
+    };
+    let xml = decompress(&micro);
+    let cve = "CVE-2001-0405";
+    let def = raw::definition_id(&xml, cve);
+    let checks = raw::checks(&xml, def);
+    let test_of = |package: &str| {
+        let def_el = raw::element(&xml, def);
+        let at = def_el
+            .find(&format!("comment=\"{package} is not affected\""))
+            .expect("criterion");
+        let start = def_el[..at].rfind('<').expect("tag");
+        raw::attr(&def_el[start..], "test_ref")
+            .expect("test_ref")
+            .to_string()
+    };
+    let kd_test = raw::element(&xml, &test_of("kernel-default")).to_string();
+    let old_state = raw::attr(&kd_test, "state_ref").expect("state").to_string();
+    let new_state = "oval:org.opensuse.security:ste:1";
+    let fixed = "0:6.4.0-20.1";
+    let mut changed = xml.replacen(&kd_test, &kd_test.replace(&old_state, new_state), 1);
+    changed = changed.replacen(
+        "</states>",
+        &format!(
+            "<rpminfo_state id=\"{new_state}\" version=\"1\" xmlns=\"http://oval.mitre.org/XMLSchema/oval-definitions-5#linux\"><evr datatype=\"evr_string\" operation=\"less than\">{fixed}</evr></rpminfo_state></states>"
+        ),
+        1,
+    );
+    assert_ne!(changed, xml);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("suse.linux.micro.6-affected.xml");
+    std::fs::write(&file, &changed).expect("write");
+    let db = dir.path().join("micro.redb");
+    let report = ingest(&db, "sle-micro", &file);
+    assert_eq!(report["records"], 1, "{report}");
+    let server = common::Server::start(&db);
+
+    let products: Vec<String> = checks
+        .iter()
+        .filter_map(|c| c.comment.strip_suffix(" is installed"))
+        .map(|p| format!("SUSE:{}", p.trim_start_matches("SUSE ")))
+        .collect();
+    assert_eq!(products, ["SUSE:Linux Micro 6.0", "SUSE:Linux Micro 6.1"]);
+    for product in &products {
+        let hits = http_query(&server, product, "kernel-default", Some("0:6.4.0-19.1")).await;
+        assert_eq!(ids(&hits), [cve], "{product}");
+        let hits = http_query(&server, product, "kernel-default", Some(fixed)).await;
+        assert!(ids(&hits).is_empty(), "{product}");
+        for c in checks
+            .iter()
+            .filter(|c| c.comment.ends_with(" is not affected"))
+        {
+            let package = c.package.as_deref().expect("package");
+            if package == "kernel-default" {
+                continue;
+            }
+            for version in ANY_VERSIONS.iter().map(|v| Some(*v)).chain([None]) {
+                let hits = http_query(&server, product, package, version).await;
+                assert!(ids(&hits).is_empty(), "{product} {package} {version:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn http_azure_linux_bounds_and_not_applicable() {
+    let (Some(azl3), Some(cm2)) = (
+        shared("azurelinux/azure-linux-3.0-oval.truncated.xml"),
+        shared("azurelinux/mariner-2.0-oval.truncated.xml"),
+    ) else {
+        return;
+    };
+    let xml = std::fs::read_to_string(&cm2).expect("read");
+    // golang: `greater than L` AND `less than F` on one package.
+    let golang = raw::checks(&xml, raw::definition_id(&xml, "CVE-2023-29404"));
+    let bound = |op: &str| {
+        golang
+            .iter()
+            .find_map(|c| match &c.state {
+                Some((_, o, v)) if o == op => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {op} bound"))
+    };
+    let (lower, fixed) = (bound("greater than"), bound("less than"));
+    // bind: "version V or earlier", no patch.
+    let bind = raw::checks(&xml, raw::definition_id(&xml, "CVE-2022-3736"));
+    let Some((_, op, last)) = bind[0].state.clone() else {
+        panic!("bind state")
+    };
+    assert_eq!(op, "less than or equal");
+    // glibc: "Not Applicable", although its test names a version.
+    let glibc_def = raw::element(&xml, raw::definition_id(&xml, "CVE-2023-0687"));
+    assert_eq!(
+        raw::child(glibc_def, "patchable").map(|(_, t)| t),
+        Some("Not Applicable")
+    );
+    let glibc = raw::checks(&xml, raw::definition_id(&xml, "CVE-2023-0687"));
+    let Some((_, _, glibc_max)) = glibc[0].state.clone() else {
+        panic!("glibc state")
+    };
+    let below_fixed = raw::bump_release(&fixed, -1);
+    let above_last = raw::bump_release(&last, 1);
+    rpm_oracle_less(&lower, &below_fixed);
+    rpm_oracle_less(&below_fixed, &fixed);
+    rpm_oracle_less(&last, &above_last);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("azl.redb");
+    assert_eq!(ingest(&db, "azl3", &azl3)["records"], 3);
+    assert_eq!(ingest(&db, "cbl-mariner2", &cm2)["records"], 4);
+    let server = common::Server::start(&db);
+    let eco = "Azure Linux:2";
+    let has = |hits: &[serde_json::Value], id: &str| ids(hits).contains(&id);
+
+    let hits = http_query(&server, eco, "golang", Some(&below_fixed)).await;
+    assert!(has(&hits, "CVE-2023-29404"), "{:?}", ids(&hits));
+    for version in [&fixed, "0:1.18.5-1.cm2"] {
+        let hits = http_query(&server, eco, "golang", Some(version)).await;
+        assert!(!has(&hits, "CVE-2023-29404"), "golang {version}");
+    }
+    let hits = http_query(&server, eco, "bind", Some(&last)).await;
+    assert!(has(&hits, "CVE-2022-3736"));
+    let hits = http_query(&server, eco, "bind", Some(&above_last)).await;
+    assert!(!has(&hits, "CVE-2022-3736"));
+    for version in [Some(glibc_max.as_str()), Some("0:2.35-1.cm2"), None] {
+        let hits = http_query(&server, eco, "glibc", version).await;
+        assert!(!has(&hits, "CVE-2023-0687"), "glibc {version:?}");
+    }
+    // Releases stay apart: the 3.0 fix does not answer for Azure Linux 2.
+    let hits = http_query(&server, "Azure Linux:3", "freeglut", Some("0:3.3.0-1.azl3")).await;
+    let mut found = ids(&hits);
+    found.sort_unstable();
+    assert_eq!(found, ["CVE-2024-24258", "CVE-2024-24259"]);
+    let hits = http_query(&server, eco, "freeglut", Some("0:3.3.0-1.azl3")).await;
+    assert!(hits.is_empty());
+}

@@ -1,5 +1,5 @@
 //! OVAL definitions (SUSE/openSUSE, Red Hat, Ubuntu, Debian, Oracle Linux,
-//! AlmaLinux, Photon OS),
+//! AlmaLinux, Photon OS, Azure Linux / CBL-Mariner),
 //! read as a stream and normalized into unified records.
 //!
 //! # How it reads
@@ -58,11 +58,15 @@
 //! record is emitted; the decompressed size is capped
 //! ([`Options::max_decompressed`]); DTD entities are never expanded.
 //!
-//! Dialects: SUSE, Red Hat, Ubuntu, Debian, Oracle, AlmaLinux and Photon,
-//! detected from the first definition id or the generator name. Azure Linux
-//! / CBL-Mariner OVAL (release not named in the definitions) is not handled.
+//! Dialects: SUSE, Red Hat, Ubuntu, Debian, Oracle, AlmaLinux, Photon and
+//! Azure Linux / CBL-Mariner, detected from the first definition id or the
+//! generator name. Azure Linux definitions do not name their release: it
+//! comes from the dist tag of their EVRs (`.azl3`, `.cm2`) or else the file
+//! name, and their range bounds (`less than or equal`, `greater than`) are
+//! read by [`azure`] itself (see there).
 
 pub mod alma;
+pub mod azure;
 pub mod debian;
 pub mod normalize;
 pub mod oracle;
@@ -97,6 +101,9 @@ pub enum Dialect {
     Alma,
     /// VMware Photon OS PHSA (`oval:com.vmware.phsa:`).
     Photon,
+    /// Azure Linux / CBL-Mariner (`oval:com.microsoft.azurelinux:`,
+    /// `oval:com.microsoft.cbl-mariner:`).
+    Azure,
 }
 
 impl Dialect {
@@ -110,6 +117,7 @@ impl Dialect {
             Dialect::Oracle => "oracle",
             Dialect::Alma => "alma",
             Dialect::Photon => "photon",
+            Dialect::Azure => "azure",
         }
     }
 
@@ -138,6 +146,9 @@ impl Dialect {
             if ns.starts_with("com.vmware") {
                 return Some(Dialect::Photon);
             }
+            if azure::is_azure(ns) {
+                return Some(Dialect::Azure);
+            }
         }
         let g = generator.to_ascii_lowercase();
         if g.contains("marcus") || g.contains("suse") {
@@ -154,6 +165,8 @@ impl Dialect {
             Some(Dialect::Alma)
         } else if g.contains("photon") {
             Some(Dialect::Photon)
+        } else if azure::is_azure(&g) {
+            Some(Dialect::Azure)
         } else {
             None
         }
@@ -178,6 +191,9 @@ impl FromStr for Dialect {
             "oracle" | "ol" => Ok(Dialect::Oracle),
             "alma" | "almalinux" => Ok(Dialect::Alma),
             "photon" => Ok(Dialect::Photon),
+            "azure" | "azurelinux" | "azure-linux" | "mariner" | "cbl-mariner" => {
+                Ok(Dialect::Azure)
+            }
             other => Err(OvalError::UnknownDialect(other.to_string())),
         }
     }
@@ -652,9 +668,11 @@ mod tests {
             Dialect::Oracle,
             Dialect::Alma,
             Dialect::Photon,
+            Dialect::Azure,
         ] {
             assert_eq!(d.name().parse::<Dialect>().expect("dialect"), d);
         }
-        assert!("azure".parse::<Dialect>().is_err());
+        assert_eq!("mariner".parse::<Dialect>().expect("alias"), Dialect::Azure);
+        assert!("windows".parse::<Dialect>().is_err());
     }
 }

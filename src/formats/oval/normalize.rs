@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
-use super::{alma, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
+use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
     Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
@@ -167,6 +167,7 @@ fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
         Dialect::Oracle => oracle::platform(raw),
         Dialect::Alma => alma::platform(raw),
         Dialect::Photon => photon::platform(raw),
+        Dialect::Azure => None,
     }
 }
 
@@ -633,6 +634,7 @@ fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
         Dialect::Oracle => oracle::identity(def),
         Dialect::Alma => alma::identity(def),
         Dialect::Photon => photon::identity(def),
+        Dialect::Azure => standard_identity(def, None),
     }
 }
 
@@ -681,7 +683,12 @@ pub fn definition(
                 .collect();
         }
     }
-    match build(dialect, def, tables) {
+    let built = match dialect {
+        // Azure Linux reads its own criteria shape (range bounds on one package).
+        Dialect::Azure => azure::build(def, tables, &ctx.source),
+        _ => build(dialect, def, tables),
+    };
+    match built {
         Ok(Some(adv)) => vec![Ok((adv, def.id.clone()))],
         Ok(None) => Vec::new(),
         Err(reason) => vec![Err(ctx.error(label, reason))],
@@ -707,6 +714,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
         Dialect::Oracle => oracle::default_platforms(def),
         Dialect::Alma => alma::default_platforms(def),
         Dialect::Photon => photon::default_platforms(def),
+        Dialect::Azure => Vec::new(),
     };
 
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
@@ -914,7 +922,9 @@ fn reference_kind(source: &str, id: &str) -> &'static str {
     }
 }
 
-fn record(
+/// The record of a definition: id and aliases from `ident`, dates,
+/// severity, references and CPEs from the metadata, and `affected`.
+pub(super) fn record(
     dialect: Dialect,
     def: &Definition,
     ident: Identity,

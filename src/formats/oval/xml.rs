@@ -228,6 +228,8 @@ pub struct Tables {
     pub variables: Table<Variable>,
     /// `generator/product_name`.
     pub generator: String,
+    /// `generator/timestamp`, as written.
+    pub generated: Option<String>,
     strings: Interner,
 }
 
@@ -342,6 +344,8 @@ pub struct Definition {
     pub links: Vec<(String, String)>,
     /// `debian/dsa`.
     pub dsa: Option<String>,
+    /// `metadata/patchable` (Azure Linux: `true`, `false`, `Not Applicable`).
+    pub patchable: Option<String>,
     /// The criteria tree.
     pub criteria: Option<Node>,
 }
@@ -596,6 +600,8 @@ struct Collector {
     tables: Tables,
     section: Section,
     capture: bool,
+    /// Capturing `generator/timestamp` (not `product_name`).
+    in_timestamp: bool,
     text: String,
     cur_id: Option<Key>,
     cur_test: Option<PendingTest>,
@@ -609,7 +615,9 @@ impl Collector {
         let t = &mut self.tables;
         match self.section {
             Section::Generator => {
-                self.capture = e.local_name().as_ref() == "product_name";
+                let name = e.local_name();
+                self.capture = matches!(name.as_ref(), "product_name" | "timestamp");
+                self.in_timestamp = name.as_ref() == "timestamp";
                 self.text.clear();
             }
             Section::Tests => {
@@ -692,7 +700,12 @@ impl Collector {
         let t = &mut self.tables;
         match self.section {
             Section::Generator if self.capture => {
-                t.generator = self.text.trim().to_string();
+                let text = self.text.trim().to_string();
+                if self.in_timestamp {
+                    t.generated = Some(text);
+                } else {
+                    t.generator = text;
+                }
                 self.capture = false;
             }
             Section::Tests if rel == 1 => {
@@ -762,6 +775,7 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
         tables: Tables::default(),
         section: Section::None,
         capture: false,
+        in_timestamp: false,
         text: String::new(),
         cur_id: None,
         cur_test: None,
@@ -1144,6 +1158,8 @@ fn end_in_definition(
             d.links.push((kind.into(), text.to_string()));
         }
         "dsa" => d.dsa = Some(text.to_string()),
+        "patchable" if parent == Tag::Metadata => d.patchable = Some(text.to_string()),
+        "advisory_date" if parent == Tag::Metadata => d.issued = Some(text.to_string()),
         "date" if parent == Tag::Debian => d.issued = Some(text.to_string()),
         _ => {}
     }
