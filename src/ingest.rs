@@ -293,8 +293,9 @@ impl IngestReport {
     }
 }
 
-/// Files a parser's item: a record (noting unknown ecosystems) or an error.
-fn take_item(item: formats::ParseItem, records: &mut Vec<Advisory>, tally: ItemTally<'_>) {
+/// Tallies a parser's item: a record (noting unknown ecosystems) is handed
+/// back, an error is logged and kept in the report.
+fn take_item(item: formats::ParseItem, tally: ItemTally<'_>) -> Option<Advisory> {
     match item {
         Ok(record) => {
             for affected in &record.affected {
@@ -308,11 +309,12 @@ fn take_item(item: formats::ParseItem, records: &mut Vec<Advisory>, tally: ItemT
                 }
             }
             *tally.records += 1;
-            records.push(record);
+            Some(record)
         }
         Err(error) => {
             tracing::warn!(%error, "record skipped");
             tally.errors.push(error);
+            None
         }
     }
 }
@@ -342,16 +344,18 @@ fn collect_oval_file(
     };
     report.files += 1;
     let start = records.len();
+    let mut merger = formats::oval::SameIdMerger::default();
     let result = formats::oval::parse_path(path, &ctx, &mut |item| {
-        take_item(item, records, report.tally())
+        if let Some(record) = take_item(item, report.tally()) {
+            merger.push(records, record);
+        }
     });
     finish_oval_file(result, &ctx, start, records, report);
     Ok(())
 }
 
-/// Settles one OVAL file whose records start at `start`: same-id records of
-/// the file are merged, and a file that is not well-formed OVAL contributes
-/// nothing but one error.
+/// Settles one OVAL file whose records start at `start`: a file that is not
+/// well-formed OVAL contributes nothing but one error.
 fn finish_oval_file(
     result: Result<formats::oval::Dialect, formats::oval::OvalError>,
     ctx: &SourceContext,
@@ -360,7 +364,7 @@ fn finish_oval_file(
     report: &mut IngestReport,
 ) {
     match result {
-        Ok(_) => formats::oval::merge_duplicate_ids(records, start),
+        Ok(_) => {}
         Err(e) => {
             let dropped = records.len().saturating_sub(start);
             records.truncate(start);
@@ -398,13 +402,19 @@ fn parse_file(
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
     // Records of this file start here (OVAL drops them again on a file error).
     let start = records.len();
+    let mut merger = (format == Format::Oval).then(formats::oval::SameIdMerger::default);
     let mut emit = |item: formats::ParseItem| {
         let tally = ItemTally {
             records: &mut report.records,
             errors: &mut report.errors,
             unknown_ecosystems: &mut report.unknown_ecosystems,
         };
-        take_item(item, records, tally)
+        if let Some(record) = take_item(item, tally) {
+            match merger.as_mut() {
+                Some(merger) => merger.push(records, record),
+                None => records.push(record),
+            }
+        }
     };
     match format {
         Format::Osv => {

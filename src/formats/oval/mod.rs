@@ -321,19 +321,29 @@ pub fn parse_path_with(
     )
 }
 
-/// Merges records of `records[start..]` that share an id (Debian writes one
-/// definition per CVE and source package, Ubuntu's pkg flavour one per
-/// source package): the store keeps one contribution per id and feed, so
-/// they must arrive as one record. Order of first appearance is kept.
-pub fn merge_duplicate_ids(records: &mut Vec<crate::model::Advisory>, start: usize) {
-    let start = start.min(records.len());
-    let tail: Vec<crate::model::Advisory> = records.drain(start..).collect();
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for record in tail {
-        match index.get(record.id.as_str()) {
-            Some(&i) => normalize::merge_records(&mut records[i], record),
-            None => {
-                index.insert(record.id.to_string(), records.len());
+/// Joins records of one file that share an id as they arrive (Debian
+/// writes one definition per CVE and source package, Ubuntu's pkg flavour
+/// one per source package, and they need not be adjacent): the store keeps
+/// one contribution per id and feed, so they must reach it as one record.
+/// Memory stays at one record per distinct id. Order of first appearance
+/// is kept.
+#[derive(Debug, Default)]
+pub struct SameIdMerger {
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl SameIdMerger {
+    /// Appends `record` to `records`, or merges it into the earlier record
+    /// of this file with the same id.
+    pub fn push(
+        &mut self,
+        records: &mut Vec<crate::model::Advisory>,
+        record: crate::model::Advisory,
+    ) {
+        match self.index.get(record.id.as_str()) {
+            Some(&i) if i < records.len() => normalize::merge_records(&mut records[i], record),
+            _ => {
+                self.index.insert(record.id.to_string(), records.len());
                 records.push(record);
             }
         }

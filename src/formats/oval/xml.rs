@@ -893,7 +893,8 @@ fn tag_of(name: &str) -> Tag {
 }
 
 /// Whether a definition element's text is read (the others' text, mostly
-/// indentation between criteria, is skipped without copying).
+/// indentation between criteria, is skipped without copying). Lists every
+/// element whose text [`end_in_definition`] uses.
 fn keeps_text(name: &str) -> bool {
     matches!(
         name,
@@ -910,6 +911,8 @@ fn keeps_text(name: &str) -> bool {
             | "bug"
             | "dsa"
             | "date"
+            | "patchable"
+            | "advisory_date"
     )
 }
 
@@ -1114,6 +1117,8 @@ fn start_in_definition(
     }
 }
 
+/// Files the text of a finished element; an element added here must also be
+/// listed in [`keeps_text`].
 fn end_in_definition(
     d: &mut Definition,
     name: &str,
