@@ -274,10 +274,13 @@ impl<R: Read> Read for Capped<R> {
 
 /// Wraps `raw` in the decompressor its magic bytes call for (gzip, bzip2,
 /// xz, or none), capped at `limit` decompressed bytes, buffered.
-pub fn decompress<'a>(raw: Box<dyn Read + 'a>, limit: u64) -> io::Result<Box<dyn BufRead + 'a>> {
+pub fn decompress<'a>(
+    raw: Box<dyn Read + Send + 'a>,
+    limit: u64,
+) -> io::Result<Box<dyn BufRead + Send + 'a>> {
     let mut raw = BufReader::with_capacity(64 * 1024, raw);
     let head = raw.fill_buf()?;
-    let inner: Box<dyn Read + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
+    let inner: Box<dyn Read + Send + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(raw))
     } else if head.starts_with(b"BZh") {
         Box::new(bzip2::read::MultiBzDecoder::new(raw))
@@ -314,7 +317,7 @@ pub fn parse_path_with(
     emit: &mut dyn FnMut(ParseItem),
 ) -> Result<Dialect, OvalError> {
     parse_source(
-        &mut || Ok(Box::new(File::open(path)?) as Box<dyn Read>),
+        &mut || Ok(Box::new(File::open(path)?) as Box<dyn Read + Send>),
         options,
         ctx,
         emit,
@@ -367,41 +370,57 @@ pub fn parse_bytes_with(
     emit: &mut dyn FnMut(ParseItem),
 ) -> Result<Dialect, OvalError> {
     parse_source(
-        &mut || Ok(Box::new(bytes) as Box<dyn Read + '_>),
+        &mut || Ok(Box::new(bytes) as Box<dyn Read + Send + '_>),
         options,
         ctx,
         emit,
     )
 }
 
+/// Definitions read ahead of the normalizer (bounded, so memory stays flat).
+const READ_AHEAD: usize = 64;
+
 /// Parses from a source that can be opened twice (one open per pass).
 /// Nothing is emitted unless pass 1 read the whole input without error, so
 /// a truncated or malformed file fails before any record is produced.
+///
+/// Pass 2 reads definitions on a second thread while this one normalizes
+/// them (the two cost about the same); `emit` is only called here.
 pub fn parse_source<'a>(
-    open: &mut dyn FnMut() -> io::Result<Box<dyn Read + 'a>>,
+    open: &mut dyn FnMut() -> io::Result<Box<dyn Read + Send + 'a>>,
     options: &Options,
     ctx: &SourceContext,
     emit: &mut dyn FnMut(ParseItem),
 ) -> Result<Dialect, OvalError> {
     let tables = xml::collect_tables(decompress(open()?, options.max_decompressed)?)?;
+    let definitions = decompress(open()?, options.max_decompressed)?;
     let mut dialect = options.dialect;
     let mut coalesce = normalize::Coalescer::new(ctx);
-    xml::for_each_definition(decompress(open()?, options.max_decompressed)?, &mut |def| {
-        // The dialect is known at the first definition, before anything is emitted.
-        let d = match dialect {
-            Some(d) => d,
-            None => match Dialect::detect(&tables.generator, Some(&def.id)) {
-                Some(d) => {
-                    dialect = Some(d);
-                    d
-                }
-                None => return false,
-            },
-        };
-        for item in normalize::definition(d, &def, &tables, ctx) {
-            coalesce.push(item, emit);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
+        let reader = scope.spawn(move || {
+            // A closed channel (the normalizer stopped) ends the reading.
+            xml::for_each_definition(definitions, &mut |def| sender.send(def).is_ok())
+        });
+        for def in receiver {
+            // The dialect is known at the first definition, before anything is emitted.
+            let d = match dialect {
+                Some(d) => d,
+                None => match Dialect::detect(&tables.generator, Some(&def.id)) {
+                    Some(d) => {
+                        dialect = Some(d);
+                        d
+                    }
+                    None => break,
+                },
+            };
+            for item in normalize::definition(d, &def, &tables, ctx) {
+                coalesce.push(item, emit);
+            }
         }
-        true
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(OvalError::Io(io::Error::other("definition reader failed"))))
     })?;
     let dialect = match dialect.or_else(|| Dialect::detect(&tables.generator, None)) {
         Some(d) => d,

@@ -29,36 +29,89 @@ pub struct Leaf<'a> {
     pub comment: &'a str,
 }
 
+/// Alternative branches of a criteria tree (disjunctive normal form), each
+/// the leaf indices that must all hold, stored flat.
+#[derive(Debug, Default)]
+pub struct Branches {
+    leaves: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl Branches {
+    /// The number of branches.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is no branch at all.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The branches in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.leaves[start..end])
+    }
+}
+
+impl<'b> IntoIterator for &'b Branches {
+    type Item = &'b [usize];
+    type IntoIter = Box<dyn Iterator<Item = &'b [usize]> + 'b>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Deeper criteria nesting than this is refused (real files nest a few levels).
+const MAX_DEPTH: usize = 64;
+
 /// Expands a criteria tree into alternative branches, each the list of leaf
-/// indices that must all hold (disjunctive normal form).
-pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Vec<Vec<usize>>, String> {
-    match node {
+/// indices that must all hold (disjunctive normal form). Leaves are
+/// numbered in document order into `leaves`; branches come in the order of
+/// the tree (the first child of an AND varies slowest).
+pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branches, String> {
+    let mut numbers = rustc_hash::FxHashMap::default();
+    number_leaves(node, leaves, &mut numbers, 0)?;
+    let mut out = Branches::default();
+    let mut todo = vec![node];
+    let mut branch = Vec::new();
+    expand(&mut todo, &mut branch, &numbers, &mut out)?;
+    Ok(out)
+}
+
+/// Numbers the leaves of `node` in document order and checks operators,
+/// negation and depth once.
+fn number_leaves<'a>(
+    node: &'a Node,
+    leaves: &mut Vec<Leaf<'a>>,
+    numbers: &mut rustc_hash::FxHashMap<*const Node, usize>,
+    depth: usize,
+) -> Result<(), String> {
+    let leaf = match node {
         Node::Criterion {
             test,
             negate,
             comment,
-        } => {
-            leaves.push(Leaf {
-                reference: test,
-                extend: false,
-                negate: *negate,
-                comment,
-            });
-            Ok(vec![vec![leaves.len() - 1]])
-        }
+        } => Leaf {
+            reference: test,
+            extend: false,
+            negate: *negate,
+            comment,
+        },
         Node::Extend {
             definition,
             negate,
             comment,
-        } => {
-            leaves.push(Leaf {
-                reference: definition,
-                extend: true,
-                negate: *negate,
-                comment,
-            });
-            Ok(vec![vec![leaves.len() - 1]])
-        }
+        } => Leaf {
+            reference: definition,
+            extend: true,
+            negate: *negate,
+            comment,
+        },
         Node::Criteria {
             operator,
             negate,
@@ -67,40 +120,68 @@ pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Vec<Ve
             if *negate {
                 return Err("negated criteria block is not supported".into());
             }
-            match operator.to_ascii_uppercase().as_str() {
-                "OR" | "ONE" => {
-                    let mut out = Vec::new();
-                    for child in children {
-                        out.extend(branches(child, leaves)?);
-                        if out.len() > MAX_BRANCHES {
-                            return Err("criteria tree expands to too many branches".into());
-                        }
-                    }
-                    Ok(out)
-                }
-                "AND" => {
-                    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
-                    for child in children {
-                        let alternatives = branches(child, leaves)?;
-                        if out.len().saturating_mul(alternatives.len()) > MAX_BRANCHES {
-                            return Err("criteria tree expands to too many branches".into());
-                        }
-                        let mut next = Vec::with_capacity(out.len() * alternatives.len());
-                        for prefix in &out {
-                            for alt in &alternatives {
-                                let mut b = prefix.clone();
-                                b.extend_from_slice(alt);
-                                next.push(b);
-                            }
-                        }
-                        out = next;
-                    }
-                    Ok(out)
-                }
-                other => Err(format!("criteria operator {other:?} is not supported")),
+            if depth >= MAX_DEPTH {
+                return Err(format!("criteria nested deeper than {MAX_DEPTH} levels"));
             }
+            if !matches!(operator.to_ascii_uppercase().as_str(), "OR" | "ONE" | "AND") {
+                return Err(format!("criteria operator {operator:?} is not supported"));
+            }
+            for child in children {
+                number_leaves(child, leaves, numbers, depth + 1)?;
+            }
+            return Ok(());
         }
-    }
+    };
+    numbers.insert(node as *const Node, leaves.len());
+    leaves.push(leaf);
+    Ok(())
+}
+
+/// Emits every way to satisfy all nodes of `todo` on top of `branch`.
+/// `todo` and `branch` are left as they were found.
+fn expand<'a>(
+    todo: &mut Vec<&'a Node>,
+    branch: &mut Vec<usize>,
+    numbers: &rustc_hash::FxHashMap<*const Node, usize>,
+    out: &mut Branches,
+) -> Result<(), String> {
+    let Some(node) = todo.pop() else {
+        if out.ends.len() >= MAX_BRANCHES {
+            return Err("criteria tree expands to too many branches".into());
+        }
+        out.leaves.extend_from_slice(branch);
+        out.ends.push(out.leaves.len());
+        return Ok(());
+    };
+    let result = match node {
+        Node::Criteria {
+            operator, children, ..
+        } if operator.eq_ignore_ascii_case("AND") => {
+            let mark = todo.len();
+            todo.extend(children.iter().rev());
+            let result = expand(todo, branch, numbers, out);
+            todo.truncate(mark);
+            result
+        }
+        Node::Criteria { children, .. } => children.iter().try_for_each(|child| {
+            todo.push(child);
+            let result = expand(todo, branch, numbers, out);
+            todo.pop();
+            result
+        }),
+        leaf => {
+            let number = numbers
+                .get(&(leaf as *const Node))
+                .copied()
+                .ok_or("criteria leaf was not numbered")?;
+            branch.push(number);
+            let result = expand(todo, branch, numbers, out);
+            branch.pop();
+            result
+        }
+    };
+    todo.push(node);
+    result
 }
 
 /// What a package criterion says about the package.

@@ -571,9 +571,9 @@ fn local_part(name: &str) -> &str {
 /// An attribute's value: borrowed as is when it holds no reference and no
 /// whitespace the XML rules would normalize (nearly always), else normalized.
 fn attr_value<'a>(key: &'a str, value: &'a str) -> Cow<'a, str> {
-    if !value
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+    let bytes = value.as_bytes();
+    if memchr::memchr3(b'&', b'\t', b'\n', bytes).is_none()
+        && memchr::memchr(b'\r', bytes).is_none()
     {
         return Cow::Borrowed(value);
     }
