@@ -139,8 +139,8 @@ fn number_leaves<'a>(
 
 /// Emits every way to satisfy all nodes of `todo` on top of `branch`.
 /// `todo` and `branch` are left as they were found.
-fn expand<'a>(
-    todo: &mut Vec<&'a Node>,
+fn expand(
+    todo: &mut Vec<&Node>,
     branch: &mut Vec<usize>,
     numbers: &rustc_hash::FxHashMap<*const Node, usize>,
     out: &mut Branches,
