@@ -17,6 +17,7 @@ use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    cli.check()?;
     // Commands that need no database come first (the store takes a process lock).
     if let Command::Vercmp { scheme, ecosystem } = &cli.command {
         return vercmp(*scheme, ecosystem.as_deref());
@@ -184,13 +185,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json),
         Command::Ingest {
             format,
+            dialect,
+            max_decompressed,
             feed,
             json,
             sources,
         } => {
             let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
             let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
-            let report = ingest::ingest(&store, format, &feed, &inputs).await?;
+            let read = ingest::ReadOptions {
+                format,
+                dialect,
+                max_decompressed,
+            };
+            let report = ingest::ingest(&store, read, &feed, &inputs).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -1,11 +1,10 @@
 //! The `advisord` binary: parse the command line, set up logging, dispatch.
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = advisord::cli::Cli::parse();
+    let cli = advisord::cli::Cli::parse_checked();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
