@@ -466,16 +466,21 @@ fn finish_oval_file(
     }
 }
 
-/// Whether a local file is a zip or tar archive (which the generic reader opens).
+/// Whether a local file is a zip or tar archive (which the generic reader
+/// opens), also under gzip, bzip2 or xz (`.tar.gz`, `.tar.xz`).
 fn is_archive(path: &std::path::Path) -> Result<bool, FeedError> {
-    let mut head = [0u8; 512];
-    let mut file = std::fs::File::open(path).map_err(|source| FeedError::Io {
+    let file = std::fs::File::open(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    let mut head = Vec::with_capacity(512);
+    // A compressed stream that cannot be read is not an archive: the OVAL
+    // reader then reports it as a file error.
+    if let Ok(reader) = formats::oval::decompress(Box::new(file), u64::MAX) {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 512), &mut head);
+    }
     Ok(matches!(
-        feeds::Container::sniff(&head[..n]),
+        feeds::Container::sniff(&head),
         feeds::Container::Zip | feeds::Container::Tar
     ))
 }

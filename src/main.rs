@@ -11,6 +11,9 @@ async fn main() -> std::process::ExitCode {
         .init();
     match advisord::commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output went away (`advisord get ... | head`):
+        // stop quietly with success, as ripgrep and coreutils-style tools do.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
             std::process::ExitCode::from(1)
@@ -32,4 +35,14 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     message
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has closed it
+/// (EPIPE; Rust ignores SIGPIPE, so the write fails instead of killing us).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

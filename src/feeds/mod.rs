@@ -353,6 +353,61 @@ mod tests {
         );
     }
 
+    fn tar_of(name: &str, body: &[u8]) -> Vec<u8> {
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, name, body).unwrap();
+            builder.finish().unwrap();
+        }
+        tar_bytes
+    }
+
+    #[test]
+    fn decompression_cap_refuses_files_and_members_past_it() {
+        let body = vec![b'x'; 10_000];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&body).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut zip_bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+            zip.start_file("big.json", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(&body).unwrap();
+            zip.finish().unwrap();
+        }
+        for (location, bytes, member) in [
+            ("a.json.gz", gz, "a.json.gz"),
+            ("t.tar", tar_of("big.json", &body), "t.tar!big.json"),
+            ("z.zip", zip_bytes, "z.zip!big.json"),
+        ] {
+            // At the cap: read whole.
+            let mut sizes = Vec::new();
+            unpack_capped(location, bytes.clone(), 10_000, &mut |f| {
+                sizes.push(f.bytes.len())
+            })
+            .unwrap();
+            assert_eq!(sizes, [10_000], "{location}");
+            // One byte under: refused, nothing handed on (not cut short).
+            let err = unpack_capped(location, bytes, 9_999, &mut |f| {
+                panic!("{location}: {} handed on", f.location)
+            })
+            .unwrap_err();
+            match &err {
+                FeedError::TooLarge { path, limit } => {
+                    assert_eq!((path.as_str(), *limit), (member, 9_999), "{location}")
+                }
+                other => panic!("{location}: {other}"),
+            }
+            assert!(err.to_string().contains("cap of 9999 bytes"), "{err}");
+        }
+    }
+
     #[test]
     fn corrupt_zip_is_an_archive_error() {
         let err = unpack("bad.zip", b"PK\x03\x04garbage".to_vec(), &mut |_| {}).unwrap_err();
