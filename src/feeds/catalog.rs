@@ -531,6 +531,18 @@ max_size = "64MiB"
                 feed.name
             );
         }
+        // Azure Linux / CBL-Mariner: the file name names the release, which
+        // the parser falls back on when a definition's EVRs carry no dist tag.
+        for (name, release) in [("oval-azurelinux-3.0", 3), ("oval-cbl-mariner-2.0", 2)] {
+            let feed = catalog.get(name).expect(name);
+            assert_eq!(feed.dialect.as_deref(), Some("azure"), "{name}");
+            assert_eq!(feed.urls.len(), 1, "{name}");
+            assert_eq!(
+                crate::formats::oval::azure::file_release(&feed.urls[0]),
+                Some(release),
+                "{name}"
+            );
+        }
         // A dialect on another format stays informational.
         let csaf = SPEC.replace("\"mail\"", "\"csaf\"\ndialect = \"anything\"");
         assert!(FeedSpec::from_toml(&csaf, "t.toml").is_ok());

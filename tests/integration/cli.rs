@@ -289,6 +289,75 @@ fn dialect_with_another_format_is_a_usage_error() {
     );
 }
 
+/// One feed of a hand-made mirror: name, format, dialect, upstream URL and
+/// the local file standing for it.
+struct MirrorEntry<'a> {
+    feed: &'a str,
+    format: &'a str,
+    dialect: Option<&'a str>,
+    url: &'a str,
+    file: &'a Path,
+}
+
+/// Writes `mirror/manifest.json` (and copies the files) as `advisord mirror
+/// pull` would have.
+fn write_mirror(mirror: &Path, entries: &[MirrorEntry<'_>]) {
+    let mut manifest = advisord::mirror::Manifest {
+        version: advisord::mirror::MANIFEST_VERSION,
+        updated: "2026-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    for e in entries {
+        let name = e.url.rsplit('/').next().expect("file name");
+        let rel = format!("{}/{name}", e.feed);
+        std::fs::create_dir_all(mirror.join(e.feed)).expect("mkdir");
+        std::fs::copy(e.file, mirror.join(&rel)).expect("copy");
+        let (sha256, size) = advisord::feeds::http::sha256_file(&mirror.join(&rel)).expect("hash");
+        manifest.feeds.insert(
+            e.feed.to_string(),
+            advisord::mirror::MirrorFeed {
+                format: e.format.into(),
+                dialect: e.dialect.map(str::to_string),
+                snapshot: true,
+            },
+        );
+        manifest.files.push(advisord::mirror::MirrorFile {
+            feed: e.feed.into(),
+            url: e.url.into(),
+            path: rel,
+            sha256,
+            size,
+            etag: None,
+            last_modified: None,
+            fetched: "2026-01-01T00:00:00Z".into(),
+        });
+    }
+    std::fs::write(
+        mirror.join("manifest.json"),
+        serde_json::to_vec(&manifest).expect("manifest"),
+    )
+    .expect("write manifest");
+}
+
+/// `advisord sync --force --json --from-mirror MIRROR`: exit code and reports.
+fn sync_from_mirror(db: &Path, mirror: &Path) -> (Option<i32>, Vec<Value>) {
+    let out = common::advisord(&[
+        "--db",
+        db_arg(db),
+        "--log",
+        "error",
+        "sync",
+        "--force",
+        "--json",
+        "--from-mirror",
+        mirror.to_str().expect("utf-8"),
+    ]);
+    let reports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (out.status.code(), reports)
+}
+
 #[test]
 fn a_mirror_feeds_dialect_is_used_by_sync() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -296,53 +365,20 @@ fn a_mirror_feeds_dialect_is_used_by_sync() {
         return;
     };
     let mirror = dir.path().join("mirror");
-    std::fs::create_dir_all(mirror.join("internal")).expect("mkdir");
-    std::fs::copy(&anon, mirror.join("internal/definitions.xml")).expect("copy");
-    let (sha256, size) =
-        advisord::feeds::http::sha256_file(&mirror.join("internal/definitions.xml")).expect("hash");
-    let manifest = |dialect: Option<&str>| advisord::mirror::Manifest {
-        version: advisord::mirror::MANIFEST_VERSION,
-        updated: "2026-01-01T00:00:00Z".into(),
-        feeds: [(
-            "internal".to_string(),
-            advisord::mirror::MirrorFeed {
-                format: "oval".into(),
-                dialect: dialect.map(str::to_string),
-                snapshot: true,
-            },
-        )]
-        .into(),
-        files: vec![advisord::mirror::MirrorFile {
-            feed: "internal".into(),
-            url: "https://oval.example.org/definitions.xml".into(),
-            path: "internal/definitions.xml".into(),
-            sha256: sha256.clone(),
-            size,
-            etag: None,
-            last_modified: None,
-            fetched: "2026-01-01T00:00:00Z".into(),
-        }],
-    };
     let db = dir.path().join("db.redb");
     let sync = |dialect: Option<&str>| {
-        std::fs::write(
-            mirror.join("manifest.json"),
-            serde_json::to_vec(&manifest(dialect)).expect("manifest"),
-        )
-        .expect("write manifest");
-        let out = common::advisord(&[
-            "--db",
-            db_arg(&db),
-            "--log",
-            "error",
-            "sync",
-            "--force",
-            "--json",
-            "--from-mirror",
-            mirror.to_str().expect("utf-8"),
-        ]);
-        let reports: Value = serde_json::from_slice(&out.stdout).expect("reports");
-        (out.status.code(), reports[0].clone())
+        write_mirror(
+            &mirror,
+            &[MirrorEntry {
+                feed: "internal",
+                format: "oval",
+                dialect,
+                url: "https://oval.example.org/definitions.xml",
+                file: &anon,
+            }],
+        );
+        let (code, reports) = sync_from_mirror(&db, &mirror);
+        (code, reports[0].clone())
     };
     // Undetectable and no dialect: nothing readable.
     let (code, report) = sync(None);
@@ -364,6 +400,69 @@ fn a_mirror_feeds_dialect_is_used_by_sync() {
         "{report}"
     );
     assert_eq!(stats(&db)["records"], 2);
+}
+
+#[test]
+fn builtin_azure_linux_feeds_sync_their_files() {
+    // The built-in catalog entries, fed the real (truncated) upstream files
+    // through a mirror under the entries' own URLs: format, dialect and
+    // file name (which names the release) work together.
+    let (Some(azl3), Some(cm2)) = (
+        oval("azurelinux/azure-linux-3.0-oval.truncated.xml"),
+        oval("azurelinux/mariner-2.0-oval.truncated.xml"),
+    ) else {
+        return;
+    };
+    let catalog = advisord::feeds::catalog::Catalog::builtin().expect("catalog");
+    let spec = |name: &str| catalog.get(name).expect(name).clone();
+    let (azure, mariner) = (spec("oval-azurelinux-3.0"), spec("oval-cbl-mariner-2.0"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mirror = dir.path().join("mirror");
+    let entries: Vec<MirrorEntry<'_>> = [(&azure, azl3.as_path()), (&mariner, cm2.as_path())]
+        .into_iter()
+        .map(|(spec, file)| MirrorEntry {
+            feed: &spec.name,
+            format: &spec.format,
+            dialect: spec.dialect.as_deref(),
+            url: &spec.urls[0],
+            file,
+        })
+        .collect();
+    write_mirror(&mirror, &entries);
+    let db = dir.path().join("db.redb");
+    let (code, reports) = sync_from_mirror(&db, &mirror);
+    assert_eq!(code, Some(0), "{reports:?}");
+    for (report, file, ecosystem) in [
+        (&reports[0], &azl3, "Azure Linux:3"),
+        (&reports[1], &cm2, "Azure Linux:2"),
+    ] {
+        let (records, _) = common::parse_path(Format::Oval, "x", file);
+        assert!(!records.is_empty());
+        assert_eq!(
+            report["records"].as_u64(),
+            Some(records.len() as u64),
+            "{report}"
+        );
+        assert_eq!(report["record_errors"], 0, "{report}");
+        let first = &records[0];
+        let out = common::advisord_ok(&["--db", db_arg(&db), "get", first.id.as_str()]);
+        let stored: Value = serde_json::from_str(&out).expect("record");
+        assert!(
+            stored["affected"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|e| e["package"]["ecosystem"] == ecosystem)),
+            "{stored}"
+        );
+        assert_eq!(
+            stored["database_specific"]["advisord"]["sources"][0]["source"],
+            report_url(&catalog, report)
+        );
+    }
+}
+
+fn report_url(catalog: &advisord::feeds::catalog::Catalog, report: &Value) -> String {
+    let feed = report["feed"].as_str().expect("feed name");
+    catalog.get(feed).expect("feed").urls[0].clone()
 }
 
 // ------------------------------------------------------------ broken pipe
