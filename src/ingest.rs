@@ -189,6 +189,10 @@ pub async fn collect(
             let mut report = IngestReport::default();
             let mut fatal = None;
             feeds::unpack_capped(&location, bytes, read.unpack_cap(), &mut |file| {
+                // After a fatal error the batch fails: parse nothing more.
+                if fatal.is_some() {
+                    return;
+                }
                 let result = parse_file(
                     &read,
                     &feed_name,
@@ -255,6 +259,10 @@ pub fn collect_path(
     let in_tree = path.is_dir();
     let mut fatal = None;
     feeds::for_each_file_capped(path, read.unpack_cap(), &mut |file| {
+        // After a fatal error the batch fails: parse nothing more.
+        if fatal.is_some() {
+            return;
+        }
         let result = parse_file(
             &read,
             feed,
@@ -294,6 +302,10 @@ pub fn collect_download(
     })?;
     let mut fatal = None;
     feeds::unpack_capped(location, bytes, read.unpack_cap(), &mut |file| {
+        // After a fatal error the batch fails: parse nothing more.
+        if fatal.is_some() {
+            return;
+        }
         let result = parse_file(
             &read,
             feed,
