@@ -253,7 +253,16 @@ pub fn collect_path(
         ..IngestReport::default()
     };
     if read.format == Format::Oval && path.is_file() && !is_archive(path)? {
-        collect_oval_file(&read, feed, path, fetched, &mut records, &mut report)?;
+        let source = path.display().to_string();
+        collect_oval_file(
+            &read,
+            feed,
+            &source,
+            path,
+            fetched,
+            &mut records,
+            &mut report,
+        )?;
         return Ok((records, report));
     }
     let in_tree = path.is_dir();
@@ -296,6 +305,20 @@ pub fn collect_download(
         ..IngestReport::default()
     };
     let read = read.into();
+    // An OVAL download is streamed from its saved copy like a local file
+    // (RHEL and SUSE files expand to gigabytes); archives are unpacked.
+    if read.format == Format::Oval && !is_archive(path)? {
+        collect_oval_file(
+            &read,
+            feed,
+            location,
+            path,
+            fetched,
+            &mut records,
+            &mut report,
+        )?;
+        return Ok((records, report));
+    }
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
@@ -417,10 +440,12 @@ fn take_item(item: formats::ParseItem, tally: ItemTally<'_>) -> Option<Advisory>
 
 /// Streams one local OVAL file (plain or compressed) through the two-pass
 /// reader, so a multi-GB file never sits in memory; the digest is computed
-/// while reading.
+/// while reading. Records and errors name `source` (the path, or the URL a
+/// download came from).
 fn collect_oval_file(
     read: &ReadOptions,
     feed: &str,
+    source: &str,
     path: &std::path::Path,
     fetched: Timestamp,
     records: &mut Vec<Advisory>,
@@ -435,7 +460,7 @@ fn collect_oval_file(
     std::io::copy(&mut file, &mut hasher).map_err(io_err)?;
     let ctx = SourceContext {
         feed: feed.to_string(),
-        source: path.display().to_string(),
+        source: source.to_string(),
         fetched,
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };

@@ -460,6 +460,48 @@ fn builtin_azure_linux_feeds_sync_their_files() {
     }
 }
 
+#[test]
+fn a_synced_oval_download_is_read_from_its_saved_copy_and_named_by_its_url() {
+    let Some(bz2) = oval("debian/oval-definitions-bullseye.excerpt.xml.bz2") else {
+        return;
+    };
+    let url = "https://www.example.org/security/oval/oval-definitions-bullseye.xml.bz2";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mirror = dir.path().join("mirror");
+    write_mirror(
+        &mirror,
+        &[MirrorEntry {
+            feed: "debian-11",
+            format: "oval",
+            dialect: Some("debian"),
+            url,
+            file: &bz2,
+        }],
+    );
+    let db = dir.path().join("db.redb");
+    let (code, reports) = sync_from_mirror(&db, &mirror);
+    assert_eq!(code, Some(0), "{reports:?}");
+    let (want, _) = common::parse_path(Format::Oval, "x", &bz2);
+    assert_eq!(reports[0]["records"].as_u64(), Some(want.len() as u64));
+    let (sha256, _) = advisord::feeds::http::sha256_file(&bz2).expect("hash");
+    let store = advisord::store::Store::open(&db).expect("store");
+    let mut stored = Vec::new();
+    for record in &want {
+        let json = store
+            .get_json(record.id.as_str())
+            .expect("read")
+            .expect("stored");
+        let value: Value = serde_json::from_slice(&json).expect("JSON");
+        let source = &value["database_specific"]["advisord"]["sources"][0];
+        // The download's own URL (not one with `.bz2` cut off) and the
+        // digest of the bytes fetched, as the feed state records them.
+        assert_eq!(source["source"], url, "{value}");
+        assert_eq!(source["digest"], sha256.as_str(), "{value}");
+        stored.push(serde_json::from_value(value).expect("advisory"));
+    }
+    assert_eq!(common::facts(&stored), common::facts(&want));
+}
+
 fn report_url(catalog: &advisord::feeds::catalog::Catalog, report: &Value) -> String {
     let feed = report["feed"].as_str().expect("feed name");
     catalog.get(feed).expect("feed").urls[0].clone()
