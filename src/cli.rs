@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::formats::oval::Dialect;
 use crate::formats::Format;
 use crate::version::VersionScheme;
 
@@ -28,6 +29,43 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process arguments like [`Parser::parse`], and also exits
+    /// with a usage error (status 2) on combinations clap's rules cannot
+    /// express (see [`Cli::check`]).
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// Refuses argument combinations that depend on a value: `--dialect`
+    /// is for `ingest --format oval` only.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        if let Command::Ingest {
+            format,
+            dialect: Some(dialect),
+            ..
+        } = &self.command
+        {
+            if *format != Format::Oval {
+                let mut command = Cli::command();
+                command.build();
+                let message = format!(
+                    "--dialect {dialect} applies to --format oval only, not --format {format}"
+                );
+                return Err(match command.find_subcommand_mut("ingest") {
+                    Some(ingest) => ingest.error(clap::error::ErrorKind::ArgumentConflict, message),
+                    None => command.error(clap::error::ErrorKind::ArgumentConflict, message),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The subcommands.
@@ -111,6 +149,17 @@ pub enum Command {
         /// The upstream format.
         #[arg(long, default_value = "osv", value_parser = parse_format)]
         format: Format,
+        /// OVAL only: parse with this dialect instead of detecting it from the
+        /// generator and definition ids: suse, redhat, ubuntu, debian, oracle,
+        /// alma, photon, azure.
+        #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
+        dialect: Option<Dialect>,
+        /// Most bytes one decompressed file or archive member may hold
+        /// (`512M`, `8G`, `2GiB`, or bytes); a file past it fails the ingest.
+        /// Default: 2G for files unpacked in memory, 8G for an OVAL file
+        /// streamed from disk.
+        #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
+        max_decompressed: Option<u64>,
         /// Feed name to attribute records to (default: FORMAT:NAME-OF-FIRST-SOURCE).
         #[arg(long)]
         feed: Option<String>,
@@ -301,6 +350,18 @@ fn parse_size(s: &str) -> Result<u64, String> {
     crate::feeds::catalog::parse_size(s)
 }
 
+/// A size that must be positive (a cap of 0 would refuse everything).
+fn parse_cap(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err(format!("size {s:?} must be positive")),
+        n => Ok(n),
+    }
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    Dialect::parse_name(s)
+}
+
 fn parse_scheme(s: &str) -> Result<VersionScheme, String> {
     s.parse::<VersionScheme>().map_err(|e| e.to_string())
 }
@@ -312,7 +373,6 @@ fn parse_format(s: &str) -> Result<Format, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn definition_is_consistent() {
@@ -325,6 +385,68 @@ mod tests {
         let after = Cli::try_parse_from(["advisord", "stats", "--db", "a.redb"]).unwrap();
         assert_eq!(before.db, after.db);
         assert!(Cli::try_parse_from(["advisord", "ingest", "--format", "nope", "x"]).is_err());
+    }
+
+    #[test]
+    fn ingest_dialect_and_decompression_cap() {
+        let cli = Cli::try_parse_from([
+            "advisord",
+            "ingest",
+            "--format",
+            "oval",
+            "--dialect",
+            "cbl-mariner",
+            "--max-decompressed",
+            "512M",
+            "x.xml",
+        ])
+        .unwrap();
+        cli.check().unwrap();
+        let Command::Ingest {
+            dialect,
+            max_decompressed,
+            ..
+        } = cli.command
+        else {
+            panic!("not ingest")
+        };
+        assert_eq!(dialect, Some(Dialect::Azure));
+        assert_eq!(max_decompressed, Some(512 << 20));
+        for (flag, value) in [
+            ("--max-decompressed", "0"),
+            ("--max-decompressed", "lots"),
+            ("--max-decompressed", "1.5G"),
+            ("--dialect", "gentoo"),
+        ] {
+            let err =
+                Cli::try_parse_from(["advisord", "ingest", "--format", "oval", flag, value, "x"])
+                    .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag} {value}"
+            );
+            assert!(err.to_string().contains(value), "{err}");
+        }
+        // --dialect with another format parses, and is refused by check().
+        let cli = Cli::try_parse_from([
+            "advisord",
+            "ingest",
+            "--format",
+            "osv",
+            "--dialect",
+            "suse",
+            "x",
+        ])
+        .unwrap();
+        let err = cli.check().unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(err.to_string().contains("--format oval only"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        // The cap alone is fine with any format (archives are unpacked with it).
+        let cli =
+            Cli::try_parse_from(["advisord", "ingest", "--max-decompressed", "8G", "x"]).unwrap();
+        assert!(cli.check().is_ok());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    cli.check()?;
     // Commands that need no database come first (the store takes a process lock).
     if let Command::Vercmp { scheme, ecosystem } = &cli.command {
         return vercmp(*scheme, ecosystem.as_deref());
@@ -35,6 +36,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         return mirror_pull(catalog, fetch, dir, feeds).await;
     }
     let store = Store::open(&cli.db)?;
+    // Output goes through `writeln!` (not `println!`, which panics when the
+    // reader has gone): a closed pipe is an error that `main` ends quietly.
+    let mut out = std::io::stdout();
     match cli.command {
         Command::Serve {
             listen,
@@ -87,13 +91,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
             } else {
                 for report in &reports {
                     for error in &report.first_errors {
                         eprintln!("skipped: {error}");
                     }
-                    println!("{}", report.summary());
+                    writeln!(out, "{}", report.summary())?;
                 }
             }
             let failed = reports
@@ -113,11 +117,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             )?;
             let views = syncer.views()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&views)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
             } else {
-                println!("feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error");
+                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error")?;
                 for v in &views {
-                    println!(
+                    writeln!(
+                        out,
                         "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         v.name,
                         v.format.as_deref().unwrap_or("-"),
@@ -127,7 +132,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         v.last_attempt.as_deref().unwrap_or("-"),
                         v.last_success.as_deref().unwrap_or("-"),
                         v.last_error.as_deref().unwrap_or("-"),
-                    );
+                    )?;
                 }
             }
             Ok(())
@@ -137,11 +142,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let report =
                 tokio::task::spawn_blocking(move || crate::export::export_osv(&store, &osv))
                     .await??;
-            println!(
+            writeln!(
+                out,
                 "{} records in {} ecosystem directories",
                 report.records,
                 report.ecosystems.len()
-            );
+            )?;
             Ok(())
         }
         Command::Import { feed, json, dir } => {
@@ -155,13 +161,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             })
             .await??;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
                 for e in &report.errors {
                     eprintln!("skipped: {e}");
                 }
                 let o = &report.outcome;
-                println!(
+                writeln!(out,
                     "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
                     report.feed,
                     report.records,
@@ -172,7 +178,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     o.withdrawn,
                     o.removed,
                     o.unchanged
-                );
+                )?;
             }
             Ok(())
         }
@@ -184,15 +190,22 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json),
         Command::Ingest {
             format,
+            dialect,
+            max_decompressed,
             feed,
             json,
             sources,
         } => {
             let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
             let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
-            let report = ingest::ingest(&store, format, &feed, &inputs).await?;
+            let read = ingest::ReadOptions {
+                format,
+                dialect,
+                max_decompressed,
+            };
+            let report = ingest::ingest(&store, read, &feed, &inputs).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
                 for error in &report.errors {
                     eprintln!("skipped: {error}");
@@ -201,7 +214,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
                 }
                 let o = &report.outcome;
-                println!(
+                writeln!(out,
                     "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
                     report.feed,
                     report.files,
@@ -211,7 +224,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     o.updated,
                     o.withdrawn,
                     o.unchanged
-                );
+                )?;
             }
             Ok(())
         }
@@ -264,16 +277,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Stats { json } => {
             let stats = store.stats()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
             } else {
-                println!("records\t{}", stats.records);
-                println!("withdrawn\t{}", stats.withdrawn);
-                println!("packages\t{}", stats.packages);
-                println!("aliases\t{}", stats.aliases);
-                println!("changes\t{}", stats.changes);
-                println!("last_change_seq\t{}", stats.last_change_seq);
+                writeln!(out, "records\t{}", stats.records)?;
+                writeln!(out, "withdrawn\t{}", stats.withdrawn)?;
+                writeln!(out, "packages\t{}", stats.packages)?;
+                writeln!(out, "aliases\t{}", stats.aliases)?;
+                writeln!(out, "changes\t{}", stats.changes)?;
+                writeln!(out, "last_change_seq\t{}", stats.last_change_seq)?;
                 for (feed, n) in &stats.feeds {
-                    println!("feed\t{feed}\t{n}");
+                    writeln!(out, "feed\t{feed}\t{n}")?;
                 }
             }
             Ok(())
@@ -333,17 +346,19 @@ async fn mirror_pull(
     }
     let fetcher = Fetcher::new(fetch_options(fetch))?;
     let reports = crate::mirror::pull(dir, &specs, &fetcher).await?;
+    let mut out = std::io::stdout();
     let mut failed = 0;
     for r in &reports {
         match &r.error {
             Some(e) => {
                 failed += 1;
-                println!("feed {}: FAILED: {e}", r.feed);
+                writeln!(out, "feed {}: FAILED: {e}", r.feed)?;
             }
-            None => println!(
+            None => writeln!(
+                out,
                 "feed {}: {} files, {} not modified, {} bytes downloaded",
                 r.feed, r.files, r.not_modified, r.downloaded_bytes
-            ),
+            )?,
         }
     }
     if failed > 0 {

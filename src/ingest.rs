@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::feeds::{self, FeedError, SourceFile};
+use crate::formats::oval::Dialect;
 use crate::formats::{self, Format, RecordError, SourceContext};
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, Store, StoreError};
@@ -28,6 +29,67 @@ impl Input {
         } else {
             Input::Path(PathBuf::from(text))
         }
+    }
+}
+
+/// How the sources of an ingest are read: the format, and the options some
+/// formats take. A bare [`Format`] converts into one with the defaults, so
+/// `collect_path(Format::Osv, ...)` reads as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The upstream format.
+    pub format: Format,
+    /// OVAL only: parse with this dialect instead of detecting it (other
+    /// formats ignore it; the command line refuses it with them).
+    pub dialect: Option<Dialect>,
+    /// Most bytes one decompressed file or archive member may hold (`None`:
+    /// [`feeds::MAX_FILE_BYTES`] for files unpacked in memory, and
+    /// [`formats::oval::Options::default`]'s cap for OVAL files streamed
+    /// from disk). Exceeding it fails the batch.
+    pub max_decompressed: Option<u64>,
+}
+
+impl ReadOptions {
+    /// `format` with default options.
+    pub fn new(format: Format) -> Self {
+        ReadOptions {
+            format,
+            dialect: None,
+            max_decompressed: None,
+        }
+    }
+
+    /// The options of a catalog or mirror feed: for OVAL, its `dialect`
+    /// (by name) is the one to parse with; other formats ignore it.
+    pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, String> {
+        let dialect = match (format, dialect) {
+            (Format::Oval, Some(name)) => Some(Dialect::parse_name(name)?),
+            _ => None,
+        };
+        Ok(ReadOptions {
+            dialect,
+            ..ReadOptions::new(format)
+        })
+    }
+
+    /// The options of the OVAL parser.
+    fn oval(&self) -> formats::oval::Options {
+        let defaults = formats::oval::Options::default();
+        formats::oval::Options {
+            dialect: self.dialect,
+            max_decompressed: self.max_decompressed.unwrap_or(defaults.max_decompressed),
+        }
+    }
+
+    /// The cap of in-memory unpacking.
+    fn unpack_cap(&self) -> u64 {
+        self.max_decompressed.unwrap_or(feeds::MAX_FILE_BYTES)
+    }
+}
+
+impl From<Format> for ReadOptions {
+    fn from(format: Format) -> Self {
+        ReadOptions::new(format)
     }
 }
 
@@ -76,13 +138,15 @@ pub struct IngestReport {
     pub outcome: BatchOutcome,
 }
 
-/// Parses every file of `inputs` with `format` as feed `feed`. Pure apart
-/// from reading the inputs; nothing is written.
+/// Parses every file of `inputs` with `read` (a [`Format`] or
+/// [`ReadOptions`]) as feed `feed`. Pure apart from reading the inputs;
+/// nothing is written.
 pub async fn collect(
-    format: Format,
+    read: impl Into<ReadOptions>,
     feed: &str,
     inputs: &[Input],
 ) -> Result<(Vec<Advisory>, IngestReport), IngestError> {
+    let read = read.into();
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
@@ -98,17 +162,16 @@ pub async fn collect(
             Input::Path(path) => {
                 let path = path.clone();
                 let feed = feed.to_string();
-                let (mut part, part_report) = tokio::task::spawn_blocking(move || {
-                    collect_path(format, &feed, &path, fetched)
-                })
-                .await
-                .map_err(|e| {
-                    source_err(FeedError::Io {
-                        path: input_label(input),
-                        source: std::io::Error::other(e),
-                    })
-                })?
-                .map_err(source_err)?;
+                let (mut part, part_report) =
+                    tokio::task::spawn_blocking(move || collect_path(read, &feed, &path, fetched))
+                        .await
+                        .map_err(|e| {
+                            source_err(FeedError::Io {
+                                path: input_label(input),
+                                source: std::io::Error::other(e),
+                            })
+                        })?
+                        .map_err(source_err)?;
                 records.append(&mut part);
                 merge_reports(&mut report, part_report);
                 continue;
@@ -124,18 +187,24 @@ pub async fn collect(
         let (mut part, part_report) = tokio::task::spawn_blocking(move || {
             let mut part = Vec::new();
             let mut report = IngestReport::default();
-            feeds::unpack(&location, bytes, &mut |file| {
-                parse_file(
-                    format,
+            let mut fatal = None;
+            feeds::unpack_capped(&location, bytes, read.unpack_cap(), &mut |file| {
+                // After a fatal error the batch fails: parse nothing more.
+                if fatal.is_some() {
+                    return;
+                }
+                let result = parse_file(
+                    &read,
                     &feed_name,
                     &fetched,
                     &file,
                     false,
                     &mut part,
                     &mut report,
-                )
-            })
-            .map(|()| (part, report))
+                );
+                keep_first_error(&mut fatal, result);
+            })?;
+            fatal.map_or(Ok((part, report)), Err)
         })
         .await
         .map_err(|e| {
@@ -148,7 +217,14 @@ pub async fn collect(
         records.append(&mut part);
         merge_reports(&mut report, part_report);
     }
-    Ok((merge_same_ids(format, records), report))
+    Ok((merge_same_ids(read.format, records), report))
+}
+
+/// Keeps the first fatal error of a file visitor (which cannot return one).
+fn keep_first_error(slot: &mut Option<FeedError>, result: Result<(), FeedError>) {
+    if let (None, Err(e)) = (&slot, result) {
+        *slot = Some(e);
+    }
 }
 
 /// One batch may hold several files that give the same id: the Alpine secdb
@@ -162,41 +238,62 @@ fn merge_same_ids(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
     }
 }
 
-/// Reads and parses a local file, directory tree or archive (blocking).
+/// Reads and parses a local file, directory tree or archive (blocking)
+/// with `read` (a [`Format`] or [`ReadOptions`]).
 pub fn collect_path(
-    format: Format,
+    read: impl Into<ReadOptions>,
     feed: &str,
     path: &std::path::Path,
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let read = read.into();
     let mut records = Vec::new();
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
     };
-    if format == Format::Oval && path.is_file() && !is_archive(path)? {
-        collect_oval_file(feed, path, fetched, &mut records, &mut report)?;
+    if read.format == Format::Oval && path.is_file() && !is_archive(path)? {
+        let source = path.display().to_string();
+        collect_oval_file(
+            &read,
+            feed,
+            &source,
+            path,
+            fetched,
+            &mut records,
+            &mut report,
+        )?;
         return Ok((records, report));
     }
     let in_tree = path.is_dir();
-    feeds::for_each_file(path, &mut |file| {
-        parse_file(
-            format,
+    let mut fatal = None;
+    feeds::for_each_file_capped(path, read.unpack_cap(), &mut |file| {
+        // After a fatal error the batch fails: parse nothing more.
+        if fatal.is_some() {
+            return;
+        }
+        let result = parse_file(
+            &read,
             feed,
             &fetched,
             &file,
             in_tree,
             &mut records,
             &mut report,
-        )
+        );
+        keep_first_error(&mut fatal, result);
     })?;
-    Ok((merge_same_ids(format, records), report))
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    Ok((merge_same_ids(read.format, records), report))
 }
 
-/// Reads and parses one downloaded file saved at `path` (blocking); records
-/// and errors name `location` (its URL), not the local copy.
+/// Reads and parses one downloaded file saved at `path` (blocking) with
+/// `read` (a [`Format`] or [`ReadOptions`]); records and errors name
+/// `location` (its URL), not the local copy.
 pub fn collect_download(
-    format: Format,
+    read: impl Into<ReadOptions>,
     feed: &str,
     location: &str,
     path: &std::path::Path,
@@ -207,32 +304,54 @@ pub fn collect_download(
         feed: feed.to_string(),
         ..IngestReport::default()
     };
+    let read = read.into();
+    // An OVAL download is streamed from its saved copy like a local file
+    // (RHEL and SUSE files expand to gigabytes); archives are unpacked.
+    if read.format == Format::Oval && !is_archive(path)? {
+        collect_oval_file(
+            &read,
+            feed,
+            location,
+            path,
+            fetched,
+            &mut records,
+            &mut report,
+        )?;
+        return Ok((records, report));
+    }
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    feeds::unpack(location, bytes, &mut |file| {
-        parse_file(
-            format,
+    let mut fatal = None;
+    feeds::unpack_capped(location, bytes, read.unpack_cap(), &mut |file| {
+        // After a fatal error the batch fails: parse nothing more.
+        if fatal.is_some() {
+            return;
+        }
+        let result = parse_file(
+            &read,
             feed,
             &fetched,
             &file,
             false,
             &mut records,
             &mut report,
-        )
+        );
+        keep_first_error(&mut fatal, result);
     })?;
-    Ok((records, report))
+    fatal.map_or(Ok((records, report)), Err)
 }
 
-/// Reads, parses and stores `inputs` as one batch of feed `feed`.
+/// Reads, parses and stores `inputs` as one batch of feed `feed`, read with
+/// `read` (a [`Format`] or [`ReadOptions`]).
 pub async fn ingest(
     store: &Store,
-    format: Format,
+    read: impl Into<ReadOptions>,
     feed: &str,
     inputs: &[Input],
 ) -> Result<IngestReport, IngestError> {
-    let (records, mut report) = collect(format, feed, inputs).await?;
+    let (records, mut report) = collect(read, feed, inputs).await?;
     let store = store.clone();
     let feed_name = feed.to_string();
     let errors = report.errors.len() as u64;
@@ -321,9 +440,12 @@ fn take_item(item: formats::ParseItem, tally: ItemTally<'_>) -> Option<Advisory>
 
 /// Streams one local OVAL file (plain or compressed) through the two-pass
 /// reader, so a multi-GB file never sits in memory; the digest is computed
-/// while reading.
+/// while reading. Records and errors name `source` (the path, or the URL a
+/// download came from).
 fn collect_oval_file(
+    read: &ReadOptions,
     feed: &str,
+    source: &str,
     path: &std::path::Path,
     fetched: Timestamp,
     records: &mut Vec<Advisory>,
@@ -338,67 +460,81 @@ fn collect_oval_file(
     std::io::copy(&mut file, &mut hasher).map_err(io_err)?;
     let ctx = SourceContext {
         feed: feed.to_string(),
-        source: path.display().to_string(),
+        source: source.to_string(),
         fetched,
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };
     report.files += 1;
     let start = records.len();
     let mut merger = formats::oval::SameIdMerger::default();
-    let result = formats::oval::parse_path(path, &ctx, &mut |item| {
+    let options = read.oval();
+    let result = formats::oval::parse_path_with(path, &options, &ctx, &mut |item| {
         if let Some(record) = take_item(item, report.tally()) {
             merger.push(records, record);
         }
     });
-    finish_oval_file(result, &ctx, start, records, report);
-    Ok(())
+    finish_oval_file(result, &options, &ctx, start, records, report)
 }
 
 /// Settles one OVAL file whose records start at `start`: a file that is not
-/// well-formed OVAL contributes nothing but one error.
+/// well-formed OVAL contributes nothing but one error; a file past the
+/// decompression cap fails the batch (like an archive past it).
 fn finish_oval_file(
     result: Result<formats::oval::Dialect, formats::oval::OvalError>,
+    options: &formats::oval::Options,
     ctx: &SourceContext,
     start: usize,
     records: &mut Vec<Advisory>,
     report: &mut IngestReport,
-) {
+) -> Result<(), FeedError> {
     match result {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
+        Err(formats::oval::OvalError::TooLarge(_)) => Err(FeedError::TooLarge {
+            path: ctx.source.clone(),
+            limit: options.max_decompressed,
+        }),
         Err(e) => {
             let dropped = records.len().saturating_sub(start);
             records.truncate(start);
             report.records = report.records.saturating_sub(dropped as u64);
             report.errors.push(ctx.error("file", e.to_string()));
+            Ok(())
         }
     }
 }
 
-/// Whether a local file is a zip or tar archive (which the generic reader opens).
+/// Whether a local file is a zip or tar archive (which the generic reader
+/// opens), also under gzip, bzip2 or xz (`.tar.gz`, `.tar.xz`).
 fn is_archive(path: &std::path::Path) -> Result<bool, FeedError> {
-    let mut head = [0u8; 512];
-    let mut file = std::fs::File::open(path).map_err(|source| FeedError::Io {
+    let file = std::fs::File::open(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    let mut head = Vec::with_capacity(512);
+    // A compressed stream that cannot be read is not an archive: the OVAL
+    // reader then reports it as a file error.
+    if let Ok(reader) = formats::oval::decompress(Box::new(file), u64::MAX) {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 512), &mut head);
+    }
     Ok(matches!(
-        feeds::Container::sniff(&head[..n]),
+        feeds::Container::sniff(&head),
         feeds::Container::Zip | feeds::Container::Tar
     ))
 }
 
-/// Parses one file with `format`, appending records and errors. `in_tree`
+/// Parses one file with `read`, appending records and errors. `in_tree`
 /// says the file was found by walking a directory (not named by the user).
+/// Only a file past the decompression cap is an `Err` (it fails the batch).
 fn parse_file(
-    format: Format,
+    read: &ReadOptions,
     feed: &str,
     fetched: &Timestamp,
     file: &SourceFile,
     in_tree: bool,
     records: &mut Vec<Advisory>,
     report: &mut IngestReport,
-) {
+) -> Result<(), FeedError> {
+    let format = read.format;
     let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
     // Records of this file start here (OVAL drops them again on a file error).
     let start = records.len();
@@ -425,7 +561,7 @@ fn parse_file(
                 // named on the command line is read whatever its name.
                 None if is_member => {
                     report.skipped_files += 1;
-                    return;
+                    return Ok(());
                 }
                 None => formats::osv::Syntax::sniff(&file.bytes),
             };
@@ -434,14 +570,15 @@ fn parse_file(
         }
         Format::Oval => {
             report.files += 1;
-            let result = formats::oval::parse_bytes(&file.bytes, &ctx, &mut emit);
-            finish_oval_file(result, &ctx, start, records, report);
+            let options = read.oval();
+            let result = formats::oval::parse_bytes_with(&file.bytes, &options, &ctx, &mut emit);
+            return finish_oval_file(result, &options, &ctx, start, records, report);
         }
         Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
             let is_member = in_tree || file.location.contains('!');
             if is_member && !json_feed_member(format, &file.location) {
                 report.skipped_files += 1;
-                return;
+                return Ok(());
             }
             report.files += 1;
             match format {
@@ -463,6 +600,7 @@ fn parse_file(
             }
         }
     }
+    Ok(())
 }
 
 /// Whether a file met inside a directory or archive is one the JSON-feed

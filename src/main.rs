@@ -1,17 +1,19 @@
 //! The `advisord` binary: parse the command line, set up logging, dispatch.
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = advisord::cli::Cli::parse();
+    let cli = advisord::cli::Cli::parse_checked();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     match advisord::commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output went away (`advisord get ... | head`):
+        // stop quietly with success, as ripgrep and coreutils-style tools do.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
             std::process::ExitCode::from(1)
@@ -33,4 +35,14 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     message
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has closed it
+/// (EPIPE; Rust ignores SIGPIPE, so the write fails instead of killing us).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use crate::feeds::catalog::{Catalog, FeedSpec};
 use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
 use crate::formats::Format;
-use crate::ingest::{self, IngestReport};
+use crate::ingest::{self, IngestReport, ReadOptions};
 use crate::model::Timestamp;
 use crate::store::{BatchOutcome, FeedState, Store, StoreError};
 
@@ -394,6 +394,7 @@ impl Syncer {
         let format = spec
             .format()
             .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
+        let read = ReadOptions::for_feed(format, spec.dialect.as_deref())?;
         let state = self
             .store
             .feed_state(&spec.name)
@@ -409,7 +410,7 @@ impl Syncer {
             Ok(()) => {
                 let batch = Batch {
                     feed: &spec.name,
-                    format,
+                    read,
                     snapshot: spec.snapshot,
                     force: self.options.force,
                 };
@@ -535,6 +536,7 @@ impl Syncer {
                 let format: Format = feed.format.parse().map_err(|_| {
                     format!("format {:?} is not supported by this build", feed.format)
                 })?;
+                let read = ReadOptions::for_feed(format, feed.dialect.as_deref())?;
                 let state = self
                     .store
                     .feed_state(name)
@@ -560,7 +562,7 @@ impl Syncer {
                 report.files = files.len() as u64;
                 let batch = Batch {
                     feed: name,
-                    format,
+                    read,
                     snapshot: feed.snapshot,
                     force: self.options.force,
                 };
@@ -673,7 +675,8 @@ fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -
 /// One feed's parse-and-write step, shared by HTTP and mirror syncs.
 struct Batch<'a> {
     feed: &'a str,
-    format: Format,
+    /// The format, and for OVAL the catalog's dialect.
+    read: ReadOptions,
     snapshot: bool,
     force: bool,
 }
@@ -716,7 +719,7 @@ impl Batch<'_> {
         // the blocking pool. A 304 file is read from the cached copy, whose
         // digest must still be the one ingested.
         let feed = self.feed.to_string();
-        let format = self.format;
+        let read = self.read;
         let to_parse = files.to_vec();
         let digests = state.digests.clone();
         let (records, parsed, files) = tokio::task::spawn_blocking(move || {
@@ -737,7 +740,7 @@ impl Batch<'_> {
                     file.sha256 = Some(digest);
                 }
                 let (mut records, part) =
-                    ingest::collect_download(format, &feed, &file.url, &path, file.fetched.clone())
+                    ingest::collect_download(read, &feed, &file.url, &path, file.fetched.clone())
                         .map_err(|e| e.to_string())?;
                 all.append(&mut records);
                 total.files += part.files;

@@ -93,6 +93,8 @@ pub struct FeedSpec {
     /// Format name (`osv`, `oval`, ...), resolved by [`FeedSpec::format`].
     pub format: String,
     /// Publisher dialect where a format has several (`suse`, `redhat`...).
+    /// For `oval` it is the dialect the files are parsed with (checked when
+    /// the catalog loads); for other formats it is informational.
     pub dialect: Option<String>,
     /// The files of the feed; may hold `{yyyy}`, `{mm}`, `{Month}` placeholders
     /// (see [`FeedSpec::expanded_urls`]).
@@ -144,6 +146,12 @@ impl FeedSpec {
                 raw.format,
                 KNOWN_FORMATS.join(", ")
             )));
+        }
+        // For OVAL the dialect is used (detection is skipped), so it must be one.
+        if raw.format == Format::Oval.name() {
+            if let Some(dialect) = &raw.dialect {
+                crate::formats::oval::Dialect::parse_name(dialect).map_err(invalid)?;
+            }
         }
         if raw.urls.is_empty() {
             return Err(invalid("urls is empty".into()));
@@ -285,7 +293,8 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
-/// Parses `512MiB`, `2GiB`, `100MB`, `4096`.
+/// Parses `512MiB`, `2GiB`, `100MB`, `4096`; a bare `K`, `M`, `G`, `T`
+/// (`512M`, `8G`) is binary like `MiB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -298,9 +307,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KB" => 1000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
+        "TB" => 1_000_000_000_000,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
         other => return Err(format!("size {text:?}: unknown unit {other:?}")),
     };
     n.checked_mul(mult)
@@ -467,6 +478,10 @@ max_size = "64MiB"
             (SPEC.replace("https://", "ftp://"), "not http"),
             (SPEC.replace("ubuntu-announce", "a b"), "name"),
             (format!("{SPEC}\ncolour = 1\n"), "colour"),
+            (
+                SPEC.replace("\"mail\"", "\"oval\"\ndialect = \"gentoo\""),
+                "unknown OVAL dialect \"gentoo\"",
+            ),
         ] {
             let err = FeedSpec::from_toml(&text, "t.toml")
                 .unwrap_err()
@@ -483,7 +498,13 @@ max_size = "64MiB"
         assert!(parse_duration("0s").is_err());
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("3k"), Ok(3072));
         assert!(parse_size("2 parsecs").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]
@@ -501,5 +522,29 @@ max_size = "64MiB"
                 "{feed:?}"
             );
         }
+        // Every built-in OVAL feed names its dialect (which its files are parsed with).
+        for feed in catalog.feeds().filter(|f| f.format == "oval") {
+            let dialect = feed.dialect.as_deref().unwrap_or_default();
+            assert!(
+                crate::formats::oval::Dialect::parse_name(dialect).is_ok(),
+                "{}: dialect {dialect:?}",
+                feed.name
+            );
+        }
+        // Azure Linux / CBL-Mariner: the file name names the release, which
+        // the parser falls back on when a definition's EVRs carry no dist tag.
+        for (name, release) in [("oval-azurelinux-3.0", 3), ("oval-cbl-mariner-2.0", 2)] {
+            let feed = catalog.get(name).expect(name);
+            assert_eq!(feed.dialect.as_deref(), Some("azure"), "{name}");
+            assert_eq!(feed.urls.len(), 1, "{name}");
+            assert_eq!(
+                crate::formats::oval::azure::file_release(&feed.urls[0]),
+                Some(release),
+                "{name}"
+            );
+        }
+        // A dialect on another format stays informational.
+        let csaf = SPEC.replace("\"mail\"", "\"csaf\"\ndialect = \"anything\"");
+        assert!(FeedSpec::from_toml(&csaf, "t.toml").is_ok());
     }
 }

@@ -38,6 +38,14 @@ pub enum FeedError {
         /// What is wrong.
         reason: String,
     },
+    /// Decompressed data (a file or an archive member) exceeds the cap.
+    #[error("{path}: decompressed size exceeds the cap of {limit} bytes")]
+    TooLarge {
+        /// The file or archive member.
+        path: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// A download failed.
     #[error(transparent)]
     Http(#[from] http::FetchError),
@@ -79,13 +87,24 @@ impl Container {
     }
 }
 
-/// Maximum size of one decompressed file (guards against decompression bombs).
+/// Default maximum size of one decompressed file or archive member (guards
+/// against decompression bombs); the `*_capped` functions take another.
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
 /// Calls `visit` for every file under `path`: a file, a directory tree (files
 /// in sorted order, hidden entries skipped) or an archive's members, with
 /// compression undone.
 pub fn for_each_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+    for_each_file_capped(path, MAX_FILE_BYTES, visit)
+}
+
+/// [`for_each_file`] with `max` bytes allowed per decompressed file or
+/// archive member.
+pub fn for_each_file_capped(
+    path: &Path,
+    max: u64,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
     let meta = std::fs::metadata(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
@@ -95,11 +114,11 @@ pub fn for_each_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(
         walk(path, &mut files)?;
         files.sort();
         for file in files {
-            read_file(&file, visit)?;
+            read_file(&file, max, visit)?;
         }
         Ok(())
     } else {
-        read_file(path, visit)
+        read_file(path, max, visit)
     }
 }
 
@@ -126,19 +145,30 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FeedError> {
     Ok(())
 }
 
-fn read_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+fn read_file(path: &Path, max: u64, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
     let location = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: location.clone(),
         source,
     })?;
-    unpack(&location, bytes, visit)
+    unpack_capped(&location, bytes, max, visit)
 }
 
 /// Undoes compression and opens archives in `bytes` read from `location`.
 pub fn unpack(
     location: &str,
     bytes: Vec<u8>,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
+    unpack_capped(location, bytes, MAX_FILE_BYTES, visit)
+}
+
+/// [`unpack`] with `max` bytes allowed per decompressed file or archive
+/// member (a plain file is taken as it is: its size is the download's).
+pub fn unpack_capped(
+    location: &str,
+    bytes: Vec<u8>,
+    max: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     match Container::sniff(&bytes) {
@@ -149,22 +179,23 @@ pub fn unpack(
             });
             Ok(())
         }
-        Container::Zip => unzip(location, &bytes, visit),
-        Container::Tar => untar(location, &bytes[..], visit),
+        Container::Zip => unzip(location, &bytes, max, visit),
+        Container::Tar => untar(location, &bytes[..], max, visit),
         Container::Gzip => {
-            let inner = decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]))?;
-            unpack(&inner_location(location, ".gz", &inner), inner, visit)
+            let inner = decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]), max)?;
+            unpack_capped(&inner_location(location, ".gz", &inner), inner, max, visit)
         }
         Container::Bzip2 => {
-            let inner = decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]))?;
-            unpack(&inner_location(location, ".bz2", &inner), inner, visit)
+            let inner = decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]), max)?;
+            unpack_capped(&inner_location(location, ".bz2", &inner), inner, max, visit)
         }
         Container::Xz => {
             let inner = decompress(
                 location,
                 liblzma::read::XzDecoder::new_multi_decoder(&bytes[..]),
+                max,
             )?;
-            unpack(&inner_location(location, ".xz", &inner), inner, visit)
+            unpack_capped(&inner_location(location, ".xz", &inner), inner, max, visit)
         }
     }
 }
@@ -182,25 +213,35 @@ fn inner_location(location: &str, suffix: &str, inner: &[u8]) -> String {
     }
 }
 
-fn decompress(location: &str, reader: impl Read) -> Result<Vec<u8>, FeedError> {
+/// The error for data past the decompression cap.
+fn too_large(location: &str, max: u64) -> FeedError {
+    FeedError::TooLarge {
+        path: location.to_string(),
+        limit: max,
+    }
+}
+
+fn decompress(location: &str, reader: impl Read, max: u64) -> Result<Vec<u8>, FeedError> {
     let mut out = Vec::new();
     reader
-        .take(MAX_FILE_BYTES + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| FeedError::Archive {
             path: location.to_string(),
             reason: format!("decompression failed: {e}"),
         })?;
-    if out.len() as u64 > MAX_FILE_BYTES {
-        return Err(FeedError::Archive {
-            path: location.to_string(),
-            reason: format!("decompressed size exceeds {MAX_FILE_BYTES} bytes"),
-        });
+    if out.len() as u64 > max {
+        return Err(too_large(location, max));
     }
     Ok(out)
 }
 
-fn unzip(location: &str, bytes: &[u8], visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+fn unzip(
+    location: &str,
+    bytes: &[u8],
+    max: u64,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
     let archive_err = |reason: String| FeedError::Archive {
         path: location.to_string(),
         reason,
@@ -215,17 +256,21 @@ fn unzip(location: &str, bytes: &[u8], visit: &mut dyn FnMut(SourceFile)) -> Res
             continue;
         }
         let name = member.name().to_string();
-        if member.size() > MAX_FILE_BYTES {
-            return Err(archive_err(format!(
-                "member {name} is larger than {MAX_FILE_BYTES} bytes"
-            )));
+        let member_location = format!("{location}!{name}");
+        if member.size() > max {
+            return Err(too_large(&member_location, max));
         }
+        // The declared size is the header's word: read no more than the cap.
         let mut data = Vec::with_capacity(member.size() as usize);
-        member
+        (&mut member)
+            .take(max.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        if data.len() as u64 > max {
+            return Err(too_large(&member_location, max));
+        }
         visit(SourceFile {
-            location: format!("{location}!{name}"),
+            location: member_location,
             bytes: data,
         });
     }
@@ -235,6 +280,7 @@ fn unzip(location: &str, bytes: &[u8], visit: &mut dyn FnMut(SourceFile)) -> Res
 fn untar(
     location: &str,
     reader: impl Read,
+    max: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let archive_err = |reason: String| FeedError::Archive {
@@ -254,9 +300,13 @@ fn untar(
             .map_err(|e| archive_err(e.to_string()))?;
         let mut data = Vec::new();
         (&mut entry)
-            .take(MAX_FILE_BYTES + 1)
+            .take(max.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        // A member past the cap is refused, never handed on cut short.
+        if data.len() as u64 > max {
+            return Err(too_large(&format!("{location}!{name}"), max));
+        }
         visit(SourceFile {
             location: format!("{location}!{name}"),
             bytes: data,
@@ -301,6 +351,61 @@ mod tests {
                 ("x.tar.gz!b/two.yaml".to_string(), 5)
             ]
         );
+    }
+
+    fn tar_of(name: &str, body: &[u8]) -> Vec<u8> {
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, name, body).unwrap();
+            builder.finish().unwrap();
+        }
+        tar_bytes
+    }
+
+    #[test]
+    fn decompression_cap_refuses_files_and_members_past_it() {
+        let body = vec![b'x'; 10_000];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&body).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut zip_bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+            zip.start_file("big.json", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(&body).unwrap();
+            zip.finish().unwrap();
+        }
+        for (location, bytes, member) in [
+            ("a.json.gz", gz, "a.json.gz"),
+            ("t.tar", tar_of("big.json", &body), "t.tar!big.json"),
+            ("z.zip", zip_bytes, "z.zip!big.json"),
+        ] {
+            // At the cap: read whole.
+            let mut sizes = Vec::new();
+            unpack_capped(location, bytes.clone(), 10_000, &mut |f| {
+                sizes.push(f.bytes.len())
+            })
+            .unwrap();
+            assert_eq!(sizes, [10_000], "{location}");
+            // One byte under: refused, nothing handed on (not cut short).
+            let err = unpack_capped(location, bytes, 9_999, &mut |f| {
+                panic!("{location}: {} handed on", f.location)
+            })
+            .unwrap_err();
+            match &err {
+                FeedError::TooLarge { path, limit } => {
+                    assert_eq!((path.as_str(), *limit), (member, 9_999), "{location}")
+                }
+                other => panic!("{location}: {other}"),
+            }
+            assert!(err.to_string().contains("cap of 9999 bytes"), "{err}");
+        }
     }
 
     #[test]

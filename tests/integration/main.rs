@@ -1,6 +1,7 @@
 //! advisord's integration tests: one binary, one module per area.
 
 mod changes;
+mod cli;
 mod common;
 mod jsonfeeds;
 mod mail;

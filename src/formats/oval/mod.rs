@@ -107,6 +107,30 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Every dialect, in the order of [`Dialect::name`]s shown to users.
+    pub const ALL: [Dialect; 8] = [
+        Dialect::Suse,
+        Dialect::RedHat,
+        Dialect::Ubuntu,
+        Dialect::Debian,
+        Dialect::Oracle,
+        Dialect::Alma,
+        Dialect::Photon,
+        Dialect::Azure,
+    ];
+
+    /// Parses a dialect name (as [`FromStr`]), with an error listing the
+    /// names there are.
+    pub fn parse_name(name: &str) -> Result<Dialect, String> {
+        name.parse().map_err(|_| {
+            let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.name()).collect();
+            format!(
+                "unknown OVAL dialect {name:?} (expected one of: {})",
+                names.join(", ")
+            )
+        })
+    }
+
     /// The name used on the command line (`--dialect`).
     pub fn name(self) -> &'static str {
         match self {
