@@ -74,8 +74,9 @@ const MAX_DEPTH: usize = 64;
 /// numbered in document order into `leaves`; branches come in the order of
 /// the tree (the first child of an AND varies slowest).
 pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branches, String> {
-    let mut numbers = rustc_hash::FxHashMap::default();
+    let mut numbers = Vec::new();
     number_leaves(node, leaves, &mut numbers, 0)?;
+    numbers.sort_unstable();
     let mut out = Branches::default();
     let mut todo = vec![node];
     let mut branch = Vec::new();
@@ -88,7 +89,7 @@ pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branch
 fn number_leaves<'a>(
     node: &'a Node,
     leaves: &mut Vec<Leaf<'a>>,
-    numbers: &mut rustc_hash::FxHashMap<*const Node, usize>,
+    numbers: &mut Vec<(*const Node, usize)>,
     depth: usize,
 ) -> Result<(), String> {
     let leaf = match node {
@@ -132,7 +133,7 @@ fn number_leaves<'a>(
             return Ok(());
         }
     };
-    numbers.insert(node as *const Node, leaves.len());
+    numbers.push((node as *const Node, leaves.len()));
     leaves.push(leaf);
     Ok(())
 }
@@ -142,7 +143,7 @@ fn number_leaves<'a>(
 fn expand(
     todo: &mut Vec<&Node>,
     branch: &mut Vec<usize>,
-    numbers: &rustc_hash::FxHashMap<*const Node, usize>,
+    numbers: &[(*const Node, usize)],
     out: &mut Branches,
 ) -> Result<(), String> {
     let Some(node) = todo.pop() else {
@@ -170,10 +171,10 @@ fn expand(
             result
         }),
         leaf => {
-            let number = numbers
-                .get(&(leaf as *const Node))
-                .copied()
-                .ok_or("criteria leaf was not numbered")?;
+            let at = numbers
+                .binary_search_by_key(&(leaf as *const Node), |(node, _)| *node)
+                .map_err(|_| "criteria leaf was not numbered")?;
+            let number = numbers[at].1;
             branch.push(number);
             let result = expand(todo, branch, numbers, out);
             branch.pop();
@@ -472,7 +473,7 @@ fn resolve_test(
                 }
                 return Ok(Fact::Pkg(PkgFact {
                     names,
-                    source: quoted(&obj_comment(obj)),
+                    source: quoted(obj_comment(obj)),
                     cond: version_cond(evr)?,
                     arch,
                 }));
@@ -618,7 +619,7 @@ fn resolve_test(
                 };
                 return Ok(Fact::Pkg(PkgFact {
                     names,
-                    source: quoted(&obj_comment(obj)),
+                    source: quoted(obj_comment(obj)),
                     cond,
                     arch: None,
                 }));
@@ -642,10 +643,8 @@ fn resolve_test(
 
 /// Object comments are not kept in the tables; the source name of Ubuntu
 /// objects lives in a `comment` we keep as a pseudo-field when present.
-fn obj_comment(obj: &Item) -> String {
-    obj.field("comment")
-        .map(|f| f.value.to_string())
-        .unwrap_or_default()
+fn obj_comment(obj: &Item) -> &str {
+    obj.field("comment").map_or("", |f| &f.value)
 }
 
 /// One affected package being accumulated across branches.

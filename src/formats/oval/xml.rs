@@ -169,28 +169,48 @@ pub struct Variable {
 }
 
 /// A table of entries sorted by key once pass 1 is done: no hash-table
-/// slack and no rehash peaks (a rehash briefly holds two tables).
+/// slack and no rehash peaks (a rehash briefly holds two tables). While
+/// pass 1 runs, entries go into fixed-size chunks, so growing never copies
+/// the table or leaves a doubled buffer's slack behind; [`Table::finish`]
+/// moves them into one exactly sized vector, freeing chunk by chunk.
 #[derive(Debug)]
 pub struct Table<T> {
     entries: Vec<(Key, T)>,
+    chunks: Vec<Vec<(Key, T)>>,
 }
+
+/// Entries per pass-1 chunk.
+const CHUNK: usize = 4096;
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
             entries: Vec::new(),
+            chunks: Vec::new(),
         }
     }
 }
 
 impl<T> Table<T> {
     fn push(&mut self, key: Key, value: T) {
-        self.entries.push((key, value));
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push((key, value)),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push((key, value));
+                self.chunks.push(chunk);
+            }
+        }
     }
 
-    /// Sorts by key, in place. Ids are unique in a valid file; of
-    /// duplicates one is kept.
+    /// Gathers the chunks and sorts by key, in place. Ids are unique in a
+    /// valid file; of duplicates one is kept.
     fn finish(&mut self) {
+        let total = self.entries.len() + self.chunks.iter().map(Vec::len).sum::<usize>();
+        self.entries.reserve_exact(total - self.entries.len());
+        for chunk in std::mem::take(&mut self.chunks) {
+            self.entries.extend(chunk);
+        }
         self.entries.sort_unstable_by_key(|(k, _)| *k);
         self.entries.dedup_by_key(|(k, _)| *k);
         self.entries.shrink_to_fit();
