@@ -422,9 +422,17 @@ pub fn parse_source<'a>(
     let mut coalesce = normalize::Coalescer::new(ctx);
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
+        // Normalized definitions go back to be freed by the thread that
+        // allocated them (the system allocator frees fastest that way).
+        let (spent, returned) = std::sync::mpsc::channel::<xml::Definition>();
         let reader = scope.spawn(move || {
             // A closed channel (the normalizer stopped) ends the reading.
-            xml::for_each_definition(definitions, &mut |def| sender.send(def).is_ok())
+            xml::for_each_definition(definitions, &mut |def| {
+                while let Ok(old) = returned.try_recv() {
+                    drop(old);
+                }
+                sender.send(def).is_ok()
+            })
         });
         for def in receiver {
             // The dialect is known at the first definition, before anything is emitted.
@@ -441,7 +449,10 @@ pub fn parse_source<'a>(
             for item in normalize::definition(d, &def, &tables, ctx) {
                 coalesce.push(item, emit);
             }
+            // A reader that has finished no longer takes them: drop here.
+            let _ = spent.send(def);
         }
+        drop(spent);
         reader
             .join()
             .unwrap_or_else(|_| Err(OvalError::Io(io::Error::other("definition reader failed"))))
