@@ -402,25 +402,26 @@ pub fn parse_bytes_with(
 }
 
 /// Definitions read ahead of the normalizer (bounded, so memory stays flat).
-const READ_AHEAD: usize = 64;
+const READ_AHEAD: usize = 256;
 
 /// Parses from a source that can be opened twice (one open per pass).
 /// Nothing is emitted unless pass 1 read the whole input without error, so
 /// a truncated or malformed file fails before any record is produced.
 ///
-/// Pass 2 reads definitions on a second thread while this one normalizes
-/// them (the two cost about the same); `emit` is only called here.
+/// Pass 2 reads definitions on a second thread, starting while this one
+/// still builds the pass-1 tables (up to [`READ_AHEAD`] definitions ahead),
+/// then this thread normalizes them; `emit` is only called here.
 pub fn parse_source<'a>(
     open: &mut dyn FnMut() -> io::Result<Box<dyn Read + Send + 'a>>,
     options: &Options,
     ctx: &SourceContext,
     emit: &mut dyn FnMut(ParseItem),
 ) -> Result<Dialect, OvalError> {
-    let tables = xml::collect_tables(decompress(open()?, options.max_decompressed)?)?;
+    let tables_input = decompress(open()?, options.max_decompressed)?;
     let definitions = decompress(open()?, options.max_decompressed)?;
     let mut dialect = options.dialect;
     let mut coalesce = normalize::Coalescer::new(ctx);
-    std::thread::scope(|scope| {
+    let tables = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD);
         // Normalized definitions go back to be freed by the thread that
         // allocated them (the system allocator frees fastest that way).
@@ -434,6 +435,8 @@ pub fn parse_source<'a>(
                 sender.send(def).is_ok()
             })
         });
+        // On a pass-1 error the receiver is dropped here, which stops the reader.
+        let tables = xml::collect_tables(tables_input)?;
         for def in receiver {
             // The dialect is known at the first definition, before anything is emitted.
             let d = match dialect {
@@ -455,7 +458,8 @@ pub fn parse_source<'a>(
         drop(spent);
         reader
             .join()
-            .unwrap_or_else(|_| Err(OvalError::Io(io::Error::other("definition reader failed"))))
+            .unwrap_or_else(|_| Err(OvalError::Io(io::Error::other("definition reader failed"))))?;
+        Ok::<_, OvalError>(tables)
     })?;
     let dialect = match dialect.or_else(|| Dialect::detect(&tables.generator, None)) {
         Some(d) => d,
