@@ -211,7 +211,10 @@ fn main() {
                 let mut parts = text.split_whitespace();
                 let _base: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
                 let peak: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-                let secs: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(f64::MAX);
+                let secs: f64 = parts
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::MAX);
                 if secs < best.1 {
                     best = (peak, secs, parts.collect::<Vec<_>>().join(" "));
                 }

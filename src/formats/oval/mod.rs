@@ -14,7 +14,9 @@
 //! criterion is resolved through the tables into a fact (platform, package
 //! below a fixed version, package installed, module stream enabled, ...),
 //! and branches that name an affected package become `affected` entries.
-//! Memory is bounded by the tables plus one definition.
+//! Pass 2 reads on a second thread (starting while pass 1 runs) and hands
+//! definitions to the calling thread, which normalizes and emits them.
+//! Memory is bounded by the tables plus a bounded read-ahead of definitions.
 //!
 //! # Records
 //! - **id**: per-CVE (`vulnerability`) definitions get the CVE id (aliases

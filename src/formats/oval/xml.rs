@@ -370,15 +370,6 @@ pub struct Definition {
     pub criteria: Option<Node>,
 }
 
-/// A quick-xml reader over a buffered source, with the options OVAL needs.
-pub fn reader<R: BufRead>(source: R) -> Reader<R> {
-    let mut reader = Reader::from_reader(source);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    reader
-}
-
 fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
     if let quick_xml::Error::Io(io) = &e {
         if io.kind() == std::io::ErrorKind::Other && io.to_string().contains(super::LIMIT_MARKER) {
