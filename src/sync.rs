@@ -759,6 +759,18 @@ impl Batch<'_> {
             .take(10)
             .map(|e| e.to_string())
             .collect();
+        // A file that holds many records (OVAL, secdb, tracker, CSAF, mail)
+        // and could not be read as a whole would drop all of them from a
+        // snapshot: fail the sync and keep what is stored. (An OSV file is
+        // one record; it counts as a rejected record.)
+        if self.snapshot && self.read.format != Format::Osv {
+            if let Some(broken) = parsed.errors.iter().find(|e| e.record == "file") {
+                return Err(format!(
+                    "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
+                    broken.origin, broken.reason
+                ));
+            }
+        }
         // An empty snapshot is far more likely a broken upstream (or a
         // format change the parser rejects wholesale) than a feed that
         // withdrew everything: refuse to remove every record on its word.

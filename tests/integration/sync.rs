@@ -1276,3 +1276,57 @@ async fn other_formats_sync_through_the_same_path() {
     }
     server.stop().await;
 }
+
+/// A snapshot feed of two OVAL files: when one of them cannot be read as a
+/// whole (here truncated), applying the snapshot would remove every record
+/// that file held; the sync fails instead and the store is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_file_of_a_multi_file_oval_snapshot_keeps_the_stored_records() {
+    let (Some(cve), Some(usn)) = (
+        shared("data/oval/ubuntu/oci.com.ubuntu.jammy.cve.oval.xml.bz2"),
+        shared("data/oval/ubuntu/oci.com.ubuntu.jammy.usn.oval.xml.bz2"),
+    ) else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.put("/cve.xml.bz2", std::fs::read(&cve).unwrap());
+    server.put("/usn.xml.bz2", std::fs::read(&usn).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[(
+            "ubuntu",
+            "oval",
+            vec![server.url("/cve.xml.bz2"), server.url("/usn.xml.bz2")],
+            true,
+        )],
+    );
+    let env = env_with(dir, &cat, fast_fetch());
+    let first = env.syncer.sync_named("ubuntu").await.unwrap();
+    assert_eq!(first.status, SyncStatus::Ingested, "{first:?}");
+    let before = env.store.stats().unwrap();
+    assert!(before.records >= 2, "both files gave records: {before:?}");
+
+    // The USN file now ends in the middle of its definitions.
+    let mut plain = String::new();
+    std::io::Read::read_to_string(
+        &mut bzip2::read::BzDecoder::new(std::fs::read(&usn).unwrap().as_slice()),
+        &mut plain,
+    )
+    .unwrap();
+    let cut = plain.find("</definition>").unwrap() + 20;
+    server.put("/usn.xml.bz2", plain.as_bytes()[..cut].to_vec());
+    let report = env.syncer.sync_named("ubuntu").await.unwrap();
+    assert_eq!(report.status, SyncStatus::Failed, "{report:?}");
+    let error = report.error.as_deref().unwrap();
+    assert!(
+        error.contains("usn.xml.bz2") && error.contains("partial snapshot"),
+        "{error}"
+    );
+    let after = env.store.stats().unwrap();
+    assert_eq!(
+        (after.records, after.changes, after.removed),
+        (before.records, before.changes, before.removed)
+    );
+    server.stop().await;
+}
