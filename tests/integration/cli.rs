@@ -380,11 +380,18 @@ fn a_mirror_feeds_dialect_is_used_by_sync() {
         let (code, reports) = sync_from_mirror(&db, &mirror);
         (code, reports[0].clone())
     };
-    // Undetectable and no dialect: nothing readable.
+    // Undetectable and no dialect: the file cannot be read as a whole, so
+    // the snapshot feed fails (nothing is applied) and says why.
     let (code, report) = sync(None);
-    assert_eq!(code, Some(0), "{report}");
-    assert_eq!(report["records"], 0, "{report}");
-    assert_eq!(report["record_errors"], 1, "{report}");
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot tell the OVAL dialect")),
+        "{report}"
+    );
+    assert_eq!(stats(&db)["records"], 0);
     // The manifest's dialect (from the catalog's `dialect`) is used.
     let (code, report) = sync(Some("debian"));
     assert_eq!(code, Some(0), "{report}");
