@@ -439,9 +439,10 @@ fn take_item(item: formats::ParseItem, tally: ItemTally<'_>) -> Option<Advisory>
 }
 
 /// Streams one local OVAL file (plain or compressed) through the two-pass
-/// reader, so a multi-GB file never sits in memory; the digest is computed
-/// while reading. Records and errors name `source` (the path, or the URL a
-/// download came from).
+/// reader, so a multi-GB file never sits in memory; the digest takes one
+/// more read of the file before the parse (records are stamped with it).
+/// Records and errors name `source` (the path, or the URL a download came
+/// from).
 fn collect_oval_file(
     read: &ReadOptions,
     feed: &str,
@@ -497,7 +498,7 @@ fn finish_oval_file(
             let dropped = records.len().saturating_sub(start);
             records.truncate(start);
             report.records = report.records.saturating_sub(dropped as u64);
-            report.errors.push(ctx.error("file", e.to_string()));
+            report.errors.push(ctx.file_error(e.to_string()));
             Ok(())
         }
     }

@@ -764,7 +764,7 @@ impl Batch<'_> {
         // snapshot: fail the sync and keep what is stored. (An OSV file is
         // one record; it counts as a rejected record.)
         if self.snapshot && self.read.format != Format::Osv {
-            if let Some(broken) = parsed.errors.iter().find(|e| e.record == "file") {
+            if let Some(broken) = parsed.errors.iter().find(|e| e.is_whole_file()) {
                 return Err(format!(
                     "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
                     broken.origin, broken.reason

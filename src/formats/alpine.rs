@@ -79,29 +79,29 @@ pub fn parse_as(
     let root: Node = match syntax {
         Syntax::Json => match serde_json::from_slice(bytes) {
             Ok(node) => node,
-            Err(e) => return emit(Err(ctx.error("file", format!("malformed JSON: {e}")))),
+            Err(e) => return emit(Err(ctx.file_error(format!("malformed JSON: {e}")))),
         },
         Syntax::Yaml => match serde_norway::from_slice(bytes) {
             Ok(node) => node,
-            Err(e) => return emit(Err(ctx.error("file", format!("malformed YAML: {e}")))),
+            Err(e) => return emit(Err(ctx.file_error(format!("malformed YAML: {e}")))),
         },
     };
     let Some(top) = root.as_map() else {
-        return emit(Err(ctx.error("file", "secdb root is not a mapping")));
+        return emit(Err(ctx.file_error("secdb root is not a mapping")));
     };
     let distro = match Distro::detect(top, ctx) {
         Ok(d) => d,
-        Err(reason) => return emit(Err(ctx.error("file", reason))),
+        Err(reason) => return emit(Err(ctx.file_error(reason))),
     };
     let ecosystem = match distro.ecosystem(get_str(top, "distroversion")) {
         Ok(e) => e,
-        Err(reason) => return emit(Err(ctx.error("file", reason))),
+        Err(reason) => return emit(Err(ctx.file_error(reason))),
     };
     let repo = get_str(top, "reponame").map(str::to_string);
     let packages = match get(top, "packages") {
         Some(Node::List(items)) => items.as_slice(),
         Some(Node::Null) | None => &[],
-        Some(_) => return emit(Err(ctx.error("file", "`packages` is not a list"))),
+        Some(_) => return emit(Err(ctx.file_error("`packages` is not a list"))),
     };
 
     let mut by_id: BTreeMap<String, Collected> = BTreeMap::new();

@@ -312,7 +312,7 @@ impl Vendor {
 /// documents (one per line, as bulk VEX exports come).
 pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
     if !is_json_lines(bytes) {
-        return parse_document(bytes, "file", ctx, emit);
+        return parse_document(bytes, super::WHOLE_FILE, ctx, emit);
     }
     for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {

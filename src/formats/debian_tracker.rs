@@ -95,11 +95,7 @@ struct ReleaseState<'a> {
 pub fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
     let top: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_slice(bytes) {
         Ok(t) => t,
-        Err(e) => {
-            return emit(Err(
-                ctx.error("file", format!("malformed tracker JSON: {e}"))
-            ))
-        }
+        Err(e) => return emit(Err(ctx.file_error(format!("malformed tracker JSON: {e}")))),
     };
     // Issue id -> (package, issue), gathered across packages.
     let mut by_issue: BTreeMap<Cow<'_, str>, Vec<(Cow<'_, str>, Issue<'_>)>> = BTreeMap::new();

@@ -129,6 +129,12 @@ impl SourceContext {
         }
     }
 
+    /// An error about the file as a whole (malformed, truncated, not the
+    /// format): none of its records could be read.
+    pub fn file_error(&self, reason: impl Into<String>) -> RecordError {
+        self.error(WHOLE_FILE, reason)
+    }
+
     /// A per-record error at `record` (an id, or a position such as `record 3`).
     pub fn error(&self, record: impl Into<String>, reason: impl Into<String>) -> RecordError {
         RecordError {
@@ -158,6 +164,16 @@ pub struct RecordError {
     pub record: String,
     /// What is wrong.
     pub reason: String,
+}
+
+/// The record label of an error about a whole file ([`SourceContext::file_error`]).
+pub const WHOLE_FILE: &str = "file";
+
+impl RecordError {
+    /// Whether the error is about the whole file, not one record of it.
+    pub fn is_whole_file(&self) -> bool {
+        self.record == WHOLE_FILE
+    }
 }
 
 /// What a parser hands to its caller for each record.

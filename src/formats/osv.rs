@@ -55,7 +55,7 @@ fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            emit(Err(ctx.error("file", format!("malformed JSON: {e}"))));
+            emit(Err(ctx.file_error(format!("malformed JSON: {e}"))));
             return;
         }
     };
@@ -73,7 +73,7 @@ fn parse_yaml(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)
     let value: Value = match serde_norway::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            emit(Err(ctx.error("file", format!("malformed YAML: {e}"))));
+            emit(Err(ctx.file_error(format!("malformed YAML: {e}"))));
             return;
         }
     };

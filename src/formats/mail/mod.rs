@@ -77,7 +77,7 @@ pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem))
         Ok(b) => b,
         Err(e) => {
             stats.errors += 1;
-            emit(Err(ctx.error("file", e.to_string())));
+            emit(Err(ctx.file_error(e.to_string())));
             return stats;
         }
     };
