@@ -299,13 +299,16 @@ fn env_with(dir: tempfile::TempDir, catalog: &Path, fetch: FetchOptions) -> Env 
     Env { dir, store, syncer }
 }
 
-fn one_feed_env(server: &TestServer, path: &str, snapshot: bool) -> Env {
+/// One feed `name` of `format` whose files are `paths` on `server`.
+fn feed_env(server: &TestServer, name: &str, format: &str, paths: &[&str], snapshot: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let cat = catalog_dir(
-        dir.path(),
-        &[("t", "osv", vec![server.url(path)], snapshot)],
-    );
+    let urls = paths.iter().map(|p| server.url(p)).collect();
+    let cat = catalog_dir(dir.path(), &[(name, format, urls, snapshot)]);
     env_with(dir, &cat, fast_fetch())
+}
+
+fn one_feed_env(server: &TestServer, path: &str, snapshot: bool) -> Env {
+    feed_env(server, "t", "osv", &[path], snapshot)
 }
 
 fn change_count(store: &Store) -> u64 {
@@ -575,17 +578,7 @@ async fn one_changed_file_of_a_multi_file_feed_reparses_the_cached_others() {
     let records = three();
     server.put("/main.zip", zip_of(&records[..2]));
     server.put("/community.zip", zip_of(&records[2..]));
-    let dir = tempfile::tempdir().unwrap();
-    let cat = catalog_dir(
-        dir.path(),
-        &[(
-            "t",
-            "osv",
-            vec![server.url("/main.zip"), server.url("/community.zip")],
-            true,
-        )],
-    );
-    let env = env_with(dir, &cat, fast_fetch());
+    let env = feed_env(&server, "t", "osv", &["/main.zip", "/community.zip"], true);
     env.syncer.sync_named("t").await.unwrap();
     server.clear_log();
     let changed = record("TEST-0003", "gamma", "2024-05-01T00:00:00Z", "3.1.0");
@@ -1291,17 +1284,13 @@ async fn a_truncated_file_of_a_multi_file_oval_snapshot_keeps_the_stored_records
     let server = TestServer::start().await;
     server.put("/cve.xml.bz2", std::fs::read(&cve).unwrap());
     server.put("/usn.xml.bz2", std::fs::read(&usn).unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let cat = catalog_dir(
-        dir.path(),
-        &[(
-            "ubuntu",
-            "oval",
-            vec![server.url("/cve.xml.bz2"), server.url("/usn.xml.bz2")],
-            true,
-        )],
+    let env = feed_env(
+        &server,
+        "ubuntu",
+        "oval",
+        &["/cve.xml.bz2", "/usn.xml.bz2"],
+        true,
     );
-    let env = env_with(dir, &cat, fast_fetch());
     let first = env.syncer.sync_named("ubuntu").await.unwrap();
     assert_eq!(first.status, SyncStatus::Ingested, "{first:?}");
     let before = env.store.stats().unwrap();
