@@ -265,7 +265,7 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
 
     // package -> its distinct ranges (packages in name order).
     let mut ranges: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
-    for branch in &alternatives {
+    for branch in alternatives.iter() {
         let mut per_package: BTreeMap<&str, Vec<&Bound>> = BTreeMap::new();
         for &i in branch {
             per_package

@@ -38,31 +38,12 @@ pub struct Branches {
 }
 
 impl Branches {
-    /// The number of branches.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether there is no branch at all.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// The branches in document order.
     pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts
             .zip(self.ends.iter().copied())
             .map(|(start, end)| &self.leaves[start..end])
-    }
-}
-
-impl<'b> IntoIterator for &'b Branches {
-    type Item = &'b [usize];
-    type IntoIter = Box<dyn Iterator<Item = &'b [usize]> + 'b>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
     }
 }
 
@@ -798,7 +779,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
     };
 
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    for branch in &alternatives {
+    for branch in alternatives.iter() {
         let mut platforms: Vec<&str> = Vec::new();
         let mut pkgs: Vec<&PkgFact> = Vec::new();
         let mut module: Option<&str> = None;

@@ -903,28 +903,47 @@ fn tag_of(name: &str) -> Tag {
     }
 }
 
-/// Whether a definition element's text is read (the others' text, mostly
-/// indentation between criteria, is skipped without copying). Lists every
-/// element whose text [`end_in_definition`] uses.
-fn keeps_text(name: &str) -> bool {
-    matches!(
-        name,
-        "title"
-            | "description"
-            | "platform"
-            | "product"
-            | "severity"
-            | "cve"
-            | "component"
-            | "cpe"
-            | "public_date"
-            | "ref"
-            | "bug"
-            | "dsa"
-            | "date"
-            | "patchable"
-            | "advisory_date"
-    )
+/// A definition element whose text is kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextField {
+    Title,
+    Description,
+    Platform,
+    Product,
+    Severity,
+    Cve,
+    Component,
+    Cpe,
+    PublicDate,
+    Ref,
+    Bug,
+    Dsa,
+    Date,
+    Patchable,
+    AdvisoryDate,
+}
+
+/// The field a definition element's text goes to; the text of any other
+/// element (mostly indentation between criteria) is skipped without copying.
+fn text_field(name: &str) -> Option<TextField> {
+    Some(match name {
+        "title" => TextField::Title,
+        "description" => TextField::Description,
+        "platform" => TextField::Platform,
+        "product" => TextField::Product,
+        "severity" => TextField::Severity,
+        "cve" => TextField::Cve,
+        "component" => TextField::Component,
+        "cpe" => TextField::Cpe,
+        "public_date" => TextField::PublicDate,
+        "ref" => TextField::Ref,
+        "bug" => TextField::Bug,
+        "dsa" => TextField::Dsa,
+        "date" => TextField::Date,
+        "patchable" => TextField::Patchable,
+        "advisory_date" => TextField::AdvisoryDate,
+        _ => return None,
+    })
 }
 
 /// Pass 2: calls `each` for every definition, in document order, and stops
@@ -940,7 +959,8 @@ pub fn for_each_definition<R: BufRead>(
     let mut in_definitions = false;
     let mut def: Option<Definition> = None;
     let mut text = String::new();
-    let mut capture = false;
+    // The text element open now, if any (text elements have no children).
+    let mut capture: Option<TextField> = None;
     // Open criteria frames: (operator, negate, children).
     let mut frames: Vec<(String, bool, Vec<Node>)> = Vec::new();
     // The elements open inside the current definition.
@@ -972,14 +992,13 @@ pub fn for_each_definition<R: BufRead>(
                 path.clear();
             } else if let Some(d) = def.as_mut() {
                 text.clear();
-                capture = keeps_text(name);
+                capture = text_field(name);
                 start_in_definition(d, e, name, &mut frames);
                 path.push(tag_of(name));
                 if empty {
                     path.pop();
                     let parent = path.last().copied().unwrap_or(Tag::Other);
-                    end_in_definition(d, name, "", &mut frames, parent);
-                    capture = false;
+                    end_in_definition(d, name, capture.take(), "", &mut frames, parent);
                 }
             }
             if empty {
@@ -1012,15 +1031,14 @@ pub fn for_each_definition<R: BufRead>(
                     let name = name.as_ref();
                     path.pop();
                     let parent = path.last().copied().unwrap_or(Tag::Other);
-                    end_in_definition(d, name, &text, &mut frames, parent);
+                    end_in_definition(d, name, capture.take(), &text, &mut frames, parent);
                     text.clear();
-                    capture = false;
                 }
                 depth = depth.saturating_sub(1);
             }
-            Event::Text(t) if capture => text.push_str(&t.xml10_content()),
-            Event::CData(t) if capture => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if capture => push_ref(&mut text, &r),
+            Event::Text(t) if capture.is_some() => text.push_str(&t.xml10_content()),
+            Event::CData(t) if capture.is_some() => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if capture.is_some() => push_ref(&mut text, &r),
             Event::Eof => {
                 if depth != 0 {
                     return Err(OvalError::Truncated {
@@ -1128,55 +1146,56 @@ fn start_in_definition(
     }
 }
 
-/// Files the text of a finished element; an element added here must also be
-/// listed in [`keeps_text`].
+/// Closes a criteria block, or files the text of a finished text element
+/// (`field`, from [`text_field`]).
 fn end_in_definition(
     d: &mut Definition,
     name: &str,
+    field: Option<TextField>,
     text: &str,
     frames: &mut Vec<(String, bool, Vec<Node>)>,
     parent: Tag,
 ) {
-    let text = text.trim();
-    match name {
-        "criteria" => {
-            if let Some((operator, negate, children)) = frames.pop() {
-                let node = Node::Criteria {
-                    operator,
-                    negate,
-                    children,
-                };
-                match frames.last_mut() {
-                    Some(top) => top.2.push(node),
-                    None => d.criteria = Some(node),
-                }
+    if name == "criteria" {
+        if let Some((operator, negate, children)) = frames.pop() {
+            let node = Node::Criteria {
+                operator,
+                negate,
+                children,
+            };
+            match frames.last_mut() {
+                Some(top) => top.2.push(node),
+                None => d.criteria = Some(node),
             }
         }
-        "title" if parent == Tag::Metadata => d.title = text.to_string(),
-        "description" if parent == Tag::Metadata => d.description = text.to_string(),
-        "platform" => d.platforms.push(text.to_string()),
-        "product" => d.products.push(text.to_string()),
-        "severity" => d.severity = Some(text.to_string()),
-        "cve" => {
+        return;
+    }
+    let Some(field) = field else { return };
+    let text = text.trim().to_string();
+    match field {
+        TextField::Title if parent == Tag::Metadata => d.title = text,
+        TextField::Description if parent == Tag::Metadata => d.description = text,
+        TextField::Platform => d.platforms.push(text),
+        TextField::Product => d.products.push(text),
+        TextField::Severity => d.severity = Some(text),
+        TextField::Cve => {
             if let Some(c) = d.cves.last_mut() {
-                c.text = text.to_string();
+                c.text = text;
             }
         }
-        "component" => {
+        TextField::Component => {
             if let Some(r) = d.resolutions.last_mut() {
-                r.1.push(text.to_string());
+                r.1.push(text);
             }
         }
-        "cpe" => d.cpes.push(text.to_string()),
-        "public_date" => d.public_date = Some(text.to_string()),
-        "ref" | "bug" if parent == Tag::Advisory => {
-            let kind = if name == "bug" { "REPORT" } else { "WEB" };
-            d.links.push((kind.into(), text.to_string()));
-        }
-        "dsa" => d.dsa = Some(text.to_string()),
-        "patchable" if parent == Tag::Metadata => d.patchable = Some(text.to_string()),
-        "advisory_date" if parent == Tag::Metadata => d.issued = Some(text.to_string()),
-        "date" if parent == Tag::Debian => d.issued = Some(text.to_string()),
+        TextField::Cpe => d.cpes.push(text),
+        TextField::PublicDate => d.public_date = Some(text),
+        TextField::Ref if parent == Tag::Advisory => d.links.push(("WEB".into(), text)),
+        TextField::Bug if parent == Tag::Advisory => d.links.push(("REPORT".into(), text)),
+        TextField::Dsa => d.dsa = Some(text),
+        TextField::Patchable if parent == Tag::Metadata => d.patchable = Some(text),
+        TextField::AdvisoryDate if parent == Tag::Metadata => d.issued = Some(text),
+        TextField::Date if parent == Tag::Debian => d.issued = Some(text),
         _ => {}
     }
 }
