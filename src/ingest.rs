@@ -185,26 +185,7 @@ pub async fn collect(
         };
         let feed_name = feed.to_string();
         let (mut part, part_report) = tokio::task::spawn_blocking(move || {
-            let mut part = Vec::new();
-            let mut report = IngestReport::default();
-            let mut fatal = None;
-            feeds::unpack_capped(&location, bytes, read.unpack_cap(), &mut |file| {
-                // After a fatal error the batch fails: parse nothing more.
-                if fatal.is_some() {
-                    return;
-                }
-                let result = parse_file(
-                    &read,
-                    &feed_name,
-                    &fetched,
-                    &file,
-                    false,
-                    &mut part,
-                    &mut report,
-                );
-                keep_first_error(&mut fatal, result);
-            })?;
-            fatal.map_or(Ok((part, report)), Err)
+            collect_bytes(&read, &feed_name, &location, bytes, &fetched)
         })
         .await
         .map_err(|e| {
@@ -247,24 +228,14 @@ pub fn collect_path(
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
     let read = read.into();
+    if read.format == Format::Oval && path.is_file() && !is_archive(path)? {
+        return collect_oval_file(&read, feed, &path.display().to_string(), path, fetched);
+    }
     let mut records = Vec::new();
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
     };
-    if read.format == Format::Oval && path.is_file() && !is_archive(path)? {
-        let source = path.display().to_string();
-        collect_oval_file(
-            &read,
-            feed,
-            &source,
-            path,
-            fetched,
-            &mut records,
-            &mut report,
-        )?;
-        return Ok((records, report));
-    }
     let in_tree = path.is_dir();
     let mut fatal = None;
     feeds::for_each_file_capped(path, read.unpack_cap(), &mut |file| {
@@ -299,45 +270,41 @@ pub fn collect_download(
     path: &std::path::Path,
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
-    let mut records = Vec::new();
-    let mut report = IngestReport {
-        feed: feed.to_string(),
-        ..IngestReport::default()
-    };
     let read = read.into();
     // An OVAL download is streamed from its saved copy like a local file
     // (RHEL and SUSE files expand to gigabytes); archives are unpacked.
     if read.format == Format::Oval && !is_archive(path)? {
-        collect_oval_file(
-            &read,
-            feed,
-            location,
-            path,
-            fetched,
-            &mut records,
-            &mut report,
-        )?;
-        return Ok((records, report));
+        return collect_oval_file(&read, feed, location, path, fetched);
     }
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
     })?;
+    collect_bytes(&read, feed, location, bytes, &fetched)
+}
+
+/// Unpacks and parses fetched bytes whose records and errors name
+/// `location` (blocking). A file past the decompression cap fails the
+/// whole call; nothing after it is parsed.
+fn collect_bytes(
+    read: &ReadOptions,
+    feed: &str,
+    location: &str,
+    bytes: Vec<u8>,
+    fetched: &Timestamp,
+) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let mut records = Vec::new();
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
     let mut fatal = None;
     feeds::unpack_capped(location, bytes, read.unpack_cap(), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
         }
-        let result = parse_file(
-            &read,
-            feed,
-            &fetched,
-            &file,
-            false,
-            &mut records,
-            &mut report,
-        );
+        let result = parse_file(read, feed, fetched, &file, false, &mut records, &mut report);
         keep_first_error(&mut fatal, result);
     })?;
     fatal.map_or(Ok((records, report)), Err)
@@ -449,9 +416,12 @@ fn collect_oval_file(
     source: &str,
     path: &std::path::Path,
     fetched: Timestamp,
-    records: &mut Vec<Advisory>,
-    report: &mut IngestReport,
-) -> Result<(), FeedError> {
+) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    let mut records = Vec::new();
+    let mut report = IngestReport {
+        feed: feed.to_string(),
+        ..IngestReport::default()
+    };
     let io_err = |source| FeedError::Io {
         path: path.display().to_string(),
         source,
@@ -466,15 +436,15 @@ fn collect_oval_file(
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };
     report.files += 1;
-    let start = records.len();
     let mut merger = formats::oval::SameIdMerger::default();
     let options = read.oval();
     let result = formats::oval::parse_path_with(path, &options, &ctx, &mut |item| {
         if let Some(record) = take_item(item, report.tally()) {
-            merger.push(records, record);
+            merger.push(&mut records, record);
         }
     });
-    finish_oval_file(result, &options, &ctx, start, records, report)
+    finish_oval_file(result, &options, &ctx, 0, &mut records, &mut report)?;
+    Ok((records, report))
 }
 
 /// Settles one OVAL file whose records start at `start`: a file that is not
