@@ -1,10 +1,15 @@
 # advisord: build in a Rust image, run as a non-root user in a slim Debian.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# Everything Cargo.toml names: build.rs embeds feeds/, and the manifest
+# declares the bench and test targets, whose files must exist for cargo to
+# read it (.ci/docker-context.sh builds from exactly these lines in CI).
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY schemas ./schemas
 COPY feeds ./feeds
+COPY benches ./benches
+COPY tests ./tests
 RUN cargo build --release --locked --bin advisord
 
 FROM debian:bookworm-slim

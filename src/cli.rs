@@ -118,6 +118,15 @@ pub enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// Ask every enabled feed's URLs whether they answer (HEAD, conditional
+        /// when the database holds validators): reachable, not modified,
+        /// redirect, 404, TLS or connection error. Exit 1 when a feed is
+        /// unreachable.
+        #[arg(long)]
+        check: bool,
+        /// Seconds allowed per URL with --check.
+        #[arg(long, default_value_t = 20, requires = "check")]
+        timeout: u64,
     },
     /// Write the database in osv.dev's bucket layout (`<ECOSYSTEM>/all.zip`
     /// and `<ECOSYSTEM>/<ID>.json`), readable by osv-scanner's offline mode.
@@ -297,6 +306,17 @@ pub struct CatalogArgs {
     /// Leave out the built-in catalog (only --catalog directories).
     #[arg(long)]
     pub no_builtin: bool,
+    /// Enable OSV.dev's export of this ecosystem, as its name appears in
+    /// OSV.dev's `ecosystems.txt` (`Root`, `Red Hat`), without a feed file:
+    /// the feed `osv-<NAME>` (spaces as `-`). Repeatable, or comma-separated
+    /// in the environment.
+    #[arg(
+        long = "osv-ecosystem",
+        value_name = "NAME",
+        env = "ADVISORD_OSV_ECOSYSTEMS",
+        value_delimiter = ','
+    )]
+    pub osv_ecosystems: Vec<String>,
 }
 
 /// Download and concurrency settings.

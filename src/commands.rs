@@ -109,7 +109,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Feeds { catalog, json } => {
+        Command::Feeds {
+            catalog,
+            json,
+            check: true,
+            timeout,
+        } => check_feeds(&store, &load_catalog(&catalog)?, timeout, json).await,
+        Command::Feeds { catalog, json, .. } => {
             let syncer = Syncer::new(
                 store.clone(),
                 load_catalog(&catalog)?,
@@ -119,11 +125,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
             } else {
-                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error")?;
+                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error\tnotes")?;
                 for v in &views {
+                    let mut notes: Vec<String> = Vec::new();
+                    if let Some(date) = &v.end_of_life {
+                        notes.push(format!("end of life {date}"));
+                    }
+                    notes.extend(v.not_published.clone());
                     writeln!(
                         out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         v.name,
                         v.format.as_deref().unwrap_or("-"),
                         v.enabled,
@@ -132,6 +143,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         v.last_attempt.as_deref().unwrap_or("-"),
                         v.last_success.as_deref().unwrap_or("-"),
                         v.last_error.as_deref().unwrap_or("-"),
+                        if notes.is_empty() { "-".to_string() } else { notes.join("; ") },
                     )?;
                 }
             }
@@ -309,7 +321,62 @@ fn progress_bar(feeds: u64) -> indicatif::ProgressBar {
 }
 
 fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
-    Ok(Catalog::load(!args.no_builtin, &args.dirs)?)
+    let mut catalog = Catalog::load(!args.no_builtin, &args.dirs)?;
+    catalog.enable_osv_ecosystems(&args.osv_ecosystems)?;
+    Ok(catalog)
+}
+
+/// `advisord feeds --check`: one line per URL (or JSON), error when an
+/// enabled feed has a URL a sync could not fetch.
+async fn check_feeds(store: &Store, catalog: &Catalog, timeout: u64, json: bool) -> Result<()> {
+    let specs = catalog.select(&[]).map_err(anyhow::Error::msg)?;
+    let states = store.feed_states()?;
+    let checker = crate::feeds::check::Checker::new(std::time::Duration::from_secs(timeout.max(1)))?;
+    let held = |feed: &str, url: &str| {
+        let state = states.get(feed);
+        crate::feeds::http::Validators {
+            etag: state.and_then(|s| s.etags.get(url).cloned()),
+            last_modified: state.and_then(|s| s.last_modified.get(url).cloned()),
+        }
+    };
+    let checks = crate::feeds::check::check_feeds(&checker, &specs, held).await;
+    let mut out = std::io::stdout();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&checks)?)?;
+    } else {
+        for feed in &checks {
+            if let Some(note) = &feed.not_published {
+                writeln!(out, "{}\t-\t{note}", feed.feed)?;
+            }
+            for url in &feed.urls {
+                let mut line = format!("{}\t{}\t{}", feed.feed, url.url, url.result.label());
+                if let Some(status) = url.status {
+                    line.push_str(&format!(" (HTTP {status})"));
+                }
+                if let Some(location) = &url.location {
+                    line.push_str(&format!(" -> {location}"));
+                }
+                if let Some(detail) = &url.detail {
+                    line.push_str(&format!(": {detail}"));
+                }
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    let unreachable: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.reachable)
+        .map(|c| c.feed.as_str())
+        .collect();
+    if !unreachable.is_empty() {
+        anyhow::bail!(
+            "{} of {} enabled feeds unreachable: {}",
+            unreachable.len(),
+            checks.len(),
+            unreachable.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn fetch_options(args: &FetchArgs) -> FetchOptions {

@@ -10,7 +10,7 @@
 //! database) so a feed with several files can be re-parsed whole when only
 //! one of them changed while the others answered 304.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -65,6 +65,9 @@ pub enum SyncStatus {
     Ingested,
     /// The sync failed; the store's records are as before.
     Failed,
+    /// An OSV feed whose ecosystem the bucket's `ecosystems.txt` does not
+    /// list: nothing was fetched, the store's records are as before.
+    NotPublished,
 }
 
 /// What one feed's sync did.
@@ -90,6 +93,8 @@ pub struct FeedReport {
     pub outcome: BatchOutcome,
     /// Why it failed.
     pub error: Option<String>,
+    /// Why nothing was fetched (not published upstream).
+    pub note: Option<String>,
     /// Wall time of the sync.
     pub seconds: f64,
 }
@@ -107,6 +112,7 @@ impl FeedReport {
             first_errors: Vec::new(),
             outcome: BatchOutcome::default(),
             error: None,
+            note: None,
             seconds: 0.0,
         }
     }
@@ -119,6 +125,11 @@ impl FeedReport {
                 "feed {}: FAILED: {}",
                 self.feed,
                 self.error.as_deref().unwrap_or("unknown error")
+            ),
+            SyncStatus::NotPublished => format!(
+                "feed {}: {}",
+                self.feed,
+                self.note.as_deref().unwrap_or("not published upstream")
             ),
             SyncStatus::NotModified => format!(
                 "feed {}: not modified ({} files, {:.2}s)",
@@ -209,6 +220,10 @@ pub struct FeedView {
     pub interval: Option<String>,
     /// Whether this build has its parser.
     pub supported: bool,
+    /// When the publisher ended support for the release (catalog `end_of_life`).
+    pub end_of_life: Option<String>,
+    /// Why upstream does not publish the feed, from the last `ecosystems.txt` read.
+    pub not_published: Option<String>,
     /// Records it contributes.
     pub records: u64,
     /// When a sync last started.
@@ -242,7 +257,24 @@ pub struct Syncer {
     permits: Arc<Semaphore>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     status: Mutex<BTreeMap<String, RunStatus>>,
+    /// The OSV buckets' `ecosystems.txt`, by URL, as last read.
+    osv_indexes: tokio::sync::Mutex<HashMap<String, IndexCopy>>,
 }
+
+/// One `ecosystems.txt` as read by this process.
+#[derive(Debug, Clone)]
+struct IndexCopy {
+    /// The listed ecosystems; `None` when the bucket has no index.
+    listed: Option<BTreeSet<String>>,
+    read_at: std::time::Instant,
+}
+
+/// How long an `ecosystems.txt` read serves the feeds synced after it
+/// (one read for the ~40 OSV feeds of a sync run).
+const INDEX_FRESH: Duration = Duration::from_secs(300);
+
+/// Largest `ecosystems.txt` accepted.
+const INDEX_MAX_BYTES: u64 = 1 << 20;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -264,6 +296,7 @@ impl Syncer {
             fetcher,
             locks: Mutex::new(HashMap::new()),
             status: Mutex::new(BTreeMap::new()),
+            osv_indexes: tokio::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -395,6 +428,13 @@ impl Syncer {
             .format()
             .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
         let read = ReadOptions::for_feed(format, spec.dialect.as_deref())?;
+        if let Some(export) = spec.osv_export() {
+            let listed = self.osv_listing(&export.index_url).await;
+            if listed.is_some_and(|l| !l.contains(&export.ecosystem)) {
+                report.note = Some(export.not_published());
+                return Ok(SyncStatus::NotPublished);
+            }
+        }
         let state = self
             .store
             .feed_state(&spec.name)
@@ -432,6 +472,88 @@ impl Syncer {
             }
         }
         outcome
+    }
+
+    /// The ecosystems the OSV bucket's `index_url` lists, read at most once
+    /// per [`INDEX_FRESH`] and conditionally (the copy and its validators
+    /// are kept in the cache directory). `None` when the bucket has no index
+    /// (a mirror may not): the feeds are then fetched as named. When the
+    /// index cannot be fetched, the last copy read is used.
+    async fn osv_listing(&self, index_url: &str) -> Option<BTreeSet<String>> {
+        let mut indexes = self.osv_indexes.lock().await;
+        if let Some(copy) = indexes.get(index_url) {
+            if copy.read_at.elapsed() < INDEX_FRESH {
+                return copy.listed.clone();
+            }
+        }
+        let path = self.index_path(index_url);
+        let meta = http::with_suffix(&path, ".validators.json");
+        let validators = std::fs::read(&meta)
+            .ok()
+            .filter(|_| path.is_file())
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .map(|v| Validators {
+                etag: v["etag"].as_str().map(str::to_string),
+                last_modified: v["last_modified"].as_str().map(str::to_string),
+            })
+            .unwrap_or_default();
+        let pending = http::with_suffix(&path, ".new");
+        let fetched = self
+            .fetcher
+            .fetch_to_file(index_url, &pending, &validators, false, Some(INDEX_MAX_BYTES))
+            .await;
+        match fetched {
+            Ok(FetchOutcome::NotModified) => {}
+            Ok(FetchOutcome::Downloaded(d)) => {
+                let saved = std::fs::rename(&d.path, &path).and_then(|()| {
+                    let v = serde_json::json!({
+                        "etag": d.validators.etag,
+                        "last_modified": d.validators.last_modified,
+                    });
+                    std::fs::write(&meta, v.to_string())
+                });
+                if let Err(e) = saved {
+                    tracing::warn!(url = %index_url, error = %e, "cannot keep the ecosystems index");
+                }
+            }
+            Err(http::FetchError::Status { status, .. }) if status == 404 || status == 410 => {
+                tracing::info!(url = %index_url, "no ecosystems index: OSV feeds are fetched as named");
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(e) => {
+                tracing::warn!(url = %index_url, error = %e, "cannot read the ecosystems index; using the last copy, if any");
+            }
+        }
+        let listed = std::fs::read_to_string(&path)
+            .ok()
+            .map(|text| crate::feeds::catalog::parse_ecosystem_index(&text));
+        indexes.insert(
+            index_url.to_string(),
+            IndexCopy {
+                listed: listed.clone(),
+                read_at: std::time::Instant::now(),
+            },
+        );
+        listed
+    }
+
+    /// Where the copy of an `ecosystems.txt` is kept (a directory no feed
+    /// name can take: feed names never start with a dot).
+    fn index_path(&self, index_url: &str) -> PathBuf {
+        self.options
+            .cache_dir
+            .join(".osv-ecosystems")
+            .join(cache_file_name(index_url))
+    }
+
+    /// "Not published upstream" for an OSV feed whose ecosystem the last
+    /// copy of its bucket's index (on disk, so `feeds` sees what `sync` read)
+    /// does not list.
+    fn cached_not_published(&self, spec: &FeedSpec) -> Option<String> {
+        let export = spec.osv_export()?;
+        let text = std::fs::read_to_string(self.index_path(&export.index_url)).ok()?;
+        let listed = crate::feeds::catalog::parse_ecosystem_index(&text);
+        (!listed.contains(&export.ecosystem)).then(|| export.not_published())
     }
 
     async fn fetch_files(
@@ -589,7 +711,8 @@ impl Syncer {
                 let spec = self.catalog.get(&name);
                 let state = states.get(&name).cloned().unwrap_or_default();
                 let run = status.get(&name).cloned().unwrap_or_default();
-                view(&name, spec, state, run)
+                let not_published = spec.and_then(|s| self.cached_not_published(s));
+                view(&name, spec, state, run, not_published)
             })
             .collect())
     }
@@ -641,7 +764,13 @@ impl Syncer {
     }
 }
 
-fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -> FeedView {
+fn view(
+    name: &str,
+    spec: Option<&FeedSpec>,
+    state: FeedState,
+    run: RunStatus,
+    not_published: Option<String>,
+) -> FeedView {
     let later = |a: Option<String>, b: Option<String>| match (a, b) {
         (Some(a), Some(b)) => Some(if a >= b { a } else { b }),
         (a, b) => a.or(b),
@@ -660,6 +789,8 @@ fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -
         enabled: spec.is_some_and(|s| s.enabled),
         interval: spec.map(|s| crate::feeds::catalog::format_duration(s.interval)),
         supported: spec.is_some_and(|s| s.format().is_ok()),
+        end_of_life: spec.and_then(|s| s.end_of_life.clone()),
+        not_published,
         records: state.records,
         last_attempt,
         last_success,

@@ -79,6 +79,8 @@ struct RawSpec {
     history_months: u32,
     #[serde(default)]
     max_size: Option<String>,
+    #[serde(default)]
+    end_of_life: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -112,6 +114,9 @@ pub struct FeedSpec {
     pub history_months: u32,
     /// Largest download accepted per file, when not the default.
     pub max_bytes: Option<u64>,
+    /// When the publisher ended support for the release the feed covers
+    /// (`2025-07` or `2025-07-23`): the feed stays usable, `feeds` flags it.
+    pub end_of_life: Option<String>,
     /// Where the spec came from (`builtin:NAME.toml` or a path).
     pub origin: String,
 }
@@ -168,6 +173,9 @@ impl FeedSpec {
             .map(parse_size)
             .transpose()
             .map_err(invalid)?;
+        if let Some(date) = &raw.end_of_life {
+            check_end_of_life(date).map_err(invalid)?;
+        }
         Ok(FeedSpec {
             name: raw.name,
             format: raw.format,
@@ -179,6 +187,7 @@ impl FeedSpec {
             snapshot: raw.snapshot,
             history_months: raw.history_months,
             max_bytes,
+            end_of_life: raw.end_of_life,
             origin: origin.to_string(),
         })
     }
@@ -186,6 +195,27 @@ impl FeedSpec {
     /// The parser for this feed, if this build has it.
     pub fn format(&self) -> Result<Format, UnknownFormat> {
         self.format.parse()
+    }
+
+    /// For an OSV feed reading one `<BASE>/<ECOSYSTEM>/all.zip` (OSV.dev's
+    /// bucket layout, or a mirror of it): the ecosystem and the bucket's
+    /// `ecosystems.txt`, which lists the ecosystems the bucket exports.
+    pub fn osv_export(&self) -> Option<OsvExport> {
+        if self.format != Format::Osv.name() {
+            return None;
+        }
+        let [url] = self.urls.as_slice() else {
+            return None;
+        };
+        let dir = url.strip_suffix("/all.zip")?;
+        let (base, segment) = dir.rsplit_once('/')?;
+        if segment.is_empty() || base.ends_with('/') || !base.contains("://") {
+            return None;
+        }
+        Some(OsvExport {
+            ecosystem: percent_decode(segment)?,
+            index_url: format!("{base}/ecosystems.txt"),
+        })
     }
 
     /// The URLs to fetch at `now`: a URL with `{yyyy}` (year), `{mm}` (01-12)
@@ -318,6 +348,110 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {text:?} is too large"))
 }
 
+/// Where OSV.dev publishes its per-ecosystem exports (`<ECOSYSTEM>/all.zip`
+/// and `ecosystems.txt`).
+pub const OSV_BUCKET: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+
+/// An OSV feed's place in an OSV.dev-style bucket (see [`FeedSpec::osv_export`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsvExport {
+    /// The ecosystem as `ecosystems.txt` spells it (`Red Hat`).
+    pub ecosystem: String,
+    /// The bucket's list of exported ecosystems.
+    pub index_url: String,
+}
+
+impl OsvExport {
+    /// What `feeds` and `sync` say when the index does not list the ecosystem.
+    pub fn not_published(&self) -> String {
+        format!(
+            "not published upstream: {} does not list {:?}",
+            self.index_url, self.ecosystem
+        )
+    }
+}
+
+/// The feed that reads OSV.dev's export of `ecosystem`: named like the
+/// built-in ones (`osv-Red-Hat` for `Red Hat`), enabled, every 6 hours.
+/// Lets a newly exported ecosystem be synced without writing a TOML file.
+pub fn osv_feed(ecosystem: &str) -> Result<FeedSpec, CatalogError> {
+    let invalid = |reason: String| CatalogError::Invalid {
+        path: "--osv-ecosystem".into(),
+        reason,
+    };
+    let name: String = ecosystem
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if ecosystem.trim() != ecosystem || name.trim_matches('-').is_empty() {
+        return Err(invalid(format!("ecosystem {ecosystem:?} is not a name")));
+    }
+    Ok(FeedSpec {
+        name: format!("osv-{name}"),
+        format: Format::Osv.name().to_string(),
+        dialect: None,
+        urls: vec![format!("{OSV_BUCKET}/{}/all.zip", percent_encode(ecosystem))],
+        interval: Duration::from_secs(6 * 3600),
+        enabled: true,
+        description: Some(format!("OSV.dev export of the {ecosystem} ecosystem (enabled by name)")),
+        snapshot: true,
+        history_months: 0,
+        max_bytes: None,
+        end_of_life: None,
+        origin: "--osv-ecosystem".to_string(),
+    })
+}
+
+/// The ecosystems listed by an `ecosystems.txt` (one name per line).
+pub fn parse_ecosystem_index(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `%XX` for every byte of a path segment outside `A-Z a-z 0-9 - . _ ~`.
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The inverse of [`percent_encode`]; `None` for a malformed escape or non-UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// An end-of-life date: `YYYY-MM` or `YYYY-MM-DD`.
+fn check_end_of_life(text: &str) -> Result<(), String> {
+    let full = format!("{text}{}", if text.len() == 7 { "-01" } else { "" });
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(&full, &format)
+        .map(|_| ())
+        .map_err(|_| format!("end_of_life {text:?}: use YYYY-MM or YYYY-MM-DD"))
+}
+
 /// The loaded catalog: feeds by name.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -375,6 +509,26 @@ impl Catalog {
         }
         origins.insert(spec.name.clone(), spec.origin.clone());
         self.feeds.insert(spec.name.clone(), spec);
+        Ok(())
+    }
+
+    /// Enables OSV.dev's export of each ecosystem named (`Root`, `Red Hat`):
+    /// the catalog's feed for it when there is one (by feed name or URL),
+    /// else a new one from [`osv_feed`].
+    pub fn enable_osv_ecosystems(&mut self, ecosystems: &[String]) -> Result<(), CatalogError> {
+        for ecosystem in ecosystems {
+            let generated = osv_feed(ecosystem)?;
+            let existing = self
+                .feeds
+                .values_mut()
+                .find(|f| f.name == generated.name || f.urls == generated.urls);
+            match existing {
+                Some(feed) => feed.enabled = true,
+                None => {
+                    self.feeds.insert(generated.name.clone(), generated);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -491,6 +645,69 @@ max_size = "64MiB"
     }
 
     #[test]
+    fn end_of_life_is_a_date() {
+        let with = |v: &str| SPEC.replace("snapshot = false", &format!("snapshot = false\nend_of_life = {v:?}"));
+        for ok in ["2025-07", "2024-12-31"] {
+            let spec = FeedSpec::from_toml(&with(ok), "t.toml").unwrap();
+            assert_eq!(spec.end_of_life.as_deref(), Some(ok));
+        }
+        for bad in ["July 2025", "2025-13", "2025-02-30", "yes"] {
+            let err = FeedSpec::from_toml(&with(bad), "t.toml").unwrap_err().to_string();
+            assert!(err.contains("end_of_life"), "{bad}: {err}");
+        }
+        assert_eq!(FeedSpec::from_toml(SPEC, "t.toml").unwrap().end_of_life, None);
+    }
+
+    #[test]
+    fn osv_feeds_know_their_bucket_index() {
+        let catalog = Catalog::builtin().unwrap();
+        let red_hat = catalog.get("osv-Red-Hat").unwrap().osv_export().unwrap();
+        assert_eq!(red_hat.ecosystem, "Red Hat");
+        assert_eq!(red_hat.index_url, format!("{OSV_BUCKET}/ecosystems.txt"));
+        // Every built-in OSV feed is one bucket export; no other feed is.
+        for feed in catalog.feeds() {
+            assert_eq!(feed.osv_export().is_some(), feed.format == "osv", "{}", feed.name);
+        }
+        let other = SPEC.replace("\"mail\"", "\"osv\"");
+        let other = other.replace("archives/{yyyy}-{Month}.txt.gz", "x/all.zip");
+        let export = FeedSpec::from_toml(&other, "t.toml").unwrap().osv_export().unwrap();
+        assert_eq!(export.index_url, "https://example.org/ecosystems.txt");
+        assert_eq!(export.ecosystem, "x");
+        let bad = other.replace("x/all.zip", "%zz/all.zip");
+        assert_eq!(FeedSpec::from_toml(&bad, "t.toml").unwrap().osv_export(), None);
+        let index = parse_ecosystem_index("AlmaLinux\nRed Hat\n\n  Go \n");
+        assert!(index.contains("Red Hat") && index.contains("Go") && index.len() == 3);
+    }
+
+    #[test]
+    fn osv_ecosystems_are_enabled_by_name() {
+        let mut catalog = Catalog::builtin().unwrap();
+        let before = catalog.len();
+        catalog
+            .enable_osv_ecosystems(&["Docker Hardened Images".into(), "PyPI".into()])
+            .unwrap();
+        // A new one gets a feed named like the built-in ones...
+        let dhi = catalog.get("osv-Docker-Hardened-Images").unwrap();
+        assert!(dhi.enabled);
+        assert_eq!(dhi.urls, vec![format!("{OSV_BUCKET}/Docker%20Hardened%20Images/all.zip")]);
+        assert_eq!(dhi.osv_export().unwrap().ecosystem, "Docker Hardened Images");
+        // ...a known one is the built-in feed, not a copy.
+        assert_eq!(catalog.len(), before + 1);
+        assert_eq!(catalog.get("osv-PyPI").unwrap().origin, "builtin:osv-PyPI.toml");
+        // A disabled built-in feed is enabled by its ecosystem's name.
+        let mut catalog = Catalog::builtin().unwrap();
+        for feed in catalog.feeds.values_mut() {
+            feed.enabled = false;
+        }
+        catalog.enable_osv_ecosystems(&["Red Hat".into()]).unwrap();
+        let enabled: Vec<_> = catalog.select(&[]).unwrap().into_iter().map(|f| f.name).collect();
+        assert_eq!(enabled, vec!["osv-Red-Hat"]);
+        for bad in ["", " Go", "::"] {
+            assert!(catalog.enable_osv_ecosystems(&[bad.into()]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn durations_and_sizes() {
         assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
@@ -541,6 +758,39 @@ max_size = "64MiB"
                 crate::formats::oval::azure::file_release(&feed.urls[0]),
                 Some(release),
                 "{name}"
+            );
+        }
+        // The catalog as reviewed against public evidence (feeds/README.md):
+        // no feed for a file that does not exist...
+        for gone in ["oval-rhel-10", "osv-Photon-OS", "osv-Bioconductor"] {
+            assert!(catalog.get(gone).is_none(), "{gone}");
+        }
+        for feed in catalog.feeds() {
+            for url in &feed.urls {
+                // SUSE publishes Leap Micro 5.x per minor; SL Micro 6 as suse.linux.micro.6.
+                assert!(!url.contains("leap.micro.5-"), "{url}");
+                assert!(!url.contains("enterprise.micro.6"), "{url}");
+            }
+        }
+        // ...current releases, and end-of-life ones kept but marked.
+        for name in [
+            "oval-suse-sles-16",
+            "oval-opensuse-leap-16.0",
+            "oval-opensuse-leap-micro-5.5",
+            "osv-CleanStart",
+            "osv-Root",
+            "osv-TuxCare",
+        ] {
+            assert!(catalog.get(name).is_some_and(|f| f.enabled), "{name}");
+        }
+        for name in ["oval-ubuntu-25.10", "oval-opensuse-leap-15.5", "oval-cbl-mariner-2.0"] {
+            assert!(catalog.get(name).unwrap().end_of_life.is_some(), "{name}");
+        }
+        for n in [8, 9] {
+            let feed = catalog.get(&format!("oval-rhel-{n}")).unwrap();
+            assert!(
+                feed.urls[0].ends_with(&format!("rhel-{n}-including-unpatched.oval.xml.bz2")),
+                "{feed:?}"
             );
         }
         // A dialect on another format stays informational.

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub mod catalog;
+pub mod check;
 pub mod http;
 
 /// One upstream file handed to a parser.

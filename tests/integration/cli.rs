@@ -468,6 +468,86 @@ fn builtin_azure_linux_feeds_sync_their_files() {
 }
 
 #[test]
+fn builtin_rhel_feeds_read_unpatched_cves_as_affected_without_a_fix() {
+    // The built-in RHEL 9 entry names Red Hat's "including unpatched" file;
+    // fed the real (excerpted) upstream file under that URL, its CVE
+    // definitions without a fix become "affected, no fix yet" (introduced
+    // 0, no fixed event) while its RHSA patch definitions keep their fixes.
+    let Some(file) = oval("rhel/v2/RHEL9/rhel-9-including-unpatched.oval.xml.bz2") else {
+        return;
+    };
+    let catalog = advisord::feeds::catalog::Catalog::builtin().expect("catalog");
+    let spec = catalog.get("oval-rhel-9").expect("oval-rhel-9").clone();
+    assert!(spec.enabled);
+    assert!(
+        spec.urls[0].ends_with("/RHEL9/rhel-9-including-unpatched.oval.xml.bz2"),
+        "{:?}",
+        spec.urls
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mirror = dir.path().join("mirror");
+    write_mirror(
+        &mirror,
+        &[MirrorEntry {
+            feed: &spec.name,
+            format: &spec.format,
+            dialect: spec.dialect.as_deref(),
+            url: &spec.urls[0],
+            file: &file,
+        }],
+    );
+    let db = dir.path().join("db.redb");
+    let (code, reports) = sync_from_mirror(&db, &mirror);
+    assert_eq!(code, Some(0), "{reports:?}");
+    assert_eq!(reports[0]["record_errors"], 0, "{}", reports[0]);
+    let get = |id: &str| -> Value {
+        serde_json::from_str(&common::advisord_ok(&["--db", db_arg(&db), "get", id]))
+            .expect("record")
+    };
+    let events = |record: &Value, name: &str| -> Vec<Value> {
+        record["affected"]
+            .as_array()
+            .expect("affected")
+            .iter()
+            .filter(|a| {
+                a["package"]["ecosystem"] == "Red Hat:enterprise_linux:9"
+                    && a["package"]["name"] == name
+            })
+            .flat_map(|a| a["ranges"].as_array().cloned().unwrap_or_default())
+            .flat_map(|r| r["events"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    // "Will not fix" for tar: affected, and no version fixes it.
+    let unpatched = get("CVE-2005-2541");
+    assert_eq!(
+        events(&unpatched, "tar"),
+        vec![serde_json::json!({"introduced": "0"})],
+        "{unpatched}"
+    );
+    let out = common::advisord_ok(&[
+        "--db",
+        db_arg(&db),
+        "query",
+        "--ecosystem",
+        "Red Hat:enterprise_linux:9",
+        "--name",
+        "tar",
+        "--version",
+        "2:1.34-99.el9",
+    ]);
+    assert!(out.contains("CVE-2005-2541"), "{out}");
+    // A patch definition of the same file keeps its fixed version.
+    let patched = get("RHSA-2022:4765");
+    assert!(
+        events(&patched, "firefox").iter().any(|e| e.get("fixed").is_some()),
+        "{patched}"
+    );
+    // "Unaffected" definitions never become records.
+    let missing = common::advisord(&["--db", db_arg(&db), "get", "CVE-2002-0059"]);
+    assert!(!missing.status.success());
+}
+
+#[test]
 fn a_synced_oval_download_is_read_from_its_saved_copy_and_named_by_its_url() {
     let Some(bz2) = oval("debian/oval-definitions-bullseye.excerpt.xml.bz2") else {
         return;

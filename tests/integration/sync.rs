@@ -31,11 +31,14 @@ enum Fault {
     Slow(Duration),
     /// Announce the full length, send half the body, close.
     ShortBody,
+    /// Answer 302 with this `Location`.
+    Redirect(&'static str),
 }
 
 /// One request the upstream saw.
 #[derive(Debug, Clone)]
 struct Hit {
+    method: String,
     path: String,
     status: u16,
     range: Option<String>,
@@ -122,6 +125,7 @@ fn etag_of(bytes: &[u8]) -> String {
 
 async fn serve_file(State(up): State<Arc<Upstream>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
+    let method = request.method().to_string();
     let headers = request.headers().clone();
     let range = headers
         .get(header::RANGE)
@@ -135,6 +139,7 @@ async fn serve_file(State(up): State<Arc<Upstream>>, request: Request) -> Respon
         .and_then(VecDeque::pop_front);
     let log = |status: u16| {
         up.log.lock().unwrap().push(Hit {
+            method: method.clone(),
             path: path.clone(),
             status,
             range: range.clone(),
@@ -149,6 +154,10 @@ async fn serve_file(State(up): State<Arc<Upstream>>, request: Request) -> Respon
     if let Some(Fault::Status(s)) = &fault {
         log(*s);
         return StatusCode::from_u16(*s).unwrap().into_response();
+    }
+    if let Some(Fault::Redirect(location)) = &fault {
+        log(302);
+        return (StatusCode::FOUND, [(header::LOCATION, *location)]).into_response();
     }
     let Some(bytes) = up.files.lock().unwrap().get(&path).cloned() else {
         log(404);
@@ -1318,4 +1327,168 @@ async fn a_truncated_file_of_a_multi_file_oval_snapshot_keeps_the_stored_records
         (before.records, before.changes, before.removed)
     );
     server.stop().await;
+}
+
+// ------------------------------------------------- ecosystems.txt and --check
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
+    let server = TestServer::start().await;
+    server.put("/ecosystems.txt", b"Go\nRed Hat\n".to_vec());
+    server.put("/Go/all.zip", zip_of(&three()));
+    // A mirror without an index: its feeds are fetched as named.
+    server.put(
+        "/mirror/Go/all.zip",
+        zip_of(&[record("TEST-0009", "delta", "2024-01-01T00:00:00Z", "9.0.0")]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[
+            ("osv-Go", "osv", vec![server.url("/Go/all.zip")], true),
+            ("osv-Photon-OS", "osv", vec![server.url("/Photon%20OS/all.zip")], true),
+            ("mirrored", "osv", vec![server.url("/mirror/Go/all.zip")], true),
+        ],
+    );
+    let env = env_with(dir, &cat, fast_fetch());
+    let specs = env.syncer.catalog().select(&[]).unwrap();
+    let reports = env.syncer.sync_all(specs.clone()).await;
+    let by_name = |name: &str| reports.iter().find(|r| r.feed == name).unwrap().clone();
+    assert_eq!(by_name("osv-Go").status, SyncStatus::Ingested);
+    assert_eq!(by_name("osv-Go").outcome.created, 3);
+    assert_eq!(by_name("mirrored").status, SyncStatus::Ingested);
+    let photon = by_name("osv-Photon-OS");
+    assert_eq!(photon.status, SyncStatus::NotPublished, "{photon:?}");
+    let note = photon.note.clone().unwrap();
+    assert!(note.contains("not published upstream") && note.contains("Photon OS"), "{note}");
+    assert!(photon.summary().contains("not published upstream"));
+    // The unlisted export is never asked for; the index is read once for
+    // both feeds of the bucket; the index-less mirror answered 404 once.
+    assert!(server.hits("/Photon%20OS/all.zip").is_empty());
+    assert_eq!(server.hits("/ecosystems.txt").len(), 1);
+    assert_eq!(server.hits("/mirror/ecosystems.txt").len(), 1);
+    // `feeds` says so from the copy on disk; other feeds carry no note.
+    let views = env.syncer.views().unwrap();
+    let view = |name: &str| views.iter().find(|v| v.name == name).unwrap().clone();
+    assert_eq!(view("osv-Photon-OS").not_published.as_deref(), Some(note.as_str()));
+    assert_eq!(view("osv-Photon-OS").last_error, None);
+    assert_eq!(view("osv-Go").not_published, None);
+    // A later process reads the index conditionally (304) and still
+    // follows it; once the ecosystem is listed, the feed is fetched.
+    let options = SyncOptions {
+        fetch: fast_fetch(),
+        cache_dir: env.dir.path().join("cache"),
+        jobs: 2,
+        force: false,
+    };
+    let catalog = Catalog::load(false, &[cat.clone()]).unwrap();
+    let again = Syncer::new(env.store.clone(), catalog.clone(), options.clone()).unwrap();
+    let report = again.sync_named("osv-Photon-OS").await.unwrap();
+    assert_eq!(report.status, SyncStatus::NotPublished);
+    let index_hits = server.hits("/ecosystems.txt");
+    assert_eq!(index_hits.last().unwrap().status, 304, "{index_hits:?}");
+    server.put("/ecosystems.txt", b"Go\nPhoton OS\nRed Hat\n".to_vec());
+    server.put("/Photon%20OS/all.zip", zip_of(&three()[..1]));
+    let later = Syncer::new(env.store.clone(), catalog, options).unwrap();
+    let report = later.sync_named("osv-Photon-OS").await.unwrap();
+    assert_eq!(report.status, SyncStatus::Ingested, "{report:?}");
+    assert!(later.views().unwrap().iter().all(|v| v.not_published.is_none()));
+    server.stop().await;
+}
+
+#[test]
+fn feeds_check_reports_each_url_on_a_loopback_upstream() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::start());
+    server.put("/ecosystems.txt", b"Go\n".to_vec());
+    server.put("/Go/all.zip", zip_of(&three()));
+    server.put("/fresh.json", record("TEST-0005", "e", "2024-01-01T00:00:00Z", "1.0.0").to_string().into_bytes());
+    // A port nothing listens on, and TLS asked of a plain-HTTP server.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}/x.json", closed.local_addr().unwrap());
+    drop(closed);
+    let tls_url = server.url("/fresh.json").replace("http://", "https://");
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = vec![
+        ("synced", "osv", vec![server.url("/Go/all.zip")], true),
+        ("fresh", "osv", vec![server.url("/fresh.json")], true),
+        ("moved", "osv", vec![server.url("/old/fresh.json")], true),
+        ("gone", "osv", vec![server.url("/gone.json")], true),
+        ("unlisted", "osv", vec![server.url("/Photon%20OS/all.zip")], true),
+        ("refused", "osv", vec![closed_url.clone()], true),
+        ("tls", "osv", vec![tls_url.clone()], true),
+    ];
+    let cat = catalog_dir(dir.path(), &feeds);
+    let db = dir.path().join("check.redb");
+    let (db, cat) = (db.to_str().unwrap(), cat.to_str().unwrap());
+    // `synced` holds validators, so its check is conditional.
+    advisord_ok(&["--db", db, "sync", "--no-builtin", "--catalog", cat, "synced"]);
+    server.fault("/old/fresh.json", &[Fault::Redirect("/fresh.json")]);
+    server.clear_log();
+    let check = ["--db", db, "feeds", "--no-builtin", "--catalog", cat, "--check", "--timeout", "5"];
+    let out = advisord(&[&check[..], &["--json"][..]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for feed in ["gone", "refused", "tls"] {
+        assert!(stderr.contains(feed), "{stderr}");
+    }
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let feed = |name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["feed"] == name)
+            .unwrap_or_else(|| panic!("{name} in {checks}"))
+            .clone()
+    };
+    let url = |name: &str| feed(name)["urls"][0].clone();
+    assert_eq!(url("synced")["result"], "not-modified");
+    assert_eq!(url("synced")["status"], 304);
+    assert_eq!(url("fresh")["result"], "reachable");
+    assert_eq!(url("fresh")["status"], 200);
+    assert_eq!(url("moved")["result"], "redirect");
+    assert_eq!(url("moved")["location"], server.url("/fresh.json"));
+    assert_eq!(url("gone")["result"], "not-found");
+    assert_eq!(url("gone")["status"], 404);
+    assert_eq!(url("refused")["result"], "connection-error");
+    assert_eq!(url("tls")["result"], "tls-error", "{}", url("tls"));
+    for (name, reachable) in [
+        ("synced", true),
+        ("fresh", true),
+        ("moved", true),
+        ("gone", false),
+        ("unlisted", true),
+        ("refused", false),
+        ("tls", false),
+    ] {
+        assert_eq!(feed(name)["reachable"], reachable, "{name}: {}", feed(name));
+    }
+    // Not in the bucket's index: reported, not asked, not a failure.
+    assert!(feed("unlisted")["not_published"]
+        .as_str()
+        .is_some_and(|n| n.contains("not published upstream")));
+    assert_eq!(feed("unlisted")["urls"], json!([]));
+    assert!(server.hits("/Photon%20OS/all.zip").is_empty());
+    // Checks ask, they do not download: every request was a HEAD.
+    assert!(server.hits("/Go/all.zip").iter().all(|h| h.method == "HEAD"));
+    // Only reachable feeds left: the text report, and exit 0.
+    let good = catalog_dir(
+        &dir.path().join("good"),
+        &[feeds[0].clone(), feeds[1].clone(), feeds[2].clone()],
+    );
+    server.fault("/old/fresh.json", &[Fault::Redirect("/fresh.json")]);
+    let text = advisord_ok(&[
+        "--db",
+        db,
+        "feeds",
+        "--no-builtin",
+        "--catalog",
+        good.to_str().unwrap(),
+        "--check",
+    ]);
+    assert!(text.contains("synced\t") && text.contains("not modified (HTTP 304)"), "{text}");
+    assert!(text.contains("reachable (HTTP 200)"), "{text}");
+    assert!(text.contains(&format!("redirect (HTTP 200) -> {}", server.url("/fresh.json"))), "{text}");
+    runtime.shutdown_background();
 }

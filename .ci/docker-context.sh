@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Proves the Dockerfile's build stage has what it needs: copies exactly the
+# files its COPY lines name into an empty directory and runs its `RUN cargo
+# build ...` command there (offline: the dependencies were fetched for the
+# repository itself). A COPY line missing a file the manifest or build.rs
+# needs fails here as `docker build` would.
+#
+# The target directory is kept under target/ so a second run only relinks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+
+# The build stage: from the first FROM to the next one.
+stage=$(awk '/^FROM /{n++} n==1' Dockerfile)
+workdir=$(printf '%s\n' "$stage" | awk '$1=="WORKDIR"{print $2}' | tail -1)
+[ -n "$workdir" ] || { echo "docker-context: no WORKDIR in the build stage" >&2; exit 1; }
+
+copies=0
+while read -r _ args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    dest=${!#}
+    case "$dest" in /*) ;; *) dest="$workdir/$dest" ;; esac
+    mkdir -p "$ctx$dest"
+    while [ $# -gt 1 ]; do
+        cp -R "$1" "$ctx$dest/"
+        shift
+        copies=$((copies + 1))
+    done
+done < <(printf '%s\n' "$stage" | grep -E '^COPY ' | grep -v -- '--from')
+[ "$copies" -gt 0 ] || { echo "docker-context: no COPY in the build stage" >&2; exit 1; }
+
+build=$(printf '%s\n' "$stage" | sed -n 's/^RUN \(cargo build .*\)$/\1/p')
+[ -n "$build" ] || { echo "docker-context: no 'RUN cargo build' in the build stage" >&2; exit 1; }
+
+cargo fetch --locked --quiet
+echo "docker-context: $copies paths copied; running '$build' in $ctx$workdir"
+start=$(date +%s)
+# shellcheck disable=SC2086
+(cd "$ctx$workdir" && CARGO_TARGET_DIR="$repo/target/docker-context" $build --offline) \
+    || { echo "docker-context: the Dockerfile's build command fails in its own context" >&2; exit 1; }
+"$repo/target/docker-context/release/advisord" --version
+echo "docker-context: built in $(( $(date +%s) - start ))s"
