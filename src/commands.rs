@@ -143,7 +143,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                         v.last_attempt.as_deref().unwrap_or("-"),
                         v.last_success.as_deref().unwrap_or("-"),
                         v.last_error.as_deref().unwrap_or("-"),
-                        if notes.is_empty() { "-".to_string() } else { notes.join("; ") },
+                        if notes.is_empty() {
+                            "-".to_string()
+                        } else {
+                            notes.join("; ")
+                        },
                     )?;
                 }
             }
@@ -331,7 +335,8 @@ fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
 async fn check_feeds(store: &Store, catalog: &Catalog, timeout: u64, json: bool) -> Result<()> {
     let specs = catalog.select(&[]).map_err(anyhow::Error::msg)?;
     let states = store.feed_states()?;
-    let checker = crate::feeds::check::Checker::new(std::time::Duration::from_secs(timeout.max(1)))?;
+    let checker =
+        crate::feeds::check::Checker::new(std::time::Duration::from_secs(timeout.max(1)))?;
     let held = |feed: &str, url: &str| {
         let state = states.get(feed);
         crate::feeds::http::Validators {

@@ -500,7 +500,13 @@ impl Syncer {
         let pending = http::with_suffix(&path, ".new");
         let fetched = self
             .fetcher
-            .fetch_to_file(index_url, &pending, &validators, false, Some(INDEX_MAX_BYTES))
+            .fetch_to_file(
+                index_url,
+                &pending,
+                &validators,
+                false,
+                Some(INDEX_MAX_BYTES),
+            )
             .await;
         match fetched {
             Ok(FetchOutcome::NotModified) => {}

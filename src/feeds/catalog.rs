@@ -391,10 +391,15 @@ pub fn osv_feed(ecosystem: &str) -> Result<FeedSpec, CatalogError> {
         name: format!("osv-{name}"),
         format: Format::Osv.name().to_string(),
         dialect: None,
-        urls: vec![format!("{OSV_BUCKET}/{}/all.zip", percent_encode(ecosystem))],
+        urls: vec![format!(
+            "{OSV_BUCKET}/{}/all.zip",
+            percent_encode(ecosystem)
+        )],
         interval: Duration::from_secs(6 * 3600),
         enabled: true,
-        description: Some(format!("OSV.dev export of the {ecosystem} ecosystem (enabled by name)")),
+        description: Some(format!(
+            "OSV.dev export of the {ecosystem} ecosystem (enabled by name)"
+        )),
         snapshot: true,
         history_months: 0,
         max_bytes: None,
@@ -646,16 +651,26 @@ max_size = "64MiB"
 
     #[test]
     fn end_of_life_is_a_date() {
-        let with = |v: &str| SPEC.replace("snapshot = false", &format!("snapshot = false\nend_of_life = {v:?}"));
+        let with = |v: &str| {
+            SPEC.replace(
+                "snapshot = false",
+                &format!("snapshot = false\nend_of_life = {v:?}"),
+            )
+        };
         for ok in ["2025-07", "2024-12-31"] {
             let spec = FeedSpec::from_toml(&with(ok), "t.toml").unwrap();
             assert_eq!(spec.end_of_life.as_deref(), Some(ok));
         }
         for bad in ["July 2025", "2025-13", "2025-02-30", "yes"] {
-            let err = FeedSpec::from_toml(&with(bad), "t.toml").unwrap_err().to_string();
+            let err = FeedSpec::from_toml(&with(bad), "t.toml")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("end_of_life"), "{bad}: {err}");
         }
-        assert_eq!(FeedSpec::from_toml(SPEC, "t.toml").unwrap().end_of_life, None);
+        assert_eq!(
+            FeedSpec::from_toml(SPEC, "t.toml").unwrap().end_of_life,
+            None
+        );
     }
 
     #[test]
@@ -666,15 +681,26 @@ max_size = "64MiB"
         assert_eq!(red_hat.index_url, format!("{OSV_BUCKET}/ecosystems.txt"));
         // Every built-in OSV feed is one bucket export; no other feed is.
         for feed in catalog.feeds() {
-            assert_eq!(feed.osv_export().is_some(), feed.format == "osv", "{}", feed.name);
+            assert_eq!(
+                feed.osv_export().is_some(),
+                feed.format == "osv",
+                "{}",
+                feed.name
+            );
         }
         let other = SPEC.replace("\"mail\"", "\"osv\"");
         let other = other.replace("archives/{yyyy}-{Month}.txt.gz", "x/all.zip");
-        let export = FeedSpec::from_toml(&other, "t.toml").unwrap().osv_export().unwrap();
+        let export = FeedSpec::from_toml(&other, "t.toml")
+            .unwrap()
+            .osv_export()
+            .unwrap();
         assert_eq!(export.index_url, "https://example.org/ecosystems.txt");
         assert_eq!(export.ecosystem, "x");
         let bad = other.replace("x/all.zip", "%zz/all.zip");
-        assert_eq!(FeedSpec::from_toml(&bad, "t.toml").unwrap().osv_export(), None);
+        assert_eq!(
+            FeedSpec::from_toml(&bad, "t.toml").unwrap().osv_export(),
+            None
+        );
         let index = parse_ecosystem_index("AlmaLinux\nRed Hat\n\n  Go \n");
         assert!(index.contains("Red Hat") && index.contains("Go") && index.len() == 3);
     }
@@ -689,21 +715,38 @@ max_size = "64MiB"
         // A new one gets a feed named like the built-in ones...
         let dhi = catalog.get("osv-Docker-Hardened-Images").unwrap();
         assert!(dhi.enabled);
-        assert_eq!(dhi.urls, vec![format!("{OSV_BUCKET}/Docker%20Hardened%20Images/all.zip")]);
-        assert_eq!(dhi.osv_export().unwrap().ecosystem, "Docker Hardened Images");
+        assert_eq!(
+            dhi.urls,
+            vec![format!("{OSV_BUCKET}/Docker%20Hardened%20Images/all.zip")]
+        );
+        assert_eq!(
+            dhi.osv_export().unwrap().ecosystem,
+            "Docker Hardened Images"
+        );
         // ...a known one is the built-in feed, not a copy.
         assert_eq!(catalog.len(), before + 1);
-        assert_eq!(catalog.get("osv-PyPI").unwrap().origin, "builtin:osv-PyPI.toml");
+        assert_eq!(
+            catalog.get("osv-PyPI").unwrap().origin,
+            "builtin:osv-PyPI.toml"
+        );
         // A disabled built-in feed is enabled by its ecosystem's name.
         let mut catalog = Catalog::builtin().unwrap();
         for feed in catalog.feeds.values_mut() {
             feed.enabled = false;
         }
         catalog.enable_osv_ecosystems(&["Red Hat".into()]).unwrap();
-        let enabled: Vec<_> = catalog.select(&[]).unwrap().into_iter().map(|f| f.name).collect();
+        let enabled: Vec<_> = catalog
+            .select(&[])
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
         assert_eq!(enabled, vec!["osv-Red-Hat"]);
         for bad in ["", " Go", "::"] {
-            assert!(catalog.enable_osv_ecosystems(&[bad.into()]).is_err(), "{bad:?}");
+            assert!(
+                catalog.enable_osv_ecosystems(&[bad.into()]).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
@@ -783,7 +826,11 @@ max_size = "64MiB"
         ] {
             assert!(catalog.get(name).is_some_and(|f| f.enabled), "{name}");
         }
-        for name in ["oval-ubuntu-25.10", "oval-opensuse-leap-15.5", "oval-cbl-mariner-2.0"] {
+        for name in [
+            "oval-ubuntu-25.10",
+            "oval-opensuse-leap-15.5",
+            "oval-cbl-mariner-2.0",
+        ] {
             assert!(catalog.get(name).unwrap().end_of_life.is_some(), "{name}");
         }
         for n in [8, 9] {

@@ -539,7 +539,9 @@ fn builtin_rhel_feeds_read_unpatched_cves_as_affected_without_a_fix() {
     // A patch definition of the same file keeps its fixed version.
     let patched = get("RHSA-2022:4765");
     assert!(
-        events(&patched, "firefox").iter().any(|e| e.get("fixed").is_some()),
+        events(&patched, "firefox")
+            .iter()
+            .any(|e| e.get("fixed").is_some()),
         "{patched}"
     );
     // "Unaffected" definitions never become records.

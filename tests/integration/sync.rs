@@ -1339,15 +1339,30 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
     // A mirror without an index: its feeds are fetched as named.
     server.put(
         "/mirror/Go/all.zip",
-        zip_of(&[record("TEST-0009", "delta", "2024-01-01T00:00:00Z", "9.0.0")]),
+        zip_of(&[record(
+            "TEST-0009",
+            "delta",
+            "2024-01-01T00:00:00Z",
+            "9.0.0",
+        )]),
     );
     let dir = tempfile::tempdir().unwrap();
     let cat = catalog_dir(
         dir.path(),
         &[
             ("osv-Go", "osv", vec![server.url("/Go/all.zip")], true),
-            ("osv-Photon-OS", "osv", vec![server.url("/Photon%20OS/all.zip")], true),
-            ("mirrored", "osv", vec![server.url("/mirror/Go/all.zip")], true),
+            (
+                "osv-Photon-OS",
+                "osv",
+                vec![server.url("/Photon%20OS/all.zip")],
+                true,
+            ),
+            (
+                "mirrored",
+                "osv",
+                vec![server.url("/mirror/Go/all.zip")],
+                true,
+            ),
         ],
     );
     let env = env_with(dir, &cat, fast_fetch());
@@ -1360,7 +1375,10 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
     let photon = by_name("osv-Photon-OS");
     assert_eq!(photon.status, SyncStatus::NotPublished, "{photon:?}");
     let note = photon.note.clone().unwrap();
-    assert!(note.contains("not published upstream") && note.contains("Photon OS"), "{note}");
+    assert!(
+        note.contains("not published upstream") && note.contains("Photon OS"),
+        "{note}"
+    );
     assert!(photon.summary().contains("not published upstream"));
     // The unlisted export is never asked for; the index is read once for
     // both feeds of the bucket; the index-less mirror answered 404 once.
@@ -1370,7 +1388,10 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
     // `feeds` says so from the copy on disk; other feeds carry no note.
     let views = env.syncer.views().unwrap();
     let view = |name: &str| views.iter().find(|v| v.name == name).unwrap().clone();
-    assert_eq!(view("osv-Photon-OS").not_published.as_deref(), Some(note.as_str()));
+    assert_eq!(
+        view("osv-Photon-OS").not_published.as_deref(),
+        Some(note.as_str())
+    );
     assert_eq!(view("osv-Photon-OS").last_error, None);
     assert_eq!(view("osv-Go").not_published, None);
     // A later process reads the index conditionally (304) and still
@@ -1392,7 +1413,11 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
     let later = Syncer::new(env.store.clone(), catalog, options).unwrap();
     let report = later.sync_named("osv-Photon-OS").await.unwrap();
     assert_eq!(report.status, SyncStatus::Ingested, "{report:?}");
-    assert!(later.views().unwrap().iter().all(|v| v.not_published.is_none()));
+    assert!(later
+        .views()
+        .unwrap()
+        .iter()
+        .all(|v| v.not_published.is_none()));
     server.stop().await;
 }
 
@@ -1402,7 +1427,12 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
     let server = runtime.block_on(TestServer::start());
     server.put("/ecosystems.txt", b"Go\n".to_vec());
     server.put("/Go/all.zip", zip_of(&three()));
-    server.put("/fresh.json", record("TEST-0005", "e", "2024-01-01T00:00:00Z", "1.0.0").to_string().into_bytes());
+    server.put(
+        "/fresh.json",
+        record("TEST-0005", "e", "2024-01-01T00:00:00Z", "1.0.0")
+            .to_string()
+            .into_bytes(),
+    );
     // A port nothing listens on, and TLS asked of a plain-HTTP server.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_url = format!("http://{}/x.json", closed.local_addr().unwrap());
@@ -1414,7 +1444,12 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
         ("fresh", "osv", vec![server.url("/fresh.json")], true),
         ("moved", "osv", vec![server.url("/old/fresh.json")], true),
         ("gone", "osv", vec![server.url("/gone.json")], true),
-        ("unlisted", "osv", vec![server.url("/Photon%20OS/all.zip")], true),
+        (
+            "unlisted",
+            "osv",
+            vec![server.url("/Photon%20OS/all.zip")],
+            true,
+        ),
         ("refused", "osv", vec![closed_url.clone()], true),
         ("tls", "osv", vec![tls_url.clone()], true),
     ];
@@ -1422,12 +1457,35 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
     let db = dir.path().join("check.redb");
     let (db, cat) = (db.to_str().unwrap(), cat.to_str().unwrap());
     // `synced` holds validators, so its check is conditional.
-    advisord_ok(&["--db", db, "sync", "--no-builtin", "--catalog", cat, "synced"]);
+    advisord_ok(&[
+        "--db",
+        db,
+        "sync",
+        "--no-builtin",
+        "--catalog",
+        cat,
+        "synced",
+    ]);
     server.fault("/old/fresh.json", &[Fault::Redirect("/fresh.json")]);
     server.clear_log();
-    let check = ["--db", db, "feeds", "--no-builtin", "--catalog", cat, "--check", "--timeout", "5"];
+    let check = [
+        "--db",
+        db,
+        "feeds",
+        "--no-builtin",
+        "--catalog",
+        cat,
+        "--check",
+        "--timeout",
+        "5",
+    ];
     let out = advisord(&[&check[..], &["--json"][..]].concat());
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for feed in ["gone", "refused", "tls"] {
         assert!(stderr.contains(feed), "{stderr}");
@@ -1471,7 +1529,10 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
     assert_eq!(feed("unlisted")["urls"], json!([]));
     assert!(server.hits("/Photon%20OS/all.zip").is_empty());
     // Checks ask, they do not download: every request was a HEAD.
-    assert!(server.hits("/Go/all.zip").iter().all(|h| h.method == "HEAD"));
+    assert!(server
+        .hits("/Go/all.zip")
+        .iter()
+        .all(|h| h.method == "HEAD"));
     // Only reachable feeds left: the text report, and exit 0.
     let good = catalog_dir(
         &dir.path().join("good"),
@@ -1487,8 +1548,17 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
         good.to_str().unwrap(),
         "--check",
     ]);
-    assert!(text.contains("synced\t") && text.contains("not modified (HTTP 304)"), "{text}");
+    assert!(
+        text.contains("synced\t") && text.contains("not modified (HTTP 304)"),
+        "{text}"
+    );
     assert!(text.contains("reachable (HTTP 200)"), "{text}");
-    assert!(text.contains(&format!("redirect (HTTP 200) -> {}", server.url("/fresh.json"))), "{text}");
+    assert!(
+        text.contains(&format!(
+            "redirect (HTTP 200) -> {}",
+            server.url("/fresh.json")
+        )),
+        "{text}"
+    );
     runtime.shutdown_background();
 }
