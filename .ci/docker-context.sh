@@ -26,7 +26,8 @@ while read -r _ args; do
     case "$dest" in /*) ;; *) dest="$workdir/$dest" ;; esac
     mkdir -p "$ctx$dest"
     while [ $# -gt 1 ]; do
-        cp -R "$1" "$ctx$dest/"
+        # As docker does: a directory's contents go into DEST, a file into it.
+        if [ -d "$1" ]; then cp -R "$1/." "$ctx$dest/"; else cp "$1" "$ctx$dest/"; fi
         shift
         copies=$((copies + 1))
     done

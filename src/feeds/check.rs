@@ -266,9 +266,9 @@ pub async fn check_feeds(
     // Each bucket's ecosystems.txt once.
     let mut listings: HashMap<String, Option<BTreeSet<String>>> = HashMap::new();
     for export in specs.iter().filter_map(FeedSpec::osv_export) {
-        if !listings.contains_key(&export.index_url) {
-            let listing = checker.osv_listing(&export.index_url).await;
-            listings.insert(export.index_url, listing);
+        if let std::collections::hash_map::Entry::Vacant(slot) = listings.entry(export.index_url) {
+            let listing = checker.osv_listing(slot.key()).await;
+            slot.insert(listing);
         }
     }
     let now = time::OffsetDateTime::now_utc();

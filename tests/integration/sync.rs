@@ -1402,7 +1402,7 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
         jobs: 2,
         force: false,
     };
-    let catalog = Catalog::load(false, &[cat.clone()]).unwrap();
+    let catalog = Catalog::load(false, std::slice::from_ref(&cat)).unwrap();
     let again = Syncer::new(env.store.clone(), catalog.clone(), options.clone()).unwrap();
     let report = again.sync_named("osv-Photon-OS").await.unwrap();
     assert_eq!(report.status, SyncStatus::NotPublished);
