@@ -1227,7 +1227,20 @@ async fn http_suse_not_affected_never_matches_affected_does_below_its_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("suse.redb");
     ingest(&db, "sle-micro", &micro);
-    ingest(&db, "sles15", &sles15);
+    // The truncated SLES 15 file: its three definitions with packages have
+    // dangling test references and its fourth states only "not affected",
+    // so every record is rejected and the ingest exits 1, storing nothing.
+    let sles = common::advisord(&[
+        "--db",
+        db.to_str().expect("utf-8 path"),
+        "ingest",
+        "--format",
+        "oval",
+        "--feed",
+        "sles15",
+        sles15.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(sles.status.code(), Some(1));
     ingest(&db, "leap", &leap);
     let server = common::Server::start(&db);
 
