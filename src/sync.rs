@@ -799,7 +799,11 @@ impl Batch<'_> {
                 parsed.errors.len()
             ));
         }
-        // Records a snapshot could not read keep their last good version.
+        // Records a snapshot could not read keep their last good version:
+        // those a per-record error names, and those of a file that could
+        // not be read as a whole (an OSV file is one record: any error
+        // about it puts the file in doubt).
+        let one_record_files = self.read.format == Format::Osv;
         let unreadable = crate::store::Unreadable {
             ids: parsed
                 .errors
@@ -807,7 +811,12 @@ impl Batch<'_> {
                 .filter(|e| !e.is_whole_file())
                 .map(|e| e.record.clone())
                 .collect(),
-            sources: parsed.errors.iter().map(|e| e.origin.clone()).collect(),
+            sources: parsed
+                .errors
+                .iter()
+                .filter(|e| e.is_whole_file() || one_record_files)
+                .map(|e| e.origin.clone())
+                .collect(),
         };
         let rejections = report.first_errors.clone();
         let rejected = parsed.errors.len() as u64;

@@ -174,14 +174,15 @@ pub struct FeedState {
     pub last_rejections: Vec<String>,
 }
 
-/// What a full snapshot could not read: the records its parse errors name
-/// (by id) and the files or archive members they came from. A stored record
-/// matching either is kept at its last good version, not removed.
+/// What a full snapshot could not read: the records its per-record parse
+/// errors name (our id or the upstream one, e.g. an OVAL definition id) and
+/// the files or archive members that could not be read at all. A stored
+/// record matching either is kept at its last good version, not removed.
 #[derive(Debug, Clone, Default)]
 pub struct Unreadable {
-    /// Record ids named by parse errors.
+    /// Record ids or upstream ids named by per-record parse errors.
     pub ids: BTreeSet<String>,
-    /// Files or archive members (`all.zip!GHSA-x.json`) that failed to parse.
+    /// Files or archive members (`all.zip!GHSA-x.json`) unreadable as a whole.
     pub sources: BTreeSet<String>,
 }
 
@@ -195,7 +196,8 @@ impl Unreadable {
         }
         self.ids.contains(id)
             || sources.iter().any(|p| {
-                self.sources.contains(&p.source)
+                self.ids.contains(&p.upstream_id)
+                    || self.sources.contains(&p.source)
                     || self.sources.iter().any(|s| member(s) == member(&p.source))
             })
     }
