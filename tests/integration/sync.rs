@@ -311,6 +311,20 @@ fn one_feed_env(server: &TestServer, path: &str, snapshot: bool) -> Env {
     feed_env(server, "t", "osv", &[path], snapshot)
 }
 
+/// What `advisord feeds --json` prints for the catalog directory `cat`.
+fn feeds_json(db: &str, cat: &str) -> Value {
+    let out = advisord_ok(&[
+        "--db",
+        db,
+        "feeds",
+        "--no-builtin",
+        "--catalog",
+        cat,
+        "--json",
+    ]);
+    serde_json::from_str(&out).unwrap()
+}
+
 fn change_count(store: &Store) -> u64 {
     store.stats().unwrap().changes
 }
@@ -889,16 +903,7 @@ fn cli_sync_feeds_and_mirror_against_a_local_upstream() {
     assert_eq!(first[0]["outcome"]["created"], 3);
     let second: Value = serde_json::from_str(&advisord_ok(&args)).unwrap();
     assert_eq!(second[0]["status"], "not-modified");
-    let feeds: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db,
-        "feeds",
-        "--no-builtin",
-        "--catalog",
-        cat,
-        "--json",
-    ]))
-    .unwrap();
+    let feeds = feeds_json(db, cat);
     assert_eq!(feeds[0]["records"], 3);
     // Unknown feed names and failing feeds make the command fail.
     let out = advisord(&["--db", db, "sync", "--no-builtin", "--catalog", cat, "nope"]);
@@ -1416,16 +1421,7 @@ fn a_snapshot_with_one_corrupted_record_keeps_that_record_matching() {
     assert!(package_matches(&store, &records[7]).contains(&victim));
     assert_eq!(store.stats().unwrap().removed, 0);
     drop(store);
-    let feeds: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db,
-        "feeds",
-        "--no-builtin",
-        "--catalog",
-        cat,
-        "--json",
-    ]))
-    .unwrap();
+    let feeds = feeds_json(db, cat);
     assert_eq!(feeds[0]["last_rejected"], 1);
     let first = feeds[0]["last_rejections"][0].as_str().unwrap();
     assert!(first.contains(&format!("{victim}.json")), "{first}");
@@ -1506,16 +1502,7 @@ fn a_download_that_fails_says_why() {
         cut.contains("connection closed before message completed") || cut.contains("truncated"),
         "{stdout}"
     );
-    let feeds: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db,
-        "feeds",
-        "--no-builtin",
-        "--catalog",
-        cat,
-        "--json",
-    ]))
-    .unwrap();
+    let feeds = feeds_json(db, cat);
     let refused_view = feeds
         .as_array()
         .unwrap()
@@ -1572,16 +1559,7 @@ fn a_catalog_format_without_parser_loads_and_is_reported_unsupported() {
     );
     let db = dir.path().join("db.redb");
     let (db, cat) = (db.to_str().unwrap(), cat.to_str().unwrap());
-    let feeds: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db,
-        "feeds",
-        "--no-builtin",
-        "--catalog",
-        cat,
-        "--json",
-    ]))
-    .unwrap();
+    let feeds = feeds_json(db, cat);
     assert_eq!(feeds[0]["name"], "suse-cvrf");
     assert_eq!(feeds[0]["supported"], false);
     let out = advisord(&["--db", db, "sync", "--no-builtin", "--catalog", cat]);

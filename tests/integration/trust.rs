@@ -34,15 +34,16 @@ fn ingest(db: &Path, format: &str, feed: &str, path: &Path) -> Value {
     ingest_in(Path::new("."), db, format, feed, path.to_str().unwrap())
 }
 
+/// The JSON printed by `advisord --db DB ARGS`.
+fn json_of(db: &Path, args: &[&str]) -> Value {
+    let all = [&["--db", db.to_str().unwrap()][..], args].concat();
+    serde_json::from_str(&advisord_ok(&all)).expect("JSON output")
+}
+
 fn changes(db: &Path) -> u64 {
-    let stats: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "stats",
-        "--json",
-    ]))
-    .unwrap();
-    stats["changes"].as_u64().unwrap()
+    json_of(db, &["stats", "--json"])["changes"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Asserts a second read wrote nothing.
@@ -78,9 +79,8 @@ async fn one_release_spelling_for_every_source_and_query() {
     ingest(&db, "mail", "debian-announce", &dsa_mail);
     ingest(&db, "osv", "osv-ubuntu", &ubuntu);
     ingest(&db, "alpine-secdb", "alpine", &alpine);
-    let get = |id: &str| -> Value {
-        serde_json::from_str(&advisord_ok(&["--db", db.to_str().unwrap(), "get", id])).unwrap()
-    };
+    let get = |id: &str| json_of(&db, &["get", id]);
+
     let ecosystems = |record: &Value| -> BTreeSet<String> {
         record["affected"]
             .as_array()
@@ -238,13 +238,7 @@ fn source_is_the_file_read_and_digest_covers_its_bytes() {
     std::fs::write(&gz_path, &gz).unwrap();
     let db = dir.path().join("db.redb");
     ingest(&db, "osv", "osv-debian", &gz_path);
-    let stored: Value = serde_json::from_str(&advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "get",
-        "DLA-0001-1",
-    ]))
-    .unwrap();
+    let stored = json_of(&db, &["get", "DLA-0001-1"]);
     let source = &stored["database_specific"]["advisord"]["sources"][0];
     assert_eq!(source["source"], gz_path.to_str().unwrap());
     let want = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&gz)));
