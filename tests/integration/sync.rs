@@ -1570,3 +1570,42 @@ fn a_catalog_format_without_parser_loads_and_is_reported_unsupported() {
         "{stdout}"
     );
 }
+
+/// Sync honours it too: the same real records served under a new URL are
+/// parsed again (new URL, no stored digest) and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_under_another_url_write_nothing() {
+    let Some(records) = real_go_records(40) else {
+        return;
+    };
+    let server = TestServer::start().await;
+    server.put("/a/all.zip", zip_of(&records));
+    server.put("/b/all.zip", zip_of(&records));
+    let first = feed_env(&server, "osv-go", "osv", &["/a/all.zip"], true);
+    let report = first.syncer.sync_named("osv-go").await.unwrap();
+    assert_eq!(report.outcome.created, 40, "{report:?}");
+    let changes = change_count(&first.store);
+    let (dir, store) = (first.dir, first.store);
+    drop(first.syncer);
+    let cat = catalog_dir(
+        dir.path(),
+        &[("osv-go", "osv", vec![server.url("/b/all.zip")], true)],
+    );
+    let catalog = Catalog::load(false, &[cat]).unwrap();
+    let options = SyncOptions {
+        fetch: fast_fetch(),
+        cache_dir: dir.path().join("cache"),
+        jobs: 1,
+        force: false,
+    };
+    let syncer = Syncer::new(store.clone(), catalog, options).unwrap();
+    let report = syncer.sync_named("osv-go").await.unwrap();
+    assert_eq!(report.status, SyncStatus::Ingested, "{report:?}");
+    let o = &report.outcome;
+    assert_eq!(
+        (o.created, o.updated, o.removed, o.unchanged),
+        (0, 0, 0, 40)
+    );
+    assert_eq!(change_count(&store), changes);
+    server.stop().await;
+}

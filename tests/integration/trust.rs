@@ -244,3 +244,42 @@ fn source_is_the_file_read_and_digest_covers_its_bytes() {
     let want = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&gz)));
     assert_eq!(source["digest"], want.as_str());
 }
+
+/// The same holds for every format, including those whose records carry
+/// no date of their own (`modified` is then the read time: Alpine secdb,
+/// the Debian tracker): read twice from two copies, nothing is written.
+#[test]
+fn every_format_read_twice_from_two_copies_writes_nothing() {
+    let cases = [
+        ("alpine-secdb", "data/alpine-secdb/yaml/v3.11-main.yaml"),
+        (
+            "debian-tracker",
+            "data/debian-tracker/json/vunnel-debian.json",
+        ),
+        ("debian-tracker", "data/debian-tracker/list/vunnel-DSA.list"),
+        (
+            "mail",
+            "data/mail/archives/ubuntu-security-announce/2021-April.txt.gz",
+        ),
+        (
+            "oval",
+            "data/oval/debian/oval-definitions-bullseye.excerpt.xml.bz2",
+        ),
+        ("csaf", "data/csaf/redhat/advisories/rhsa-2024_6163.json"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.redb");
+    for (format, relative) in cases {
+        let Some(path) = shared(relative) else {
+            return;
+        };
+        let copy = dir.path().join(path.file_name().unwrap());
+        std::fs::copy(&path, &copy).unwrap();
+        let first = ingest(&db, format, relative, &path);
+        assert!(first["outcome"]["created"].as_u64().unwrap() > 0, "{first}");
+        let before = changes(&db);
+        let again = ingest(&db, format, relative, &copy);
+        assert_nothing_written(&again, relative);
+        assert_eq!(changes(&db), before, "{relative}: no change entry");
+    }
+}
