@@ -142,7 +142,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         v.records,
                         v.last_attempt.as_deref().unwrap_or("-"),
                         v.last_success.as_deref().unwrap_or("-"),
-                        v.last_error.as_deref().unwrap_or("-"),
+                        last_problem(v),
                         if notes.is_empty() {
                             "-".to_string()
                         } else {
@@ -219,7 +219,19 @@ pub async fn run(cli: Cli) -> Result<()> {
                 dialect,
                 max_decompressed,
             };
-            let report = ingest::ingest(&store, read, &feed, &inputs).await?;
+            let (report, failure) = match ingest::ingest(&store, read, &feed, &inputs).await {
+                Ok(report) => (report, None),
+                // Still show what was rejected, then fail.
+                Err(ingest::IngestError::AllRejected(report)) => {
+                    let message = format!(
+                        "feed {}: every record was rejected ({}), nothing written",
+                        report.feed,
+                        report.errors.len()
+                    );
+                    (*report, Some(message))
+                }
+                Err(e) => return Err(e.into()),
+            };
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
@@ -241,8 +253,14 @@ pub async fn run(cli: Cli) -> Result<()> {
                     o.withdrawn,
                     o.unchanged
                 )?;
+                for (reason, n) in &report.skipped_messages {
+                    writeln!(out, "  {n} messages skipped: {reason}")?;
+                }
             }
-            Ok(())
+            match failure {
+                Some(message) => anyhow::bail!(message),
+                None => Ok(()),
+            }
         }
         Command::Query {
             ecosystem,
@@ -587,4 +605,14 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The `last_error` column of `feeds`: the sync error, else the first
+/// record the last batch could not read.
+fn last_problem(view: &crate::sync::FeedView) -> String {
+    match (&view.last_error, view.last_rejections.first()) {
+        (Some(error), _) => error.clone(),
+        (None, Some(first)) => format!("{} rejected; first: {first}", view.last_rejected),
+        (None, None) => "-".into(),
+    }
 }

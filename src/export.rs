@@ -239,7 +239,7 @@ pub fn read_tree(dir: &Path, feed: &str) -> Result<(Vec<Advisory>, ImportReport)
         let location = source.display().to_string();
         let bytes = std::fs::read(&source).map_err(io_err(&source))?;
         feeds::unpack(&location, bytes, &mut |file| {
-            if formats::osv::Syntax::from_path(&file.location).is_none() {
+            if formats::osv::Syntax::from_path(&file.name).is_none() {
                 return;
             }
             // One of our exports: keep it as it is.
@@ -255,7 +255,7 @@ pub fn read_tree(dir: &Path, feed: &str) -> Result<(Vec<Advisory>, ImportReport)
                     return;
                 }
             }
-            let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+            let ctx = SourceContext::for_file(feed, &file, fetched.clone());
             let syntax = formats::osv::Syntax::sniff(&file.bytes);
             formats::osv::parse(&file.bytes, syntax, &ctx, &mut |item| match item {
                 Ok(record) => {

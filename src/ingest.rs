@@ -104,6 +104,11 @@ pub enum IngestError {
         /// The cause.
         source: FeedError,
     },
+    /// Every record of the inputs was rejected: nothing is written (an
+    /// empty batch would look like a feed with no records). The report
+    /// lists the rejections.
+    #[error("feed {}: every record was rejected ({}), nothing written", .0.feed, .0.errors.len())]
+    AllRejected(Box<IngestReport>),
     /// The store failed; the previous state is intact.
     #[error("feed {feed}: {source}")]
     Store {
@@ -319,6 +324,9 @@ pub async fn ingest(
     inputs: &[Input],
 ) -> Result<IngestReport, IngestError> {
     let (records, mut report) = collect(read, feed, inputs).await?;
+    if records.is_empty() && !report.errors.is_empty() {
+        return Err(IngestError::AllRejected(Box::new(report)));
+    }
     let store = store.clone();
     let feed_name = feed.to_string();
     let errors = report.errors.len() as u64;
@@ -506,7 +514,7 @@ fn parse_file(
     report: &mut IngestReport,
 ) -> Result<(), FeedError> {
     let format = read.format;
-    let ctx = SourceContext::for_bytes(feed, &file.location, fetched.clone(), &file.bytes);
+    let ctx = SourceContext::for_file(feed, file, fetched.clone());
     // Records of this file start here (OVAL drops them again on a file error).
     let start = records.len();
     let mut merger = (format == Format::Oval).then(formats::oval::SameIdMerger::default);
@@ -526,7 +534,7 @@ fn parse_file(
     match format {
         Format::Osv => {
             let is_member = in_tree || file.location.contains('!');
-            let syntax = match formats::osv::Syntax::from_path(&file.location) {
+            let syntax = match formats::osv::Syntax::from_path(&file.name) {
                 Some(s) => s,
                 // Inside archives and trees only record files count; a file
                 // named on the command line is read whatever its name.
@@ -547,7 +555,7 @@ fn parse_file(
         }
         Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
             let is_member = in_tree || file.location.contains('!');
-            if is_member && !json_feed_member(format, &file.location) {
+            if is_member && !json_feed_member(format, &file.name) {
                 report.skipped_files += 1;
                 return Ok(());
             }

@@ -265,15 +265,11 @@ fn distro_release(base: &str, distro: &str) -> Option<String> {
     let lower = distro.to_lowercase();
     let tail = lower.rsplit_once('-').map_or(lower.as_str(), |(_, t)| t);
     match base {
-        "Debian" => match tail {
-            "buster" => Some("10".into()),
-            "bullseye" => Some("11".into()),
-            "bookworm" => Some("12".into()),
-            "trixie" => Some("13".into()),
-            t if t.chars().all(|c| c.is_ascii_digit() || c == '.') => {
-                t.split('.').next().map(str::to_string)
-            }
-            _ => None,
+        // Numbers are put in OSV spelling by `Ecosystem` (`6` -> `6.0`).
+        "Debian" => match crate::model::release::debian_codename(tail) {
+            Some(release) => Some(release.into()),
+            None if tail.chars().all(|c| c.is_ascii_digit() || c == '.') => Some(tail.into()),
+            None => None,
         },
         "Alpine" => {
             let mut parts = tail.trim_start_matches('v').split('.');

@@ -152,8 +152,16 @@ impl FeedReport {
                 o.removed,
                 o.unchanged,
                 self.seconds
-            ),
+            ) + &kept_note(o),
         }
+    }
+}
+
+/// The summary's note on records a snapshot could not read and kept.
+fn kept_note(outcome: &BatchOutcome) -> String {
+    match outcome.kept_unreadable {
+        0 => String::new(),
+        n => format!("; {n} unreadable kept at their last good version"),
     }
 }
 
@@ -236,6 +244,9 @@ pub struct FeedView {
     pub last_error: Option<String>,
     /// Records rejected by the parser in the last batch.
     pub last_rejected: u64,
+    /// The first of those rejections (feed, file, record, reason).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub last_rejections: Vec<String>,
     /// What the last batch did.
     pub last_outcome: Option<BatchOutcome>,
     /// HTTP validators per URL.
@@ -803,6 +814,7 @@ fn view(
         last_ingest: state.last_ingest,
         last_error,
         last_rejected: state.last_errors,
+        last_rejections: state.last_rejections,
         last_outcome: state.last_outcome,
         etags: state.etags,
         last_modified: state.last_modified,
@@ -917,6 +929,33 @@ impl Batch<'_> {
                 report.record_errors, state.records
             ));
         }
+        // Every record rejected: a failure, not an empty feed.
+        if let (true, Some(first)) = (records.is_empty(), parsed.errors.first()) {
+            return Err(format!(
+                "every record was rejected ({}), nothing written; first: {first}",
+                parsed.errors.len()
+            ));
+        }
+        // Records a snapshot could not read keep their last good version:
+        // those a per-record error names, and those of a file that could
+        // not be read as a whole (an OSV file is one record: any error
+        // about it puts the file in doubt).
+        let one_record_files = self.read.format == Format::Osv;
+        let unreadable = crate::store::Unreadable {
+            ids: parsed
+                .errors
+                .iter()
+                .filter(|e| !e.is_whole_file())
+                .map(|e| e.record.clone())
+                .collect(),
+            sources: parsed
+                .errors
+                .iter()
+                .filter(|e| e.is_whole_file() || one_record_files)
+                .map(|e| e.origin.clone())
+                .collect(),
+        };
+        let rejections = report.first_errors.clone();
         let rejected = parsed.errors.len() as u64;
         let store = store.clone();
         let feed = self.feed.to_string();
@@ -930,12 +969,13 @@ impl Batch<'_> {
                     .filter_map(|f| f.sha256.clone().map(|d| (f.url.clone(), d)))
                     .collect();
                 s.last_errors = rejected;
+                s.last_rejections = rejections;
                 s.last_attempt = Some(now.clone());
                 s.last_success = Some(now.clone());
                 s.last_error = None;
             };
             if snapshot {
-                store.apply_snapshot(&feed, records, update)
+                store.apply_snapshot_keeping(&feed, records, &unreadable, update)
             } else {
                 store.apply_batch(&feed, records, update)
             }

@@ -22,8 +22,10 @@ pub enum FetchError {
         /// The status.
         status: u16,
     },
-    /// Network, TLS or timeout failure (after retries).
-    #[error("GET {url}: {source}")]
+    /// Network, TLS or timeout failure (after retries). The message carries
+    /// the whole cause chain (DNS, connection refused, TLS, timeout, body cut
+    /// short), not only reqwest's "error sending request".
+    #[error("GET {url}: {}", cause_chain(source))]
     Transport {
         /// The URL.
         url: String,
@@ -56,6 +58,22 @@ pub enum FetchError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// `error` and each of its causes, joined with `: `; a cause whose text is
+/// already in the message is not repeated.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = e.source();
+    }
+    message
 }
 
 /// Download settings.

@@ -7,6 +7,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::formats::sha256_digest;
+
 pub mod catalog;
 pub mod check;
 pub mod http;
@@ -14,10 +16,17 @@ pub mod http;
 /// One upstream file handed to a parser.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    /// Path or URL, with `!member` for archive members.
+    /// What was read: the path or URL as given (`one.json.gz`), with
+    /// `!member` for archive members. Records name it as their `source`.
     pub location: String,
+    /// The name that tells the file's syntax: `location` without a
+    /// compression suffix (`one.json.gz` -> `one.json`).
+    pub name: String,
     /// The (decompressed) bytes.
     pub bytes: Vec<u8>,
+    /// `sha256:<hex>` of the bytes as they were read: the file as fetched
+    /// (compressed, if it was), or the archive member.
+    pub digest: String,
 }
 
 /// Why a source could not be read.
@@ -172,45 +181,58 @@ pub fn unpack_capped(
     max: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    match Container::sniff(&bytes) {
+    unpack_named(location, location, None, bytes, max, visit)
+}
+
+/// [`unpack_capped`] of bytes read from `location` whose syntax `name`
+/// tells; `digest` is that of the outermost compressed bytes, if any.
+fn unpack_named(
+    location: &str,
+    name: &str,
+    digest: Option<String>,
+    bytes: Vec<u8>,
+    max: u64,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
+    let (suffix, inner) = match Container::sniff(&bytes) {
         Container::Plain => {
             visit(SourceFile {
                 location: location.to_string(),
+                name: name.to_string(),
+                digest: digest.unwrap_or_else(|| sha256_digest(&bytes)),
                 bytes,
             });
-            Ok(())
+            return Ok(());
         }
-        Container::Zip => unzip(location, &bytes, max, visit),
-        Container::Tar => untar(location, &bytes[..], max, visit),
-        Container::Gzip => {
-            let inner = decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]), max)?;
-            unpack_capped(&inner_location(location, ".gz", &inner), inner, max, visit)
-        }
-        Container::Bzip2 => {
-            let inner = decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]), max)?;
-            unpack_capped(&inner_location(location, ".bz2", &inner), inner, max, visit)
-        }
-        Container::Xz => {
-            let inner = decompress(
+        Container::Zip => return unzip(location, &bytes, max, visit),
+        Container::Tar => return untar(location, &bytes[..], max, visit),
+        Container::Gzip => (
+            ".gz",
+            decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]), max)?,
+        ),
+        Container::Bzip2 => (
+            ".bz2",
+            decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]), max)?,
+        ),
+        Container::Xz => (
+            ".xz",
+            decompress(
                 location,
                 liblzma::read::XzDecoder::new_multi_decoder(&bytes[..]),
                 max,
-            )?;
-            unpack_capped(&inner_location(location, ".xz", &inner), inner, max, visit)
-        }
-    }
-}
-
-/// The name of decompressed data: an archive keeps its full name
-/// (`all.tar.gz!member`), a single file loses the compression suffix
-/// (`x.json.gz` -> `x.json`) so its own extension still tells its syntax.
-fn inner_location(location: &str, suffix: &str, inner: &[u8]) -> String {
-    match Container::sniff(inner) {
-        Container::Plain => location
-            .strip_suffix(suffix)
-            .unwrap_or(location)
-            .to_string(),
-        _ => location.to_string(),
+            )?,
+        ),
+    };
+    // A single compressed file: its name loses the compression suffix
+    // (`x.json.gz` -> `x.json`) so its own extension still tells its
+    // syntax; its digest is of the compressed bytes, as fetched. An archive
+    // inside keeps its name and digests each member.
+    if Container::sniff(&inner) == Container::Plain {
+        let name = name.strip_suffix(suffix).unwrap_or(name);
+        let digest = digest.unwrap_or_else(|| sha256_digest(&bytes));
+        unpack_named(location, name, Some(digest), inner, max, visit)
+    } else {
+        unpack_named(location, name, digest, inner, max, visit)
     }
 }
 
@@ -271,7 +293,9 @@ fn unzip(
             return Err(too_large(&member_location, max));
         }
         visit(SourceFile {
+            name: member_location.clone(),
             location: member_location,
+            digest: sha256_digest(&data),
             bytes: data,
         });
     }
@@ -308,8 +332,11 @@ fn untar(
         if data.len() as u64 > max {
             return Err(too_large(&format!("{location}!{name}"), max));
         }
+        let member_location = format!("{location}!{name}");
         visit(SourceFile {
-            location: format!("{location}!{name}"),
+            name: member_location.clone(),
+            location: member_location,
+            digest: sha256_digest(&data),
             bytes: data,
         });
     }
@@ -352,6 +379,23 @@ mod tests {
                 ("x.tar.gz!b/two.yaml".to_string(), 5)
             ]
         );
+    }
+
+    /// Issue 21: `one.json.gz` was recorded as `one.json` with the digest
+    /// of the decompressed bytes. The source is what was read; the digest
+    /// covers the bytes as read; only the syntax name drops `.gz`.
+    #[test]
+    fn compressed_file_keeps_its_name_and_fetched_digest() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"id\": \"X-1\"}").unwrap();
+        let gz = gz.finish().unwrap();
+        let mut seen = Vec::new();
+        unpack("http://h/one.json.gz", gz.clone(), &mut |f| seen.push(f)).unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].location, "http://h/one.json.gz");
+        assert_eq!(seen[0].name, "http://h/one.json");
+        assert_eq!(seen[0].digest, sha256_digest(&gz));
+        assert_ne!(seen[0].digest, sha256_digest(&seen[0].bytes));
     }
 
     fn tar_of(name: &str, body: &[u8]) -> Vec<u8> {

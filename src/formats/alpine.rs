@@ -13,10 +13,12 @@
 //! - One affected entry per source package on `Alpine:v3.N` (the file's
 //!   `distroversion`; `Alpine:edge` for edge; the derivatives have no
 //!   release), purl `pkg:apk/<distro>/<name>?arch=source`.
-//! - Each listed fix version becomes an `ECOSYSTEM` range
+//! - The listed fix version becomes an `ECOSYSTEM` range
 //!   `introduced: 0, fixed: <version>`. When a package lists the same id
-//!   under several versions (a re-fix), each gets its own range; ranges are
-//!   a union, so the package counts as affected below the *latest* fix.
+//!   under several versions of one branch (v3.11 `lame`: CVE-2015-9099 under
+//!   `3.99.5-r6` and `3.100-r0`), the *lowest* one (in apk order) fixes it:
+//!   one range up to it, the later versions kept in
+//!   `database_specific.later_fixes`.
 //! - Key `0` (never affected) is kept as data that never matches: an entry
 //!   with no ranges and no versions and `database_specific.status =
 //!   "not_affected"`.
@@ -39,6 +41,7 @@ use crate::model::{
     Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
     Reference,
 };
+use crate::version::apk::apk_compare;
 
 /// The serialization of a secdb file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,15 +423,21 @@ fn build_record(
         if !facts.spelled.is_empty() {
             extra.insert("upstream_spelling".into(), json!(facts.spelled));
         }
-        let ranges: Vec<Range> = facts
-            .fixed
-            .iter()
+        // The lowest listed fix fixes it; later ones are re-fixes, kept as data.
+        let mut fixed = facts.fixed;
+        fixed.sort_by(|a, b| apk_compare(a.as_bytes(), b.as_bytes()));
+        if fixed.len() > 1 {
+            extra.insert("later_fixes".into(), json!(fixed[1..]));
+        }
+        let ranges: Vec<Range> = fixed
+            .first()
             .map(|version| Range {
                 kind: RangeKind::Ecosystem,
                 repo: None,
                 events: vec![Event::Introduced("0".into()), Event::Fixed(version.clone())],
                 database_specific: None,
             })
+            .into_iter()
             .collect();
         if ranges.is_empty() {
             // Only key `0`: the vendor says this package was never affected.

@@ -12,7 +12,9 @@
 //! | `resolved`, `fixed_version: V`   | `introduced: "0"`, `fixed: V`                           |
 //! | `open`, `undetermined`           | `introduced: "0"` only (affected, no fix)               |
 //!
-//! Release codenames map to `Debian:<N>` (bookworm `Debian:12`, ...);
+//! Release codenames map to `Debian:<N>` as OSV.dev spells it (bookworm
+//! `Debian:12`, squeeze `Debian:6.0`, ...: the one table of
+//! [`crate::model::release`], shared with DSA/DLA mails and OVAL);
 //! `sid`/`unstable` map to `Debian:unstable` (a rolling suite has no number,
 //! but its data is the most current there is, so it is kept rather than
 //! dropped); `experimental` and unknown codenames are reported and skipped.
@@ -45,8 +47,8 @@ use serde_json::{json, Map, Value};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
-    RangeKind, Reference, Timestamp,
+    release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package,
+    Range, RangeKind, Reference, Timestamp,
 };
 
 /// Parses a tracker file: the JSON export (starts with `{`) or a list file.
@@ -360,31 +362,8 @@ fn debian_package(ecosystem: Ecosystem, name: &str) -> Package {
     }
 }
 
-/// Debian codenames and their release numbers, oldest first.
-const CODENAMES: &[(&str, &str)] = &[
-    ("buzz", "1.1"),
-    ("rex", "1.2"),
-    ("bo", "1.3"),
-    ("hamm", "2.0"),
-    ("slink", "2.1"),
-    ("potato", "2.2"),
-    ("woody", "3.0"),
-    ("sarge", "3.1"),
-    ("etch", "4.0"),
-    ("lenny", "5"),
-    ("squeeze", "6"),
-    ("wheezy", "7"),
-    ("jessie", "8"),
-    ("stretch", "9"),
-    ("buster", "10"),
-    ("bullseye", "11"),
-    ("bookworm", "12"),
-    ("trixie", "13"),
-    ("forky", "14"),
-    ("duke", "15"),
-];
-
-/// `bookworm` -> `Debian:12`, `sid` -> `Debian:unstable`; `Ok(None)` for
+/// `bookworm` -> `Debian:12`, `squeeze` -> `Debian:6.0` (the one table:
+/// [`release::DEBIAN_RELEASES`]), `sid` -> `Debian:unstable`; `Ok(None)` for
 /// suites that are deliberately skipped (`experimental`).
 pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, String> {
     let base = codename
@@ -394,8 +373,8 @@ pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, String> {
     let release = match base.as_str() {
         "sid" | "unstable" => "unstable",
         "experimental" => return Ok(None),
-        other => match CODENAMES.iter().find(|(name, _)| *name == other) {
-            Some((_, number)) => number,
+        other => match release::debian_codename(other) {
+            Some(number) => number,
             None => return Err(format!("unknown Debian release {codename:?}")),
         },
     };

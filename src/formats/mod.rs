@@ -89,7 +89,9 @@ pub struct SourceContext {
     pub source: String,
     /// When the bytes were fetched or read.
     pub fetched: Timestamp,
-    /// `sha256:<hex>` of the bytes.
+    /// `sha256:<hex>` of the bytes as they were read: the file as fetched
+    /// (compressed, if it was; an OVAL file streamed from disk too), or the
+    /// archive member.
     pub digest: String,
 }
 
@@ -101,6 +103,17 @@ impl SourceContext {
             source: source.to_string(),
             fetched,
             digest: sha256_digest(bytes),
+        }
+    }
+
+    /// Context for a file handed over by [`crate::feeds`]: its location
+    /// as the source, the digest of its bytes as they were read.
+    pub fn for_file(feed: &str, file: &crate::feeds::SourceFile, fetched: Timestamp) -> Self {
+        SourceContext {
+            feed: feed.to_string(),
+            source: file.location.clone(),
+            fetched,
+            digest: file.digest.clone(),
         }
     }
 

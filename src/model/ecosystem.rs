@@ -95,6 +95,10 @@ const fn info(name: &'static str, scheme: Option<VersionScheme>, names: NameRule
 ///
 /// Unknown ecosystems are kept (OSV.dev adds new ones over time) but have no
 /// scheme, so their `ECOSYSTEM` ranges are reported as unevaluable.
+///
+/// A release spelled another way than OSV.dev spells it is rewritten when
+/// the name is built (`Debian:6` -> `Debian:6.0`, `Ubuntu:22.04` ->
+/// `Ubuntu:22.04:LTS`, `Alpine:3.4` -> `Alpine:v3.4`; see [`super::release`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Ecosystem(String);
@@ -180,7 +184,11 @@ impl TryFrom<String> for Ecosystem {
         if s.trim().is_empty() || s.chars().any(char::is_control) {
             return Err(InvalidEcosystem(s));
         }
-        Ok(Ecosystem(s))
+        // One spelling per release (`Debian:6` is `Debian:6.0`), whoever wrote it.
+        match super::release::canonical_ecosystem(&s) {
+            std::borrow::Cow::Owned(canonical) => Ok(Ecosystem(canonical)),
+            std::borrow::Cow::Borrowed(_) => Ok(Ecosystem(s)),
+        }
     }
 }
 
@@ -199,6 +207,26 @@ impl fmt::Display for Ecosystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README: "`Jinja2`, `jinja2` and `JINJA2` are one name, and so are
+    /// `zope.interface`, `zope_interface` and `Zope-Interface`; `jinja-2`
+    /// is another name" (PEP 503 keeps `jinja2` and `jinja-2` apart).
+    #[test]
+    fn readme_pep503_examples() {
+        let pypi = Ecosystem::new("PyPI").unwrap();
+        let one = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| pypi.index_name(n))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                == 1
+        };
+        assert!(one(&["Jinja2", "jinja2", "JINJA2"]));
+        assert!(one(&["zope.interface", "zope_interface", "Zope-Interface"]));
+        assert!(!one(&["jinja2", "jinja-2"]));
+        assert!(one(&["jinja_2", "jinja-2"]));
+    }
 
     #[test]
     fn releases_and_schemes() {

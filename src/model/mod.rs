@@ -7,6 +7,7 @@ mod advisory;
 pub mod ecosystem;
 mod id;
 mod provenance;
+pub mod release;
 mod timestamp;
 
 pub use advisory::{

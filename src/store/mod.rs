@@ -14,7 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Advisory, Ecosystem, RangeKind, Timestamp};
+use crate::model::{Advisory, Ecosystem, Provenance, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
 mod merge;
@@ -168,6 +168,39 @@ pub struct FeedState {
     /// What the last batch written for this feed did.
     #[serde(default)]
     pub last_outcome: Option<BatchOutcome>,
+    /// The first rejections of the last batch (feed, file, record, reason),
+    /// so `feeds` can say why a record was not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_rejections: Vec<String>,
+}
+
+/// What a full snapshot could not read: the records its per-record parse
+/// errors name (our id or the upstream one, e.g. an OVAL definition id) and
+/// the files or archive members that could not be read at all. A stored
+/// record matching either is kept at its last good version, not removed.
+#[derive(Debug, Clone, Default)]
+pub struct Unreadable {
+    /// Record ids or upstream ids named by per-record parse errors.
+    pub ids: BTreeSet<String>,
+    /// Files or archive members (`all.zip!GHSA-x.json`) unreadable as a whole.
+    pub sources: BTreeSet<String>,
+}
+
+impl Unreadable {
+    /// Whether a stored record (`id`, read from `sources`) may be one of the unreadable ones.
+    fn covers(&self, id: &str, sources: &[Provenance]) -> bool {
+        // The archive member name, which stays the same when the archive
+        // is read from another path or URL.
+        fn member(source: &str) -> &str {
+            source.rsplit_once('!').map_or(source, |(_, m)| m)
+        }
+        self.ids.contains(id)
+            || sources.iter().any(|p| {
+                self.ids.contains(&p.upstream_id)
+                    || self.sources.contains(&p.source)
+                    || self.sources.iter().any(|s| member(s) == member(&p.source))
+            })
+    }
 }
 
 /// Counts of what one batch did.
@@ -185,6 +218,10 @@ pub struct BatchOutcome {
     pub removed: u64,
     /// Records identical to what was stored (nothing written).
     pub unchanged: u64,
+    /// Records a full snapshot could not read this time (a parse error names
+    /// them): kept at their last good version instead of removed.
+    #[serde(default)]
+    pub kept_unreadable: u64,
     /// The sequence number of the last change-log entry written, if any.
     pub last_seq: Option<u64>,
 }
@@ -329,7 +366,7 @@ impl Store {
         records: Vec<Advisory>,
         update_state: impl FnOnce(&mut FeedState),
     ) -> Result<BatchOutcome, StoreError> {
-        self.apply(feed, records, false, update_state)
+        self.apply(feed, records, None, update_state)
     }
 
     /// Like [`Store::apply_batch`] for a feed that publishes a full snapshot
@@ -343,7 +380,21 @@ impl Store {
         records: Vec<Advisory>,
         update_state: impl FnOnce(&mut FeedState),
     ) -> Result<BatchOutcome, StoreError> {
-        self.apply(feed, records, true, update_state)
+        self.apply(feed, records, Some(&Unreadable::default()), update_state)
+    }
+
+    /// [`Store::apply_snapshot`] for a snapshot some of whose records could
+    /// not be read: an absent record that `unreadable` covers keeps its last
+    /// good version (counted in [`BatchOutcome::kept_unreadable`]); only
+    /// records really absent upstream are removed.
+    pub fn apply_snapshot_keeping(
+        &self,
+        feed: &str,
+        records: Vec<Advisory>,
+        unreadable: &Unreadable,
+        update_state: impl FnOnce(&mut FeedState),
+    ) -> Result<BatchOutcome, StoreError> {
+        self.apply(feed, records, Some(unreadable), update_state)
     }
 
     /// Writes only the feed's state (no records, no change-log entry).
@@ -425,11 +476,13 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a batch; `snapshot` is `Some` for a full snapshot (with what
+    /// it could not read), `None` for a plain batch.
     fn apply(
         &self,
         feed: &str,
         records: Vec<Advisory>,
-        snapshot: bool,
+        snapshot: Option<&Unreadable>,
         update_state: impl FnOnce(&mut FeedState),
     ) -> Result<BatchOutcome, StoreError> {
         let now = Timestamp::now().to_string();
@@ -440,9 +493,28 @@ impl Store {
             let mut state = t.feed_state(feed)?;
             let mut next_seq = t.last_seq()? + 1;
             let mut seen: BTreeSet<String> = BTreeSet::new();
-            for mut record in records {
+            // One id given several times in one batch (OSS-Fuzz files the
+            // same record under two project directories): the last one read
+            // is kept, and the others are not written in between, so the
+            // same batch read again changes nothing.
+            let last: std::collections::HashMap<&str, usize> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_str(), i))
+                .collect();
+            let superseded: Vec<bool> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| last.get(r.id.as_str()) != Some(&i))
+                .collect();
+            drop(last);
+            for (mut record, superseded) in records.into_iter().zip(superseded) {
+                if superseded {
+                    outcome.unchanged += 1;
+                    continue;
+                }
                 let id = record.id.to_string();
-                if snapshot {
+                if snapshot.is_some() {
                     seen.insert(id.clone());
                 }
                 let (digest, json) = contribution_bytes(&mut record)?;
@@ -483,13 +555,17 @@ impl Store {
                 outcome.last_seq = Some(next_seq);
                 next_seq += 1;
             }
-            if snapshot {
+            if let Some(unreadable) = snapshot {
                 let gone: Vec<String> = t
                     .feed_ids(feed)?
                     .into_iter()
                     .filter(|id| !seen.contains(id))
                     .collect();
                 for id in gone {
+                    if t.contribution_unreadable(&id, feed, unreadable)? {
+                        outcome.kept_unreadable += 1;
+                        continue;
+                    }
                     t.contributions
                         .remove((id.as_str(), feed))
                         .map_err(db_err("remove contribution"))?;
@@ -723,20 +799,39 @@ fn lookup_in(
     Ok(out)
 }
 
-/// The content digest (ignoring fetch times, so re-reading identical bytes
-/// is "unchanged") and the JSON of one feed's record.
+/// The content digest and the JSON of one feed's record.
+///
+/// Provenance is not content: the digest leaves out where and when the
+/// record was read (`source`, `fetched`, `digest` of each provenance entry,
+/// and a `modified` that is only the fetch time of a format without dates),
+/// so the same record read again from another path, URL, archive member or
+/// copy is "unchanged" and nothing is written: the stored record keeps the
+/// provenance of the read that last changed it.
 fn contribution_bytes(record: &mut Advisory) -> Result<([u8; 32], Vec<u8>), StoreError> {
     let json = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()))?;
+    if record.sources().is_empty() {
+        return Ok((Sha256::digest(&json).into(), json));
+    }
     let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
-    let fetched: Vec<Timestamp> = record
-        .meta_mut()
-        .sources
-        .iter_mut()
-        .map(|s| std::mem::replace(&mut s.fetched, epoch.clone()))
+    let modified_is_fetch_time = record
+        .sources()
+        .iter()
+        .any(|p| p.fetched == record.modified);
+    let sources = std::mem::take(&mut record.meta_mut().sources);
+    record.meta_mut().sources = sources
+        .iter()
+        .map(|p| Provenance {
+            source: String::new(),
+            fetched: epoch.clone(),
+            digest: String::new(),
+            ..p.clone()
+        })
         .collect();
+    let modified = modified_is_fetch_time.then(|| std::mem::replace(&mut record.modified, epoch));
     let canonical = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()));
-    for (source, time) in record.meta_mut().sources.iter_mut().zip(fetched) {
-        source.fetched = time;
+    record.meta_mut().sources = sources;
+    if let Some(modified) = modified {
+        record.modified = modified;
     }
     Ok((Sha256::digest(canonical?).into(), json))
 }
@@ -799,6 +894,29 @@ impl<'txn> Tables<'txn> {
             out.push(id.to_string());
         }
         Ok(out)
+    }
+
+    /// Whether `feed`'s stored contribution to `id` is one `unreadable` covers.
+    fn contribution_unreadable(
+        &self,
+        id: &str,
+        feed: &str,
+        unreadable: &Unreadable,
+    ) -> Result<bool, StoreError> {
+        if unreadable.ids.is_empty() && unreadable.sources.is_empty() {
+            return Ok(false);
+        }
+        let Some(value) = self
+            .contributions
+            .get((id, feed))
+            .map_err(db_err("read contribution"))?
+        else {
+            return Ok(false);
+        };
+        let json = value.value().get(32..).unwrap_or_default();
+        let part: Advisory =
+            serde_json::from_slice(json).map_err(codec_err(format!("contribution {id}/{feed}")))?;
+        Ok(unreadable.covers(id, part.sources()))
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {

@@ -100,8 +100,13 @@ fn forced_dialect_reads_a_file_whose_publisher_cannot_be_detected() {
     // The binary: the same, and the store gets the records only when forced.
     let db = dir.path().join("db.redb");
     let anon = anon.to_str().expect("utf-8");
+    // Every record rejected: the report still lists why, and the exit is 1.
     let (code, report, stderr) = ingest_oval(&db, &[anon]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("every record was rejected (1), nothing written"),
+        "{stderr}"
+    );
     let report = report.expect("report");
     assert_eq!(report["records"], 0);
     assert!(
@@ -149,7 +154,7 @@ fn a_wrong_dialect_gives_per_definition_errors_not_a_crash() {
     // Forced to Debian: every definition is one error naming it; nothing lands.
     let (code, report, stderr) =
         ingest_oval(&db, &["--dialect", "debian", "--feed", "forced", path]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "every record rejected: {stderr}");
     let report = report.expect("report");
     assert_eq!(report["records"], 0);
     let errors = report["errors"].as_array().expect("errors");
@@ -665,7 +670,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.is_empty(), "quiet: {stderr}");
-    let out = common::advisord_ok(&[
+    // Read whole, the same output ends with exit 1: every record was rejected.
+    let whole = common::advisord(&[
         "--db",
         db,
         "--log",
@@ -681,6 +687,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
         photon,
         photon,
     ]);
+    assert_eq!(whole.status.code(), Some(1));
+    let out = whole.stdout;
     assert!(
         out.len() > 128 << 10,
         "the output really exceeds a pipe buffer: {}",

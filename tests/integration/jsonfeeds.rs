@@ -194,6 +194,126 @@ fn alpine_secfix_boundaries() {
     }
 }
 
+/// A version just below `version` in apk order: one revision less, else a
+/// pre-release of it (`1.2-r0` -> `1.2_alpha`).
+fn apk_just_below(version: &str) -> String {
+    let below = match version.rsplit_once("-r") {
+        Some((base, rev)) => match rev.parse::<u64>() {
+            Ok(n) if n > 0 => format!("{base}-r{}", n - 1),
+            _ => format!("{base}_alpha"),
+        },
+        None => format!("{version}_alpha"),
+    };
+    assert_eq!(
+        advisord::version::apk::apk_compare(below.as_bytes(), version.as_bytes()),
+        std::cmp::Ordering::Less,
+        "{below} < {version}"
+    );
+    below
+}
+
+/// Issue: v3.11 `lame` lists CVE-2015-9099 under both `3.99.5-r6` and
+/// `3.100-r0`; two ranges kept `3.99.5-r6` affected. Every fixed row of the
+/// v3.9-v3.11 secdb files (as vunnel reads them: package, version, id) is
+/// not affected at its version, and the lowest fix of each id and package
+/// is affected just below it.
+#[test]
+fn alpine_lowest_listed_fix_wins_on_every_secdb_row() {
+    use std::collections::BTreeMap;
+    // An entry led by a CVE id (`CVE-2017-17434-1` is part 1 of it); not
+    // `CVE-2019-19451.patch` or `XSA-295`.
+    let cve = regex::Regex::new(r"^(?i:cve)-(\d{4})-(\d+)(?:-\d+)?(?:\s|$)").unwrap();
+    let (mut rows_checked, mut refixes) = (0, 0);
+    use advisord::version::SchemeVersion;
+    for release in ["v3.9", "v3.10", "v3.11"] {
+        for repo in ["main", "community"] {
+            let relative = format!("data/alpine-secdb/yaml/{release}-{repo}.yaml");
+            let Some(path) = shared(&relative) else {
+                return;
+            };
+            let (records, report) = parse_path(Format::AlpineSecdb, "alpine", &path);
+            assert!(report.errors.is_empty(), "{relative}: {:?}", report.errors);
+            let yaml: serde_norway::Value =
+                serde_norway::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            // (id, package) -> every version listing it.
+            let mut rows: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            for item in yaml["packages"].as_sequence().unwrap() {
+                let name = item["pkg"]["name"].as_str().unwrap();
+                let Some(secfixes) = item["pkg"]["secfixes"].as_mapping() else {
+                    continue;
+                };
+                for (version, ids) in secfixes {
+                    let version = match version {
+                        serde_norway::Value::String(v) => v.clone(),
+                        other => serde_norway::to_string(other).unwrap().trim().to_string(),
+                    };
+                    if version == "0" {
+                        continue;
+                    }
+                    for id in ids.as_sequence().into_iter().flatten() {
+                        let Some(c) = id.as_str().and_then(|t| cve.captures(t.trim())) else {
+                            continue;
+                        };
+                        let id = format!("ALPINE-CVE-{}-{}", &c[1], &c[2]);
+                        rows.entry((id, name.to_string()))
+                            .or_default()
+                            .push(version.clone());
+                    }
+                }
+            }
+            let ecosystem = format!("Alpine:{release}");
+            // The package index of the file, as the store builds it.
+            let mut index: BTreeMap<String, Vec<IndexedMatch>> = BTreeMap::new();
+            for record in &records {
+                for ((_, name, full), specs) in index_entries(record) {
+                    if full == ecosystem {
+                        index.entry(name).or_default().push(IndexedMatch {
+                            ecosystem: full,
+                            id: record.id.to_string(),
+                            modified: record.modified.to_string(),
+                            specs,
+                        });
+                    }
+                }
+            }
+            for ((id, name), mut versions) in rows {
+                versions.sort_by(|a, b| {
+                    advisord::version::apk::apk_compare(a.as_bytes(), b.as_bytes())
+                });
+                versions.dedup();
+                let rows = index.get(&name).cloned().unwrap_or_default();
+                let has = |version: &str| {
+                    match_rows(Some(version), rows.clone())
+                        .iter()
+                        .any(|m| m.id == id && m.unevaluated.is_none())
+                };
+                for version in &versions {
+                    rows_checked += 1;
+                    assert!(
+                        !has(version),
+                        "{relative}: {name} {version} is fixed for {id}"
+                    );
+                }
+                let lowest = &versions[0];
+                // A fix version apk itself cannot read (`4.10-1-r1`) orders
+                // nothing below it.
+                if advisord::version::apk::ApkVersion::parse(lowest).is_ok_and(|v| v.is_valid()) {
+                    assert!(
+                        has(&apk_just_below(lowest)),
+                        "{relative}: {name} below {lowest} is affected by {id}"
+                    );
+                }
+                refixes += versions.len() - 1;
+            }
+        }
+    }
+    eprintln!("{rows_checked} secfix rows checked, {refixes} of them later re-fixes");
+    assert!(
+        rows_checked > 1000 && refixes >= 53,
+        "{rows_checked} {refixes}"
+    );
+}
+
 #[test]
 fn alpine_never_affected_key_is_data_that_never_matches() {
     let Some((records, errors)) = parse_shared(

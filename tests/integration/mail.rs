@@ -789,6 +789,33 @@ fn ingest_format_mail_over_a_directory_of_archives() {
     assert!(records.iter().all(|r| r.sources()[0].feed == "usn-mail"));
 }
 
+/// README: non-advisory messages "are counted by reason in the report" —
+/// the text report too, not only `--json`'s `skipped_messages`.
+#[test]
+fn skipped_messages_are_counted_by_reason_in_the_text_report() {
+    let Some(dir) = shared("data/mail/archives/ubuntu-security-announce") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db.redb");
+    let (db, dir) = (db.to_str().unwrap(), dir.to_str().unwrap());
+    let json: serde_json::Value = serde_json::from_str(&crate::common::advisord_ok(&[
+        "--db", db, "ingest", "--format", "mail", "--feed", "usn", "--json", dir,
+    ]))
+    .unwrap();
+    let skipped = json["skipped_messages"]
+        .as_object()
+        .expect("skipped_messages");
+    assert!(!skipped.is_empty());
+    let text = crate::common::advisord_ok(&[
+        "--db", db, "ingest", "--format", "mail", "--feed", "usn", dir,
+    ]);
+    for (reason, n) in skipped {
+        let line = format!("  {n} messages skipped: {reason}");
+        assert!(text.lines().any(|l| l == line), "{line:?} in {text}");
+    }
+}
+
 // ---------------------------------------------------------------- robustness
 
 /// Truncations and byte corruptions of every real mail never panic, and

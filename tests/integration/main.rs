@@ -10,4 +10,5 @@ mod oval;
 mod server;
 mod store;
 mod sync;
+mod trust;
 mod version;

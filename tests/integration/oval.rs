@@ -549,9 +549,9 @@ fn dialect_detection_and_override() {
     assert!(n > 0);
 }
 
-/// Ingests `path` with the real binary (`--format oval`) into `db`.
-fn ingest(db: &Path, feed: &str, path: &Path) -> serde_json::Value {
-    let out = common::advisord_ok(&[
+/// Runs `ingest --format oval --json` of `path` into `db` with the real binary.
+fn ingest_output(db: &Path, feed: &str, path: &Path) -> std::process::Output {
+    common::advisord(&[
         "--db",
         db.to_str().expect("utf-8 path"),
         "ingest",
@@ -561,8 +561,19 @@ fn ingest(db: &Path, feed: &str, path: &Path) -> serde_json::Value {
         feed,
         "--json",
         path.to_str().expect("utf-8 path"),
-    ]);
-    serde_json::from_str(&out).expect("report is JSON")
+    ])
+}
+
+/// Ingests `path` with the real binary (`--format oval`) into `db`.
+fn ingest(db: &Path, feed: &str, path: &Path) -> serde_json::Value {
+    let out = ingest_output(db, feed, path);
+    assert!(
+        out.status.success(),
+        "ingest {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report is JSON")
 }
 
 fn query(db: &Path, ecosystem: &str, name: &str, version: Option<&str>) -> Vec<String> {
@@ -1227,7 +1238,10 @@ async fn http_suse_not_affected_never_matches_affected_does_below_its_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("suse.redb");
     ingest(&db, "sle-micro", &micro);
-    ingest(&db, "sles15", &sles15);
+    // The truncated SLES 15 file: its three definitions with packages have
+    // dangling test references and its fourth states only "not affected",
+    // so every record is rejected and the ingest exits 1, storing nothing.
+    assert_eq!(ingest_output(&db, "sles15", &sles15).status.code(), Some(1));
     ingest(&db, "leap", &leap);
     let server = common::Server::start(&db);
 

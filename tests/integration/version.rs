@@ -1281,23 +1281,19 @@ fn apk_agrees_with_apk_tools_2_vectors() {
         ("univers-apk.tsv", 0, "univers' apk ordering list"),
         (
             "osv-scalibr-alpine-versions.tsv",
-            22,
-            "osv-scalibr's own reading: '.r1' as a revision, '6.6.2p1' letters followed by digits, empty dot runs; apk 2 stops at the first unreadable token",
+            16,
+            "osv-scalibr's own reading of strings apk 2.14 calls invalid: '1-r-0', '0.r1', uppercase letters; apk 2.14 sorts a side stopped at an unreadable token above",
         ),
-        (
-            "osv-scalibr-alpine-versions-generated.tsv",
-            64,
-            "rows like '5.7.1p1-r0' < '5.7.1p1-r1': a digit after a letter is unreadable for apk 2.14, so both sides are equal from there",
-        ),
+        ("osv-scalibr-alpine-versions-generated.tsv", 0, "generated pairs"),
         (
             "apk-tools-master-version.tsv",
-            6,
-            "apk-tools 3 only: '~hash' commit tokens",
+            10,
+            "apk-tools 3 only: leading zeros compared as strings ('8.2.0' < '8.2.001'), '~hash' commit tokens",
         ),
         (
             "apk-tools-master-version-validity.tsv",
-            6,
-            "apk-tools 3 validity rules: '~hash' accepted, empty '-r' and '_' rejected",
+            9,
+            "apk-tools 3 validity rules: '~hash' accepted; digits after a letter, empty '-r' and '_', a repeated '-r', a missing first number rejected",
         ),
     ];
     let mut problems = Vec::new();
@@ -1354,6 +1350,58 @@ fn apk_agrees_with_apk_tools_2_vectors() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Issue: advisord's apk ordering differed from the real apk-tools 2.14.10
+/// (`6.0.2p1-r0` = `6.0.2p1-r1`, leading zeros, `_` before a non-letter, a
+/// repeated `-r`). Every pair the real tool answered: where it calls both
+/// sides valid, the same answer; where it calls one invalid, its answer or
+/// `ERR`; and the same validity for every side.
+#[test]
+fn apk_agrees_with_apk_tools_2_14_on_every_oracle_pair() {
+    use advisord::version::{apk::ApkVersion, SchemeVersion};
+    let Some(path) = common::shared("vectors/apk-tools-2.14-oracle-pairs.tsv") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("read oracle pairs");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() > 64_000, "{} pairs", rows.len());
+    let pairs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    let ours = run_ours(VersionScheme::Apk, None, &pairs);
+    let (mut both_valid, mut bad) = (0, Vec::new());
+    for (row, got) in rows.iter().zip(&ours) {
+        let [a, b, expected, a_valid, b_valid] = row[..] else {
+            panic!("malformed row {row:?}");
+        };
+        let valid = |v: &str| ApkVersion::parse(v).is_ok_and(|v| v.is_valid());
+        for (v, claim) in [(a, a_valid), (b, b_valid)] {
+            if valid(v) != (claim == "valid") {
+                bad.push(format!("{v:?}: apk says {claim}"));
+            }
+        }
+        let ok = if a_valid == "valid" && b_valid == "valid" {
+            both_valid += 1;
+            got == expected
+        } else {
+            got == expected || got == "ERR"
+        };
+        if !ok {
+            bad.push(format!("{a:?} vs {b:?}: apk {expected}, ours {got}"));
+        }
+    }
+    eprintln!(
+        "apk-tools 2.14.10 oracle: {} pairs ({both_valid} both valid), {} differ",
+        rows.len(),
+        bad.len()
+    );
+    assert!(bad.is_empty(), "{}", bad[..bad.len().min(20)].join("\n"));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use regex::Regex;
 
 use super::text::{collapse, cve_ids, field, section};
 use super::{Draft, Fix, MailMessage, Verdict};
+use crate::model::release;
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Debian (?:Security|LTS) Advisory (DSA|DLA)[- ](\d+(?:-\d+)?)(?-u:\b)")
@@ -39,45 +40,10 @@ static MATRIX_COLUMN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Debian(?: GNU/Linux)? (\d+(?:\.\d+)?) \(([a-z-]+)\)").expect("constant regex")
 });
 
-/// Debian codenames and the release numbers OSV uses for them.
-const RELEASES: &[(&str, &str)] = &[
-    ("buzz", "1.1"),
-    ("rex", "1.2"),
-    ("bo", "1.3"),
-    ("hamm", "2.0"),
-    ("slink", "2.1"),
-    ("potato", "2.2"),
-    ("woody", "3.0"),
-    ("sarge", "3.1"),
-    ("etch", "4.0"),
-    ("lenny", "5.0"),
-    ("squeeze", "6.0"),
-    ("wheezy", "7"),
-    ("jessie", "8"),
-    ("stretch", "9"),
-    ("buster", "10"),
-    ("bullseye", "11"),
-    ("bookworm", "12"),
-    ("trixie", "13"),
-    ("forky", "14"),
-    ("duke", "15"),
-];
-
-/// The release number of a codename.
-fn release_of(codename: &str) -> Option<&'static str> {
-    RELEASES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(codename))
-        .map(|(_, number)| *number)
-}
-
-/// OSV spells releases before 7 with `.0` (`Debian:4.0`) and later ones bare.
+/// OSV spells releases before 7 with `.0` (`Debian:4.0`) and later ones
+/// bare (the one table: [`release::debian_number`]).
 fn osv_release(number: &str) -> String {
-    match number.split_once('.') {
-        None if number.parse::<u32>().is_ok_and(|n| n < 7) => format!("{number}.0"),
-        Some((major, "0")) if major.parse::<u32>().is_ok_and(|n| n >= 7) => major.to_string(),
-        _ => number.to_string(),
-    }
+    release::debian_number(number).unwrap_or_else(|| number.to_string())
 }
 
 /// Reads a DSA or DLA; anything else is [`Verdict::NotMine`].
@@ -233,7 +199,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
 fn suite_releases(suites: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in suites.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if let Some(number) = release_of(word) {
+        if let Some(number) = release::debian_codename(word) {
             if !out.iter().any(|n| n == number) {
                 out.push(number.to_string());
             }

@@ -70,14 +70,7 @@ impl Release {
     /// LTS is decided by the number (even year, April, from 6.06 on), since
     /// old notices drop the suffix in places.
     fn ecosystem(&self) -> String {
-        let lts = match self.number.split_once('.') {
-            Some((year, month)) => {
-                let year: u32 = year.parse().unwrap_or(0);
-                (month == "04" && year >= 8 && year % 2 == 0) || self.number == "6.06"
-            }
-            None => false,
-        };
-        match (self.esm, lts) {
+        match (self.esm, crate::model::release::ubuntu_is_lts(&self.number)) {
             (true, _) => format!("Ubuntu:Pro:{}:LTS", self.number),
             (false, true) => format!("Ubuntu:{}:LTS", self.number),
             (false, false) => format!("Ubuntu:{}", self.number),
