@@ -326,7 +326,7 @@ pub fn from_sbom(sbom: &serde_json::Value) -> Result<Inventory, InventoryError> 
 }
 
 /// Splits a Debian-style control file into paragraphs of (field, value).
-fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
+pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut current: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
@@ -349,7 +349,7 @@ fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     out
 }
 
-fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
     paragraph
         .iter()
         .find(|(k, _)| k == name)
