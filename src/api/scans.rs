@@ -31,10 +31,8 @@ struct ScanBody {
 impl From<ImageError> for ApiError {
     fn from(e: ImageError) -> Self {
         match e {
-            // The server could not reach or read what it was sent to fetch.
-            ImageError::Registry(_) | ImageError::Io { .. } => {
-                ApiError::status(StatusCode::BAD_GATEWAY, 14, e.to_string())
-            }
+            // The registry the server was sent to could not be reached or refused.
+            ImageError::Registry(_) => ApiError::status(StatusCode::BAD_GATEWAY, 14, e.to_string()),
             other => ApiError::BadRequest(other.to_string()),
         }
     }
@@ -54,14 +52,14 @@ pub(super) async fn read_image(
             })?;
     let options = image_watches::options(platform, insecure)?;
     let handle = tokio::runtime::Handle::current();
-    Ok(blocking(move || {
+    blocking(move || {
         Ok(crate::image::read_image(
             &reference,
             &options,
             Some(&handle),
         )?)
     })
-    .await?)
+    .await
 }
 
 async fn create(

@@ -92,7 +92,7 @@ pub fn is_wanted(path: &str) -> bool {
     if let Some(name) = path.strip_prefix("var/lib/dpkg/status.d/") {
         return !name.contains('/') && !name.ends_with(".md5sums");
     }
-    false
+    super::language::is_manifest(path)
 }
 
 /// One kept file: its bytes and the index of the layer that wrote it.
@@ -173,7 +173,7 @@ impl FileTree {
 /// paths (except `/`, the root itself) and `..` components.
 fn clean_path(raw: &str) -> Result<String, &'static str> {
     // umoci and others write the root directory itself as `/`.
-    if raw.starts_with('/') && raw.trim_matches('/') != "" {
+    if raw.starts_with('/') && !raw.trim_matches('/').is_empty() {
         return Err("absolute path");
     }
     let mut parts = Vec::new();

@@ -8,10 +8,12 @@
 //! - [`layers`]: streaming layer application (whiteouts, compression,
 //!   digests, hostile tars).
 //! - [`osrelease`]: OS detection -> OSV ecosystem.
-//! - [`packages`] and [`rpmdb`]: the package databases.
+//! - [`packages`] and [`rpmdb`]: the package databases; [`language`]:
+//!   language manifests (Python, npm, Cargo, Composer, Bundler).
 //! - [`report`]: findings with their binary packages; table, JSON and
 //!   CycloneDX output.
 
+pub mod language;
 pub mod layers;
 pub mod osrelease;
 pub mod packages;
@@ -120,6 +122,38 @@ impl Default for ScanOptions {
     }
 }
 
+/// Collects the paths under `root/rel` that [`layers::is_wanted`] keeps
+/// beyond the fixed ones (dpkg `status.d`, language manifests); symbolic
+/// links are not followed, pseudo file systems are skipped.
+fn walk_manifests(root: &Path, rel: &str, depth: usize, out: &mut Vec<String>) {
+    const SKIP: &[&str] = &["proc", "sys", "dev", "run", "tmp"];
+    if depth > 24 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root.join(rel)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() && !(depth == 0 && SKIP.contains(&name.as_str())) {
+            walk_manifests(root, &path, depth + 1, out);
+        } else if kind.is_file()
+            && layers::is_wanted(&path)
+            && !layers::WANTED_FILES.contains(&path.as_str())
+        {
+            out.push(path);
+        }
+    }
+}
+
 /// Reads an unpacked root file system: only the files [`layers::is_wanted`] keeps.
 fn read_dir(root: &Path) -> Result<FileTree, ImageError> {
     if !root.is_dir() {
@@ -130,14 +164,7 @@ fn read_dir(root: &Path) -> Result<FileTree, ImageError> {
     }
     let mut tree = FileTree::default();
     let mut candidates: Vec<String> = layers::WANTED_FILES.iter().map(|s| s.to_string()).collect();
-    if let Ok(entries) = std::fs::read_dir(root.join("var/lib/dpkg/status.d")) {
-        for entry in entries.flatten() {
-            candidates.push(format!(
-                "var/lib/dpkg/status.d/{}",
-                entry.file_name().to_string_lossy()
-            ));
-        }
-    }
+    walk_manifests(root, "", 0, &mut candidates);
     for rel in candidates.into_iter().filter(|p| layers::is_wanted(p)) {
         let path = root.join(&rel);
         // Links are followed inside the root only.
@@ -163,13 +190,16 @@ fn read_dir(root: &Path) -> Result<FileTree, ImageError> {
     Ok(tree)
 }
 
+/// Per (package name, version), the index of the first layer that listed it.
+type FirstSeen = HashMap<(String, String), usize>;
+
 /// Applies the layers of `resolved` in order; returns the final tree and,
 /// per (package, version), the index of the first layer whose databases
 /// listed it (the layer that brought it).
 fn apply_layers(
     store: &mut dyn source::BlobStore,
     resolved: &source::Resolved,
-) -> Result<(FileTree, HashMap<(String, String), usize>), ImageError> {
+) -> Result<(FileTree, FirstSeen), ImageError> {
     let mut tree = FileTree::default();
     let mut first_seen = HashMap::new();
     for (index, layer) in resolved.layers.iter().enumerate() {

@@ -1,6 +1,7 @@
-//! Installed OS packages of an image, read from its package databases
+//! Installed packages of an image, read from its package databases
 //! (dpkg `status` and distroless `status.d/*`, apk `installed`, rpm in all
-//! three backends), each with the source package advisories name it by.
+//! three backends), each with the source package advisories name it by,
+//! and from its language manifests ([`super::language`]).
 
 use serde::Serialize;
 
@@ -107,7 +108,9 @@ fn purl(
         Ok(p) => p,
         Err(_) => return format!("pkg:{ty}/{namespace}/{name}@{version}"),
     };
-    let _ = purl.with_namespace(namespace.to_string());
+    if !namespace.is_empty() {
+        let _ = purl.with_namespace(namespace.to_string());
+    }
     let _ = purl.with_version(version.to_string());
     let mut sorted = qualifiers.to_vec();
     sorted.sort();
@@ -267,6 +270,25 @@ pub fn read(
                 ecosystem: os.and_then(|o| o.ecosystem.clone()),
                 layer: layer_digest(layer),
                 module: r.module,
+                database: path.to_string(),
+            });
+        }
+    }
+    for (path, file) in tree.iter().filter(|(p, _)| super::language::is_manifest(p)) {
+        for lp in super::language::read(path, &file.data) {
+            let (namespace, name) = match lp.name.rsplit_once('/') {
+                Some((ns, n)) if matches!(lp.purl_type, "npm" | "composer") => (ns, n),
+                _ => ("", lp.name.as_str()),
+            };
+            out.push(ImagePackage {
+                purl: purl(lp.purl_type, namespace, name, &lp.version, &[]),
+                source_name: lp.name.clone(),
+                name: lp.name,
+                version: lp.version,
+                source_version: None,
+                ecosystem: Some(lp.ecosystem.to_string()),
+                layer: layer_digest(file.layer),
+                module: None,
                 database: path.to_string(),
             });
         }

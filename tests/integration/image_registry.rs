@@ -47,16 +47,19 @@ fn start_registry(dir: &Path, auth: &str) -> Option<Registry> {
         ),
     )
     .expect("write config");
-    let child = Command::new(binary)
-        .args(["serve", config.to_str()?])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn docker-registry");
     let host = format!("127.0.0.1:{port}");
+    let registry = Registry {
+        host: host.clone(),
+        child: Command::new(binary)
+            .args(["serve", config.to_str()?])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn docker-registry"),
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(&host).is_ok() {
-            return Some(Registry { host, child });
+            return Some(registry);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

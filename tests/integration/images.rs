@@ -507,3 +507,93 @@ fn hostile_layers_fail_with_named_errors() {
     let report = scan_json(&db, &format!("docker-archive:{}", archive.display()));
     assert_eq!(report["os"]["ecosystem"], "Alpine:v3.4");
 }
+
+/// Language manifests in an image layer (a Cargo.lock, a Python
+/// dist-info, an npm package) get their ecosystems and purls and are
+/// matched against OSV records of those ecosystems.
+#[test]
+fn language_packages_in_an_image_are_matched() {
+    let Some(osv) = common::shared("data/osv") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("db");
+    for record in [
+        "crates.io/RUSTSEC-2023-0072.json",
+        "pypi/PYSEC-2023-1.json",
+        "npm/GHSA-xxxq-chmp-67g4.json",
+    ] {
+        common::advisord_ok(&[
+            "--db",
+            db_arg(&db),
+            "--log",
+            "error",
+            "ingest",
+            "--format",
+            "osv",
+            osv.join(record).to_str().unwrap(),
+        ]);
+    }
+    let root = tmp.path().join("rootfs");
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+    write(
+        "srv/app/Cargo.lock",
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"openssl\",\n]\n\n[[package]]\nname = \"openssl\"\nversion = \"0.10.55\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"345df152bc43501c5eb9e4654ff05f794effb78d4efe3d53abc158baddc0703d\"\n",
+    );
+    write(
+        "usr/local/lib/python3.11/site-packages/Adyen-2.2.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: Adyen\nVersion: 2.2.0\nSummary: Adyen Python Api\n\nA Python client library for accessing Adyen APIs\n",
+    );
+    write(
+        "srv/web/node_modules/jsrsasign/package.json",
+        r#"{"name": "jsrsasign", "version": "8.0.12", "description": "opensource free pure JavaScript cryptographic library", "main": "lib/jsrsasign.js"}"#,
+    );
+    let mut references = vec![format!("dir:{}", root.display())];
+    if let Some(layout) = oci_layout(tmp.path(), "app", &[&root]) {
+        references.push(format!("oci:{}:app", layout.display()));
+    }
+    for reference in references {
+        let report = scan_json(&db, &reference);
+        let mut purls: Vec<&str> = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["purl"].as_str().unwrap())
+            .collect();
+        purls.sort();
+        assert_eq!(
+            purls,
+            [
+                "pkg:cargo/openssl@0.10.55",
+                "pkg:npm/jsrsasign@8.0.12",
+                "pkg:pypi/adyen@2.2.0"
+            ],
+            "{reference}"
+        );
+        let found: Vec<(String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["package"]["ecosystem"].as_str().unwrap().to_string(),
+                    f["advisories"][0].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("PyPI".to_string(), "PYSEC-2023-1".to_string()),
+                ("crates.io".to_string(), "RUSTSEC-2023-0072".to_string()),
+                ("npm".to_string(), "GHSA-xxxq-chmp-67g4".to_string())
+            ],
+            "{reference}"
+        );
+    }
+}
