@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::layers::FileTree;
 use super::osrelease::OsRelease;
 use super::rpmdb::{self, Backend};
-use crate::inventory::{field, paragraphs};
+use crate::inventory::{dpkg_entries, field, paragraphs};
 
 /// Where package databases live, and their kind.
 const DATABASES: &[(&str, DbKind)] = &[
@@ -132,38 +132,18 @@ struct Raw {
 }
 
 fn dpkg(text: &str, skipped: &mut Vec<String>) -> Vec<Raw> {
-    let mut out = Vec::new();
-    for p in paragraphs(text) {
-        let Some(package) = field(&p, "Package") else {
-            continue;
-        };
-        if let Some(status) = field(&p, "Status") {
-            if !status.ends_with(" installed") {
-                continue;
-            }
-        }
-        let Some(version) = field(&p, "Version") else {
-            skipped.push(format!("{package}: no Version"));
-            continue;
-        };
-        let (source_name, source_version) = match field(&p, "Source") {
-            Some(source) => match source.split_once('(') {
-                Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),
-                None => (source, None),
-            },
-            None => (package, None),
-        };
-        out.push(Raw {
-            name: package.to_string(),
-            version: version.to_string(),
-            source_name: source_name.to_string(),
-            source_version: source_version.filter(|v| v != version),
-            arch: field(&p, "Architecture").unwrap_or("").to_string(),
+    dpkg_entries(text, skipped)
+        .into_iter()
+        .map(|e| Raw {
+            source_version: e.source_version.filter(|v| *v != e.version),
+            name: e.package,
+            version: e.version,
+            source_name: e.source_name,
+            arch: e.arch,
             epoch: 0,
             module: None,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 fn apk(text: &str, skipped: &mut Vec<String>) -> Vec<Raw> {

@@ -509,3 +509,98 @@ impl DockerArchive {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blobs held in memory, by digest.
+    #[derive(Default)]
+    struct Memory(HashMap<String, Vec<u8>>);
+
+    impl Memory {
+        fn put(&mut self, value: serde_json::Value) -> String {
+            let bytes = value.to_string().into_bytes();
+            let digest = sha256(&bytes);
+            self.0.insert(digest.clone(), bytes);
+            digest
+        }
+    }
+
+    impl BlobStore for Memory {
+        fn open(&mut self, locator: &str) -> Result<Box<dyn Read + Send + '_>, ImageError> {
+            let data = self
+                .0
+                .get(locator)
+                .cloned()
+                .ok_or_else(|| ImageError::Layout(format!("no blob {locator}")))?;
+            Ok(Box::new(std::io::Cursor::new(data)))
+        }
+    }
+
+    fn image(store: &mut Memory, arch: &str, variant: Option<&str>) -> String {
+        let config =
+            store.put(serde_json::json!({"os": "linux", "architecture": arch, "variant": variant}));
+        let layer = format!("sha256:{}", hex::encode(Sha256::digest(arch.as_bytes())));
+        store.put(serde_json::json!({"schemaVersion": 2, "config": {"digest": config},
+            "layers": [{"digest": layer, "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}]}))
+    }
+
+    #[test]
+    fn an_index_resolves_to_the_wanted_platform() {
+        let mut store = Memory::default();
+        let amd64 = image(&mut store, "amd64", None);
+        let armv7 = image(&mut store, "arm", Some("v7"));
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+            {"digest": amd64, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"digest": armv7, "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}}]});
+        let bytes = index.to_string().into_bytes();
+        let top = sha256(&bytes);
+        let arm: Platform = "linux/arm/v7".parse().unwrap();
+        let resolved = resolve(&mut store, top.clone(), bytes.clone(), &arm).unwrap();
+        assert_eq!(resolved.manifest_digest.as_deref(), Some(armv7.as_str()));
+        assert_eq!(resolved.platform.as_deref(), Some("linux/arm/v7"));
+        assert_eq!(resolved.layers.len(), 1);
+        let amd: Platform = "linux/amd64".parse().unwrap();
+        assert_eq!(
+            resolve(&mut store, top.clone(), bytes.clone(), &amd)
+                .unwrap()
+                .manifest_digest,
+            Some(amd64)
+        );
+        let s390: Platform = "linux/s390x".parse().unwrap();
+        let err = resolve(&mut store, top, bytes, &s390).unwrap_err();
+        assert!(err.to_string().contains("linux/arm/v7"), "{err}");
+        assert!("linux".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn a_tampered_manifest_is_refused() {
+        let mut store = Memory::default();
+        let digest = image(&mut store, "amd64", None);
+        let index = serde_json::json!({"manifests": [{"digest": digest, "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
+        if let Some(bytes) = store.0.get_mut(&digest) {
+            bytes.push(b' ');
+        }
+        let err = resolve_layout(
+            &mut store,
+            index.to_string().as_bytes(),
+            Some("v1"),
+            &Platform::host(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("digest mismatch"), "{err}");
+        let err = resolve_layout(
+            &mut store,
+            index.to_string().as_bytes(),
+            Some("v2"),
+            &Platform::host(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no image tagged \"v2\" (tags: v1)"),
+            "{err}"
+        );
+    }
+}

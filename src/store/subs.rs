@@ -279,6 +279,23 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
     serde_json::from_slice(bytes).map_err(codec_err(key))
 }
 
+/// Appends `events` to `watch`'s log, numbering them after its last one.
+fn append_events(
+    table: &mut redb::Table<(&str, u64), &[u8]>,
+    watch: &mut Watch,
+    events: Vec<WatchEvent>,
+) -> Result<(), StoreError> {
+    for mut event in events {
+        watch.events += 1;
+        event.seq = watch.events;
+        let bytes = encode(&watch.id, &event)?;
+        table
+            .insert((watch.id.as_str(), event.seq), bytes.as_slice())
+            .map_err(db_err("append watch event"))?;
+    }
+    Ok(())
+}
+
 fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(codec_err(key))
 }
@@ -581,14 +598,7 @@ impl Store {
             let mut events = txn
                 .open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
-            for mut event in update.events {
-                watch.events += 1;
-                event.seq = watch.events;
-                let bytes = encode(&update.id, &event)?;
-                events
-                    .insert((update.id.as_str(), event.seq), bytes.as_slice())
-                    .map_err(db_err("append watch event"))?;
-            }
+            append_events(&mut events, &mut watch, update.events)?;
             watch.findings = update.findings;
             watch.as_of = update.as_of;
             watch.image = Some(image);
@@ -632,14 +642,7 @@ impl Store {
                 if watch.as_of != update.from {
                     continue;
                 }
-                for mut event in update.events {
-                    watch.events += 1;
-                    event.seq = watch.events;
-                    let bytes = encode(&update.id, &event)?;
-                    events
-                        .insert((update.id.as_str(), event.seq), bytes.as_slice())
-                        .map_err(db_err("append watch event"))?;
-                }
+                append_events(&mut events, &mut watch, update.events)?;
                 watch.findings = update.findings;
                 watch.as_of = update.as_of;
                 let bytes = encode(&update.id, &watch)?;

@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::common;
-use crate::images::{db_arg, oci_layout, run, scan_json, tool};
+use crate::images::{db_arg, ingest, oci_layout, run, scan_json, scan_json_with, talk_case, tool};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -176,10 +176,7 @@ fn findings_of(report: &Value) -> Value {
 
 #[test]
 fn alpine_3_4_pulled_from_a_loopback_registry_anonymously_and_with_a_token() {
-    let (Some(rootfs), Some(secdb)) = (
-        common::shared("data/images/alpine-3.4-rootfs"),
-        common::shared("data/alpine-secdb/yaml/v3.4-main.yaml"),
-    ) else {
+    let Some((rootfs, secdb)) = talk_case() else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -187,16 +184,7 @@ fn alpine_3_4_pulled_from_a_loopback_registry_anonymously_and_with_a_token() {
         return;
     };
     let db = tmp.path().join("db");
-    common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "ingest",
-        "--format",
-        "alpine-secdb",
-        secdb.to_str().unwrap(),
-    ]);
+    ingest(&db, "alpine-secdb", secdb.to_str().unwrap());
     let local = scan_json(&db, &format!("oci:{}:3.4", layout.display()));
 
     // Anonymous registry.
@@ -207,18 +195,7 @@ fn alpine_3_4_pulled_from_a_loopback_registry_anonymously_and_with_a_token() {
     };
     push(&layout, "3.4", &registry.host, "library/alpine:3.4");
     let reference = format!("{}/library/alpine:3.4", registry.host);
-    let out = common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "scan",
-        "--image",
-        &reference,
-        "--insecure",
-        "--json",
-    ]);
-    let pulled: Value = serde_json::from_str(&out).unwrap();
+    let pulled = scan_json_with(&db, &reference, &["--insecure"]);
     assert_eq!(findings_of(&pulled), findings_of(&local));
     assert_eq!(pulled["packages"].as_array().unwrap().len(), 16);
     let digest = pulled["image"]["manifest_digest"]
@@ -227,21 +204,8 @@ fn alpine_3_4_pulled_from_a_loopback_registry_anonymously_and_with_a_token() {
         .to_string();
     // By digest too; a wrong digest is refused by name.
     let by_digest = format!("{}/library/alpine@{digest}", registry.host);
-    let out = common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "scan",
-        "--image",
-        &by_digest,
-        "--insecure",
-        "--json",
-    ]);
-    assert_eq!(
-        findings_of(&serde_json::from_str(&out).unwrap()),
-        findings_of(&local)
-    );
+    let again = scan_json_with(&db, &by_digest, &["--insecure"]);
+    assert_eq!(findings_of(&again), findings_of(&local));
     let missing = format!("{}/library/alpine@sha256:{}", registry.host, "0".repeat(64));
     let out = common::advisord(&[
         "--db",
@@ -307,21 +271,8 @@ fn alpine_3_4_pulled_from_a_loopback_registry_anonymously_and_with_a_token() {
     push(&layout, "3.4", &registry.host, "team/alpine:3.4");
     let before = issued.load(std::sync::atomic::Ordering::SeqCst);
     let reference = format!("docker://{}/team/alpine:3.4", registry.host);
-    let out = common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "scan",
-        "--image",
-        &reference,
-        "--insecure",
-        "--json",
-    ]);
-    assert_eq!(
-        findings_of(&serde_json::from_str(&out).unwrap()),
-        findings_of(&local)
-    );
+    let tokened = scan_json_with(&db, &reference, &["--insecure"]);
+    assert_eq!(findings_of(&tokened), findings_of(&local));
     assert!(
         issued.load(std::sync::atomic::Ordering::SeqCst) > before,
         "no token was requested"
@@ -368,10 +319,7 @@ async fn admin_post(client: &reqwest::Client, url: &str, body: &Value) -> (u16, 
 /// 1.0.2k-r0 the watch says the image changed and the CVEs are gone.
 #[tokio::test]
 async fn image_watch_reports_the_push_that_fixes_libssl() {
-    let (Some(rootfs), Some(secdb)) = (
-        common::shared("data/images/alpine-3.4-rootfs"),
-        common::shared("data/alpine-secdb/yaml/v3.4-main.yaml"),
-    ) else {
+    let Some((rootfs, secdb)) = talk_case() else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -387,16 +335,7 @@ async fn image_watch_reports_the_push_that_fixes_libssl() {
     };
     push(&layout, "old", &registry.host, "library/app:prod");
     let db = tmp.path().join("db");
-    common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "ingest",
-        "--format",
-        "alpine-secdb",
-        secdb.to_str().unwrap(),
-    ]);
+    ingest(&db, "alpine-secdb", secdb.to_str().unwrap());
     let server = common::Server::start_with(
         &db,
         &[

@@ -103,7 +103,12 @@ pub fn db_arg(db: &Path) -> &str {
 
 /// `advisord scan --image REF --json` on `db`.
 pub fn scan_json(db: &Path, reference: &str) -> Value {
-    let out = common::advisord_ok(&[
+    scan_json_with(db, reference, &[])
+}
+
+/// `advisord scan --image REF --json EXTRA...` on `db`.
+pub fn scan_json_with(db: &Path, reference: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
         "--db",
         db_arg(db),
         "--log",
@@ -112,8 +117,23 @@ pub fn scan_json(db: &Path, reference: &str) -> Value {
         "--image",
         reference,
         "--json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&common::advisord_ok(&args)).expect("scan JSON")
+}
+
+/// `advisord ingest --format FORMAT PATH` into `db`.
+pub fn ingest(db: &Path, format: &str, path: &str) {
+    common::advisord_ok(&[
+        "--db",
+        db_arg(db),
+        "--log",
+        "error",
+        "ingest",
+        "--format",
+        format,
+        path,
     ]);
-    serde_json::from_str(&out).expect("scan JSON")
 }
 
 #[test]
@@ -203,28 +223,25 @@ fn debian_12_image_lists_every_installed_package() {
     }
 }
 
+/// The talk's data: the Alpine 3.4.6 root file system and Alpine's v3.4
+/// secdb (`None`: skip, shared data absent).
+pub fn talk_case() -> Option<(PathBuf, PathBuf)> {
+    Some((
+        common::shared("data/images/alpine-3.4-rootfs")?,
+        common::shared("data/alpine-secdb/yaml/v3.4-main.yaml")?,
+    ))
+}
+
 /// The talk's case: Alpine 3.4 with libssl1.0 1.0.2j-r0 against Alpine's
 /// v3.4 secdb, through every local transport, with the same findings.
 #[test]
 fn alpine_3_4_image_reports_the_missing_openssl_fixes_through_every_transport() {
-    let (Some(rootfs), Some(secdb)) = (
-        common::shared("data/images/alpine-3.4-rootfs"),
-        common::shared("data/alpine-secdb/yaml/v3.4-main.yaml"),
-    ) else {
+    let Some((rootfs, secdb)) = talk_case() else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = tmp.path().join("db");
-    common::advisord_ok(&[
-        "--db",
-        db_arg(&db),
-        "--log",
-        "error",
-        "ingest",
-        "--format",
-        "alpine-secdb",
-        secdb.to_str().unwrap(),
-    ]);
+    ingest(&db, "alpine-secdb", secdb.to_str().unwrap());
     let mut references = vec![format!("dir:{}", rootfs.display())];
     if let Some(layout) = oci_layout(tmp.path(), "3.4", &[&rootfs]) {
         references.push(format!("oci:{}:3.4", layout.display()));
@@ -523,16 +540,7 @@ fn language_packages_in_an_image_are_matched() {
         "pypi/PYSEC-2023-1.json",
         "npm/GHSA-xxxq-chmp-67g4.json",
     ] {
-        common::advisord_ok(&[
-            "--db",
-            db_arg(&db),
-            "--log",
-            "error",
-            "ingest",
-            "--format",
-            "osv",
-            osv.join(record).to_str().unwrap(),
-        ]);
+        ingest(&db, "osv", osv.join(record).to_str().unwrap());
     }
     let root = tmp.path().join("rootfs");
     let write = |rel: &str, text: &str| {
