@@ -443,8 +443,6 @@ impl BlobStore for DockerArchive {
 #[serde(rename_all = "PascalCase")]
 struct DockerManifestEntry {
     config: String,
-    #[serde(default)]
-    repo_tags: Option<Vec<String>>,
     layers: Vec<String>,
 }
 
@@ -489,7 +487,6 @@ impl DockerArchive {
                 entry.layers.len()
             )));
         }
-        let _ = &entry.repo_tags;
         Ok(Resolved {
             manifest_digest: None,
             platform: platform_of(&config),
