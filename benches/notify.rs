@@ -94,6 +94,7 @@ fn fanout() {
             as_of,
             subscription: None,
             events: 0,
+            image: None,
         };
         watched.put_watch(&watch, None).expect("put watch");
     }

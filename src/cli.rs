@@ -206,7 +206,18 @@ pub enum Command {
     /// output, purl list) without registering a watch.
     Scan {
         /// The inventory file (`-` for standard input).
-        file: PathBuf,
+        #[arg(required_unless_present = "image", conflicts_with = "image")]
+        file: Option<PathBuf>,
+        /// Scan a container image instead: `dir:ROOTFS`, `oci:DIR[:TAG]`,
+        /// `oci-archive:FILE[:TAG]`, `docker-archive:FILE` or
+        /// `[docker://]HOST[:PORT]/REPO[:TAG|@sha256:DIGEST]`.
+        #[arg(long, value_parser = parse_image_ref)]
+        image: Option<crate::image::ImageRef>,
+        #[command(flatten)]
+        pull: PullArgs,
+        /// Output format (`--json` is short for `--output json`).
+        #[arg(long, value_enum, conflicts_with = "json")]
+        output: Option<crate::image::report::OutputFormat>,
         /// Package-list format (default: detected): dpkg-status, apk-installed, rpm-qa.
         #[arg(long)]
         format: Option<String>,
@@ -233,6 +244,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How images are pulled (`scan --image`, image watches).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PullArgs {
+    /// Platform to pick from a multi-platform image (`os/arch[/variant]`; default: the host's).
+    #[arg(long, value_parser = parse_platform)]
+    pub platform: Option<crate::image::Platform>,
+    /// Registry credentials `USER:PASS` (default: `~/.docker/config.json`).
+    #[arg(long, env = "ADVISORD_REGISTRY_AUTH", hide_env_values = true)]
+    pub registry_auth: Option<String>,
+    /// Talk plain http to registries (loopback test registries).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl PullArgs {
+    /// The scan options these flags describe.
+    pub fn options(&self) -> crate::image::ScanOptions {
+        crate::image::ScanOptions {
+            platform: self
+                .platform
+                .clone()
+                .unwrap_or_else(crate::image::Platform::host),
+            registry: crate::image::registry::RegistryOptions {
+                insecure: self.insecure,
+                auth: self.registry_auth.clone(),
+                docker_config: None,
+            },
+        }
+    }
+}
+
+fn parse_image_ref(s: &str) -> Result<crate::image::ImageRef, String> {
+    s.parse()
+        .map_err(|e: crate::image::reference::InvalidReference| e.to_string())
+}
+
+fn parse_platform(s: &str) -> Result<crate::image::Platform, String> {
+    s.parse()
 }
 
 /// Settings of the change feed, retention, webhooks and watches.
@@ -272,6 +323,9 @@ pub struct NotifyArgs {
     /// Seconds between SSE heartbeat comments.
     #[arg(long, env = "ADVISORD_SSE_HEARTBEAT_SECS", default_value_t = 15)]
     pub sse_heartbeat_secs: u64,
+    /// Seconds between re-resolutions of watched image references.
+    #[arg(long, env = "ADVISORD_IMAGE_POLL_SECS", default_value_t = 3600)]
+    pub image_poll_secs: u64,
 }
 
 impl NotifyArgs {
@@ -292,6 +346,7 @@ impl NotifyArgs {
             delivery_timeout: Duration::from_secs(10),
             batch: self.webhook_batch.clamp(1, 1000),
             heartbeat: Duration::from_secs(self.sse_heartbeat_secs.max(1)),
+            image_poll: Duration::from_secs(self.image_poll_secs.max(1)),
         }
     }
 }

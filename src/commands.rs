@@ -199,11 +199,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Scan {
+            image: Some(image),
+            pull,
+            output,
+            json,
+            ..
+        } => {
+            let output = match (output, json) {
+                (Some(o), _) => o,
+                (None, true) => crate::image::report::OutputFormat::Json,
+                (None, false) => crate::image::report::OutputFormat::Table,
+            };
+            scan_image(&store, image, pull.options(), output).await
+        }
+        Command::Scan {
             file,
             format,
             ecosystem,
             json,
-        } => scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json),
+            output,
+            ..
+        } => {
+            let json = json || output == Some(crate::image::report::OutputFormat::Json);
+            let file = file.context("give an inventory file or --image")?;
+            scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json)
+        }
         Command::Ingest {
             format,
             dialect,
@@ -547,6 +567,52 @@ fn scan(
             findings.len(),
             findings.iter().map(|f| f.advisories.len()).sum::<usize>()
         );
+    }
+    Ok(())
+}
+
+/// `advisord scan --image`: read the image (off the async threads: layer
+/// reading blocks), match its packages, print in `output`.
+async fn scan_image(
+    store: &Store,
+    image: crate::image::ImageRef,
+    options: crate::image::ScanOptions,
+    output: crate::image::report::OutputFormat,
+) -> Result<()> {
+    use crate::image::report::{self, OutputFormat};
+    let handle = tokio::runtime::Handle::current();
+    let contents = tokio::task::spawn_blocking(move || {
+        crate::image::read_image(&image, &options, Some(&handle))
+    })
+    .await
+    .context("image reader panicked")??;
+    let snapshot = store.snapshot()?;
+    let findings = report::image_findings(&snapshot, &contents)?;
+    let mut aliases = report::Aliases::new();
+    for id in findings.iter().flat_map(|f| &f.finding.advisories) {
+        if let Some(record) = store.get(id)? {
+            aliases.insert(
+                id.clone(),
+                record.aliases.iter().map(|a| a.to_string()).collect(),
+            );
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Json => {
+            let value = report::json_report(&contents, &findings, snapshot.last_seq()?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        OutputFormat::Cyclonedx => {
+            let value = report::cyclonedx(&contents, &findings, &aliases);
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        OutputFormat::Table => {
+            for skipped in &contents.skipped {
+                eprintln!("skipped: {skipped}");
+            }
+            write!(out, "{}", report::table(&contents, &findings, &aliases))?;
+        }
     }
     Ok(())
 }

@@ -326,7 +326,7 @@ pub fn from_sbom(sbom: &serde_json::Value) -> Result<Inventory, InventoryError> 
 }
 
 /// Splits a Debian-style control file into paragraphs of (field, value).
-fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
+pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut current: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
@@ -349,12 +349,62 @@ fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     out
 }
 
-fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
     paragraph
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
+}
+
+/// One installed package of a dpkg status file.
+pub(crate) struct DpkgEntry {
+    /// `Package:`.
+    pub package: String,
+    /// `Version:`.
+    pub version: String,
+    /// The `Source:` name (the package's own name without one).
+    pub source_name: String,
+    /// The `Source:` version, when it gives one (binNMUs).
+    pub source_version: Option<String>,
+    /// `Architecture:`.
+    pub arch: String,
+}
+
+/// The installed packages of a dpkg status file (or a distroless
+/// `status.d` file); removed or half-installed ones go to `skipped`.
+pub(crate) fn dpkg_entries(text: &str, skipped: &mut Vec<String>) -> Vec<DpkgEntry> {
+    let mut out = Vec::new();
+    for p in paragraphs(text) {
+        let Some(package) = field(&p, "Package") else {
+            continue;
+        };
+        if let Some(status) = field(&p, "Status") {
+            if !status.ends_with(" installed") {
+                skipped.push(format!("{package}: status {status:?}"));
+                continue;
+            }
+        }
+        let Some(version) = field(&p, "Version") else {
+            skipped.push(format!("{package}: no Version"));
+            continue;
+        };
+        let (source_name, source_version) = match field(&p, "Source") {
+            Some(source) => match source.split_once('(') {
+                Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),
+                None => (source, None),
+            },
+            None => (package, None),
+        };
+        out.push(DpkgEntry {
+            package: package.to_string(),
+            version: version.to_string(),
+            source_name: source_name.to_string(),
+            source_version,
+            arch: field(&p, "Architecture").unwrap_or("").to_string(),
+        });
+    }
+    out
 }
 
 /// Known rpm architectures, stripped from `rpm -qa` lines.
@@ -376,28 +426,9 @@ pub fn from_package_list(
     let mut skipped = Vec::new();
     match format {
         ListFormat::DpkgStatus => {
-            for p in paragraphs(text) {
-                let Some(package) = field(&p, "Package") else {
-                    continue;
-                };
-                if let Some(status) = field(&p, "Status") {
-                    if !status.ends_with(" installed") {
-                        skipped.push(format!("{package}: status {status:?}"));
-                        continue;
-                    }
-                }
-                let Some(version) = field(&p, "Version") else {
-                    skipped.push(format!("{package}: no Version"));
-                    continue;
-                };
-                let (name, version) = match field(&p, "Source") {
-                    Some(source) => match source.split_once('(') {
-                        Some((name, v)) => (name.trim(), v.trim_end_matches(')').trim()),
-                        None => (source, version),
-                    },
-                    None => (package, version),
-                };
-                raw.push((name.to_string(), version.to_string()));
+            for e in dpkg_entries(text, &mut skipped) {
+                let version = e.source_version.unwrap_or(e.version);
+                raw.push((e.source_name, version));
             }
         }
         ListFormat::ApkInstalled => {

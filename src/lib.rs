@@ -27,6 +27,7 @@ pub mod commands;
 pub mod export;
 pub mod feeds;
 pub mod formats;
+pub mod image;
 pub mod ingest;
 pub mod inventory;
 pub mod mirror;

@@ -20,6 +20,7 @@ use crate::store::Store;
 mod changes;
 mod feeds;
 mod osv;
+mod scans;
 mod subscriptions;
 mod watches;
 
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(changes::router())
         .merge(subscriptions::router())
         .merge(watches::router())
+        .merge(scans::router())
         .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -14,7 +14,7 @@ use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
 use super::{blocking, require_admin, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
 use crate::model::Timestamp;
-use crate::notify::new_id;
+use crate::notify::{image_watches, new_id};
 use crate::store::subs::{ChangeFilter, Watch};
 
 /// Largest watch request (a big image's dpkg status is a few MiB).
@@ -48,6 +48,13 @@ struct CreateBody {
     ecosystem: Option<String>,
     #[serde(default)]
     webhook: Option<WebhookBody>,
+    /// An image reference: the server pulls it and follows its tag.
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    insecure: bool,
 }
 
 impl From<InventoryError> for ApiError {
@@ -68,7 +75,7 @@ fn inventory_of(body: &CreateBody) -> Result<Inventory, ApiError> {
         + usize::from(body.package_list.is_some());
     if forms != 1 {
         return Err(ApiError::BadRequest(
-            "give exactly one of packages, sbom, or package_list (with format and ecosystem)"
+            "give exactly one of packages, sbom, image, or package_list (with format and ecosystem)"
                 .into(),
         ));
     }
@@ -120,6 +127,7 @@ fn watch_view(watch: &Watch) -> serde_json::Value {
         "events": watch.events,
         "subscription": watch.subscription,
         "findings": watch.findings,
+        "image": watch.image,
     })
 }
 
@@ -137,9 +145,28 @@ async fn create(
     if let Some(w) = &body.webhook {
         check_webhook(&w.url, &w.secret)?;
     }
+    let image = match &body.image {
+        Some(_)
+            if body.packages.is_some() || body.sbom.is_some() || body.package_list.is_some() =>
+        {
+            return Err(ApiError::BadRequest(
+                "give exactly one of packages, sbom, image, or package_list".into(),
+            ))
+        }
+        Some(reference) => Some(
+            super::scans::read_image(reference, body.platform.as_deref(), body.insecure).await?,
+        ),
+        None => None,
+    };
     let store = state.store.clone();
     let (watch, sub, skipped) = blocking(move || {
-        let inventory = inventory_of(&body)?;
+        let inventory = match &image {
+            Some(contents) => Inventory {
+                packages: image_watches::watch_packages(contents),
+                skipped: contents.skipped.clone(),
+            },
+            None => inventory_of(&body)?,
+        };
         let snapshot = store.snapshot()?;
         let as_of = snapshot.last_seq()?;
         let findings = inventory::findings(&snapshot, &inventory.packages)?
@@ -165,6 +192,12 @@ async fn create(
             as_of,
             subscription: sub.as_ref().map(|s| s.id.clone()),
             events: 0,
+            image: image
+                .as_ref()
+                .zip(body.image.as_deref())
+                .map(|(contents, reference)| {
+                    image_watches::watched(contents, reference, body.insecure)
+                }),
         };
         store.put_watch(&watch, sub.as_ref())?;
         Ok((watch, sub, inventory.skipped))

@@ -18,6 +18,7 @@ use tokio::task::AbortHandle;
 use crate::store::{Store, StoreError};
 
 pub mod filter;
+pub mod image_watches;
 pub mod watches;
 pub mod webhook;
 
@@ -46,6 +47,8 @@ pub struct NotifyConfig {
     pub batch: usize,
     /// Interval of SSE heartbeat comments.
     pub heartbeat: Duration,
+    /// How often watched image references are re-resolved.
+    pub image_poll: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -62,6 +65,7 @@ impl Default for NotifyConfig {
             delivery_timeout: Duration::from_secs(10),
             batch: 100,
             heartbeat: Duration::from_secs(15),
+            image_poll: Duration::from_secs(3600),
         }
     }
 }
@@ -167,6 +171,8 @@ impl Hub {
         tokio::spawn(async move { hub.prune_loop().await });
         let hub = self.clone();
         tokio::spawn(async move { watches::run(hub).await });
+        let hub = self.clone();
+        tokio::spawn(async move { image_watches::run(hub).await });
         for sub in self.0.store.subscriptions()? {
             self.spawn_delivery(&sub.id);
         }

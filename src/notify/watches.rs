@@ -201,7 +201,8 @@ fn evaluate(
     ))
 }
 
-fn diff(
+/// The events that turn `before` into `after` for one package.
+pub(crate) fn diff(
     before: Option<&Finding>,
     after: Option<&Finding>,
     package: &InventoryPackage,
@@ -223,6 +224,7 @@ fn diff(
         fixed,
         change_seq: through,
         recorded: now.to_string(),
+        image: None,
     };
     for id in new_ids {
         if !old_ids.contains(id) {

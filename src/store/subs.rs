@@ -108,6 +108,27 @@ pub struct Watch {
     /// Events emitted so far (= the last event seq).
     #[serde(default)]
     pub events: u64,
+    /// The image this watch follows (its packages are the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<WatchedImage>,
+}
+
+/// The image a watch follows: re-resolved on an interval, its packages
+/// replaced when the manifest digest changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedImage {
+    /// The reference as given (`docker://host/repo:tag`).
+    pub reference: String,
+    /// The manifest digest last indexed.
+    pub digest: Option<String>,
+    /// `os/arch[/variant]` picked from an index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Pull over plain http.
+    #[serde(default)]
+    pub insecure: bool,
+    /// When the reference was last resolved.
+    pub checked: String,
 }
 
 /// What a change did to a watched package.
@@ -120,6 +141,8 @@ pub enum WatchEventKind {
     Fixed,
     /// An advisory no longer affects it (withdrawn, removed or ranges changed).
     NoLongerAffected,
+    /// The watched image's tag now names another manifest (`image` says which).
+    ImageChanged,
 }
 
 /// One event of a watch.
@@ -138,8 +161,22 @@ pub struct WatchEvent {
     pub fixed: Vec<String>,
     /// The change seq through which the watch was evaluated.
     pub change_seq: u64,
+    /// For `image_changed`: the manifest digests before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageChange>,
     /// When the event was recorded.
     pub recorded: String,
+}
+
+/// A watched image's manifest digest change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageChange {
+    /// The image reference.
+    pub reference: String,
+    /// The digest indexed before.
+    pub from: Option<String>,
+    /// The digest indexed now.
+    pub to: Option<String>,
 }
 
 /// A new evaluation of one watch, written by [`Store::commit_watch_updates`].
@@ -240,6 +277,23 @@ impl Snapshot {
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(codec_err(key))
+}
+
+/// Appends `events` to `watch`'s log, numbering them after its last one.
+fn append_events(
+    table: &mut redb::Table<(&str, u64), &[u8]>,
+    watch: &mut Watch,
+    events: Vec<WatchEvent>,
+) -> Result<(), StoreError> {
+    for mut event in events {
+        watch.events += 1;
+        event.seq = watch.events;
+        let bytes = encode(&watch.id, &event)?;
+        table
+            .insert((watch.id.as_str(), event.seq), bytes.as_slice())
+            .map_err(db_err("append watch event"))?;
+    }
+    Ok(())
 }
 
 fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
@@ -520,6 +574,49 @@ impl Store {
         Ok(out)
     }
 
+    /// Replaces a watch's packages, findings and image after its image was
+    /// re-indexed, appending `events`, in one transaction; skipped (returns
+    /// `None`) when the watch is gone or was evaluated meanwhile (`from`).
+    pub fn replace_watch_image(
+        &self,
+        update: WatchUpdate,
+        packages: &[InventoryPackage],
+        image: WatchedImage,
+    ) -> Result<Option<Watch>, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
+        let written;
+        {
+            let mut watches = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
+            let current: Option<Watch> = watches
+                .get(update.id.as_str())
+                .map_err(db_err("read watch"))?
+                .map(|v| decode(&update.id, v.value()))
+                .transpose()?;
+            let Some(mut watch) = current.filter(|w| w.as_of == update.from) else {
+                return Ok(None);
+            };
+            let mut events = txn
+                .open_table(WATCH_EVENTS)
+                .map_err(db_err("open watch events"))?;
+            append_events(&mut events, &mut watch, update.events)?;
+            watch.findings = update.findings;
+            watch.as_of = update.as_of;
+            watch.image = Some(image);
+            let bytes = encode(&update.id, &watch)?;
+            watches
+                .insert(update.id.as_str(), bytes.as_slice())
+                .map_err(db_err("write watch"))?;
+            let encoded = encode(&update.id, &packages)?;
+            txn.open_table(WATCH_PACKAGES)
+                .map_err(db_err("open watch packages"))?
+                .insert(update.id.as_str(), encoded.as_slice())
+                .map_err(db_err("write watch packages"))?;
+            written = watch;
+        }
+        txn.commit().map_err(db_err("commit"))?;
+        Ok(Some(written))
+    }
+
     /// Writes new evaluations of watches (findings, `as_of`, appended
     /// events) in one transaction. Updates whose watch is gone or was
     /// re-evaluated meanwhile (`from` differs) are skipped. Returns the
@@ -545,14 +642,7 @@ impl Store {
                 if watch.as_of != update.from {
                     continue;
                 }
-                for mut event in update.events {
-                    watch.events += 1;
-                    event.seq = watch.events;
-                    let bytes = encode(&update.id, &event)?;
-                    events
-                        .insert((update.id.as_str(), event.seq), bytes.as_slice())
-                        .map_err(db_err("append watch event"))?;
-                }
+                append_events(&mut events, &mut watch, update.events)?;
                 watch.findings = update.findings;
                 watch.as_of = update.as_of;
                 let bytes = encode(&update.id, &watch)?;

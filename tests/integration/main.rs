@@ -3,6 +3,8 @@
 mod changes;
 mod cli;
 mod common;
+mod image_registry;
+mod images;
 mod jsonfeeds;
 mod mail;
 mod osv;
