@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use crate::feeds::catalog::{Catalog, FeedSpec};
 use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
 use crate::formats::Format;
+use crate::freshness::{FeedFreshness, Freshness};
 use crate::ingest::{self, IngestReport, ReadOptions};
 use crate::model::Timestamp;
 use crate::store::{BatchOutcome, FeedState, Store, StoreError};
@@ -37,6 +38,9 @@ pub struct SyncOptions {
     pub jobs: usize,
     /// Parse and write even when no file changed.
     pub force: bool,
+    /// The feeds that must have synced once before the server is ready
+    /// (`GET /readyz`); `None`: every enabled catalog feed.
+    pub ready_feeds: Option<Vec<String>>,
 }
 
 impl SyncOptions {
@@ -48,6 +52,7 @@ impl SyncOptions {
             cache_dir: db.with_extension("cache"),
             jobs: 4,
             force: false,
+            ready_feeds: None,
         }
     }
 }
@@ -223,6 +228,13 @@ pub struct FeedView {
     pub last_rejected: u64,
     /// What the last batch did.
     pub last_outcome: Option<BatchOutcome>,
+    /// Seconds since its last successful sync or ingest (`None`: never).
+    pub age_secs: Option<u64>,
+    /// The age past which answers depending on it are stale (`3d`);
+    /// enabled catalog feeds only.
+    pub max_age: Option<String>,
+    /// Never synced, or older than `max_age` (see [`crate::freshness`]).
+    pub stale: bool,
     /// HTTP validators per URL.
     pub etags: BTreeMap<String, String>,
     /// `Last-Modified` per URL.
@@ -242,7 +254,13 @@ pub struct Syncer {
     permits: Arc<Semaphore>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     status: Mutex<BTreeMap<String, RunStatus>>,
+    /// The last freshness assessment and when it was made.
+    freshness: Mutex<Option<(std::time::Instant, Arc<Freshness>)>>,
 }
+
+/// How long a freshness assessment is reused by queries (a sync's end
+/// discards it at once).
+const FRESHNESS_TTL: Duration = Duration::from_secs(1);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -264,6 +282,7 @@ impl Syncer {
             fetcher,
             locks: Mutex::new(HashMap::new()),
             status: Mutex::new(BTreeMap::new()),
+            freshness: Mutex::new(None),
         }))
     }
 
@@ -272,9 +291,36 @@ impl Syncer {
         &self.catalog
     }
 
+    /// The feeds that have not yet synced once and that readiness waits
+    /// for (`--ready-feeds`, else every enabled catalog feed).
+    pub fn not_ready(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .freshness()?
+            .never_synced(self.options.ready_feeds.as_deref()))
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// How fresh every feed is, assessed at most once per [`FRESHNESS_TTL`]
+    /// (queries ask on every answer).
+    pub fn freshness(&self) -> Result<Arc<Freshness>, StoreError> {
+        let mut cached = lock(&self.freshness);
+        if let Some((at, freshness)) = cached.as_ref() {
+            if at.elapsed() < FRESHNESS_TTL {
+                return Ok(Arc::clone(freshness));
+            }
+        }
+        let states = self.store.feed_states()?;
+        let freshness = Arc::new(Freshness::assess(
+            self.catalog.feeds(),
+            &states,
+            time::OffsetDateTime::now_utc(),
+        ));
+        *cached = Some((std::time::Instant::now(), Arc::clone(&freshness)));
+        Ok(freshness)
     }
 
     fn feed_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -359,6 +405,18 @@ impl Syncer {
             Ok(status) => {
                 report.status = status;
                 let now = Timestamp::now().to_string();
+                // An ingest wrote its success with its records; a 304 or
+                // unchanged bytes must be remembered too, or the feed's
+                // data would look older than it is (see `freshness`).
+                if status != SyncStatus::Ingested {
+                    if let Err(e) = self.store.update_feed_state(feed, |state| {
+                        state.last_attempt = Some(attempt.to_string());
+                        state.last_success = Some(now.clone());
+                        state.last_error = None;
+                    }) {
+                        tracing::error!(%feed, error = %e, "cannot record the success");
+                    }
+                }
                 self.note(feed, |s| {
                     s.last_success = Some(now);
                     s.last_status = Some(status);
@@ -383,6 +441,7 @@ impl Syncer {
                 tracing::warn!("{}", report.summary());
             }
         }
+        *lock(&self.freshness) = None;
         report
     }
 
@@ -578,6 +637,11 @@ impl Syncer {
     /// Every catalog feed and every feed the store knows, with their state.
     pub fn views(&self) -> Result<Vec<FeedView>, StoreError> {
         let states = self.store.feed_states()?;
+        let freshness = Freshness::assess(
+            self.catalog.feeds(),
+            &states,
+            time::OffsetDateTime::now_utc(),
+        );
         let status = lock(&self.status).clone();
         let mut names: Vec<String> = self.catalog.feeds().map(|f| f.name.clone()).collect();
         names.extend(states.keys().cloned());
@@ -589,7 +653,7 @@ impl Syncer {
                 let spec = self.catalog.get(&name);
                 let state = states.get(&name).cloned().unwrap_or_default();
                 let run = status.get(&name).cloned().unwrap_or_default();
-                view(&name, spec, state, run)
+                view(&name, spec, state, run, freshness.feed(&name))
             })
             .collect())
     }
@@ -641,7 +705,13 @@ impl Syncer {
     }
 }
 
-fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -> FeedView {
+fn view(
+    name: &str,
+    spec: Option<&FeedSpec>,
+    state: FeedState,
+    run: RunStatus,
+    freshness: Option<&FeedFreshness>,
+) -> FeedView {
     let later = |a: Option<String>, b: Option<String>| match (a, b) {
         (Some(a), Some(b)) => Some(if a >= b { a } else { b }),
         (a, b) => a.or(b),
@@ -667,6 +737,11 @@ fn view(name: &str, spec: Option<&FeedSpec>, state: FeedState, run: RunStatus) -
         last_error,
         last_rejected: state.last_errors,
         last_outcome: state.last_outcome,
+        age_secs: freshness.and_then(|f| f.age_secs),
+        max_age: freshness
+            .and_then(|f| f.max_age_secs)
+            .map(|secs| crate::feeds::catalog::format_duration(Duration::from_secs(secs))),
+        stale: freshness.is_some_and(FeedFreshness::stale),
         etags: state.etags,
         last_modified: state.last_modified,
     }

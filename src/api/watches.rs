@@ -138,7 +138,7 @@ async fn create(
         check_webhook(&w.url, &w.secret)?;
     }
     let store = state.store.clone();
-    let (watch, sub, skipped) = blocking(move || {
+    let (watch, sub, skipped, unevaluated) = blocking(move || {
         let inventory = inventory_of(&body)?;
         let snapshot = store.snapshot()?;
         let as_of = snapshot.last_seq()?;
@@ -167,7 +167,7 @@ async fn create(
             events: 0,
         };
         store.put_watch(&watch, sub.as_ref())?;
-        Ok((watch, sub, inventory.skipped))
+        Ok((watch, sub, inventory.skipped, inventory.unevaluated))
     })
     .await?;
     state.hub.watches_changed();
@@ -177,6 +177,9 @@ async fn create(
     let mut out = watch_view(&watch);
     if let Some(map) = out.as_object_mut() {
         map.insert("skipped".into(), skipped.into());
+        if !unevaluated.is_empty() {
+            map.insert("unevaluated_versions".into(), unevaluated.into());
+        }
         if let Some(sub) = &sub {
             map.insert("webhook".into(), view(sub));
         }

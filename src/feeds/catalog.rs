@@ -79,6 +79,8 @@ struct RawSpec {
     history_months: u32,
     #[serde(default)]
     max_size: Option<String>,
+    #[serde(default)]
+    max_age: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -112,6 +114,10 @@ pub struct FeedSpec {
     pub history_months: u32,
     /// Largest download accepted per file, when not the default.
     pub max_bytes: Option<u64>,
+    /// How old the feed's last successful sync may be before answers that
+    /// depend on it are marked stale (`max_age`, default 3 x `interval`).
+    #[serde(serialize_with = "ser_duration")]
+    pub max_age: Duration,
     /// Where the spec came from (`builtin:NAME.toml` or a path).
     pub origin: String,
 }
@@ -162,6 +168,10 @@ impl FeedSpec {
             }
         }
         let interval = parse_duration(&raw.interval).map_err(invalid)?;
+        let max_age = match &raw.max_age {
+            Some(text) => parse_duration(text).map_err(|e| invalid(format!("max_age: {e}")))?,
+            None => interval.saturating_mul(3),
+        };
         let max_bytes = raw
             .max_size
             .as_deref()
@@ -179,6 +189,7 @@ impl FeedSpec {
             snapshot: raw.snapshot,
             history_months: raw.history_months,
             max_bytes,
+            max_age,
             origin: origin.to_string(),
         })
     }
@@ -459,6 +470,10 @@ max_size = "64MiB"
         assert!(spec.enabled);
         assert!(!spec.snapshot);
         assert_eq!(spec.max_bytes, Some(64 << 20));
+        // max_age defaults to three intervals; a feed may set its own.
+        assert_eq!(spec.max_age, Duration::from_secs(3 * 5400));
+        let own = FeedSpec::from_toml(&format!("{SPEC}max_age = \"2d\"\n"), "t.toml").unwrap();
+        assert_eq!(own.max_age, Duration::from_secs(2 * 86_400));
         let now = time::macros::datetime!(2026-02-10 12:00 UTC);
         assert_eq!(
             spec.expanded_urls(now),
@@ -475,6 +490,7 @@ max_size = "64MiB"
         for (text, needle) in [
             (SPEC.replace("mail", "gopher"), "format"),
             (SPEC.replace("1h30m", "soon"), "interval"),
+            (format!("{SPEC}max_age = \"later\"\n"), "max_age"),
             (SPEC.replace("https://", "ftp://"), "not http"),
             (SPEC.replace("ubuntu-announce", "a b"), "name"),
             (format!("{SPEC}\ncolour = 1\n"), "colour"),

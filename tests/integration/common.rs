@@ -211,6 +211,11 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment variables.
     pub fn start_with(db: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        Server::start_args(db, &[], env)
+    }
+
+    /// Like [`Server::start`] with extra `serve` arguments and environment variables.
+    pub fn start_args(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         use std::io::BufRead;
         let mut child = std::process::Command::new(binary())
             .args([
@@ -221,6 +226,7 @@ impl Server {
                 "127.0.0.1:0",
                 "--no-sync",
             ])
+            .args(args)
             .envs(env.iter().copied())
             .env("ADVISORD_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -251,4 +257,20 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `advisord ingest --format osv --feed FEED --json PATH` on `db`; returns the report.
+pub fn ingest_osv(db: &std::path::Path, path: &std::path::Path, feed: &str) -> serde_json::Value {
+    let out = advisord_ok(&[
+        "--db",
+        db.to_str().expect("utf-8 path"),
+        "ingest",
+        "--format",
+        "osv",
+        "--feed",
+        feed,
+        "--json",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    serde_json::from_str(&out).expect("ingest report is JSON")
 }
