@@ -9,7 +9,7 @@ use advisord::formats::Format;
 use advisord::model::Advisory;
 use serde_json::{json, Value};
 
-use crate::common::{advisord, advisord_ok, ingest_osv, parse_path, shared, Server};
+use crate::common::{advisord, ingest_osv, parse_path, shared, Server};
 use crate::server::{ids_of, post};
 
 const PYPA_BULK: &str = "data/osv/bulk/pypa-advisory-database-vulns.tar.gz";
@@ -64,7 +64,8 @@ async fn an_odd_version_never_sinks_a_batch() {
     let mut queries: Vec<Value> = records
         .iter()
         .flat_map(|r| r.affected.iter())
-        .filter_map(|a| Some((a.package.as_ref()?.name.clone(), a.versions.first()?.clone())))
+        .filter_map(|a| Some((a.package.as_ref()?.name.clone(), &a.versions)))
+        .flat_map(|(name, versions)| versions.iter().map(move |v| (name.clone(), v.clone())))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .take(997)
