@@ -81,7 +81,12 @@ pub enum Command {
         no_sync: bool,
         /// `/readyz` answers 200 once these feeds have synced (or been
         /// ingested) once; default: every enabled catalog feed.
-        #[arg(long, value_name = "FEED,...", value_delimiter = ',', env = "ADVISORD_READY_FEEDS")]
+        #[arg(
+            long,
+            value_name = "FEED,...",
+            value_delimiter = ',',
+            env = "ADVISORD_READY_FEEDS"
+        )]
         ready_feeds: Option<Vec<String>>,
         /// Change feed, retention, webhooks and watches.
         #[command(flatten)]

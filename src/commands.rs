@@ -252,7 +252,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             let matches = query.run(&store)?;
             if let Some(reason) = &query.unevaluated {
-                eprintln!("warning: {reason}; ranges not evaluated, only exact versions lists");
+                eprintln!("warning: {reason}; ranges not evaluated");
             }
             let mut out = std::io::stdout().lock();
             if json {
@@ -342,7 +342,12 @@ fn plural_feeds(n: usize) -> String {
 
 /// At most ten names, then how many more.
 fn shortened(names: &[String]) -> String {
-    let mut text = names.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > 10 {
         text.push_str(&format!(" and {} more", names.len() - 10));
     }

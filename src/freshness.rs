@@ -82,8 +82,8 @@ impl Freshness {
             .into_iter()
             .map(|name| {
                 let state = states.get(name);
-                let synced = state
-                    .and_then(|s| latest(s.last_success.as_deref(), s.last_ingest.as_deref()));
+                let synced =
+                    state.and_then(|s| latest(s.last_success.as_deref(), s.last_ingest.as_deref()));
                 let age_secs = synced.map(|t| {
                     let elapsed = now - t.instant();
                     u64::try_from(elapsed.whole_seconds()).unwrap_or(0)

@@ -86,7 +86,7 @@ impl PackageQuery {
         // full of them. Legacy PyPI versions count as unreadable, since
         // ranges are never ordered with them (see `version::range`).
         let unevaluated = match (&version, info.scheme) {
-            (Some(v), Some(scheme)) => scheme.contains(v, &[]).err().map(|e| {
+            (Some(v), Some(scheme)) => scheme.check_orderable(v).err().map(|e| {
                 format!(
                     "version {v:?} is not a valid {} version for ecosystem {ecosystem}: {}",
                     scheme.name(),
@@ -115,8 +115,8 @@ impl PackageQuery {
     ) -> Result<Self, QueryError> {
         match PackageQuery::new(ecosystem, name, version) {
             Err(QueryError::UnknownEcosystem(given)) => {
-                let parsed =
-                    Ecosystem::new(given.clone()).map_err(|_| QueryError::UnknownEcosystem(given))?;
+                let parsed = Ecosystem::new(given.clone())
+                    .map_err(|_| QueryError::UnknownEcosystem(given))?;
                 if !store.has_ecosystem(parsed.base())? {
                     return Err(QueryError::UnknownEcosystem(parsed.to_string()));
                 }
@@ -189,7 +189,11 @@ pub fn match_rows(version: Option<AskedVersion<'_>>, rows: Vec<IndexedMatch>) ->
             None => AffectedVerdict::Affected,
             Some(AskedVersion::Readable(v)) => combine(row.specs.iter().map(|s| s.evaluate(v))),
             Some(AskedVersion::Unreadable(v)) => {
-                if row.specs.iter().any(|s| s.versions.iter().any(|listed| listed == v)) {
+                if row
+                    .specs
+                    .iter()
+                    .any(|s| s.versions.iter().any(|listed| listed == v))
+                {
                     AffectedVerdict::Affected
                 } else {
                     AffectedVerdict::NotAffected
@@ -402,7 +406,10 @@ mod tests {
         assert!(reason.contains("semver"), "{reason}");
         let got = q.matches(vec![listed, ranged.clone()]);
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].id.as_str(), got[0].unevaluated.as_ref()), ("LISTED", None));
+        assert_eq!(
+            (got[0].id.as_str(), got[0].unevaluated.as_ref()),
+            ("LISTED", None)
+        );
         // The same range with a readable version matches.
         let q = PackageQuery::new("npm", "x", Some("1.0.0")).unwrap();
         assert!(q.unevaluated.is_none());

@@ -6,9 +6,9 @@
 use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::extract::State;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};

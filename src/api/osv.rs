@@ -166,8 +166,13 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
 
 /// One page of `matches` (sorted by id) after the id `after`, and the token
 /// of the next page when more remain.
-fn page_of<'a>(matches: &'a [QueryMatch], after: Option<&str>) -> (&'a [QueryMatch], Option<String>) {
-    let start = after.map_or(0, |after| matches.partition_point(|m| m.id.as_str() <= after));
+fn page_of<'a>(
+    matches: &'a [QueryMatch],
+    after: Option<&str>,
+) -> (&'a [QueryMatch], Option<String>) {
+    let start = after.map_or(0, |after| {
+        matches.partition_point(|m| m.id.as_str() <= after)
+    });
     let end = (start + PAGE_SIZE).min(matches.len());
     let page = &matches[start..end];
     let next = (end < matches.len())

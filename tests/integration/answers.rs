@@ -28,9 +28,10 @@ fn listing(records: &[Advisory], name: &str, version: &str) -> BTreeSet<String> 
         .filter(|r| r.withdrawn.is_none())
         .filter(|r| {
             r.affected.iter().any(|a| {
-                a.package.as_ref().is_some_and(|p| {
-                    advisord::model::ecosystem::pep503_normalize(&p.name) == name
-                }) && a.versions.iter().any(|v| v == version)
+                a.package
+                    .as_ref()
+                    .is_some_and(|p| advisord::model::ecosystem::pep503_normalize(&p.name) == name)
+                    && a.versions.iter().any(|v| v == version)
             })
         })
         .map(|r| r.id.to_string())
@@ -75,9 +76,18 @@ async fn an_odd_version_never_sinks_a_batch() {
         .collect();
     assert_eq!(queries.len(), 997);
     let odd = [
-        (0, json!({"package": {"ecosystem": "PyPI", "name": "paramiko"}, "version": "0.9-doduo"})),
-        (500, json!({"package": {"ecosystem": "PyPI", "name": "django"}, "version": "2019-09-12"})),
-        (999, json!({"package": {"ecosystem": "npm", "name": npm_package}, "version": RPM_EVR})),
+        (
+            0,
+            json!({"package": {"ecosystem": "PyPI", "name": "paramiko"}, "version": "0.9-doduo"}),
+        ),
+        (
+            500,
+            json!({"package": {"ecosystem": "PyPI", "name": "django"}, "version": "2019-09-12"}),
+        ),
+        (
+            999,
+            json!({"package": {"ecosystem": "npm", "name": npm_package}, "version": RPM_EVR}),
+        ),
     ];
     for (at, query) in &odd {
         queries.insert(*at, query.clone());
@@ -178,8 +188,16 @@ async fn an_odd_version_never_sinks_a_batch() {
     // The CLI answers and warns: query and scan.
     let db_arg = db.to_str().unwrap();
     let out = advisord(&[
-        "--db", db_arg, "query", "--no-builtin", "--ecosystem", "PyPI", "--name", "paramiko",
-        "--version", "0.9-doduo",
+        "--db",
+        db_arg,
+        "query",
+        "--no-builtin",
+        "--ecosystem",
+        "PyPI",
+        "--name",
+        "paramiko",
+        "--version",
+        "0.9-doduo",
     ]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -189,19 +207,31 @@ async fn an_odd_version_never_sinks_a_batch() {
         .collect();
     assert_eq!(printed, listed);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning:") && stderr.contains("0.9-doduo"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("0.9-doduo"),
+        "{stderr}"
+    );
     let list = dir.path().join("purls.txt");
     std::fs::write(
         &list,
         format!("pkg:pypi/paramiko@0.9-doduo\npkg:npm/{npm_package}@{RPM_EVR}\n"),
     )
     .unwrap();
-    let out = advisord(&["--db", db_arg, "scan", "--no-builtin", list.to_str().unwrap()]);
+    let out = advisord(&[
+        "--db",
+        db_arg,
+        "scan",
+        "--no-builtin",
+        list.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("warning:").count(), 2, "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(listed.iter().all(|id| stdout.contains(id.as_str())), "{stdout}");
+    assert!(
+        listed.iter().all(|id| stdout.contains(id.as_str())),
+        "{stdout}"
+    );
 }
 
 /// A one-feed catalog directory: feed `go-test` reading `url`.
@@ -249,8 +279,19 @@ async fn an_empty_or_outdated_database_is_never_silently_clean() {
     let body: Value = ready.json().await.unwrap();
     let never = body["never_synced"].as_array().unwrap();
     assert!(never.iter().any(|f| f == "osv-Go"), "{body}");
-    let response = client.post(server.url("/v1/query")).json(&gin).send().await.unwrap();
-    let stale = response.headers().get("x-advisord-stale").unwrap().to_str().unwrap().to_string();
+    let response = client
+        .post(server.url("/v1/query"))
+        .json(&gin)
+        .send()
+        .await
+        .unwrap();
+    let stale = response
+        .headers()
+        .get("x-advisord-stale")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(stale.split(',').any(|f| f == "osv-Go"), "{stale}");
     assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
     let response = client
@@ -280,27 +321,68 @@ async fn an_empty_or_outdated_database_is_never_silently_clean() {
     let db_arg = db.to_str().unwrap();
     let own = ["--no-builtin", "--catalog", catalog_arg];
     let server = Server::start_args(&db, &own, &[]);
-    let body: Value = client.get(server.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let body: Value = client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["never_synced"], json!(["go-test"]));
     drop(server);
 
-    let out = run(args(&["--db", db_arg, "sync", "--no-builtin", "--catalog", catalog_arg])).await;
+    let out = run(args(&[
+        "--db",
+        db_arg,
+        "sync",
+        "--no-builtin",
+        "--catalog",
+        catalog_arg,
+    ]))
+    .await;
     assert!(out.status.success(), "{out:?}");
     let server = Server::start_args(&db, &own, &[]);
     let ready = client.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    let response = client.post(server.url("/v1/query")).json(&gin).send().await.unwrap();
+    let response = client
+        .post(server.url("/v1/query"))
+        .json(&gin)
+        .send()
+        .await
+        .unwrap();
     assert!(response.headers().get("x-advisord-stale").is_none());
     assert!(ids_of(&response.json().await.unwrap()).contains("GO-2020-0001"));
     drop(server);
     // A second sync gets the same bytes: its success counts as fresh too.
-    let out = run(args(&["--db", db_arg, "sync", "--no-builtin", "--catalog", catalog_arg])).await;
-    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"), "{out:?}");
+    let out = run(args(&[
+        "--db",
+        db_arg,
+        "sync",
+        "--no-builtin",
+        "--catalog",
+        catalog_arg,
+    ]))
+    .await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("unchanged"),
+        "{out:?}"
+    );
 
     let query = |extra: &[&str]| {
         let mut a = args(&[
-            "--db", db_arg, "query", "--no-builtin", "--catalog", catalog_arg, "--ecosystem", "Go",
-            "--name", "github.com/gin-gonic/gin", "--version", "1.5.0",
+            "--db",
+            db_arg,
+            "query",
+            "--no-builtin",
+            "--catalog",
+            catalog_arg,
+            "--ecosystem",
+            "Go",
+            "--name",
+            "github.com/gin-gonic/gin",
+            "--version",
+            "1.5.0",
         ]);
         a.extend(args(extra));
         run(a)
@@ -316,49 +398,120 @@ async fn an_empty_or_outdated_database_is_never_silently_clean() {
     let out = query(&[]).await;
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning:") && stderr.contains("go-test"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("go-test"),
+        "{stderr}"
+    );
     let out = query(&["--fail-on-stale"]).await;
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("GO-2020-0001"));
     let feeds: Value = serde_json::from_slice(
-        &run(args(&["--db", db_arg, "feeds", "--no-builtin", "--catalog", catalog_arg, "--json"]))
-            .await
-            .stdout,
+        &run(args(&[
+            "--db",
+            db_arg,
+            "feeds",
+            "--no-builtin",
+            "--catalog",
+            catalog_arg,
+            "--json",
+        ]))
+        .await
+        .stdout,
     )
     .unwrap();
     let feed = &feeds.as_array().unwrap()[0];
-    assert_eq!((feed["stale"].clone(), feed["max_age"].clone()), (json!(true), json!("1s")));
+    assert_eq!(
+        (feed["stale"].clone(), feed["max_age"].clone()),
+        (json!(true), json!("1s"))
+    );
     assert!(feed["age_secs"].as_u64().unwrap() >= 2, "{feed}");
     let stats = String::from_utf8(run(args(&["--db", db_arg, "stats"])).await.stdout).unwrap();
-    assert!(stats.lines().any(|l| l.starts_with("feed\tgo-test\t") && l.contains("\tage ")), "{stats}");
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.starts_with("feed\tgo-test\t") && l.contains("\tage ")),
+        "{stats}"
+    );
     let server = Server::start_args(&db, &own, &[]);
-    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status(), 200);
-    let response = client.post(server.url("/v1/query")).json(&gin).send().await.unwrap();
-    assert_eq!(response.headers().get("x-advisord-stale").unwrap(), "go-test");
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let response = client
+        .post(server.url("/v1/query"))
+        .json(&gin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-advisord-stale").unwrap(),
+        "go-test"
+    );
     drop(server);
 
     // --ready-feeds narrows readiness to the feeds named, catalog or not;
     // a manual ingest has no schedule, so it is never stale.
     let manual = dir.path().join("manual.redb");
-    let narrowed = ["--no-builtin", "--catalog", catalog_arg, "--ready-feeds", "go-manual"];
+    let narrowed = [
+        "--no-builtin",
+        "--catalog",
+        catalog_arg,
+        "--ready-feeds",
+        "go-manual",
+    ];
     let server = Server::start_args(&manual, &narrowed, &[]);
-    let body: Value = client.get(server.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let body: Value = client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["never_synced"], json!(["go-manual"]));
     drop(server);
     ingest_osv(&manual, &go, "go-manual");
     let server = Server::start_args(&manual, &narrowed, &[]);
-    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status(), 200);
-    let response = client.post(server.url("/v1/query")).json(&gin).send().await.unwrap();
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let response = client
+        .post(server.url("/v1/query"))
+        .json(&gin)
+        .send()
+        .await
+        .unwrap();
     assert!(response.headers().get("x-advisord-stale").is_none());
     // An ecosystem no feed supplied, while a catalog feed never synced.
     let npm = json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.15"});
-    let response = client.post(server.url("/v1/query")).json(&npm).send().await.unwrap();
-    assert_eq!(response.headers().get("x-advisord-stale").unwrap(), "go-test");
+    let response = client
+        .post(server.url("/v1/query"))
+        .json(&npm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-advisord-stale").unwrap(),
+        "go-test"
+    );
 }
 
 #[tokio::test]
 async fn querybatch_pages_past_one_thousand_matches_per_query() {
-    let Some(pypa) = shared(PYPA_BULK) else { return };
+    let Some(pypa) = shared(PYPA_BULK) else {
+        return;
+    };
     // Real tensorflow advisories, each copied under five renamed ids.
     let (records, _) = parse_path(Format::Osv, "pypa", &pypa);
     let tensorflow: Vec<&Advisory> = records

@@ -22,20 +22,50 @@ async fn the_readme_examples_hold() {
 
     // "A first session".
     let out = advisord_ok(&[
-        "--db", db_arg, "ingest", "--format", "osv", "--feed", "osv-pypi",
+        "--db",
+        db_arg,
+        "ingest",
+        "--format",
+        "osv",
+        "--feed",
+        "osv-pypi",
         pypi.to_str().unwrap(),
     ]);
-    assert!(out.starts_with("feed osv-pypi: ") && out.contains(" created, "), "{out}");
+    assert!(
+        out.starts_with("feed osv-pypi: ") && out.contains(" created, "),
+        "{out}"
+    );
     let out = advisord_ok(&[
-        "--db", db_arg, "query", "--ecosystem", "PyPI", "--name", "jinja2", "--version", "2.4.1",
+        "--db",
+        db_arg,
+        "query",
+        "--ecosystem",
+        "PyPI",
+        "--name",
+        "jinja2",
+        "--version",
+        "2.4.1",
     ]);
-    assert!(out.lines().any(|l| l.starts_with("PYSEC-2019-217\t")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("PYSEC-2019-217\t")),
+        "{out}"
+    );
     let record: Value =
         serde_json::from_str(&advisord_ok(&["--db", db_arg, "get", "PYSEC-2019-217"])).unwrap();
     assert_eq!(record["id"], "PYSEC-2019-217");
     let stats = advisord_ok(&["--db", db_arg, "stats"]);
-    assert!(stats.starts_with("records\t") && stats.contains("feed\tosv-pypi\t"), "{stats}");
-    advisord_ok(&["--db", db_arg, "ingest", "--feed", "osv-go", go.to_str().unwrap()]);
+    assert!(
+        stats.starts_with("records\t") && stats.contains("feed\tosv-pypi\t"),
+        "{stats}"
+    );
+    advisord_ok(&[
+        "--db",
+        db_arg,
+        "ingest",
+        "--feed",
+        "osv-go",
+        go.to_str().unwrap(),
+    ]);
     // `advisord vercmp`: `A<TAB>B` lines in, `<`, `=`, `>` or `ERR` out.
     let mut child = std::process::Command::new(crate::common::binary())
         .args(["vercmp", "--scheme", "deb"])
@@ -52,10 +82,16 @@ async fn the_readme_examples_hold() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "<\n>\n=\n");
     // `advisord scan FILE`: purl lines.
     let purls = dir.path().join("purls.txt");
-    std::fs::write(&purls, "pkg:pypi/jinja2@2.4.1\npkg:golang/github.com/gin-gonic/gin@1.5.0\n")
-        .unwrap();
+    std::fs::write(
+        &purls,
+        "pkg:pypi/jinja2@2.4.1\npkg:golang/github.com/gin-gonic/gin@1.5.0\n",
+    )
+    .unwrap();
     let out = advisord_ok(&["--db", db_arg, "scan", purls.to_str().unwrap()]);
-    assert!(out.contains("PYSEC-2019-217") && out.contains("GO-2020-0001"), "{out}");
+    assert!(
+        out.contains("PYSEC-2019-217") && out.contains("GO-2020-0001"),
+        "{out}"
+    );
     // Exit codes: 2 for a usage error.
     assert_eq!(advisord(&["--db", db_arg, "query"]).status.code(), Some(2));
 
@@ -89,7 +125,11 @@ async fn the_readme_examples_hold() {
     let results = batch["results"].as_array().unwrap();
     assert!(ids_of(&results[0]).contains("GO-2020-0001"));
     for vuln in results[0]["vulns"].as_array().unwrap() {
-        assert_eq!(vuln.as_object().unwrap().len(), 2, "id and modified: {vuln}");
+        assert_eq!(
+            vuln.as_object().unwrap().len(),
+            2,
+            "id and modified: {vuln}"
+        );
         assert!(vuln["modified"].is_string());
     }
     assert_eq!(results[1], json!({}));
@@ -147,7 +187,10 @@ async fn the_readme_examples_hold() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers().get("x-advisord-unevaluated").unwrap(), "version");
+    assert_eq!(
+        response.headers().get("x-advisord-unevaluated").unwrap(),
+        "version"
+    );
     // Errors: {"code", "message"}; commit queries are refused.
     for bad in [
         json!({"package": {"ecosystem": "PyPI", "name": ""}, "version": "1.0"}),

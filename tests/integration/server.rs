@@ -665,7 +665,10 @@ async fn records_of_an_unknown_ecosystem_are_kept_and_served_as_possibly_affecte
     let out = query("1.0", "Nonesuch");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("NEW-1\t") && !stdout.contains("possibly"), "{stdout}");
+    assert!(
+        stdout.starts_with("NEW-1\t") && !stdout.contains("possibly"),
+        "{stdout}"
+    );
     let out = query("2.0", "Nonesuch:1");
     assert!(String::from_utf8_lossy(&out.stdout).contains("possibly affected"));
     // An ecosystem neither in the table nor in the store is still refused.
@@ -678,12 +681,18 @@ async fn records_of_an_unknown_ecosystem_are_kept_and_served_as_possibly_affecte
     let server = Server::start(&db);
     let client = reqwest::Client::new();
     let url = server.url("/v1/query");
-    let ask = |ecosystem: &str, version: &str| {
-        json!({"package": {"ecosystem": ecosystem, "name": "x"}, "version": version})
-    };
+    let ask = |ecosystem: &str, version: &str| json!({"package": {"ecosystem": ecosystem, "name": "x"}, "version": version});
     let (status, body) = post(&client, &url, &ask("Nonesuch", "1.0")).await;
-    assert_eq!((status, ids_of(&body)), (200, BTreeSet::from(["NEW-1".to_string()])));
-    let response = client.post(&url).json(&ask("Nonesuch:1", "2.0")).send().await.unwrap();
+    assert_eq!(
+        (status, ids_of(&body)),
+        (200, BTreeSet::from(["NEW-1".to_string()]))
+    );
+    let response = client
+        .post(&url)
+        .json(&ask("Nonesuch:1", "2.0"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         response.headers().get("x-advisord-unevaluated").unwrap(),
         "NEW-1"
@@ -692,5 +701,8 @@ async fn records_of_an_unknown_ecosystem_are_kept_and_served_as_possibly_affecte
     assert_eq!((status, body), (200, json!({})));
     let (status, body) = post(&client, &url, &ask("Nonesuchh", "1.0")).await;
     assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("unknown ecosystem"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown ecosystem"));
 }
