@@ -9,7 +9,9 @@ use advisord::formats::Format;
 use advisord::model::Advisory;
 use serde_json::{json, Value};
 
-use crate::common::{advisord, ingest_osv, parse_path, shared, Server};
+use crate::common::{
+    advisord, get_json, header, ingest_osv, parse_path, post_raw, serve_file, shared, Server,
+};
 use crate::server::{ids_of, post};
 
 const PYPA_BULK: &str = "data/osv/bulk/pypa-advisory-database-vulns.tar.gz";
@@ -38,8 +40,14 @@ fn listing(records: &[Advisory], name: &str, version: &str) -> BTreeSet<String> 
         .collect()
 }
 
-fn batch_ids(result: &Value) -> BTreeSet<String> {
-    ids_of(result)
+/// POST `queries` to `/v1/querybatch`: status and body.
+async fn batch(client: &reqwest::Client, server: &Server, queries: &[Value]) -> (u16, Value) {
+    post(
+        client,
+        &server.url("/v1/querybatch"),
+        &json!({ "queries": queries }),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -96,19 +104,14 @@ async fn an_odd_version_never_sinks_a_batch() {
 
     let server = Server::start(&db);
     let client = reqwest::Client::new();
-    let (status, body) = post(
-        &client,
-        &server.url("/v1/querybatch"),
-        &json!({"queries": queries}),
-    )
-    .await;
+    let (status, body) = batch(&client, &server, &queries).await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 1000);
     // The odd ones: answered, marked, exact `versions` matches only.
-    assert_eq!(batch_ids(&results[0]), listed);
-    assert_eq!(batch_ids(&results[500]), BTreeSet::new());
-    assert_eq!(batch_ids(&results[999]), BTreeSet::new());
+    assert_eq!(ids_of(&results[0]), listed);
+    assert_eq!(ids_of(&results[500]), BTreeSet::new());
+    assert_eq!(ids_of(&results[999]), BTreeSet::new());
     for (at, _) in &odd {
         let reason = results[*at]["unevaluated_version"].as_str().unwrap_or("");
         assert!(reason.contains("not a valid"), "{at}: {}", results[*at]);
@@ -129,7 +132,7 @@ async fn an_odd_version_never_sinks_a_batch() {
             .get("x-advisord-unevaluated")
             .map(|h| h.to_str().unwrap().to_string());
         let alone: Value = response.json().await.unwrap();
-        assert_eq!(ids_of(&alone), batch_ids(result), "{query}");
+        assert_eq!(ids_of(&alone), ids_of(result), "{query}");
         if result.get("unevaluated_version").is_some() {
             marked += 1;
             assert_eq!(header.as_deref(), Some("version"), "{query}");
@@ -139,7 +142,7 @@ async fn an_odd_version_never_sinks_a_batch() {
                     query["package"]["name"].as_str().unwrap(),
                     query["version"].as_str().unwrap(),
                 );
-                assert_eq!(batch_ids(result), expected, "{query}");
+                assert_eq!(ids_of(result), expected, "{query}");
             }
         } else {
             assert!(
@@ -152,12 +155,7 @@ async fn an_odd_version_never_sinks_a_batch() {
     // Structural errors still refuse the whole batch.
     let mut broken = queries.clone();
     broken[10] = json!({"package": {"ecosystem": "PyPI", "name": ""}, "version": "1.0"});
-    let (status, body) = post(
-        &client,
-        &server.url("/v1/querybatch"),
-        &json!({"queries": broken}),
-    )
-    .await;
+    let (status, body) = batch(&client, &server, &broken).await;
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().contains("queries[10]"));
 
@@ -261,129 +259,102 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// `/readyz` of `server`: status and body.
+async fn readyz(client: &reqwest::Client, server: &Server) -> (u16, Value) {
+    get_json(client, &server.url("/readyz")).await
+}
+
+/// The `x-advisord-stale` header of the answer to `body` at `path`.
+async fn stale(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    body: &Value,
+) -> Option<String> {
+    header(
+        &post_raw(client, &server.url(path), body).await,
+        "x-advisord-stale",
+    )
+}
+
 #[tokio::test]
 async fn an_empty_or_outdated_database_is_never_silently_clean() {
     let Some(go) = shared(GO_BULK) else { return };
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let gin = json!({"package": {"ecosystem": "Go", "name": "github.com/gin-gonic/gin"}, "version": "1.5.0"});
+    let lodash = json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.15"});
 
     // A fresh server on an empty database, built-in catalog: alive, not
     // ready, and every answer says it may be incomplete.
-    let empty = dir.path().join("empty.redb");
-    let server = Server::start(&empty);
-    let health = client.get(server.url("/healthz")).send().await.unwrap();
-    assert_eq!(health.status(), 200);
-    let ready = client.get(server.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    let body: Value = ready.json().await.unwrap();
-    let never = body["never_synced"].as_array().unwrap();
-    assert!(never.iter().any(|f| f == "osv-Go"), "{body}");
-    let response = client
-        .post(server.url("/v1/query"))
-        .json(&gin)
-        .send()
-        .await
-        .unwrap();
-    let stale = response
-        .headers()
-        .get("x-advisord-stale")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(stale.split(',').any(|f| f == "osv-Go"), "{stale}");
+    let server = Server::start(&dir.path().join("empty.redb"));
+    let response = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, body) = readyz(&client, &server).await;
+    assert_eq!(status, 503);
+    assert!(
+        body["never_synced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "osv-Go"),
+        "{body}"
+    );
+    let response = post_raw(&client, &server.url("/v1/query"), &gin).await;
+    let named = header(&response, "x-advisord-stale").unwrap();
+    assert!(named.split(',').any(|f| f == "osv-Go"), "{named}");
     assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
-    let response = client
-        .post(server.url("/v1/querybatch"))
-        .json(&json!({"queries": [gin]}))
-        .send()
+    let batch = json!({"queries": [gin]});
+    assert!(stale(&client, &server, "/v1/querybatch", &batch)
         .await
-        .unwrap();
-    assert!(response.headers().get("x-advisord-stale").is_some());
+        .is_some());
     drop(server);
 
     // One catalog feed, served from a local upstream.
-    let bytes = std::fs::read(&go).unwrap();
-    let app = axum::Router::new().route(
-        "/Go/all.tar.gz",
-        axum::routing::get(move || {
-            let bytes = bytes.clone();
-            async move { bytes }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/Go/all.tar.gz", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = serve_file("/Go/all.tar.gz", std::fs::read(&go).unwrap()).await;
     let catalog = go_catalog(dir.path(), &url, None);
     let catalog_arg = catalog.to_str().unwrap();
     let db = dir.path().join("a.redb");
     let db_arg = db.to_str().unwrap();
     let own = ["--no-builtin", "--catalog", catalog_arg];
-    let server = Server::start_args(&db, &own, &[]);
-    let body: Value = client
-        .get(server.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["never_synced"], json!(["go-test"]));
-    drop(server);
-
-    let out = run(args(&[
+    let sync = args(&[
         "--db",
         db_arg,
         "sync",
         "--no-builtin",
         "--catalog",
         catalog_arg,
-    ]))
-    .await;
+    ]);
+    let server = Server::start_args(&db, &own, &[]);
+    assert_eq!(
+        readyz(&client, &server).await.1["never_synced"],
+        json!(["go-test"])
+    );
+    drop(server);
+    let out = run(sync.clone()).await;
     assert!(out.status.success(), "{out:?}");
     let server = Server::start_args(&db, &own, &[]);
-    let ready = client.get(server.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 200);
-    let response = client
-        .post(server.url("/v1/query"))
-        .json(&gin)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers().get("x-advisord-stale").is_none());
+    assert_eq!(readyz(&client, &server).await.0, 200);
+    let response = post_raw(&client, &server.url("/v1/query"), &gin).await;
+    assert_eq!(header(&response, "x-advisord-stale"), None);
     assert!(ids_of(&response.json().await.unwrap()).contains("GO-2020-0001"));
     drop(server);
     // A second sync gets the same bytes: its success counts as fresh too.
-    let out = run(args(&[
-        "--db",
-        db_arg,
-        "sync",
-        "--no-builtin",
-        "--catalog",
-        catalog_arg,
-    ]))
-    .await;
+    let out = run(sync).await;
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("unchanged"),
         "{out:?}"
     );
 
     let query = |extra: &[&str]| {
-        let mut a = args(&[
-            "--db",
-            db_arg,
-            "query",
-            "--no-builtin",
-            "--catalog",
-            catalog_arg,
-            "--ecosystem",
-            "Go",
+        let mut a = args(&["--db", db_arg, "query", "--ecosystem", "Go"]);
+        a.extend(args(&own));
+        a.extend(args(&[
             "--name",
             "github.com/gin-gonic/gin",
             "--version",
             "1.5.0",
-        ]);
+        ]));
         a.extend(args(extra));
         run(a)
     };
@@ -405,106 +376,42 @@ async fn an_empty_or_outdated_database_is_never_silently_clean() {
     let out = query(&["--fail-on-stale"]).await;
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("GO-2020-0001"));
-    let feeds: Value = serde_json::from_slice(
-        &run(args(&[
-            "--db",
-            db_arg,
-            "feeds",
-            "--no-builtin",
-            "--catalog",
-            catalog_arg,
-            "--json",
-        ]))
-        .await
-        .stdout,
-    )
-    .unwrap();
-    let feed = &feeds.as_array().unwrap()[0];
+    let mut feeds = args(&["--db", db_arg, "feeds", "--json"]);
+    feeds.extend(args(&own));
+    let feeds: Value = serde_json::from_slice(&run(feeds).await.stdout).unwrap();
+    let feed = &feeds[0];
     assert_eq!(
-        (feed["stale"].clone(), feed["max_age"].clone()),
-        (json!(true), json!("1s"))
+        (&feed["stale"], &feed["max_age"]),
+        (&json!(true), &json!("1s"))
     );
     assert!(feed["age_secs"].as_u64().unwrap() >= 2, "{feed}");
     let stats = String::from_utf8(run(args(&["--db", db_arg, "stats"])).await.stdout).unwrap();
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("feed\tgo-test\t") && l.contains("\tage ")),
-        "{stats}"
-    );
+    let line = stats.lines().find(|l| l.starts_with("feed\tgo-test\t"));
+    assert!(line.is_some_and(|l| l.contains("\tage ")), "{stats}");
     let server = Server::start_args(&db, &own, &[]);
-    assert_eq!(
-        client
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let response = client
-        .post(server.url("/v1/query"))
-        .json(&gin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers().get("x-advisord-stale").unwrap(),
-        "go-test"
-    );
+    assert_eq!(readyz(&client, &server).await.0, 200);
+    let named = stale(&client, &server, "/v1/query", &gin).await;
+    assert_eq!(named.as_deref(), Some("go-test"));
     drop(server);
 
     // --ready-feeds narrows readiness to the feeds named, catalog or not;
     // a manual ingest has no schedule, so it is never stale.
     let manual = dir.path().join("manual.redb");
-    let narrowed = [
-        "--no-builtin",
-        "--catalog",
-        catalog_arg,
-        "--ready-feeds",
-        "go-manual",
-    ];
+    let mut narrowed = own.to_vec();
+    narrowed.extend(["--ready-feeds", "go-manual"]);
     let server = Server::start_args(&manual, &narrowed, &[]);
-    let body: Value = client
-        .get(server.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["never_synced"], json!(["go-manual"]));
+    assert_eq!(
+        readyz(&client, &server).await.1["never_synced"],
+        json!(["go-manual"])
+    );
     drop(server);
     ingest_osv(&manual, &go, "go-manual");
     let server = Server::start_args(&manual, &narrowed, &[]);
-    assert_eq!(
-        client
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let response = client
-        .post(server.url("/v1/query"))
-        .json(&gin)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers().get("x-advisord-stale").is_none());
+    assert_eq!(readyz(&client, &server).await.0, 200);
+    assert_eq!(stale(&client, &server, "/v1/query", &gin).await, None);
     // An ecosystem no feed supplied, while a catalog feed never synced.
-    let npm = json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.15"});
-    let response = client
-        .post(server.url("/v1/query"))
-        .json(&npm)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers().get("x-advisord-stale").unwrap(),
-        "go-test"
-    );
+    let named = stale(&client, &server, "/v1/query", &lodash).await;
+    assert_eq!(named.as_deref(), Some("go-test"));
 }
 
 #[tokio::test]
@@ -559,12 +466,7 @@ async fn querybatch_pages_past_one_thousand_matches_per_query() {
                 q
             })
             .collect();
-        let (status, body) = post(
-            &client,
-            &server.url("/v1/querybatch"),
-            &json!({"queries": queries}),
-        )
-        .await;
+        let (status, body) = batch(&client, &server, &queries).await;
         assert_eq!(status, 200, "{body}");
         let mut next = BTreeMap::new();
         for (i, result) in body["results"].as_array().unwrap().iter().enumerate() {

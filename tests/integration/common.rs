@@ -274,3 +274,46 @@ pub fn ingest_osv(db: &std::path::Path, path: &std::path::Path, feed: &str) -> s
     ]);
     serde_json::from_str(&out).expect("ingest report is JSON")
 }
+
+/// Serves `bytes` at `path` on a loopback port from the current runtime;
+/// returns the file's URL.
+pub async fn serve_file(path: &'static str, bytes: Vec<u8>) -> String {
+    let app = axum::Router::new().route(
+        path,
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move { bytes }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}{path}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// GET `url`: the status and the JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let response = client.get(url).send().await.expect("GET");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// POST `body` to `url`: the response, headers included.
+pub async fn post_raw(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client.post(url).json(body).send().await.expect("POST")
+}
+
+/// A response header as text, if present.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}

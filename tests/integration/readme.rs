@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{advisord, advisord_ok, shared, Server};
+use crate::common::{advisord, advisord_ok, get_json, header, post_raw, shared, Server};
 use crate::server::{ids_of, post};
 
 const PYPA_BULK: &str = "data/osv/bulk/pypa-advisory-database-vulns.tar.gz";
@@ -133,27 +133,15 @@ async fn the_readme_examples_hold() {
         assert!(vuln["modified"].is_string());
     }
     assert_eq!(results[1], json!({}));
-    let one: Value = client
-        .get(server.url("/v1/vulns/GO-2020-0001"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(one["id"], "GO-2020-0001");
+    let (status, one) = get_json(&client, &server.url("/v1/vulns/GO-2020-0001")).await;
+    assert_eq!((status, &one["id"]), (200, &json!("GO-2020-0001")));
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     // Not ready and stale: the built-in catalog's feeds never synced here.
-    let ready = client.get(server.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    let response = client
-        .post(&query)
-        .json(&json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.15"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers().get("x-advisord-stale").is_some());
+    assert_eq!(get_json(&client, &server.url("/readyz")).await.0, 503);
+    let lodash = json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.15"});
+    let response = post_raw(&client, &query, &lodash).await;
+    assert!(header(&response, "x-advisord-stale").is_some());
 
     // Without `version`, every advisory of the package.
     let (_, every) = post(
@@ -180,16 +168,12 @@ async fn the_readme_examples_hold() {
     .await;
     assert_eq!(ids_of(&upper), ids_of(&by_name));
     // A version the scheme cannot read is answered and marked, not refused.
-    let response = client
-        .post(&query)
-        .json(&json!({"package": {"ecosystem": "PyPI", "name": "jinja2"}, "version": "2019-09-12"}))
-        .send()
-        .await
-        .unwrap();
+    let odd = json!({"package": {"ecosystem": "PyPI", "name": "jinja2"}, "version": "2019-09-12"});
+    let response = post_raw(&client, &query, &odd).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
-        response.headers().get("x-advisord-unevaluated").unwrap(),
-        "version"
+        header(&response, "x-advisord-unevaluated").as_deref(),
+        Some("version")
     );
     // Errors: {"code", "message"}; commit queries are refused.
     for bad in [

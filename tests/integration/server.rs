@@ -582,18 +582,11 @@ async fn ingest_reads_zip_dumps_and_urls() {
     assert_eq!(report["outcome"]["created"], 500);
 
     // The same archive over HTTP from a local server.
-    let bytes = std::fs::read(&go).unwrap();
-    let app = axum::Router::new().route(
-        "/Go/all.tar.gz",
-        axum::routing::get(move || {
-            let bytes = bytes.clone();
-            async move { bytes }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("http://{addr}/Go/all.tar.gz");
+    let url = crate::common::serve_file("/Go/all.tar.gz", std::fs::read(&go).unwrap()).await;
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/Go/all.tar.gz")
+        .to_string();
     let db2 = dir.path().join("b.redb");
     let db2_arg = db2.to_str().unwrap().to_string();
     let url_arg = url.clone();
@@ -627,7 +620,7 @@ async fn ingest_reads_zip_dumps_and_urls() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("404") && stderr.contains(&addr.to_string()),
+        stderr.contains("404") && stderr.contains(addr.as_str()),
         "{stderr}"
     );
 }
