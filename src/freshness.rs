@@ -14,7 +14,8 @@
 //!   advisord, so they have no age limit and are never stale;
 //! - an answer for an ecosystem is stale when every feed that ever supplied
 //!   it is stale, or, when no feed ever supplied it, while an enabled
-//!   catalog feed has never synced (it may be the one that would).
+//!   catalog feed has never synced (it may be the one that would) or a
+//!   stale feed's ecosystems are not known yet (older databases).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -37,6 +38,11 @@ pub struct FeedFreshness {
     /// The full ecosystems (`Debian:12`) its records have named.
     #[serde(skip)]
     pub ecosystems: BTreeSet<String>,
+    /// It holds records but no ecosystems were recorded for them (a
+    /// database written before advisord recorded them): it may supply any
+    /// ecosystem, until its next ingest records them.
+    #[serde(skip)]
+    pub ecosystems_unknown: bool,
 }
 
 impl FeedFreshness {
@@ -93,6 +99,8 @@ impl Freshness {
                     age_secs,
                     max_age_secs: max_ages.get(name).map(Duration::as_secs),
                     ecosystems: state.map(|s| s.ecosystems.clone()).unwrap_or_default(),
+                    ecosystems_unknown: state
+                        .is_some_and(|s| s.records > 0 && s.ecosystems.is_empty()),
                 };
                 (name.to_string(), feed)
             })
@@ -148,7 +156,16 @@ impl Freshness {
             exact
         };
         if suppliers.is_empty() {
-            return self.never_synced(None);
+            let mut out = self.never_synced(None);
+            out.extend(
+                self.feeds
+                    .values()
+                    .filter(|f| f.ecosystems_unknown && f.stale())
+                    .map(|f| f.name.clone()),
+            );
+            out.sort();
+            out.dedup();
+            return out;
         }
         if suppliers.iter().all(|f| f.stale()) {
             return suppliers.iter().map(|f| f.name.clone()).collect();
@@ -259,6 +276,16 @@ mod tests {
         let catalog = [spec("a", 60, true), spec("b", 60, true)];
         let f = Freshness::assess(&catalog, &BTreeMap::new(), time::OffsetDateTime::now_utc());
         assert_eq!(f.never_synced(None), ["a", "b"]);
+        assert_eq!(f.stale_for(&eco("Go")), ["a", "b"]);
+        // A feed written before ecosystems were recorded may supply any.
+        let old = FeedState {
+            records: 5,
+            last_success: Some("2020-01-01T00:00:00Z".into()),
+            ..FeedState::default()
+        };
+        let states = BTreeMap::from([("a".to_string(), old.clone()), ("b".to_string(), old)]);
+        let f = Freshness::assess(&catalog, &states, time::OffsetDateTime::now_utc());
+        assert!(f.never_synced(None).is_empty());
         assert_eq!(f.stale_for(&eco("Go")), ["a", "b"]);
         // Without a catalog nothing is expected, so nothing is stale.
         let f = Freshness::assess([], &BTreeMap::new(), time::OffsetDateTime::now_utc());
