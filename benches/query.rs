@@ -1,7 +1,7 @@
 //! Query cost, measured in one run on the shared Go + PyPA OSV dumps:
 //!
 //! - one querybatch of 1,000 (package, version) queries through the matching
-//!   core (`Store::lookup_packages` + `query::match_rows`), against 1,000 raw
+//!   core (`Store::lookup_packages` + `PackageQuery::matches`), against 1,000 raw
 //!   redb point lookups of the same packages' index rows (no decoding, no
 //!   matching) on the same file;
 //! - the same 1,000-query batch over HTTP to the real server (`/v1/querybatch`).
@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use advisord::formats::Format;
 use advisord::model::Timestamp;
-use advisord::query::{match_rows, PackageQuery};
+use advisord::query::PackageQuery;
 use advisord::store::{tables, Store};
 use redb::ReadableDatabase;
 
@@ -73,7 +73,7 @@ fn main() {
         queries
             .iter()
             .zip(rows)
-            .map(|(q, rows)| match_rows(q.version.as_deref(), rows).len())
+            .map(|(q, rows)| q.matches(rows).len())
             .sum::<usize>()
     });
     drop(store);

@@ -169,6 +169,7 @@ fn main() {
             cache_dir: dir.path().join(format!("cache-{round}")),
             jobs: 2,
             force: false,
+            ready_feeds: None,
         };
         let syncer = Syncer::new(store.clone(), catalog.clone(), options).expect("syncer");
         let start = Instant::now();

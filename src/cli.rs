@@ -79,6 +79,15 @@ pub enum Command {
         /// Serve only: do not run scheduled feed syncs.
         #[arg(long)]
         no_sync: bool,
+        /// `/readyz` answers 200 once these feeds have synced (or been
+        /// ingested) once; default: every enabled catalog feed.
+        #[arg(
+            long,
+            value_name = "FEED,...",
+            value_delimiter = ',',
+            env = "ADVISORD_READY_FEEDS"
+        )]
+        ready_feeds: Option<Vec<String>>,
         /// Change feed, retention, webhooks and watches.
         #[command(flatten)]
         notify: NotifyArgs,
@@ -196,6 +205,9 @@ pub enum Command {
         /// Print full OSV records as a JSON array.
         #[arg(long)]
         json: bool,
+        /// Staleness: the catalog and whether a stale answer fails.
+        #[command(flatten)]
+        stale: StaleArgs,
     },
     /// Print one record as OSV JSON.
     Get {
@@ -227,6 +239,9 @@ pub enum Command {
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+        /// Staleness: the catalog and whether a stale answer fails.
+        #[command(flatten)]
+        stale: StaleArgs,
     },
     /// Compare versions: reads `A<TAB>B` lines on stdin, prints `<`, `=`, `>` or
     /// `ERR` for each (one process, buffered; no database needed).
@@ -372,6 +387,18 @@ pub struct CatalogArgs {
         value_delimiter = ','
     )]
     pub osv_ecosystems: Vec<String>,
+}
+
+/// How `query` and `scan` judge whether their answer may be incomplete
+/// because feeds it depends on never synced or are past their maximum age.
+#[derive(Debug, Clone, Args)]
+pub struct StaleArgs {
+    /// The feed catalog (its enabled feeds are the ones expected to sync).
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// Exit with status 3 (after printing the answer) when it is stale.
+    #[arg(long)]
+    pub fail_on_stale: bool,
 }
 
 /// Download and concurrency settings.

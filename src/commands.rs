@@ -5,9 +5,10 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 
 use crate::api::{self, AppState};
-use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand};
+use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand, StaleArgs};
 use crate::feeds::catalog::Catalog;
 use crate::feeds::http::{FetchOptions, Fetcher};
+use crate::freshness::Freshness;
 use crate::ingest::{self, Input};
 use crate::model::Ecosystem;
 use crate::query::PackageQuery;
@@ -43,15 +44,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             listen,
             no_sync,
+            ready_feeds,
             notify,
             catalog,
             fetch,
         } => {
-            let syncer = Syncer::new(
-                store.clone(),
-                load_catalog(&catalog)?,
-                sync_options(&cli.db, &fetch, false),
-            )?;
+            let mut options = sync_options(&cli.db, &fetch, false);
+            options.ready_feeds = ready_feeds;
+            let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
             serve(store, listen, no_sync, notify.config(), syncer).await
         }
         Command::Sync {
@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
             } else {
-                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error\tnotes")?;
+                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error\tage\tmax_age\tstale\tnotes")?;
                 for v in &views {
                     let mut notes: Vec<String> = Vec::new();
                     if let Some(date) = &v.end_of_life {
@@ -134,7 +134,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     notes.extend(v.not_published.clone());
                     writeln!(
                         out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         v.name,
                         v.format.as_deref().unwrap_or("-"),
                         v.enabled,
@@ -143,6 +143,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                         v.last_attempt.as_deref().unwrap_or("-"),
                         v.last_success.as_deref().unwrap_or("-"),
                         last_problem(v),
+                        age_text(v.age_secs),
+                        v.max_age.as_deref().unwrap_or("-"),
+                        if v.stale { "STALE" } else { "-" },
                         if notes.is_empty() {
                             "-".to_string()
                         } else {
@@ -203,6 +206,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             pull,
             output,
             json,
+            stale,
             ..
         } => {
             let output = match (output, json) {
@@ -210,7 +214,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 (None, true) => crate::image::report::OutputFormat::Json,
                 (None, false) => crate::image::report::OutputFormat::Table,
             };
-            scan_image(&store, image, pull.options(), output).await
+            let ecosystems = scan_image(&store, image, pull.options(), output).await?;
+            check_stale(&store, &stale, &ecosystems)
         }
         Command::Scan {
             file,
@@ -218,11 +223,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             ecosystem,
             json,
             output,
+            stale,
             ..
         } => {
             let json = json || output == Some(crate::image::report::OutputFormat::Json);
             let file = file.context("give an inventory file or --image")?;
-            scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json)
+            let ecosystems = scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json)?;
+            check_stale(&store, &stale, &ecosystems)
         }
         Command::Ingest {
             format,
@@ -288,13 +295,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             version,
             purl,
             json,
+            stale,
         } => {
             let query = match (purl, ecosystem, name) {
                 (Some(purl), _, _) => PackageQuery::from_purl(&purl, version.as_deref())?,
-                (None, Some(e), Some(n)) => PackageQuery::new(&e, &n, version.as_deref())?,
+                (None, Some(e), Some(n)) => {
+                    PackageQuery::new_served(&e, &n, version.as_deref(), &store)?
+                }
                 _ => anyhow::bail!("give --purl, or --ecosystem and --name"),
             };
             let matches = query.run(&store)?;
+            if let Some(reason) = &query.unevaluated {
+                eprintln!("warning: {reason}; ranges not evaluated");
+            }
             let mut out = std::io::stdout().lock();
             if json {
                 let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
@@ -317,7 +330,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                     }
                 }
             }
-            Ok(())
+            drop(out);
+            check_stale(&store, &stale, std::slice::from_ref(&query.ecosystem))
         }
         Command::Get { id } => {
             let json = store
@@ -330,8 +344,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Stats { json } => {
             let stats = store.stats()?;
+            // Ages of every feed the store knows (no catalog: stats is the
+            // store's own view; `feeds` adds max ages and staleness).
+            let freshness =
+                Freshness::assess([], &store.feed_states()?, time::OffsetDateTime::now_utc());
+            let age = |feed: &str| freshness.feed(feed).and_then(|f| f.age_secs);
             if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
+                let mut value = serde_json::to_value(&stats)?;
+                let ages: serde_json::Map<String, serde_json::Value> = stats
+                    .feeds
+                    .keys()
+                    .map(|feed| (feed.clone(), age(feed).into()))
+                    .collect();
+                value["feed_age_secs"] = ages.into();
+                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             } else {
                 writeln!(out, "records\t{}", stats.records)?;
                 writeln!(out, "withdrawn\t{}", stats.withdrawn)?;
@@ -340,7 +366,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "changes\t{}", stats.changes)?;
                 writeln!(out, "last_change_seq\t{}", stats.last_change_seq)?;
                 for (feed, n) in &stats.feeds {
-                    writeln!(out, "feed\t{feed}\t{n}")?;
+                    writeln!(out, "feed\t{feed}\t{n}\tage {}", age_text(age(feed)))?;
                 }
             }
             Ok(())
@@ -348,6 +374,66 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Answered above, before the store is opened.
         Command::Vercmp { .. } => Ok(()),
     }
+}
+
+/// An answer was printed, but feeds it depends on never synced or are past
+/// their maximum age (see [`crate::freshness`]); with `--fail-on-stale` the
+/// command exits with [`EXIT_STALE`].
+#[derive(Debug, thiserror::Error)]
+#[error("answer may be incomplete: {} never synced or past max age: {}", plural_feeds(.0.len()), shortened(.0))]
+pub struct StaleAnswer(pub Vec<String>);
+
+/// Exit status of a stale answer under `--fail-on-stale`.
+pub const EXIT_STALE: u8 = 3;
+
+fn plural_feeds(n: usize) -> String {
+    if n == 1 {
+        "1 feed".into()
+    } else {
+        format!("{n} feeds")
+    }
+}
+
+/// At most ten names, then how many more.
+fn shortened(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        text.push_str(&format!(" and {} more", names.len() - 10));
+    }
+    text
+}
+
+/// Warns (or, with `--fail-on-stale`, fails) when an answer about
+/// `ecosystems` depends on feeds that never synced or are past their age.
+fn check_stale(store: &Store, args: &StaleArgs, ecosystems: &[Ecosystem]) -> Result<()> {
+    let catalog = load_catalog(&args.catalog)?;
+    let freshness = Freshness::assess(
+        catalog.feeds(),
+        &store.feed_states()?,
+        time::OffsetDateTime::now_utc(),
+    );
+    let stale = crate::freshness::stale_for_all(&freshness, ecosystems);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    if args.fail_on_stale {
+        return Err(StaleAnswer(stale).into());
+    }
+    eprintln!("warning: {}", StaleAnswer(stale));
+    Ok(())
+}
+
+/// A feed age for people: `3h12m`, or `never`.
+fn age_text(secs: Option<u64>) -> String {
+    secs.map_or_else(
+        || "never".to_string(),
+        |s| crate::feeds::catalog::format_duration(std::time::Duration::from_secs(s)),
+    )
 }
 
 /// A bar over feeds, shown on a terminal (plain log lines otherwise).
@@ -506,14 +592,15 @@ fn default_feed_name(format: &str, source: &str) -> String {
     format!("{format}:{base}")
 }
 
-/// `advisord scan`: the findings of an inventory, as a watch would list them.
+/// `advisord scan`: the findings of an inventory, as a watch would list
+/// them; returns the inventory's ecosystems (for the staleness check).
 fn scan(
     store: &Store,
     file: &std::path::Path,
     format: Option<&str>,
     ecosystem: Option<&str>,
     json: bool,
-) -> Result<()> {
+) -> Result<Vec<Ecosystem>> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
     } else {
@@ -533,6 +620,7 @@ fn scan(
         let value = serde_json::json!({
             "packages": inventory.packages.len(),
             "skipped": inventory.skipped,
+            "unevaluated_versions": inventory.unevaluated,
             "as_of": snapshot.last_seq()?,
             "findings": findings,
         });
@@ -540,6 +628,9 @@ fn scan(
     } else {
         for skipped in &inventory.skipped {
             eprintln!("skipped: {skipped}");
+        }
+        for reason in &inventory.unevaluated {
+            eprintln!("warning: {reason}");
         }
         for f in &findings {
             for id in &f.advisories {
@@ -568,17 +659,23 @@ fn scan(
             findings.iter().map(|f| f.advisories.len()).sum::<usize>()
         );
     }
-    Ok(())
+    let ecosystems: std::collections::BTreeSet<Ecosystem> = inventory
+        .packages
+        .iter()
+        .filter_map(|p| Ecosystem::new(p.ecosystem.as_str()).ok())
+        .collect();
+    Ok(ecosystems.into_iter().collect())
 }
 
 /// `advisord scan --image`: read the image (off the async threads: layer
-/// reading blocks), match its packages, print in `output`.
+/// reading blocks), match its packages, print in `output`. Returns the
+/// ecosystems asked about, for the staleness check.
 async fn scan_image(
     store: &Store,
     image: crate::image::ImageRef,
     options: crate::image::ScanOptions,
     output: crate::image::report::OutputFormat,
-) -> Result<()> {
+) -> Result<Vec<Ecosystem>> {
     use crate::image::report::{self, OutputFormat};
     let handle = tokio::runtime::Handle::current();
     let contents = tokio::task::spawn_blocking(move || {
@@ -614,7 +711,12 @@ async fn scan_image(
             write!(out, "{}", report::table(&contents, &findings, &aliases))?;
         }
     }
-    Ok(())
+    let ecosystems: std::collections::BTreeSet<Ecosystem> = contents
+        .packages
+        .iter()
+        .filter_map(|p| Ecosystem::new(p.ecosystem.as_deref()?).ok())
+        .collect();
+    Ok(ecosystems.into_iter().collect())
 }
 
 async fn serve(

@@ -3,9 +3,8 @@
 //! Parsers are pure: a package list (`/var/lib/dpkg/status`,
 //! `/lib/apk/db/installed`, `rpm -qa` output), a CycloneDX or SPDX JSON SBOM,
 //! or a list of packages / purls in, [`InventoryPackage`]s out. [`findings`]
-//! matches them with [`crate::query::PackageQuery`] and
-//! [`crate::query::match_rows`], so a finding lists exactly what `/v1/query`
-//! answers for the same package and version.
+//! matches them with [`crate::query::PackageQuery::matches`], so a finding
+//! lists exactly what `/v1/query` answers for the same package and version.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -13,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Event;
-use crate::query::{match_rows, PackageQuery, QueryError};
+use crate::query::{PackageQuery, QueryError};
 use crate::store::subs::Snapshot;
 use crate::store::{IndexedMatch, StoreError};
 
@@ -74,37 +73,8 @@ pub struct InventoryPackage {
 impl InventoryPackage {
     /// The query for this package (validated when the inventory was read).
     pub fn query(&self) -> Result<PackageQuery, QueryError> {
-        lenient_query(&self.ecosystem, &self.name, self.version.as_deref())
+        PackageQuery::new(&self.ecosystem, &self.name, self.version.as_deref())
     }
-}
-
-/// [`PackageQuery::new`], except that a version of a scheme advisord has no
-/// comparator for yet is kept: its matches come out "possibly affected"
-/// (unevaluated) instead of rejecting a whole installed-package list.
-fn lenient_query(
-    ecosystem: &str,
-    name: &str,
-    version: Option<&str>,
-) -> Result<PackageQuery, QueryError> {
-    match PackageQuery::new(ecosystem, name, version) {
-        Err(QueryError::InvalidVersion { reason, .. }) if reason.contains("no comparator") => {
-            let mut query = PackageQuery::new(ecosystem, name, None)?;
-            query.version = version.map(str::to_string);
-            Ok(query)
-        }
-        other => other,
-    }
-}
-
-/// [`PackageQuery::from_purl`] with the leniency of [`lenient_query`].
-fn lenient_purl(purl: &str, version: Option<&str>) -> Result<PackageQuery, QueryError> {
-    let parsed = crate::query::purl_to_package(purl)?;
-    let version = match (parsed.version, version.filter(|v| !v.is_empty())) {
-        (Some(p), Some(_)) => return Err(QueryError::VersionTwice { purl_version: p }),
-        (Some(p), None) => Some(p),
-        (None, v) => v.map(str::to_string),
-    };
-    lenient_query(&parsed.ecosystem, &parsed.name, version.as_deref())
 }
 
 /// What affects one inventory package.
@@ -129,6 +99,10 @@ pub struct Inventory {
     pub packages: Vec<InventoryPackage>,
     /// Entries left out, with the reason (SBOM components without a usable purl...).
     pub skipped: Vec<String>,
+    /// Packages whose version their ecosystem's scheme cannot read, with
+    /// the reason: they are kept, but only exact `versions` lists can
+    /// match them (ranges are not evaluated).
+    pub unevaluated: Vec<String>,
 }
 
 /// The text formats of installed-package databases.
@@ -192,7 +166,22 @@ fn finish(
     if packages.is_empty() {
         return Err(InventoryError::Empty);
     }
-    Ok(Inventory { packages, skipped })
+    let unevaluated = unevaluated_versions(&packages);
+    Ok(Inventory {
+        packages,
+        skipped,
+        unevaluated,
+    })
+}
+
+/// The packages whose version their ecosystem's scheme cannot read, each
+/// with the reason (only exact `versions` lists can match them).
+pub fn unevaluated_versions(packages: &[InventoryPackage]) -> Vec<String> {
+    packages
+        .iter()
+        .filter_map(|p| p.query().ok()?.unevaluated)
+        .map(|reason| format!("{reason}; ranges not evaluated"))
+        .collect()
 }
 
 /// Reads explicit package entries.
@@ -212,8 +201,8 @@ pub fn from_specs(specs: &[PackageSpec]) -> Result<Inventory, InventoryError> {
             ),
         };
         let query = match (&spec.purl, &spec.ecosystem, &spec.name) {
-            (Some(purl), None, None) => lenient_purl(purl, spec.version.as_deref()),
-            (None, Some(e), Some(n)) => lenient_query(e, n, spec.version.as_deref()),
+            (Some(purl), None, None) => PackageQuery::from_purl(purl, spec.version.as_deref()),
+            (None, Some(e), Some(n)) => PackageQuery::new(e, n, spec.version.as_deref()),
             _ => {
                 return Err(InventoryError::Incomplete {
                     index,
@@ -245,7 +234,7 @@ pub fn from_purl_lines(text: &str) -> Result<Inventory, InventoryError> {
     let mut packages = Vec::new();
     let mut skipped = Vec::new();
     for line in lines {
-        match lenient_purl(line, None) {
+        match PackageQuery::from_purl(line, None) {
             Ok(q) => packages.push(normalize(q)),
             Err(e) => skipped.push(e.to_string()),
         }
@@ -317,7 +306,7 @@ pub fn from_sbom(sbom: &serde_json::Value) -> Result<Inventory, InventoryError> 
     for (label, purl) in purls {
         // An SBOM names everything in an image, much of it with no OSV
         // ecosystem (pkg:generic, files): those are skipped, not errors.
-        match lenient_purl(&purl, None) {
+        match PackageQuery::from_purl(&purl, None) {
             Ok(q) => packages.push(normalize(q)),
             Err(e) => skipped.push(format!("{label}: {e}")),
         }
@@ -470,7 +459,7 @@ pub fn from_package_list(
     let mut packages = Vec::with_capacity(raw.len());
     for (index, (name, version)) in raw.into_iter().enumerate() {
         let label = format!("{name} {version}");
-        let query = lenient_query(ecosystem, &name, Some(&version)).map_err(|source| {
+        let query = PackageQuery::new(ecosystem, &name, Some(&version)).map_err(|source| {
             InventoryError::Package {
                 index,
                 label: label.clone(),
@@ -569,18 +558,18 @@ pub fn findings(
     packages: &[InventoryPackage],
 ) -> Result<Vec<Option<Finding>>, StoreError> {
     let mut keys = Vec::with_capacity(packages.len());
-    let mut valid = Vec::with_capacity(packages.len());
+    let mut queries = Vec::with_capacity(packages.len());
     for p in packages {
         match p.query() {
             Ok(q) => {
                 keys.push(q.index_key());
-                valid.push(true);
+                queries.push(Some(q));
             }
             // Inventories are validated when read; a package that no longer
-            // validates (scheme changed on upgrade) matches nothing.
+            // validates (ecosystem renamed on upgrade) matches nothing.
             Err(_) => {
                 keys.push((String::new(), String::new(), None));
-                valid.push(false);
+                queries.push(None);
             }
         }
     }
@@ -588,12 +577,13 @@ pub fn findings(
     Ok(packages
         .iter()
         .zip(rows)
-        .zip(valid)
-        .map(|((package, rows), valid)| {
-            if !valid || rows.is_empty() {
+        .zip(queries)
+        .map(|((package, rows), query)| {
+            let query = query?;
+            if rows.is_empty() {
                 return None;
             }
-            let matches = match_rows(package.version.as_deref(), rows.clone());
+            let matches = query.matches(rows.clone());
             if matches.is_empty() {
                 return None;
             }

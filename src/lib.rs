@@ -17,7 +17,9 @@
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
 //! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
 //!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps;
-//!   [`export`]: the store as an osv.dev bucket tree and back.
+//!   [`export`]: the store as an osv.dev bucket tree and back;
+//!   [`freshness`]: which feeds have synced and how old they are, so an
+//!   outdated or empty database never answers a silent "not affected".
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
@@ -27,6 +29,7 @@ pub mod commands;
 pub mod export;
 pub mod feeds;
 pub mod formats;
+pub mod freshness;
 pub mod image;
 pub mod ingest;
 pub mod inventory;

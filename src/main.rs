@@ -14,6 +14,14 @@ async fn main() -> std::process::ExitCode {
         // The reader of our output went away (`advisord get ... | head`):
         // stop quietly with success, as ripgrep and coreutils-style tools do.
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
+        // The answer was printed; it may be incomplete (`--fail-on-stale`).
+        Err(e)
+            if e.downcast_ref::<advisord::commands::StaleAnswer>()
+                .is_some() =>
+        {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(advisord::commands::EXIT_STALE)
+        }
         Err(e) => {
             eprintln!("error: {}", describe(&e));
             std::process::ExitCode::from(1)

@@ -19,20 +19,6 @@ pub enum QueryError {
     /// The ecosystem is not one advisord knows.
     #[error("unknown ecosystem {0:?}")]
     UnknownEcosystem(String),
-    /// The version is not valid in the ecosystem's scheme.
-    #[error(
-        "version {version:?} is not a valid {scheme} version for ecosystem {ecosystem}: {reason}"
-    )]
-    InvalidVersion {
-        /// The version asked.
-        version: String,
-        /// The scheme name.
-        scheme: &'static str,
-        /// The ecosystem asked.
-        ecosystem: String,
-        /// The comparator's reason.
-        reason: String,
-    },
     /// The purl cannot be parsed or maps to no ecosystem.
     #[error("invalid purl {purl:?}: {reason}")]
     Purl {
@@ -61,6 +47,10 @@ pub struct PackageQuery {
     pub name: String,
     /// Version; `None` asks for every advisory of the package.
     pub version: Option<String>,
+    /// Why `version` cannot be read in the ecosystem's scheme, when it
+    /// cannot: such a query is still answered, as OSV.dev answers it (exact
+    /// `versions` lists match, ranges are not evaluated, nothing is guessed).
+    pub unevaluated: Option<String>,
 }
 
 /// One record matched by a query.
@@ -91,19 +81,54 @@ impl PackageQuery {
         let ecosystem =
             Ecosystem::new(full.clone()).map_err(|_| QueryError::UnknownEcosystem(full))?;
         let version = version.map(str::to_string).filter(|v| !v.is_empty());
-        if let (Some(v), Some(scheme)) = (&version, info.scheme) {
-            scheme.validate(v).map_err(|e| QueryError::InvalidVersion {
-                version: v.clone(),
-                scheme: scheme.name(),
-                ecosystem: ecosystem.to_string(),
-                reason: e.reason,
-            })?;
-        }
+        // A version the scheme cannot read (an rpm EVR asked under npm, a
+        // date under PyPI) is not a malformed request: real inventories are
+        // full of them. Legacy PyPI versions count as unreadable, since
+        // ranges are never ordered with them (see `version::range`).
+        let unevaluated = match (&version, info.scheme) {
+            (Some(v), Some(scheme)) => scheme.check_orderable(v).err().map(|e| {
+                format!(
+                    "version {v:?} is not a valid {} version for ecosystem {ecosystem}: {}",
+                    scheme.name(),
+                    e.reason
+                )
+            }),
+            _ => None,
+        };
         Ok(PackageQuery {
             ecosystem,
             name: name.to_string(),
             version,
+            unevaluated,
         })
+    }
+
+    /// Like [`PackageQuery::new`], but an ecosystem missing from advisord's
+    /// table is accepted when `store` holds records of it (ingest keeps
+    /// them): names then compare exactly and only explicit `versions` lists
+    /// can match definitely; ranges come out "possibly affected".
+    pub fn new_served(
+        ecosystem: &str,
+        name: &str,
+        version: Option<&str>,
+        store: &Store,
+    ) -> Result<Self, QueryError> {
+        match PackageQuery::new(ecosystem, name, version) {
+            Err(QueryError::UnknownEcosystem(given)) => {
+                let parsed = Ecosystem::new(given.clone())
+                    .map_err(|_| QueryError::UnknownEcosystem(given))?;
+                if !store.has_ecosystem(parsed.base())? {
+                    return Err(QueryError::UnknownEcosystem(parsed.to_string()));
+                }
+                Ok(PackageQuery {
+                    ecosystem: parsed,
+                    name: name.to_string(),
+                    version: version.map(str::to_string).filter(|v| !v.is_empty()),
+                    unevaluated: None,
+                })
+            }
+            other => other,
+        }
     }
 
     /// Builds a query from a package URL (`pkg:pypi/jinja2@2.4.1`); `version`
@@ -132,18 +157,48 @@ impl PackageQuery {
     pub fn run(&self, store: &Store) -> Result<Vec<QueryMatch>, QueryError> {
         let (base, name, full) = self.index_key();
         let rows = store.lookup_package(&base, &name, full.as_deref())?;
-        Ok(match_rows(self.version.as_deref(), rows))
+        Ok(self.matches(rows))
     }
+
+    /// Which of the package's index rows match this query (see [`match_rows`]).
+    pub fn matches(&self, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
+        let version = self.version.as_deref().map(|v| match self.unevaluated {
+            Some(_) => AskedVersion::Unreadable(v),
+            None => AskedVersion::Readable(v),
+        });
+        match_rows(version, rows)
+    }
+}
+
+/// A version as the query asked it, and whether its scheme can read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskedVersion<'a> {
+    /// Valid in the ecosystem's scheme (or the ecosystem has none): ranges
+    /// are evaluated.
+    Readable(&'a str),
+    /// Not valid in the scheme: only exact `versions` lists are checked.
+    Unreadable(&'a str),
 }
 
 /// Decides which index rows match `version` (all of them when `None`),
 /// one result per id, sorted by id. A definite match wins over "possibly".
-pub fn match_rows(version: Option<&str>, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
+pub fn match_rows(version: Option<AskedVersion<'_>>, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
     let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
     for row in rows {
         let verdict = match version {
             None => AffectedVerdict::Affected,
-            Some(v) => combine(row.specs.iter().map(|s| s.evaluate(v))),
+            Some(AskedVersion::Readable(v)) => combine(row.specs.iter().map(|s| s.evaluate(v))),
+            Some(AskedVersion::Unreadable(v)) => {
+                if row
+                    .specs
+                    .iter()
+                    .any(|s| s.versions.iter().any(|listed| listed == v))
+                {
+                    AffectedVerdict::Affected
+                } else {
+                    AffectedVerdict::NotAffected
+                }
+            }
         };
         let unevaluated = match verdict {
             AffectedVerdict::Affected => None,
@@ -318,13 +373,46 @@ mod tests {
             ),
             row("C", "npm", None, vec![Event::Introduced("0".into())]),
         ];
-        let got = match_rows(Some("1.0.0"), rows.clone());
+        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), rows.clone());
         let ids: Vec<_> = got
             .iter()
             .map(|m| (m.id.as_str(), m.unevaluated.is_some()))
             .collect();
         assert_eq!(ids, vec![("A", false), ("C", true)]);
         assert_eq!(match_rows(None, rows).len(), 3);
+    }
+
+    #[test]
+    fn an_unreadable_version_matches_exact_versions_lists_only() {
+        let mut listed = row(
+            "LISTED",
+            "npm",
+            Some(VersionScheme::Semver),
+            vec![Event::Introduced("0".into())],
+        );
+        listed.specs[0].versions = vec!["1:2.3-4.el9".into()];
+        let ranged = row(
+            "RANGED",
+            "npm",
+            Some(VersionScheme::Semver),
+            vec![Event::Introduced("0".into())],
+        );
+        let q = PackageQuery::new("npm", "x", Some("1:2.3-4.el9")).unwrap();
+        let reason = q.unevaluated.as_deref().unwrap();
+        assert!(reason.contains("semver"), "{reason}");
+        let got = q.matches(vec![listed, ranged.clone()]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].id.as_str(), got[0].unevaluated.as_ref()),
+            ("LISTED", None)
+        );
+        // The same range with a readable version matches.
+        let q = PackageQuery::new("npm", "x", Some("1.0.0")).unwrap();
+        assert!(q.unevaluated.is_none());
+        assert_eq!(q.matches(vec![ranged]).len(), 1);
+        // A date is no PEP 440 version (only a legacy one): not evaluated.
+        let q = PackageQuery::new("PyPI", "x", Some("2019-09-12")).unwrap();
+        assert!(q.unevaluated.is_some());
     }
 
     #[test]

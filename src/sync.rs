@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use crate::feeds::catalog::{Catalog, FeedSpec};
 use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
 use crate::formats::Format;
+use crate::freshness::{FeedFreshness, Freshness};
 use crate::ingest::{self, IngestReport, ReadOptions};
 use crate::model::Timestamp;
 use crate::store::{BatchOutcome, FeedState, Store, StoreError};
@@ -37,6 +38,9 @@ pub struct SyncOptions {
     pub jobs: usize,
     /// Parse and write even when no file changed.
     pub force: bool,
+    /// The feeds that must have synced once before the server is ready
+    /// (`GET /readyz`); `None`: every enabled catalog feed.
+    pub ready_feeds: Option<Vec<String>>,
 }
 
 impl SyncOptions {
@@ -48,6 +52,7 @@ impl SyncOptions {
             cache_dir: db.with_extension("cache"),
             jobs: 4,
             force: false,
+            ready_feeds: None,
         }
     }
 }
@@ -249,6 +254,13 @@ pub struct FeedView {
     pub last_rejections: Vec<String>,
     /// What the last batch did.
     pub last_outcome: Option<BatchOutcome>,
+    /// Seconds since its last successful sync or ingest (`None`: never).
+    pub age_secs: Option<u64>,
+    /// The age past which answers depending on it are stale (`3d`);
+    /// enabled catalog feeds only.
+    pub max_age: Option<String>,
+    /// Never synced, or older than `max_age` (see [`crate::freshness`]).
+    pub stale: bool,
     /// HTTP validators per URL.
     pub etags: BTreeMap<String, String>,
     /// `Last-Modified` per URL.
@@ -270,6 +282,8 @@ pub struct Syncer {
     status: Mutex<BTreeMap<String, RunStatus>>,
     /// The OSV buckets' `ecosystems.txt`, by URL, as last read.
     osv_indexes: tokio::sync::Mutex<HashMap<String, IndexCopy>>,
+    /// The last freshness assessment and when it was made.
+    freshness: Mutex<Option<(std::time::Instant, Arc<Freshness>)>>,
 }
 
 /// One `ecosystems.txt` as read by this process.
@@ -286,6 +300,10 @@ const INDEX_FRESH: Duration = Duration::from_secs(300);
 
 /// Largest `ecosystems.txt` accepted.
 const INDEX_MAX_BYTES: u64 = 1 << 20;
+
+/// How long a freshness assessment is reused by queries (a sync's end
+/// discards it at once).
+const FRESHNESS_TTL: Duration = Duration::from_secs(1);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -308,6 +326,7 @@ impl Syncer {
             locks: Mutex::new(HashMap::new()),
             status: Mutex::new(BTreeMap::new()),
             osv_indexes: tokio::sync::Mutex::new(HashMap::new()),
+            freshness: Mutex::new(None),
         }))
     }
 
@@ -316,9 +335,36 @@ impl Syncer {
         &self.catalog
     }
 
+    /// The feeds that have not yet synced once and that readiness waits
+    /// for (`--ready-feeds`, else every enabled catalog feed).
+    pub fn not_ready(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .freshness()?
+            .never_synced(self.options.ready_feeds.as_deref()))
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// How fresh every feed is, assessed at most once per [`FRESHNESS_TTL`]
+    /// (queries ask on every answer).
+    pub fn freshness(&self) -> Result<Arc<Freshness>, StoreError> {
+        let mut cached = lock(&self.freshness);
+        if let Some((at, freshness)) = cached.as_ref() {
+            if at.elapsed() < FRESHNESS_TTL {
+                return Ok(Arc::clone(freshness));
+            }
+        }
+        let states = self.store.feed_states()?;
+        let freshness = Arc::new(Freshness::assess(
+            self.catalog.feeds(),
+            &states,
+            time::OffsetDateTime::now_utc(),
+        ));
+        *cached = Some((std::time::Instant::now(), Arc::clone(&freshness)));
+        Ok(freshness)
     }
 
     fn feed_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -403,6 +449,18 @@ impl Syncer {
             Ok(status) => {
                 report.status = status;
                 let now = Timestamp::now().to_string();
+                // An ingest wrote its success with its records; a 304 or
+                // unchanged bytes must be remembered too, or the feed's
+                // data would look older than it is (see `freshness`).
+                if status != SyncStatus::Ingested {
+                    if let Err(e) = self.store.update_feed_state(feed, |state| {
+                        state.last_attempt = Some(attempt.to_string());
+                        state.last_success = Some(now.clone());
+                        state.last_error = None;
+                    }) {
+                        tracing::error!(%feed, error = %e, "cannot record the success");
+                    }
+                }
                 self.note(feed, |s| {
                     s.last_success = Some(now);
                     s.last_status = Some(status);
@@ -427,6 +485,7 @@ impl Syncer {
                 tracing::warn!("{}", report.summary());
             }
         }
+        *lock(&self.freshness) = None;
         report
     }
 
@@ -717,6 +776,11 @@ impl Syncer {
     /// Every catalog feed and every feed the store knows, with their state.
     pub fn views(&self) -> Result<Vec<FeedView>, StoreError> {
         let states = self.store.feed_states()?;
+        let freshness = Freshness::assess(
+            self.catalog.feeds(),
+            &states,
+            time::OffsetDateTime::now_utc(),
+        );
         let status = lock(&self.status).clone();
         let mut names: Vec<String> = self.catalog.feeds().map(|f| f.name.clone()).collect();
         names.extend(states.keys().cloned());
@@ -729,7 +793,7 @@ impl Syncer {
                 let state = states.get(&name).cloned().unwrap_or_default();
                 let run = status.get(&name).cloned().unwrap_or_default();
                 let not_published = spec.and_then(|s| self.cached_not_published(s));
-                view(&name, spec, state, run, not_published)
+                view(&name, spec, state, run, not_published, freshness.feed(&name))
             })
             .collect())
     }
@@ -787,6 +851,7 @@ fn view(
     state: FeedState,
     run: RunStatus,
     not_published: Option<String>,
+    freshness: Option<&FeedFreshness>,
 ) -> FeedView {
     let later = |a: Option<String>, b: Option<String>| match (a, b) {
         (Some(a), Some(b)) => Some(if a >= b { a } else { b }),
@@ -816,6 +881,11 @@ fn view(
         last_rejected: state.last_errors,
         last_rejections: state.last_rejections,
         last_outcome: state.last_outcome,
+        age_secs: freshness.and_then(|f| f.age_secs),
+        max_age: freshness
+            .and_then(|f| f.max_age_secs)
+            .map(|secs| crate::feeds::catalog::format_duration(Duration::from_secs(secs))),
+        stale: freshness.is_some_and(FeedFreshness::stale),
         etags: state.etags,
         last_modified: state.last_modified,
     }

@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -56,6 +57,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(osv::router())
         .merge(changes::router())
         .merge(subscriptions::router())
@@ -85,8 +87,35 @@ pub async fn serve(
         .await
 }
 
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: 200 once every feed readiness waits for has synced once
+/// (`--ready-feeds`, else every enabled catalog feed), 503 naming the
+/// others until then, so a scanner is not sent to an empty database.
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let Some(sync) = state.sync.clone() else {
+        return Ok(Json(serde_json::json!({"ready": true})).into_response());
+    };
+    let waiting = blocking(move || Ok(sync.not_ready()?)).await?;
+    if waiting.is_empty() {
+        return Ok(Json(serde_json::json!({"ready": true})).into_response());
+    }
+    let mut extra = serde_json::Map::new();
+    extra.insert("ready".into(), false.into());
+    extra.insert("never_synced".into(), waiting.clone().into());
+    Err(ApiError::Status {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: 14,
+        message: format!(
+            "not ready: {} feeds have never synced: {}",
+            waiting.len(),
+            waiting.join(", ")
+        ),
+        extra,
+    })
 }
 
 /// An API error: status plus an OSV.dev-style `{"code", "message"}` body.

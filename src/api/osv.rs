@@ -3,7 +3,11 @@
 //! Responses mirror OSV.dev: empty lists are omitted (`{}` when nothing
 //! matches), records are the stored OSV JSON bytes, unchanged. Matches whose
 //! ranges could not be evaluated are included (possibly affected) and their
-//! ids listed in the `x-advisord-unevaluated` response header.
+//! ids listed in the `x-advisord-unevaluated` response header. A version its
+//! ecosystem's scheme cannot read is answered, never refused: only exact
+//! `versions` lists match it, and the answer says so (`version` in that
+//! header; `unevaluated_version` on a batch result). Both endpoints page
+//! past [`PAGE_SIZE`] matches with `next_page_token`, per query in a batch.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -14,14 +18,26 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
+use crate::freshness;
+use crate::model::Ecosystem;
 use crate::query::{PackageQuery, QueryMatch};
+use crate::store::Store;
 
-/// Results per page of `/v1/query`, as on OSV.dev.
+/// Results per page of `/v1/query` and per query of `/v1/querybatch`, as on OSV.dev.
 pub const PAGE_SIZE: usize = 1000;
 /// Queries allowed in one `/v1/querybatch`.
 pub const MAX_BATCH: usize = 1000;
 /// Header naming matches that are "possibly affected".
 pub const UNEVALUATED_HEADER: &str = "x-advisord-unevaluated";
+/// The entry of [`UNEVALUATED_HEADER`] saying that the query's version is
+/// not valid in its ecosystem's scheme, so ranges were not evaluated.
+pub const UNREADABLE_VERSION: &str = "version";
+/// Header naming the feeds an answer depends on that never synced or are
+/// past their maximum age: the answer may be incomplete.
+pub const STALE_HEADER: &str = "x-advisord-stale";
+/// The field of a `/v1/querybatch` result giving why its version was not
+/// evaluated (OSV clients ignore fields they do not know).
+pub const UNREADABLE_VERSION_FIELD: &str = "unevaluated_version";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -67,7 +83,9 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 }
 
 impl QueryBody {
-    fn to_query(&self) -> Result<PackageQuery, ApiError> {
+    /// The query asked, checked; `store` answers whether an ecosystem
+    /// missing from advisord's table has records (then it is served).
+    fn to_query(&self, store: &Store) -> Result<PackageQuery, ApiError> {
         if self.commit.is_some() {
             return Err(ApiError::BadRequest(
                 "commit queries are not supported by this server; query by package and version"
@@ -87,7 +105,7 @@ impl QueryBody {
                 ))
             }
             (None, Some(ecosystem), Some(name)) => {
-                PackageQuery::new(ecosystem, name, self.version.as_deref())?
+                PackageQuery::new_served(ecosystem, name, self.version.as_deref(), store)?
             }
             (None, None, Some(_)) => {
                 return Err(ApiError::BadRequest("package.ecosystem is required".into()))
@@ -100,27 +118,14 @@ impl QueryBody {
 
 async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let body: QueryBody = parse_body(&body)?;
-    let query = body.to_query()?;
-    let after = match &body.page_token {
-        Some(token) => Some(decode_token(token)?),
-        None => None,
-    };
+    let query = body.to_query(&state.store)?;
+    let after = body.page_token.as_deref().map(decode_token).transpose()?;
     let store = state.store.clone();
-    let (next, unevaluated, records) = tokio::task::spawn_blocking(move || {
+    let unreadable = query.unevaluated.is_some();
+    let (next, unevaluated, records, stale) = tokio::task::spawn_blocking(move || {
+        let stale = stale_feeds(&state, [&query.ecosystem])?;
         let matches = query.run(&store)?;
-        let start = match &after {
-            Some(after) => matches.partition_point(|m| m.id.as_str() <= after.as_str()),
-            None => 0,
-        };
-        let page: Vec<QueryMatch> = matches
-            .iter()
-            .skip(start)
-            .take(PAGE_SIZE)
-            .cloned()
-            .collect();
-        let next = (start + page.len() < matches.len())
-            .then(|| page.last().map(|m| hex::encode(m.id.as_bytes())))
-            .flatten();
+        let (page, next) = page_of(&matches, after.as_deref());
         let ids: Vec<String> = page.iter().map(|m| m.id.clone()).collect();
         let unevaluated: Vec<String> = page
             .iter()
@@ -128,7 +133,7 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
             .map(|m| m.id.clone())
             .collect();
         let records = store.get_many_json(&ids)?;
-        Ok::<_, ApiError>((next, unevaluated, records))
+        Ok::<_, ApiError>((next, unevaluated, records, stale))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
@@ -151,7 +156,29 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
         out.extend_from_slice(format!("\"next_page_token\":\"{token}\"").as_bytes());
     }
     out.push(b'}');
-    Ok(json_response(out, &unevaluated))
+    let mut header = Vec::with_capacity(unevaluated.len() + 1);
+    if unreadable {
+        header.push(UNREADABLE_VERSION.to_string());
+    }
+    header.extend(unevaluated);
+    Ok(with_stale(json_response(out, &header), &stale))
+}
+
+/// One page of `matches` (sorted by id) after the id `after`, and the token
+/// of the next page when more remain.
+fn page_of<'a>(
+    matches: &'a [QueryMatch],
+    after: Option<&str>,
+) -> (&'a [QueryMatch], Option<String>) {
+    let start = after.map_or(0, |after| {
+        matches.partition_point(|m| m.id.as_str() <= after)
+    });
+    let end = (start + PAGE_SIZE).min(matches.len());
+    let page = &matches[start..end];
+    let next = (end < matches.len())
+        .then(|| page.last().map(|m| hex::encode(m.id.as_bytes())))
+        .flatten();
+    (page, next)
 }
 
 async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
@@ -164,52 +191,67 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
     }
     let mut queries = Vec::with_capacity(body.queries.len());
     for (index, value) in body.queries.into_iter().enumerate() {
-        let q: QueryBody = serde_json::from_value(value)
-            .map_err(|e| ApiError::BadRequest(format!("queries[{index}]: {e}")))?;
-        let query = q.to_query().map_err(|e| match e {
+        let in_query = |e: ApiError| match e {
             ApiError::BadRequest(m) => ApiError::BadRequest(format!("queries[{index}]: {m}")),
             other => other,
-        })?;
-        queries.push(query);
+        };
+        let q: QueryBody = serde_json::from_value(value)
+            .map_err(|e| ApiError::BadRequest(format!("queries[{index}]: {e}")))?;
+        let query = q.to_query(&state.store).map_err(in_query)?;
+        let after = q
+            .page_token
+            .as_deref()
+            .map(decode_token)
+            .transpose()
+            .map_err(in_query)?;
+        queries.push((query, after));
     }
     let store = state.store.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let keys: Vec<_> = queries.iter().map(PackageQuery::index_key).collect();
+    let (results, stale) = tokio::task::spawn_blocking(move || {
+        let stale = stale_feeds(&state, queries.iter().map(|(q, _)| &q.ecosystem))?;
+        let keys: Vec<_> = queries.iter().map(|(q, _)| q.index_key()).collect();
         let rows = store.lookup_packages(&keys)?;
-        Ok::<_, ApiError>(
-            queries
-                .iter()
-                .zip(rows)
-                .map(|(q, rows)| crate::query::match_rows(q.version.as_deref(), rows))
-                .collect::<Vec<_>>(),
-        )
+        let results = queries
+            .into_iter()
+            .zip(rows)
+            .map(|((q, after), rows)| (q.matches(rows), after, q.unevaluated))
+            .collect::<Vec<_>>();
+        Ok::<_, ApiError>((results, stale))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut unevaluated = Vec::new();
     let results: Vec<serde_json::Value> = results
         .into_iter()
-        .map(|matches| {
-            if matches.is_empty() {
-                return serde_json::json!({});
+        .map(|(matches, after, unreadable)| {
+            let (page, next) = page_of(&matches, after.as_deref());
+            let mut result = serde_json::Map::new();
+            if !page.is_empty() {
+                let vulns: Vec<_> = page
+                    .iter()
+                    .map(|m| {
+                        if m.unevaluated.is_some() {
+                            unevaluated.push(m.id.clone());
+                        }
+                        serde_json::json!({"id": m.id, "modified": m.modified})
+                    })
+                    .collect();
+                result.insert("vulns".into(), vulns.into());
             }
-            let vulns: Vec<_> = matches
-                .into_iter()
-                .map(|m| {
-                    if m.unevaluated.is_some() {
-                        unevaluated.push(m.id.clone());
-                    }
-                    serde_json::json!({"id": m.id, "modified": m.modified})
-                })
-                .collect();
-            serde_json::json!({ "vulns": vulns })
+            if let Some(token) = next {
+                result.insert("next_page_token".into(), token.into());
+            }
+            if let Some(reason) = unreadable {
+                result.insert(UNREADABLE_VERSION_FIELD.into(), reason.into());
+            }
+            serde_json::Value::Object(result)
         })
         .collect();
     unevaluated.sort();
     unevaluated.dedup();
     let bytes = serde_json::to_vec(&serde_json::json!({ "results": results }))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_response(bytes, &unevaluated))
+    Ok(with_stale(json_response(bytes, &unevaluated), &stale))
 }
 
 async fn vuln(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -222,6 +264,28 @@ async fn vuln(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
         Some(bytes) => Ok(json_response(bytes, &[])),
         None => Err(ApiError::NotFound(format!("vulnerability {id} not found"))),
     }
+}
+
+/// The feeds that make answers for `ecosystems` possibly incomplete
+/// (none without a catalog: nothing is then expected to sync).
+fn stale_feeds<'a>(
+    state: &AppState,
+    ecosystems: impl IntoIterator<Item = &'a Ecosystem>,
+) -> Result<Vec<String>, ApiError> {
+    match &state.sync {
+        Some(sync) => Ok(freshness::stale_for_all(&*sync.freshness()?, ecosystems)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Adds [`STALE_HEADER`] naming `stale` feeds, when there are any.
+fn with_stale(mut response: Response, stale: &[String]) -> Response {
+    if !stale.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&stale.join(",")) {
+            response.headers_mut().insert(STALE_HEADER, value);
+        }
+    }
+    response
 }
 
 fn decode_token(token: &str) -> Result<String, ApiError> {

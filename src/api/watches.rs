@@ -159,12 +159,16 @@ async fn create(
         None => None,
     };
     let store = state.store.clone();
-    let (watch, sub, skipped) = blocking(move || {
+    let (watch, sub, skipped, unevaluated) = blocking(move || {
         let inventory = match &image {
-            Some(contents) => Inventory {
-                packages: image_watches::watch_packages(contents),
-                skipped: contents.skipped.clone(),
-            },
+            Some(contents) => {
+                let packages = image_watches::watch_packages(contents);
+                Inventory {
+                    unevaluated: inventory::unevaluated_versions(&packages),
+                    packages,
+                    skipped: contents.skipped.clone(),
+                }
+            }
             None => inventory_of(&body)?,
         };
         let snapshot = store.snapshot()?;
@@ -200,7 +204,7 @@ async fn create(
                 }),
         };
         store.put_watch(&watch, sub.as_ref())?;
-        Ok((watch, sub, inventory.skipped))
+        Ok((watch, sub, inventory.skipped, inventory.unevaluated))
     })
     .await?;
     state.hub.watches_changed();
@@ -210,6 +214,9 @@ async fn create(
     let mut out = watch_view(&watch);
     if let Some(map) = out.as_object_mut() {
         map.insert("skipped".into(), skipped.into());
+        if !unevaluated.is_empty() {
+            map.insert("unevaluated_versions".into(), unevaluated.into());
+        }
         if let Some(sub) = &sub {
             map.insert("webhook".into(), view(sub));
         }

@@ -81,6 +81,7 @@ struct RawSpec {
     max_size: Option<String>,
     #[serde(default)]
     end_of_life: Option<String>,
+    max_age: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -117,6 +118,10 @@ pub struct FeedSpec {
     /// When the publisher ended support for the release the feed covers
     /// (`2025-07` or `2025-07-23`): the feed stays usable, `feeds` flags it.
     pub end_of_life: Option<String>,
+    /// How old the feed's last successful sync may be before answers that
+    /// depend on it are marked stale (`max_age`, default 3 x `interval`).
+    #[serde(serialize_with = "ser_duration")]
+    pub max_age: Duration,
     /// Where the spec came from (`builtin:NAME.toml` or a path).
     pub origin: String,
 }
@@ -175,6 +180,10 @@ impl FeedSpec {
             }
         }
         let interval = parse_duration(&raw.interval).map_err(invalid)?;
+        let max_age = match &raw.max_age {
+            Some(text) => parse_duration(text).map_err(|e| invalid(format!("max_age: {e}")))?,
+            None => interval.saturating_mul(3),
+        };
         let max_bytes = raw
             .max_size
             .as_deref()
@@ -196,6 +205,7 @@ impl FeedSpec {
             history_months: raw.history_months,
             max_bytes,
             end_of_life: raw.end_of_life,
+            max_age,
             origin: origin.to_string(),
         })
     }
@@ -403,7 +413,7 @@ pub fn osv_feed(ecosystem: &str) -> Result<FeedSpec, CatalogError> {
             "{OSV_BUCKET}/{}/all.zip",
             percent_encode(ecosystem)
         )],
-        interval: Duration::from_secs(6 * 3600),
+        interval: OSV_BY_NAME_INTERVAL,
         enabled: true,
         description: Some(format!(
             "OSV.dev export of the {ecosystem} ecosystem (enabled by name)"
@@ -412,9 +422,13 @@ pub fn osv_feed(ecosystem: &str) -> Result<FeedSpec, CatalogError> {
         history_months: 0,
         max_bytes: None,
         end_of_life: None,
+        max_age: 3 * OSV_BY_NAME_INTERVAL,
         origin: "--osv-ecosystem".to_string(),
     })
 }
+
+/// How often a feed enabled with `--osv-ecosystem` syncs.
+const OSV_BY_NAME_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
 /// The ecosystems listed by an `ecosystems.txt` (one name per line).
 pub fn parse_ecosystem_index(text: &str) -> std::collections::BTreeSet<String> {
@@ -626,6 +640,10 @@ max_size = "64MiB"
         assert!(spec.enabled);
         assert!(!spec.snapshot);
         assert_eq!(spec.max_bytes, Some(64 << 20));
+        // max_age defaults to three intervals; a feed may set its own.
+        assert_eq!(spec.max_age, Duration::from_secs(3 * 5400));
+        let own = FeedSpec::from_toml(&format!("{SPEC}max_age = \"2d\"\n"), "t.toml").unwrap();
+        assert_eq!(own.max_age, Duration::from_secs(2 * 86_400));
         let now = time::macros::datetime!(2026-02-10 12:00 UTC);
         assert_eq!(
             spec.expanded_urls(now),
@@ -642,6 +660,7 @@ max_size = "64MiB"
         for (text, needle) in [
             (SPEC.replace("\"mail\"", "\"Gopher feed\""), "format"),
             (SPEC.replace("1h30m", "soon"), "interval"),
+            (format!("{SPEC}max_age = \"later\"\n"), "max_age"),
             (SPEC.replace("https://", "ftp://"), "not http"),
             (SPEC.replace("ubuntu-announce", "a b"), "name"),
             (format!("{SPEC}\ncolour = 1\n"), "colour"),

@@ -172,6 +172,11 @@ pub struct FeedState {
     /// so `feeds` can say why a record was not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_rejections: Vec<String>,
+    /// Every full ecosystem (`Debian:12`) this feed's records have named:
+    /// tells which feeds an answer for an ecosystem depends on (see
+    /// [`crate::freshness`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub ecosystems: std::collections::BTreeSet<String>,
 }
 
 /// What a full snapshot could not read: the records its per-record parse
@@ -514,6 +519,13 @@ impl Store {
                     continue;
                 }
                 let id = record.id.to_string();
+                for affected in &record.affected {
+                    if let Some(package) = &affected.package {
+                        if !state.ecosystems.contains(package.ecosystem.as_str()) {
+                            state.ecosystems.insert(package.ecosystem.to_string());
+                        }
+                    }
+                }
                 if snapshot.is_some() {
                     seen.insert(id.clone());
                 }
@@ -654,6 +666,24 @@ impl Store {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
         lookup_in(&table, base, name, full)
+    }
+
+    /// Whether the package index holds any row of base ecosystem `base`
+    /// (spelled as stored): lets queries serve ecosystems advisord has no
+    /// table entry for but has records of.
+    pub fn has_ecosystem(&self, base: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
+        let mut rows = table
+            .range((base, "", "", "")..)
+            .map_err(db_err("scan packages"))?;
+        match rows.next() {
+            Some(row) => {
+                let (key, _) = row.map_err(db_err("scan packages"))?;
+                Ok(key.value().0 == base)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Looks up many packages in one read transaction.

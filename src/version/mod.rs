@@ -199,6 +199,13 @@ impl VersionScheme {
         self.compare(version, version).map(|_| ())
     }
 
+    /// Checks that `version` can be placed in a range: valid under this
+    /// scheme and not a fallback parse (legacy PyPI versions), the test the
+    /// range evaluator applies to every version it orders.
+    pub fn check_orderable(self, version: &str) -> Result<(), VersionError> {
+        self.contains(version, &[]).map(|_| ())
+    }
+
     /// Whether `version` lies inside the range made of `events` (see [`range`]).
     pub fn contains(
         self,

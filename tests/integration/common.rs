@@ -211,6 +211,11 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment variables.
     pub fn start_with(db: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        Server::start_args(db, &[], env)
+    }
+
+    /// Like [`Server::start`] with extra `serve` arguments and environment variables.
+    pub fn start_args(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         use std::io::BufRead;
         let mut child = std::process::Command::new(binary())
             .args([
@@ -221,6 +226,7 @@ impl Server {
                 "127.0.0.1:0",
                 "--no-sync",
             ])
+            .args(args)
             .envs(env.iter().copied())
             .env("ADVISORD_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -251,4 +257,63 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `advisord ingest --format osv --feed FEED --json PATH` on `db`; returns the report.
+pub fn ingest_osv(db: &std::path::Path, path: &std::path::Path, feed: &str) -> serde_json::Value {
+    let out = advisord_ok(&[
+        "--db",
+        db.to_str().expect("utf-8 path"),
+        "ingest",
+        "--format",
+        "osv",
+        "--feed",
+        feed,
+        "--json",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    serde_json::from_str(&out).expect("ingest report is JSON")
+}
+
+/// Serves `bytes` at `path` on a loopback port from the current runtime;
+/// returns the file's URL.
+pub async fn serve_file(path: &'static str, bytes: Vec<u8>) -> String {
+    let app = axum::Router::new().route(
+        path,
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move { bytes }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}{path}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// GET `url`: the status and the JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let response = client.get(url).send().await.expect("GET");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// POST `body` to `url`: the response, headers included.
+pub async fn post_raw(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client.post(url).json(body).send().await.expect("POST")
+}
+
+/// A response header as text, if present.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use advisord::formats::Format;
 use advisord::model::{Advisory, Affected, Event, RangeKind};
-use advisord::query::{match_rows, PackageQuery, QueryMatch};
+use advisord::query::{match_rows, AskedVersion, PackageQuery, QueryMatch};
 use advisord::store::{index_entries, IndexedMatch, Store};
 use advisord::version::VersionScheme;
 use serde_json::json;
@@ -62,7 +62,7 @@ fn query(records: &[Advisory], ecosystem: &str, name: &str, version: &str) -> Ve
             }
         }
     }
-    match_rows(Some(version), rows)
+    match_rows(Some(AskedVersion::Readable(version)), rows)
 }
 
 fn intro(v: &str) -> Event {

@@ -1,5 +1,6 @@
 //! advisord's integration tests: one binary, one module per area.
 
+mod answers;
 mod changes;
 mod cli;
 mod common;
@@ -9,6 +10,7 @@ mod jsonfeeds;
 mod mail;
 mod osv;
 mod oval;
+mod readme;
 mod server;
 mod store;
 mod sync;

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use serde_json::{json, Value};
 
-use crate::common::{advisord, advisord_ok, shared, Server};
+use crate::common::{advisord, advisord_ok, ingest_osv as ingest, shared, Server};
 
 const GO_BULK: &str = "data/osv/bulk/golang-vulndb-data-osv.tar.gz";
 const PYPA_BULK: &str = "data/osv/bulk/pypa-advisory-database-vulns.tar.gz";
@@ -87,29 +87,14 @@ fn expected_go(records: &[Value], package: &str, version: &str) -> BTreeSet<Stri
     ids
 }
 
-fn ingest(db: &std::path::Path, path: &std::path::Path, feed: &str) -> Value {
-    let out = advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "--format",
-        "osv",
-        "--feed",
-        feed,
-        "--json",
-        path.to_str().unwrap(),
-    ]);
-    serde_json::from_str(&out).unwrap()
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
     let response = client.post(url).json(body).send().await.unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     (status, body)
 }
 
-fn ids_of(body: &Value) -> BTreeSet<String> {
+pub(crate) fn ids_of(body: &Value) -> BTreeSet<String> {
     body["vulns"]
         .as_array()
         .into_iter()
@@ -597,18 +582,11 @@ async fn ingest_reads_zip_dumps_and_urls() {
     assert_eq!(report["outcome"]["created"], 500);
 
     // The same archive over HTTP from a local server.
-    let bytes = std::fs::read(&go).unwrap();
-    let app = axum::Router::new().route(
-        "/Go/all.tar.gz",
-        axum::routing::get(move || {
-            let bytes = bytes.clone();
-            async move { bytes }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("http://{addr}/Go/all.tar.gz");
+    let url = crate::common::serve_file("/Go/all.tar.gz", std::fs::read(&go).unwrap()).await;
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/Go/all.tar.gz")
+        .to_string();
     let db2 = dir.path().join("b.redb");
     let db2_arg = db2.to_str().unwrap().to_string();
     let url_arg = url.clone();
@@ -642,17 +620,18 @@ async fn ingest_reads_zip_dumps_and_urls() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("404") && stderr.contains(&addr.to_string()),
+        stderr.contains("404") && stderr.contains(addr.as_str()),
         "{stderr}"
     );
 }
 
-#[test]
-fn records_in_unknown_ecosystems_are_kept_and_reported() {
+#[tokio::test]
+async fn records_of_an_unknown_ecosystem_are_kept_and_served_as_possibly_affected() {
     let dir = tempfile::tempdir().unwrap();
     let record = json!({
         "id": "NEW-1", "modified": "2024-01-01T00:00:00Z",
-        "affected": [{"package": {"ecosystem": "Nonesuch:1", "name": "x"}, "versions": ["1.0"]}]
+        "affected": [{"package": {"ecosystem": "Nonesuch:1", "name": "x"}, "versions": ["1.0"],
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0"}]}]}]
     });
     let path = dir.path().join("NEW-1.json");
     std::fs::write(&path, record.to_string()).unwrap();
@@ -660,16 +639,63 @@ fn records_in_unknown_ecosystems_are_kept_and_reported() {
     let report = ingest(&db, &path, "new");
     assert_eq!(report["unknown_ecosystems"], json!({"Nonesuch": 1}));
     assert_eq!(report["outcome"]["created"], 1);
-    let out = advisord(&[
-        "--db",
-        db.to_str().unwrap(),
-        "query",
-        "--ecosystem",
-        "Nonesuch",
-        "--name",
-        "x",
-    ]);
+    let query = |version: &str, ecosystem: &str| {
+        advisord(&[
+            "--db",
+            db.to_str().unwrap(),
+            "query",
+            "--no-builtin",
+            "--ecosystem",
+            ecosystem,
+            "--name",
+            "x",
+            "--version",
+            version,
+        ])
+    };
+    // Listed exactly: a definite match. Otherwise the range cannot be
+    // ordered (no comparator): possibly affected, said so.
+    let out = query("1.0", "Nonesuch");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("NEW-1\t") && !stdout.contains("possibly"),
+        "{stdout}"
+    );
+    let out = query("2.0", "Nonesuch:1");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("possibly affected"));
+    // An ecosystem neither in the table nor in the store is still refused.
+    let out = query("1.0", "Nonesuchh");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown ecosystem"));
     assert!(advisord_ok(&["--db", db.to_str().unwrap(), "get", "NEW-1"]).contains("Nonesuch:1"));
+
+    // Over HTTP the same.
+    let server = Server::start(&db);
+    let client = reqwest::Client::new();
+    let url = server.url("/v1/query");
+    let ask = |ecosystem: &str, version: &str| json!({"package": {"ecosystem": ecosystem, "name": "x"}, "version": version});
+    let (status, body) = post(&client, &url, &ask("Nonesuch", "1.0")).await;
+    assert_eq!(
+        (status, ids_of(&body)),
+        (200, BTreeSet::from(["NEW-1".to_string()]))
+    );
+    let response = client
+        .post(&url)
+        .json(&ask("Nonesuch:1", "2.0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-advisord-unevaluated").unwrap(),
+        "NEW-1"
+    );
+    let (status, body) = post(&client, &url, &ask("Nonesuch:2", "1.0")).await;
+    assert_eq!((status, body), (200, json!({})));
+    let (status, body) = post(&client, &url, &ask("Nonesuchh", "1.0")).await;
+    assert_eq!(status, 400);
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown ecosystem"));
 }

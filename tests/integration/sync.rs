@@ -303,6 +303,7 @@ fn env_with(dir: tempfile::TempDir, catalog: &Path, fetch: FetchOptions) -> Env 
         cache_dir: dir.path().join("cache"),
         jobs: 2,
         force: false,
+        ready_feeds: None,
     };
     let syncer = Syncer::new(store.clone(), catalog, options).unwrap();
     Env { dir, store, syncer }
