@@ -1352,150 +1352,6 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
             "9.0.0",
         )]),
     );
-/// The first `n` real Go records of the shared golang/vulndb tarball.
-fn real_go_records(n: usize) -> Option<Vec<Value>> {
-    let path = shared("data/osv/bulk/golang-vulndb-data-osv.tar.gz")?;
-    let tarball = std::fs::read(path).unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball.as_slice()));
-    let mut out = Vec::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let name = entry.path().unwrap().display().to_string();
-        if !name.ends_with(".json") || !name.contains("/GO-") {
-            continue;
-        }
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
-        out.push(serde_json::from_str(&text).unwrap());
-        if out.len() == n {
-            break;
-        }
-    }
-    Some(out)
-}
-
-/// Ids of the records `store` answers for every version of `record`'s first package.
-fn package_matches(store: &Store, record: &Value) -> Vec<String> {
-    let package = &record["affected"][0]["package"];
-    advisord::query::PackageQuery::new(
-        package["ecosystem"].as_str().unwrap(),
-        package["name"].as_str().unwrap(),
-        None,
-    )
-    .unwrap()
-    .run(store)
-    .unwrap()
-    .into_iter()
-    .map(|m| m.id)
-    .collect()
-}
-
-/// Issue: in a full-snapshot `all.zip`, one record's file made unreadable
-/// was reported "1 rejected … 1 removed" and stopped matching. A parse
-/// error never deletes a vulnerability: the record keeps its last good
-/// version, the error is in the sync report and in `feeds`; a record really
-/// absent upstream is still removed.
-#[test]
-fn a_snapshot_with_one_corrupted_record_keeps_that_record_matching() {
-    let Some(records) = real_go_records(40) else {
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(TestServer::start());
-    server.put("/go/all.zip", zip_of(&records));
-    let dir = tempfile::tempdir().unwrap();
-    let cat = catalog_dir(
-        dir.path(),
-        &[("osv-go", "osv", vec![server.url("/go/all.zip")], true)],
-    );
-    let db = dir.path().join("db.redb");
-    let (db, cat) = (db.to_str().unwrap(), cat.to_str().unwrap());
-    let sync = ["--db", db, "sync", "--no-builtin", "--catalog", cat];
-    advisord_ok(&sync);
-
-    // GO record 7's file is cut in the middle.
-    let victim = records[7]["id"].as_str().unwrap().to_string();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    for r in &records {
-        let id = r["id"].as_str().unwrap();
-        writer.start_file(format!("{id}.json"), options).unwrap();
-        let text = r.to_string();
-        let body = if id == victim {
-            &text[..text.len() / 2]
-        } else {
-            &text[..]
-        };
-        writer.write_all(body.as_bytes()).unwrap();
-    }
-    server.put("/go/all.zip", writer.finish().unwrap().into_inner());
-    let out = advisord(&sync);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stdout.contains("1 rejected") && stdout.contains("0 removed"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("1 unreadable kept at their last good version"),
-        "{stdout}"
-    );
-    assert!(stderr.contains(&format!("{victim}.json")), "{stderr}");
-    let store = Store::open(Path::new(db)).unwrap();
-    assert!(package_matches(&store, &records[7]).contains(&victim));
-    assert_eq!(store.stats().unwrap().removed, 0);
-    drop(store);
-    let feeds = feeds_json(db, cat);
-    assert_eq!(feeds[0]["last_rejected"], 1);
-    let first = feeds[0]["last_rejections"][0].as_str().unwrap();
-    assert!(first.contains(&format!("{victim}.json")), "{first}");
-    let text = advisord_ok(&["--db", db, "feeds", "--no-builtin", "--catalog", cat]);
-    assert!(text.contains("1 rejected; first:"), "{text}");
-
-    // Really gone upstream: removed.
-    let rest: Vec<Value> = records
-        .iter()
-        .filter(|r| r["id"] != victim.as_str())
-        .cloned()
-        .collect();
-    server.put("/go/all.zip", zip_of(&rest));
-    let out = advisord_ok(&sync);
-    assert!(out.contains("1 removed"), "{out}");
-    let store = Store::open(Path::new(db)).unwrap();
-    assert!(!package_matches(&store, &records[7]).contains(&victim));
-    drop(store);
-
-    // A batch in which every record is rejected fails and writes nothing.
-    server.put(
-        "/go/all.zip",
-        zip_of(&[json!({"id": "GO-2099-0001", "modified": "not a date"})]),
-    );
-    let out = advisord(&sync);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("FAILED"), "{stdout}");
-    runtime.shutdown_background();
-}
-
-/// Issue 21: offline, `mirror pull`, `sync` and `feeds` said only "error
-/// sending request for url (…)". The whole cause chain is printed: a
-/// loopback port that refuses says "Connection refused"; a server that cuts
-/// the body short says so.
-#[test]
-fn a_download_that_fails_says_why() {
-    let refused = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        format!("http://127.0.0.1:{port}/all.zip")
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(TestServer::start());
-    server.put("/cut.zip", zip_of(&three()));
-    server.fault("/cut.zip", &[Fault::ShortBody, Fault::ShortBody]);
     let dir = tempfile::tempdir().unwrap();
     let cat = catalog_dir(
         dir.path(),
@@ -1712,6 +1568,155 @@ fn feeds_check_reports_each_url_on_a_loopback_upstream() {
     );
     runtime.shutdown_background();
 }
+
+/// The first `n` real Go records of the shared golang/vulndb tarball.
+fn real_go_records(n: usize) -> Option<Vec<Value>> {
+    let path = shared("data/osv/bulk/golang-vulndb-data-osv.tar.gz")?;
+    let tarball = std::fs::read(path).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball.as_slice()));
+    let mut out = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        if !name.ends_with(".json") || !name.contains("/GO-") {
+            continue;
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+        out.push(serde_json::from_str(&text).unwrap());
+        if out.len() == n {
+            break;
+        }
+    }
+    Some(out)
+}
+
+/// Ids of the records `store` answers for every version of `record`'s first package.
+fn package_matches(store: &Store, record: &Value) -> Vec<String> {
+    let package = &record["affected"][0]["package"];
+    advisord::query::PackageQuery::new(
+        package["ecosystem"].as_str().unwrap(),
+        package["name"].as_str().unwrap(),
+        None,
+    )
+    .unwrap()
+    .run(store)
+    .unwrap()
+    .into_iter()
+    .map(|m| m.id)
+    .collect()
+}
+
+/// Issue: in a full-snapshot `all.zip`, one record's file made unreadable
+/// was reported "1 rejected … 1 removed" and stopped matching. A parse
+/// error never deletes a vulnerability: the record keeps its last good
+/// version, the error is in the sync report and in `feeds`; a record really
+/// absent upstream is still removed.
+#[test]
+fn a_snapshot_with_one_corrupted_record_keeps_that_record_matching() {
+    let Some(records) = real_go_records(40) else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::start());
+    server.put("/go/all.zip", zip_of(&records));
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[("osv-go", "osv", vec![server.url("/go/all.zip")], true)],
+    );
+    let db = dir.path().join("db.redb");
+    let (db, cat) = (db.to_str().unwrap(), cat.to_str().unwrap());
+    let sync = ["--db", db, "sync", "--no-builtin", "--catalog", cat];
+    advisord_ok(&sync);
+
+    // GO record 7's file is cut in the middle.
+    let victim = records[7]["id"].as_str().unwrap().to_string();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for r in &records {
+        let id = r["id"].as_str().unwrap();
+        writer.start_file(format!("{id}.json"), options).unwrap();
+        let text = r.to_string();
+        let body = if id == victim {
+            &text[..text.len() / 2]
+        } else {
+            &text[..]
+        };
+        writer.write_all(body.as_bytes()).unwrap();
+    }
+    server.put("/go/all.zip", writer.finish().unwrap().into_inner());
+    let out = advisord(&sync);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("1 rejected") && stdout.contains("0 removed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 unreadable kept at their last good version"),
+        "{stdout}"
+    );
+    assert!(stderr.contains(&format!("{victim}.json")), "{stderr}");
+    let store = Store::open(Path::new(db)).unwrap();
+    assert!(package_matches(&store, &records[7]).contains(&victim));
+    assert_eq!(store.stats().unwrap().removed, 0);
+    drop(store);
+    let feeds = feeds_json(db, cat);
+    assert_eq!(feeds[0]["last_rejected"], 1);
+    let first = feeds[0]["last_rejections"][0].as_str().unwrap();
+    assert!(first.contains(&format!("{victim}.json")), "{first}");
+    let text = advisord_ok(&["--db", db, "feeds", "--no-builtin", "--catalog", cat]);
+    assert!(text.contains("1 rejected; first:"), "{text}");
+
+    // Really gone upstream: removed.
+    let rest: Vec<Value> = records
+        .iter()
+        .filter(|r| r["id"] != victim.as_str())
+        .cloned()
+        .collect();
+    server.put("/go/all.zip", zip_of(&rest));
+    let out = advisord_ok(&sync);
+    assert!(out.contains("1 removed"), "{out}");
+    let store = Store::open(Path::new(db)).unwrap();
+    assert!(!package_matches(&store, &records[7]).contains(&victim));
+    drop(store);
+
+    // A batch in which every record is rejected fails and writes nothing.
+    server.put(
+        "/go/all.zip",
+        zip_of(&[json!({"id": "GO-2099-0001", "modified": "not a date"})]),
+    );
+    let out = advisord(&sync);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    runtime.shutdown_background();
+}
+
+/// Issue 21: offline, `mirror pull`, `sync` and `feeds` said only "error
+/// sending request for url (…)". The whole cause chain is printed: a
+/// loopback port that refuses says "Connection refused"; a server that cuts
+/// the body short says so.
+#[test]
+fn a_download_that_fails_says_why() {
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}/all.zip")
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::start());
+    server.put("/cut.zip", zip_of(&three()));
+    server.fault("/cut.zip", &[Fault::ShortBody, Fault::ShortBody]);
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalog_dir(
+        dir.path(),
+        &[
             ("refused", "osv", vec![refused], true),
             ("cut", "osv", vec![server.url("/cut.zip")], true),
         ],
