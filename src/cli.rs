@@ -79,6 +79,9 @@ pub enum Command {
         /// Serve only: do not run scheduled feed syncs.
         #[arg(long)]
         no_sync: bool,
+        /// Connection and back-pressure limits.
+        #[command(flatten)]
+        limits: ServerArgs,
         /// Change feed, retention, webhooks and watches.
         #[command(flatten)]
         notify: NotifyArgs,
@@ -263,6 +266,10 @@ pub struct NotifyArgs {
     /// Seconds between SSE heartbeat comments.
     #[arg(long, env = "ADVISORD_SSE_HEARTBEAT_SECS", default_value_t = 15)]
     pub sse_heartbeat_secs: u64,
+    /// Let webhooks reach loopback, private, link-local and other internal
+    /// addresses (for receivers inside your network, and tests).
+    #[arg(long, env = "ADVISORD_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
 }
 
 impl NotifyArgs {
@@ -283,6 +290,46 @@ impl NotifyArgs {
             delivery_timeout: Duration::from_secs(10),
             batch: self.webhook_batch.clamp(1, 1000),
             heartbeat: Duration::from_secs(self.sse_heartbeat_secs.max(1)),
+            allow_private_webhooks: self.allow_private_webhooks,
+        }
+    }
+}
+
+/// Limits on connections and heavy requests of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Seconds a connection has to send a complete request head, after it
+    /// opens and after each response (the HTTP/1 keep-alive idle timeout).
+    #[arg(long, env = "ADVISORD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds without a byte moving either way after which a connection is
+    /// closed (idle HTTP/2, clients that stopped reading); must exceed the
+    /// SSE heartbeat interval.
+    #[arg(long, env = "ADVISORD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, env = "ADVISORD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Heavy requests (querybatch, change pages, watch registration) run at
+    /// once (default: the number of CPUs).
+    #[arg(long, env = "ADVISORD_HEAVY_WORKERS")]
+    pub heavy_workers: Option<usize>,
+    /// Heavy requests that may wait for a worker; beyond that, 503 with Retry-After.
+    #[arg(long, env = "ADVISORD_HEAVY_QUEUE", default_value_t = 128)]
+    pub heavy_queue: usize,
+}
+
+impl ServerArgs {
+    /// The server limits these arguments ask for.
+    pub fn limits(&self) -> crate::api::ServerLimits {
+        use std::time::Duration;
+        let defaults = crate::api::ServerLimits::default();
+        crate::api::ServerLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            heavy_workers: self.heavy_workers.unwrap_or(defaults.heavy_workers).max(1),
+            heavy_queue: self.heavy_queue,
         }
     }
 }

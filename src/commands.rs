@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             listen,
             no_sync,
+            limits,
             notify,
             catalog,
             fetch,
@@ -52,7 +53,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 load_catalog(&catalog)?,
                 sync_options(&cli.db, &fetch, false),
             )?;
-            serve(store, listen, no_sync, notify.config(), syncer).await
+            let notify = notify.config();
+            let limits = limits.limits();
+            // The idle timeout must not cut SSE streams between heartbeats.
+            if limits.idle_timeout <= notify.heartbeat {
+                anyhow::bail!(
+                    "--idle-timeout-secs ({}) must exceed --sse-heartbeat-secs ({})",
+                    limits.idle_timeout.as_secs(),
+                    notify.heartbeat.as_secs()
+                );
+            }
+            serve(store, listen, no_sync, notify, &limits, syncer).await
         }
         Command::Sync {
             catalog,
@@ -466,6 +477,7 @@ async fn serve(
     listen: std::net::SocketAddr,
     no_sync: bool,
     notify: crate::notify::NotifyConfig,
+    limits: &api::ServerLimits,
     syncer: std::sync::Arc<Syncer>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -488,7 +500,7 @@ async fn serve(
         hub,
         sync: Some(syncer),
     };
-    let result = api::serve(listener, state, shutdown_signal()).await;
+    let result = api::serve_with(listener, state, limits, shutdown_signal()).await;
     for task in scheduler {
         task.abort();
     }

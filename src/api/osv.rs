@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::pool::{admit, HeavyPool};
+use super::{blocking, ApiError, AppState};
 use crate::query::{PackageQuery, QueryMatch};
 
 /// Results per page of `/v1/query`, as on OSV.dev.
@@ -23,10 +24,13 @@ pub const MAX_BATCH: usize = 1000;
 /// Header naming matches that are "possibly affected".
 pub const UNEVALUATED_HEADER: &str = "x-advisord-unevaluated";
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
     Router::new()
         .route("/v1/query", post(query))
-        .route("/v1/querybatch", post(querybatch))
+        .route(
+            "/v1/querybatch",
+            post(querybatch).route_layer(axum::middleware::from_fn_with_state(pool.clone(), admit)),
+        )
         .route("/v1/vulns/{id}", get(vuln))
 }
 
@@ -155,7 +159,19 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
 }
 
 async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let body: BatchBody = parse_body(&body)?;
+    // Parsing, matching and writing the answer all run off the async
+    // threads: a 1,000-query batch is milliseconds of CPU.
+    let store = state.store.clone();
+    let (bytes, unevaluated) = blocking(move || batch_answer(&store, &body)).await?;
+    Ok(json_response(bytes, &unevaluated))
+}
+
+/// The `/v1/querybatch` answer to `body`, and the ids possibly affected.
+fn batch_answer(
+    store: &crate::store::Store,
+    body: &[u8],
+) -> Result<(Vec<u8>, Vec<String>), ApiError> {
+    let body: BatchBody = parse_body(body)?;
     if body.queries.len() > MAX_BATCH {
         return Err(ApiError::BadRequest(format!(
             "Too many queries: {} given, at most {MAX_BATCH} per batch",
@@ -172,23 +188,14 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
         })?;
         queries.push(query);
     }
-    let store = state.store.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let keys: Vec<_> = queries.iter().map(PackageQuery::index_key).collect();
-        let rows = store.lookup_packages(&keys)?;
-        Ok::<_, ApiError>(
-            queries
-                .iter()
-                .zip(rows)
-                .map(|(q, rows)| crate::query::match_rows(q.version.as_deref(), rows))
-                .collect::<Vec<_>>(),
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let keys: Vec<_> = queries.iter().map(PackageQuery::index_key).collect();
+    let rows = store.lookup_packages(&keys)?;
+    let results = queries
+        .iter()
+        .zip(rows)
+        .map(|(q, rows)| crate::query::match_rows(q.version.as_deref(), rows));
     let mut unevaluated = Vec::new();
     let results: Vec<serde_json::Value> = results
-        .into_iter()
         .map(|matches| {
             if matches.is_empty() {
                 return serde_json::json!({});
@@ -209,7 +216,7 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
     unevaluated.dedup();
     let bytes = serde_json::to_vec(&serde_json::json!({ "results": results }))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_response(bytes, &unevaluated))
+    Ok((bytes, unevaluated))
 }
 
 async fn vuln(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {

@@ -18,6 +18,7 @@ use tokio::task::AbortHandle;
 use crate::store::{Store, StoreError};
 
 pub mod filter;
+pub mod target;
 pub mod watches;
 pub mod webhook;
 
@@ -46,6 +47,9 @@ pub struct NotifyConfig {
     pub batch: usize,
     /// Interval of SSE heartbeat comments.
     pub heartbeat: Duration,
+    /// Let webhooks reach loopback, private and other internal addresses
+    /// (see [`target`]); off by default.
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for NotifyConfig {
@@ -62,6 +66,7 @@ impl Default for NotifyConfig {
             delivery_timeout: Duration::from_secs(10),
             batch: 100,
             heartbeat: Duration::from_secs(15),
+            allow_private_webhooks: false,
         }
     }
 }
@@ -92,11 +97,15 @@ impl Hub {
     /// A hub over `store`; nothing runs until [`Hub::start`].
     pub fn new(store: Store, config: NotifyConfig) -> Result<Hub, StoreError> {
         let last = store.snapshot()?.last_seq()?;
-        let client = reqwest::Client::builder()
+        // No redirects and no proxy: the address checked is the one reached.
+        let mut builder = reqwest::Client::builder()
             .timeout(config.delivery_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+            .no_proxy();
+        if !config.allow_private_webhooks {
+            builder = builder.dns_resolver(target::PublicOnlyResolver);
+        }
+        let client = builder.build().unwrap_or_default();
         Ok(Hub(Arc::new(HubInner {
             store,
             config,

@@ -4,6 +4,7 @@ mod changes;
 mod cli;
 mod common;
 mod jsonfeeds;
+mod limits;
 mod mail;
 mod osv;
 mod oval;
