@@ -77,6 +77,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(rejections::refuse_oversized))
         .layer(axum::middleware::from_fn(rejections::json_errors))
         .layer(TraceLayer::new_for_http())
 }

@@ -45,17 +45,31 @@ impl HeavyPool {
 /// `from_fn_with_state(pool.clone(), admit)`.
 pub(super) async fn admit(State(pool): State<HeavyPool>, request: Request, next: Next) -> Response {
     let Ok(_admitted) = pool.admitted.clone().try_acquire_owned() else {
-        return busy();
+        return busy(request).await;
     };
     // The semaphore is never closed, so waiting cannot fail.
     let Ok(_running) = pool.running.acquire().await else {
-        return busy();
+        return busy(request).await;
     };
     next.run(request).await
 }
 
-/// 503 with `Retry-After`, in the API's error shape.
-fn busy() -> Response {
+/// Most request bytes read and dropped before a 503.
+const MAX_DISCARD: usize = 64 << 20;
+
+/// 503 with `Retry-After`, in the API's error shape. The request body is
+/// read and dropped first (not kept): a client still sending it would see
+/// the connection cut instead of the answer.
+async fn busy(request: Request) -> Response {
+    use futures_util::StreamExt;
+    let mut body = request.into_body().into_data_stream();
+    let mut discarded = 0;
+    while let Some(Ok(chunk)) = body.next().await {
+        discarded += chunk.len();
+        if discarded > MAX_DISCARD {
+            break;
+        }
+    }
     let mut response = ApiError::status(
         StatusCode::SERVICE_UNAVAILABLE,
         14,

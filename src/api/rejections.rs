@@ -1,6 +1,7 @@
 //! Error answers made outside our handlers (unknown route 404, wrong method
 //! 405, body over the limit 413, ...) rewritten into the API's JSON error
-//! shape `{"code", "message"}`, so clients parse every error one way.
+//! shape `{"code", "message"}`, so clients parse every error one way; and
+//! bodies declared over their route's limit refused before they are read.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -30,10 +31,7 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
     let message = match status {
         StatusCode::NOT_FOUND => format!("no such endpoint: {method} {path}"),
         StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {path}"),
-        StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "request body too large: {path} accepts at most {} bytes",
-            body_limit(&path)
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(&path),
         _ if !text.is_empty() => text,
         _ => status.canonical_reason().unwrap_or("error").to_string(),
     };
@@ -44,6 +42,34 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     out
+}
+
+/// Middleware: a request whose declared `Content-Length` is over its
+/// route's limit is refused with 413 before any of its body is read.
+pub(super) async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = body_limit(path);
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            8,
+            too_large(path),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+fn too_large(path: &str) -> String {
+    format!(
+        "request body too large: {path} accepts at most {} bytes",
+        body_limit(path)
+    )
 }
 
 fn is_json(response: &Response) -> bool {
