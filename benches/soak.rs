@@ -126,7 +126,14 @@ fn main() {
     let db = dir.path().join("soak.redb");
     let db_arg = db.to_str().expect("utf-8").to_string();
     for (path, feed) in paths[..2].iter().zip(["osv-go", "osv-pypa"]) {
-        advisord(&["--db", &db_arg, "ingest", "--feed", feed, path.to_str().expect("utf-8")]);
+        advisord(&[
+            "--db",
+            &db_arg,
+            "ingest",
+            "--feed",
+            feed,
+            path.to_str().expect("utf-8"),
+        ]);
     }
     let (queries, ids) = questions(&paths[..2]);
     let fuzz = std::fs::read(&paths[2]).expect("read");
@@ -202,10 +209,22 @@ async fn burst(client: &reqwest::Client, base: &str, queries: &[Value]) {
         );
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let r = client.post(&url).header("content-type", "application/json").body(batch.clone()).send().await;
-                let counter = match r {
-                    Ok(r) if r.status().is_success() && r.bytes().await.is_ok() => &tally.ok,
-                    Ok(r) if r.status() == 503 => &tally.busy,
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(batch.clone())
+                    .send()
+                    .await;
+                let status = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        r.bytes().await.ok().map(|_| status)
+                    }
+                    Err(_) => None,
+                };
+                let counter = match status {
+                    Some(200) => &tally.ok,
+                    Some(503) => &tally.busy,
                     _ => &tally.bad,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
@@ -217,7 +236,11 @@ async fn burst(client: &reqwest::Client, base: &str, queries: &[Value]) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
         let at = Instant::now();
-        let ok = health.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200);
+        let ok = health
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
         latencies.push(at.elapsed());
         assert!(ok, "/healthz failed during the burst");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -240,7 +263,11 @@ async fn burst(client: &reqwest::Client, base: &str, queries: &[Value]) {
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default()
     );
-    assert_eq!((busy, bad), (0, 0), "ordinary batch use must never see 503 or errors");
+    assert_eq!(
+        (busy, bad),
+        (0, 0),
+        "ordinary batch use must never see 503 or errors"
+    );
 }
 
 async fn soak(
@@ -262,7 +289,11 @@ async fn soak(
     // The sync loop: the feed is re-synced as soon as the last one ends.
     let syncing = Arc::new(AtomicBool::new(true));
     let syncs = {
-        let (client, url, syncing) = (client.clone(), format!("{base}/v1/feeds/soak/sync"), syncing.clone());
+        let (client, url, syncing) = (
+            client.clone(),
+            format!("{base}/v1/feeds/soak/sync"),
+            syncing.clone(),
+        );
         tokio::spawn(async move {
             let mut done = 0u64;
             while syncing.load(Ordering::Relaxed) {
@@ -362,7 +393,12 @@ async fn soak(
     let samples = samples.lock().expect("lock").clone();
     let warm = done / 10;
     let warm_rss = samples.iter().find(|(n, _)| *n >= warm).map_or(0, |s| s.1);
-    let peak_after = samples.iter().filter(|(n, _)| *n >= warm).map(|s| s.1).max().unwrap_or(0);
+    let peak_after = samples
+        .iter()
+        .filter(|(n, _)| *n >= warm)
+        .map(|s| s.1)
+        .max()
+        .unwrap_or(0);
     let last = samples.last().map_or(0, |s| s.1);
     println!(
         "soak: {done} requests at {CONNECTIONS} connections in {:.0} s ({:.0}/s) during {syncs} syncs: \
@@ -420,7 +456,10 @@ async fn sse(client: &reqwest::Client, base: &str, pick: usize, tally: &Tally) -
     while events < 20 {
         match tokio::time::timeout_at(until.into(), response.chunk()).await {
             Ok(Ok(Some(chunk))) => {
-                events += chunk.split(|b| *b == b'\n').filter(|l| l.starts_with(b"id:")).count();
+                events += chunk
+                    .split(|b| *b == b'\n')
+                    .filter(|l| l.starts_with(b"id:"))
+                    .count();
             }
             Ok(Err(_)) => return None,
             Ok(Ok(None)) | Err(_) => break,

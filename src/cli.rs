@@ -522,6 +522,44 @@ mod tests {
     }
 
     #[test]
+    fn serve_limits_and_private_webhooks() {
+        let cli = Cli::try_parse_from([
+            "advisord",
+            "serve",
+            "--header-timeout-secs",
+            "2",
+            "--max-connections",
+            "300",
+            "--heavy-workers",
+            "3",
+            "--heavy-queue",
+            "0",
+            "--allow-private-webhooks",
+        ])
+        .unwrap();
+        let Command::Serve { limits, notify, .. } = cli.command else {
+            panic!("not serve")
+        };
+        let limits = limits.limits();
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(
+            (
+                limits.max_connections,
+                limits.heavy_workers,
+                limits.heavy_queue
+            ),
+            (300, 3, 0)
+        );
+        assert!(notify.config().allow_private_webhooks);
+        let cli = Cli::try_parse_from(["advisord", "serve"]).unwrap();
+        let Command::Serve { notify, .. } = cli.command else {
+            panic!("not serve")
+        };
+        assert!(!notify.config().allow_private_webhooks, "off by default");
+    }
+
+    #[test]
     fn vercmp_takes_a_scheme_or_an_ecosystem() {
         let cli = Cli::try_parse_from(["advisord", "vercmp", "--scheme", "rpm"]).unwrap();
         assert!(matches!(

@@ -55,12 +55,9 @@ pub(super) async fn refuse_oversized(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     let limit = body_limit(path);
     match declared {
-        Some(length) if length > limit as u64 => ApiError::status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            8,
-            too_large(path),
-        )
-        .into_response(),
+        Some(length) if length > limit as u64 => {
+            ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, 8, too_large(path)).into_response()
+        }
         _ => next.run(request).await,
     }
 }

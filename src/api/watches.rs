@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
 use super::pool::{admit, HeavyPool};
+use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
 use super::{blocking, require_admin, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
 use crate::model::Timestamp;

@@ -96,7 +96,9 @@ fn client(options: &FetchOptions) -> Result<reqwest::Client, reqwest::Error> {
             attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
         } else if !matches!(attempt.url().scheme(), "http" | "https") {
             let to = attempt.url().to_string();
-            attempt.error(format!("redirect to {to}: only http and https are followed"))
+            attempt.error(format!(
+                "redirect to {to}: only http and https are followed"
+            ))
         } else {
             attempt.follow()
         }

@@ -104,12 +104,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(v4);
     }
     let s = ip.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     // `::a.b.c.d` (deprecated "compatible"), but not `::` and `::1`.
     let compatible = s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1);
@@ -290,7 +285,13 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, TargetError::Internal { kind: "loopback", .. }),
+            matches!(
+                err,
+                TargetError::Internal {
+                    kind: "loopback",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(check_target("http://localhost:9/", true).await.is_ok());

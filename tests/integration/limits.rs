@@ -84,16 +84,33 @@ fn errors_outside_handlers_are_json_and_after_past_the_newest_change_is_400() {
     let db = small_db(dir.path());
     let server = Server::start_with(&db, &[("ADVISORD_ADMIN_TOKEN", TOKEN)]);
     let addr = server.addr();
-    let get = |path: &str| raw(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    let get = |path: &str| {
+        raw(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        )
+    };
 
-    assert_error("unknown route", &get("/v2/nothing"), (404, 5, "/v2/nothing"));
+    assert_error(
+        "unknown route",
+        &get("/v2/nothing"),
+        (404, 5, "/v2/nothing"),
+    );
     let delete = raw(
         addr,
         "DELETE /v1/query HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_error("wrong method", &delete, (405, 12, "DELETE"));
-    assert!(delete.1.to_ascii_lowercase().contains("allow: post"), "{}", delete.1);
-    assert_error("GET on a POST route", &get("/v1/querybatch"), (405, 12, "GET"));
+    assert!(
+        delete.1.to_ascii_lowercase().contains("allow: post"),
+        "{}",
+        delete.1
+    );
+    assert_error(
+        "GET on a POST route",
+        &get("/v1/querybatch"),
+        (405, 12, "GET"),
+    );
     // Bodies over the limit, refused from the declared length alone.
     let too_big = |path: &str, length: usize| {
         raw(
@@ -122,7 +139,10 @@ fn errors_outside_handlers_are_json_and_after_past_the_newest_change_is_400() {
         .unwrap();
     assert_eq!(last, 3);
     let (status, _, body) = get(&format!("/v1/changes?after={last}"));
-    assert_eq!(status, 200, "the newest change itself is a valid cursor: {body}");
+    assert_eq!(
+        status, 200,
+        "the newest change itself is a valid cursor: {body}"
+    );
     let past = last + 1;
     assert_error(
         "changes past the end",
@@ -138,7 +158,11 @@ fn errors_outside_handlers_are_json_and_after_past_the_newest_change_is_400() {
         addr,
         &format!("GET /v1/changes/stream HTTP/1.1\r\nHost: x\r\nLast-Event-ID: {past}\r\nConnection: close\r\n\r\n"),
     );
-    assert_error("Last-Event-ID past the end", &resume, (400, 3, "past the newest change"));
+    assert_error(
+        "Last-Event-ID past the end",
+        &resume,
+        (400, 3, "past the newest change"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +220,10 @@ async fn idle_sockets_past_the_descriptor_limit_leave_healthz_answering() {
             }
         })
         .count();
-    assert!(closed >= 150, "only {closed} of 300 idle sockets were closed");
+    assert!(
+        closed >= 150,
+        "only {closed} of 300 idle sockets were closed"
+    );
     // Later, every one of them (those left in the backlog were taken and
     // timed out in turn), and the server still answers.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -227,9 +254,14 @@ fn go_batch(go: &std::path::Path) -> Value {
         let record: Value = serde_json::from_str(&text).unwrap();
         for affected in record["affected"].as_array().into_iter().flatten() {
             let name = &affected["package"]["name"];
-            for event in affected["ranges"][0]["events"].as_array().into_iter().flatten() {
+            for event in affected["ranges"][0]["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if let Some(v) = event["fixed"].as_str() {
-                    queries.push(json!({"package": {"ecosystem": "Go", "name": name}, "version": v}));
+                    queries
+                        .push(json!({"package": {"ecosystem": "Go", "name": name}, "version": v}));
                 }
             }
         }
@@ -318,14 +350,20 @@ async fn heavy_batches_queue_and_only_a_full_queue_answers_503() {
         assert_eq!(*status, 200, "{body}");
         assert_eq!(body["results"].as_array().unwrap().len(), 1000);
     }
-    assert!(!health.is_empty() && health.iter().all(|s| *s == 200), "{health:?}");
+    assert!(
+        !health.is_empty() && health.iter().all(|s| *s == 200),
+        "{health:?}"
+    );
     drop(server);
 
     // One worker and no queue: a burst overflows, and the overflow is told
     // to come back, in the JSON error shape; health is not held up.
     let server = Server::start_with(
         &db,
-        &[("ADVISORD_HEAVY_WORKERS", "1"), ("ADVISORD_HEAVY_QUEUE", "0")],
+        &[
+            ("ADVISORD_HEAVY_WORKERS", "1"),
+            ("ADVISORD_HEAVY_QUEUE", "0"),
+        ],
     );
     let (done, watching) = tokio::sync::watch::channel(false);
     let health = poll_health(&server, watching);
@@ -451,7 +489,10 @@ async fn webhooks_to_internal_addresses_are_refused_at_registration() {
         .unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("at most 2048"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 2048"),
+        "{body}"
+    );
     // Nothing was registered.
     let list: Value = client
         .get(server.url("/v1/subscriptions"))
@@ -539,4 +580,48 @@ async fn deliveries_to_internal_addresses_are_refused_each_time() {
         let sub = store.subscription(&format!("sub_{i}")).unwrap().unwrap();
         assert_eq!(sub.cursor, 0, "nothing delivered, nothing acknowledged");
     }
+}
+
+#[tokio::test]
+async fn feed_downloads_follow_a_few_redirects_and_only_to_http() {
+    use axum::extract::Path;
+    use axum::response::{IntoResponse, Redirect};
+    // /hop/N redirects to /hop/N-1; /hop/0 is the file; /ftp redirects to ftp.
+    let app = axum::Router::new()
+        .route(
+            "/hop/{n}",
+            axum::routing::get(|Path(n): Path<u32>| async move {
+                if n == 0 {
+                    "the file".into_response()
+                } else {
+                    Redirect::temporary(&format!("/hop/{}", n - 1)).into_response()
+                }
+            }),
+        )
+        .route(
+            "/ftp",
+            axum::routing::get(|| async { Redirect::temporary("ftp://127.0.0.1/file") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let options = advisord::feeds::http::FetchOptions {
+        attempts: 1,
+        ..Default::default()
+    };
+    let max = advisord::feeds::http::MAX_REDIRECTS;
+    let body = advisord::feeds::http::get(&format!("{base}/hop/{max}"), &options)
+        .await
+        .unwrap();
+    assert_eq!(body, b"the file");
+    let err = advisord::feeds::http::get(&format!("{base}/hop/{}", max + 1), &options)
+        .await
+        .unwrap_err();
+    let chain = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(chain.contains("redirects"), "{chain}");
+    let err = advisord::feeds::http::get(&format!("{base}/ftp"), &options)
+        .await
+        .unwrap_err();
+    let chain = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(chain.contains("only http and https"), "{chain}");
 }
