@@ -315,16 +315,31 @@ async fn batches(
     all
 }
 
-/// Polls `/healthz` until `done`; returns the statuses seen.
-async fn poll_health(server: &Server, done: tokio::sync::watch::Receiver<bool>) -> Vec<u16> {
-    let client = reqwest::Client::new();
-    let mut statuses = Vec::new();
-    while !*done.borrow() {
-        let response = client.get(server.url("/healthz")).send().await.unwrap();
-        statuses.push(response.status().as_u16());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    statuses
+/// [`batches`] while `/healthz` is polled; returns the batch answers and
+/// the health statuses seen meanwhile.
+async fn batches_and_health(
+    server: &Server,
+    batch: &Value,
+    clients: usize,
+    rounds: usize,
+) -> (Vec<(u16, Option<String>, Value)>, Vec<u16>) {
+    let (done, watching) = tokio::sync::watch::channel(false);
+    let health = async {
+        let client = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        while !*watching.borrow() {
+            let response = client.get(server.url("/healthz")).send().await.unwrap();
+            statuses.push(response.status().as_u16());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        statuses
+    };
+    let load = async {
+        let answers = batches(server, batch, clients, rounds).await;
+        done.send(true).unwrap();
+        answers
+    };
+    tokio::join!(load, health)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -337,14 +352,7 @@ async fn heavy_batches_queue_and_only_a_full_queue_answers_503() {
 
     // Ordinary use: 8 clients, 1,000-query batches back to back, all answered.
     let server = Server::start(&db);
-    let (done, watching) = tokio::sync::watch::channel(false);
-    let health = poll_health(&server, watching);
-    let load = async {
-        let answers = batches(&server, &batch, 8, 2).await;
-        done.send(true).unwrap();
-        answers
-    };
-    let (answers, health) = tokio::join!(load, health);
+    let (answers, health) = batches_and_health(&server, &batch, 8, 2).await;
     assert_eq!(answers.len(), 16);
     for (status, _, body) in &answers {
         assert_eq!(*status, 200, "{body}");
@@ -365,14 +373,7 @@ async fn heavy_batches_queue_and_only_a_full_queue_answers_503() {
             ("ADVISORD_HEAVY_QUEUE", "0"),
         ],
     );
-    let (done, watching) = tokio::sync::watch::channel(false);
-    let health = poll_health(&server, watching);
-    let load = async {
-        let answers = batches(&server, &batch, 16, 2).await;
-        done.send(true).unwrap();
-        answers
-    };
-    let (answers, health) = tokio::join!(load, health);
+    let (answers, health) = batches_and_health(&server, &batch, 16, 2).await;
     let ok = answers.iter().filter(|(s, _, _)| *s == 200).count();
     let busy: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 503).collect();
     assert!(ok > 0, "no batch got through");
