@@ -626,3 +626,35 @@ async fn feed_downloads_follow_a_few_redirects_and_only_to_http() {
     let chain = format!("{err} {:?}", std::error::Error::source(&err));
     assert!(chain.contains("only http and https"), "{chain}");
 }
+
+#[test]
+fn a_kept_alive_connection_idle_past_the_header_timeout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_db(dir.path());
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(["--db", db.to_str().unwrap()])
+        .args(Server::ARGS)
+        .args(["--header-timeout-secs", "1"]);
+    let server = Server::spawn(command);
+    let mut socket = TcpStream::connect(server.addr()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // One request, answered, on a connection kept alive...
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = socket.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // ...then silence: the server hangs up once the header timeout passes.
+    let idle = Instant::now();
+    let n = socket.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "expected EOF");
+    let waited = idle.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
+}
