@@ -88,6 +88,9 @@ pub enum Command {
             env = "ADVISORD_READY_FEEDS"
         )]
         ready_feeds: Option<Vec<String>>,
+        /// Connection and back-pressure limits.
+        #[command(flatten)]
+        limits: ServerArgs,
         /// Change feed, retention, webhooks and watches.
         #[command(flatten)]
         notify: NotifyArgs,
@@ -341,6 +344,10 @@ pub struct NotifyArgs {
     /// Seconds between re-resolutions of watched image references.
     #[arg(long, env = "ADVISORD_IMAGE_POLL_SECS", default_value_t = 3600)]
     pub image_poll_secs: u64,
+    /// Let webhooks reach loopback, private, link-local and other internal
+    /// addresses (for receivers inside your network, and tests).
+    #[arg(long, env = "ADVISORD_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
 }
 
 impl NotifyArgs {
@@ -362,6 +369,46 @@ impl NotifyArgs {
             batch: self.webhook_batch.clamp(1, 1000),
             heartbeat: Duration::from_secs(self.sse_heartbeat_secs.max(1)),
             image_poll: Duration::from_secs(self.image_poll_secs.max(1)),
+            allow_private_webhooks: self.allow_private_webhooks,
+        }
+    }
+}
+
+/// Limits on connections and heavy requests of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Seconds a connection has to send a complete request head, after it
+    /// opens and after each response (the HTTP/1 keep-alive idle timeout).
+    #[arg(long, env = "ADVISORD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds without a byte moving either way after which a connection is
+    /// closed (idle HTTP/2, clients that stopped reading); must exceed the
+    /// SSE heartbeat interval.
+    #[arg(long, env = "ADVISORD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, env = "ADVISORD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Heavy requests (querybatch, change pages, watch registration) run at
+    /// once (default: the number of CPUs).
+    #[arg(long, env = "ADVISORD_HEAVY_WORKERS")]
+    pub heavy_workers: Option<usize>,
+    /// Heavy requests that may wait for a worker; beyond that, 503 with Retry-After.
+    #[arg(long, env = "ADVISORD_HEAVY_QUEUE", default_value_t = 128)]
+    pub heavy_queue: usize,
+}
+
+impl ServerArgs {
+    /// The server limits these arguments ask for.
+    pub fn limits(&self) -> crate::api::ServerLimits {
+        use std::time::Duration;
+        let defaults = crate::api::ServerLimits::default();
+        crate::api::ServerLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            heavy_workers: self.heavy_workers.unwrap_or(defaults.heavy_workers).max(1),
+            heavy_queue: self.heavy_queue,
         }
     }
 }
@@ -574,6 +621,44 @@ mod tests {
         let cli = Cli::try_parse_from(["advisord", "mirror", "pull", "out", "f"]).unwrap();
         assert!(matches!(cli.command, Command::Mirror { .. }));
         assert!(Cli::try_parse_from(["advisord", "sync", "--max-size", "lots"]).is_err());
+    }
+
+    #[test]
+    fn serve_limits_and_private_webhooks() {
+        let cli = Cli::try_parse_from([
+            "advisord",
+            "serve",
+            "--header-timeout-secs",
+            "2",
+            "--max-connections",
+            "300",
+            "--heavy-workers",
+            "3",
+            "--heavy-queue",
+            "0",
+            "--allow-private-webhooks",
+        ])
+        .unwrap();
+        let Command::Serve { limits, notify, .. } = cli.command else {
+            panic!("not serve")
+        };
+        let limits = limits.limits();
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(
+            (
+                limits.max_connections,
+                limits.heavy_workers,
+                limits.heavy_queue
+            ),
+            (300, 3, 0)
+        );
+        assert!(notify.config().allow_private_webhooks);
+        let cli = Cli::try_parse_from(["advisord", "serve"]).unwrap();
+        let Command::Serve { notify, .. } = cli.command else {
+            panic!("not serve")
+        };
+        assert!(!notify.config().allow_private_webhooks, "off by default");
     }
 
     #[test]

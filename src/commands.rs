@@ -45,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             listen,
             no_sync,
             ready_feeds,
+            limits,
             notify,
             catalog,
             fetch,
@@ -52,7 +53,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut options = sync_options(&cli.db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
-            serve(store, listen, no_sync, notify.config(), syncer).await
+            let notify = notify.config();
+            let limits = limits.limits();
+            // The idle timeout must not cut SSE streams between heartbeats.
+            if limits.idle_timeout <= notify.heartbeat {
+                anyhow::bail!(
+                    "--idle-timeout-secs ({}) must exceed --sse-heartbeat-secs ({})",
+                    limits.idle_timeout.as_secs(),
+                    notify.heartbeat.as_secs()
+                );
+            }
+            serve(store, listen, no_sync, notify, &limits, syncer).await
         }
         Command::Sync {
             catalog,
@@ -724,6 +735,7 @@ async fn serve(
     listen: std::net::SocketAddr,
     no_sync: bool,
     notify: crate::notify::NotifyConfig,
+    limits: &api::ServerLimits,
     syncer: std::sync::Arc<Syncer>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -746,7 +758,7 @@ async fn serve(
         hub,
         sync: Some(syncer),
     };
-    let result = api::serve(listener, state, shutdown_signal()).await;
+    let result = api::serve_with(listener, state, limits, shutdown_signal()).await;
     for task in scheduler {
         task.abort();
     }

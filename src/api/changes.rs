@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 
+use super::pool::{admit, HeavyPool};
 use super::{blocking, ApiError, AppState};
 use crate::notify::filter::{validate, CompiledFilter};
 use crate::notify::Hub;
@@ -31,10 +32,16 @@ pub const MAX_LIMIT: usize = 1000;
 /// Most entries scanned for one filtered page (the `next` cursor moves on
 /// past them even when none matched).
 const SCAN_LIMIT: usize = 100_000;
+/// Change entries one SSE stream reads (and holds) at a time: what a client
+/// that stops reading can pin in memory besides the connection's buffer.
+const STREAM_PAGE: usize = 100;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
     Router::new()
-        .route("/v1/changes", get(changes))
+        .route(
+            "/v1/changes",
+            get(changes).route_layer(axum::middleware::from_fn_with_state(pool.clone(), admit)),
+        )
         .route("/v1/changes/stream", get(stream))
 }
 
@@ -92,6 +99,22 @@ fn gone(after: u64, oldest: u64) -> ApiError {
     }
 }
 
+/// Checks a client's cursor against the log: 410 when entries after it were
+/// pruned, 400 when it is past the newest change (a cursor from another
+/// database, or a typo), which would otherwise wait forever.
+fn check_cursor(after: u64, snapshot: &crate::store::subs::Snapshot) -> Result<(), ApiError> {
+    if let Some(oldest) = pruned_after(after, snapshot.oldest_seq()?) {
+        return Err(gone(after, oldest));
+    }
+    let last = snapshot.last_seq()?;
+    if after > last {
+        return Err(ApiError::BadRequest(format!(
+            "cursor {after} is past the newest change {last}"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether entries after `after` were pruned: `Some(oldest)` if so.
 fn pruned_after(after: u64, oldest: Option<u64>) -> Option<u64> {
     oldest.filter(|&oldest| oldest > after.saturating_add(1))
@@ -113,9 +136,7 @@ async fn changes(
     let store = state.store.clone();
     let (picked, next, last) = blocking(move || {
         let snapshot = store.snapshot()?;
-        if let Some(oldest) = pruned_after(after, snapshot.oldest_seq()?) {
-            return Err(gone(after, oldest));
-        }
+        check_cursor(after, &snapshot)?;
         let last = snapshot.last_seq()?;
         let filter = CompiledFilter::compile(&filter, &snapshot)?;
         let mut picked: Vec<ChangeEntry> = Vec::new();
@@ -166,7 +187,7 @@ fn read_after(hub: &Hub, cursor: u64, filter: &ChangeFilter) -> Result<Read, Api
         return Ok(Read::Gone(oldest));
     }
     let compiled = CompiledFilter::compile(filter, &snapshot)?;
-    let page = snapshot.changes_after(cursor, 500)?;
+    let page = snapshot.changes_after(cursor, STREAM_PAGE)?;
     let mut last = cursor;
     let mut events = Vec::new();
     for change in page {
@@ -251,9 +272,7 @@ async fn stream(
         let snapshot = store.snapshot()?;
         match start {
             Some(after) => {
-                if let Some(oldest) = pruned_after(after, snapshot.oldest_seq()?) {
-                    return Err(gone(after, oldest));
-                }
+                check_cursor(after, &snapshot)?;
                 Ok(after)
             }
             // No cursor: from now on.

@@ -1,7 +1,8 @@
 //! The HTTP API (axum): OSV-compatible query endpoints and health.
 //!
 //! [`router`] builds the whole app from an [`AppState`], so tests can drive it
-//! directly; [`serve`] runs it on a listener until a shutdown future resolves.
+//! directly; [`serve`] runs it on a listener until a shutdown future resolves,
+//! within [`ServerLimits`] ([`serve_with`]).
 
 use std::future::Future;
 
@@ -10,7 +11,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -21,9 +21,15 @@ use crate::store::Store;
 mod changes;
 mod feeds;
 mod osv;
+mod pool;
+mod rejections;
 mod scans;
+mod server;
 mod subscriptions;
 mod watches;
+
+pub use pool::HeavyPool;
+pub use server::ServerLimits;
 
 /// Largest request body accepted (a querybatch of 1,000 purls is ~100 KiB).
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -53,38 +59,55 @@ impl AppState {
     }
 }
 
-/// The whole HTTP app.
+/// The whole HTTP app, heavy routes behind a default [`HeavyPool`].
 pub fn router(state: AppState) -> Router {
+    let limits = ServerLimits::default();
+    router_with(
+        state,
+        &HeavyPool::new(limits.heavy_workers, limits.heavy_queue),
+    )
+}
+
+/// The whole HTTP app, heavy routes behind `pool`.
+pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(osv::router())
-        .merge(changes::router())
+        .merge(osv::router(pool))
+        .merge(changes::router(pool))
         .merge(subscriptions::router())
-        .merge(watches::router())
-        .merge(scans::router())
+        .merge(watches::router(pool))
+        .merge(scans::router().route_layer(axum::middleware::from_fn_with_state(
+            pool.clone(),
+            pool::admit,
+        )))
         .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(rejections::refuse_oversized))
+        .layer(axum::middleware::from_fn(rejections::json_errors))
         .layer(TraceLayer::new_for_http())
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` resolves.
+/// Serves `router(state)` on `listener` with default [`ServerLimits`]
+/// until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Small JSON answers must not wait for Nagle's algorithm (40 ms stalls
-    // per request with delayed ACKs on keep-alive connections).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, &ServerLimits::default(), shutdown).await
+}
+
+/// Serves the app on `listener` within `limits` until `shutdown` resolves.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: &ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pool = HeavyPool::new(limits.heavy_workers, limits.heavy_queue);
+    server::run(listener, router_with(state, &pool), limits, shutdown).await
 }
 
 /// Liveness: the process answers.

@@ -17,7 +17,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::pool::{admit, HeavyPool};
+use super::{blocking, ApiError, AppState};
 use crate::freshness;
 use crate::model::Ecosystem;
 use crate::query::{PackageQuery, QueryMatch};
@@ -39,10 +40,13 @@ pub const STALE_HEADER: &str = "x-advisord-stale";
 /// evaluated (OSV clients ignore fields they do not know).
 pub const UNREADABLE_VERSION_FIELD: &str = "unevaluated_version";
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
     Router::new()
         .route("/v1/query", post(query))
-        .route("/v1/querybatch", post(querybatch))
+        .route(
+            "/v1/querybatch",
+            post(querybatch).route_layer(axum::middleware::from_fn_with_state(pool.clone(), admit)),
+        )
         .route("/v1/vulns/{id}", get(vuln))
 }
 
@@ -182,7 +186,19 @@ fn page_of<'a>(
 }
 
 async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let body: BatchBody = parse_body(&body)?;
+    // Parsing, matching and writing the answer all run off the async
+    // threads: a 1,000-query batch is milliseconds of CPU.
+    let (bytes, unevaluated, stale) = blocking(move || batch_answer(&state, &body)).await?;
+    Ok(with_stale(json_response(bytes, &unevaluated), &stale))
+}
+
+/// The `/v1/querybatch` answer to `body`, the ids possibly affected, and
+/// the stale feeds the answer depends on.
+fn batch_answer(
+    state: &AppState,
+    body: &[u8],
+) -> Result<(Vec<u8>, Vec<String>, Vec<String>), ApiError> {
+    let body: BatchBody = parse_body(body)?;
     if body.queries.len() > MAX_BATCH {
         return Err(ApiError::BadRequest(format!(
             "Too many queries: {} given, at most {MAX_BATCH} per batch",
@@ -206,24 +222,15 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
             .map_err(in_query)?;
         queries.push((query, after));
     }
-    let store = state.store.clone();
-    let (results, stale) = tokio::task::spawn_blocking(move || {
-        let stale = stale_feeds(&state, queries.iter().map(|(q, _)| &q.ecosystem))?;
-        let keys: Vec<_> = queries.iter().map(|(q, _)| q.index_key()).collect();
-        let rows = store.lookup_packages(&keys)?;
-        let results = queries
-            .into_iter()
-            .zip(rows)
-            .map(|((q, after), rows)| (q.matches(rows), after, q.unevaluated))
-            .collect::<Vec<_>>();
-        Ok::<_, ApiError>((results, stale))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let stale = stale_feeds(state, queries.iter().map(|(q, _)| &q.ecosystem))?;
+    let keys: Vec<_> = queries.iter().map(|(q, _)| q.index_key()).collect();
+    let rows = state.store.lookup_packages(&keys)?;
     let mut unevaluated = Vec::new();
-    let results: Vec<serde_json::Value> = results
+    let results: Vec<serde_json::Value> = queries
         .into_iter()
-        .map(|(matches, after, unreadable)| {
+        .zip(rows)
+        .map(|((q, after), rows)| {
+            let matches = q.matches(rows);
             let (page, next) = page_of(&matches, after.as_deref());
             let mut result = serde_json::Map::new();
             if !page.is_empty() {
@@ -241,7 +248,7 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
             if let Some(token) = next {
                 result.insert("next_page_token".into(), token.into());
             }
-            if let Some(reason) = unreadable {
+            if let Some(reason) = q.unevaluated {
                 result.insert(UNREADABLE_VERSION_FIELD.into(), reason.into());
             }
             serde_json::Value::Object(result)
@@ -251,7 +258,7 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
     unevaluated.dedup();
     let bytes = serde_json::to_vec(&serde_json::json!({ "results": results }))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(with_stale(json_response(bytes, &unevaluated), &stale))
+    Ok((bytes, unevaluated, stale))
 }
 
 async fn vuln(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {

@@ -41,15 +41,16 @@ struct CreateBody {
     after: Option<u64>,
 }
 
-/// Checks a webhook target: an absolute http(s) URL with a host, and a secret.
-pub(super) fn check_webhook(url: &str, secret: &str) -> Result<(), ApiError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ApiError::BadRequest(format!("webhook url {url:?} is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ApiError::BadRequest(format!(
-            "webhook url {url:?} must be an http or https URL with a host"
-        )));
-    }
+/// Checks a webhook target (a public http(s) URL unless internal receivers
+/// are allowed; see [`crate::notify::target`]) and its secret.
+pub(super) async fn check_webhook(
+    hub: &crate::notify::Hub,
+    url: &str,
+    secret: &str,
+) -> Result<(), ApiError> {
+    crate::notify::target::check_target(url, hub.config().allow_private_webhooks)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if secret.is_empty() {
         return Err(ApiError::BadRequest("webhook secret is empty".into()));
     }
@@ -99,7 +100,7 @@ async fn create(
     require_admin(&state.hub, &headers)?;
     let body: CreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
-    check_webhook(&body.url, &body.secret)?;
+    check_webhook(&state.hub, &body.url, &body.secret).await?;
     validate(&body.filter).map_err(ApiError::BadRequest)?;
     let store = state.store.clone();
     let sub = blocking(move || {

@@ -4,12 +4,14 @@
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::pool::{admit, HeavyPool};
 use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
 use super::{blocking, require_admin, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
@@ -20,7 +22,9 @@ use crate::store::subs::{ChangeFilter, Watch};
 /// Largest watch request (a big image's dpkg status is a few MiB).
 pub const MAX_WATCH_BODY: usize = 32 << 20;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
+    // Registration computes every package's findings: a heavy request.
+    let create = create.layer(axum::middleware::from_fn_with_state(pool.clone(), admit));
     Router::new()
         .route(
             "/v1/watches",
@@ -143,7 +147,7 @@ async fn create(
         return Err(ApiError::BadRequest("name is empty".into()));
     }
     if let Some(w) = &body.webhook {
-        check_webhook(&w.url, &w.secret)?;
+        check_webhook(&state.hub, &w.url, &w.secret).await?;
     }
     let image = match &body.image {
         Some(_)

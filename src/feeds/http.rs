@@ -103,17 +103,38 @@ impl Default for FetchOptions {
     }
 }
 
-/// Downloads `url` into memory, retrying transient failures.
-pub async fn get(url: &str, options: &FetchOptions) -> Result<Vec<u8>, FetchError> {
-    let client = reqwest::Client::builder()
+/// Redirects a download follows at most.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The download client: `options`' timeouts, and at most [`MAX_REDIRECTS`]
+/// redirects, each to http or https only.
+fn client(options: &FetchOptions) -> Result<reqwest::Client, reqwest::Error> {
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if !matches!(attempt.url().scheme(), "http" | "https") {
+            let to = attempt.url().to_string();
+            attempt.error(format!(
+                "redirect to {to}: only http and https are followed"
+            ))
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
         .connect_timeout(options.connect_timeout)
         .timeout(options.total_timeout)
         .user_agent(concat!("advisord/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirects)
         .build()
-        .map_err(|source| FetchError::Transport {
-            url: url.to_string(),
-            source,
-        })?;
+}
+
+/// Downloads `url` into memory, retrying transient failures.
+pub async fn get(url: &str, options: &FetchOptions) -> Result<Vec<u8>, FetchError> {
+    let client = client(options).map_err(|source| FetchError::Transport {
+        url: url.to_string(),
+        source,
+    })?;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -236,15 +257,10 @@ pub struct Fetcher {
 impl Fetcher {
     /// A client with `options`' timeouts.
     pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.total_timeout)
-            .user_agent(concat!("advisord/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| FetchError::Transport {
-                url: String::new(),
-                source,
-            })?;
+        let client = client(&options).map_err(|source| FetchError::Transport {
+            url: String::new(),
+            source,
+        })?;
         Ok(Fetcher { client, options })
     }
 

@@ -19,6 +19,7 @@ use crate::store::{Store, StoreError};
 
 pub mod filter;
 pub mod image_watches;
+pub mod target;
 pub mod watches;
 pub mod webhook;
 
@@ -49,6 +50,9 @@ pub struct NotifyConfig {
     pub heartbeat: Duration,
     /// How often watched image references are re-resolved.
     pub image_poll: Duration,
+    /// Let webhooks reach loopback, private and other internal addresses
+    /// (see [`target`]); off by default.
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for NotifyConfig {
@@ -66,6 +70,7 @@ impl Default for NotifyConfig {
             batch: 100,
             heartbeat: Duration::from_secs(15),
             image_poll: Duration::from_secs(3600),
+            allow_private_webhooks: false,
         }
     }
 }
@@ -96,11 +101,15 @@ impl Hub {
     /// A hub over `store`; nothing runs until [`Hub::start`].
     pub fn new(store: Store, config: NotifyConfig) -> Result<Hub, StoreError> {
         let last = store.snapshot()?.last_seq()?;
-        let client = reqwest::Client::builder()
+        // No redirects and no proxy: the address checked is the one reached.
+        let mut builder = reqwest::Client::builder()
             .timeout(config.delivery_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+            .no_proxy();
+        if !config.allow_private_webhooks {
+            builder = builder.dns_resolver(target::PublicOnlyResolver);
+        }
+        let client = builder.build().unwrap_or_default();
         Ok(Hub(Arc::new(HubInner {
             store,
             config,

@@ -210,22 +210,42 @@ pub async fn run(hub: Hub, id: String) {
 }
 
 async fn post(hub: &Hub, sub: &Subscription, body: &[u8]) -> Result<(), String> {
+    // Checked again at every delivery: IP literals here, names by the
+    // client's resolver on the addresses it connects to.
+    let url = super::target::check_url(&sub.url, hub.config().allow_private_webhooks)
+        .map_err(|e| format!("refused: {e}"))?;
     let response = hub
         .client()
-        .post(&sub.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(SIGNATURE_HEADER, sign(&sub.secret, body))
         .header("x-advisord-subscription", sub.id.as_str())
         .body(body.to_vec())
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| format!("request failed: {}", causes(&e)))?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
         Err(format!("receiver answered {status}"))
     }
+}
+
+/// An error and its causes on one line (reqwest's own message omits them,
+/// and the cause says why: refused address, DNS, timeout).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ fn env() -> Vec<(&'static str, &'static str)> {
         ("ADVISORD_WEBHOOK_MAX_ATTEMPTS", "3"),
         ("ADVISORD_WEBHOOK_BATCH", "40"),
         ("ADVISORD_SSE_HEARTBEAT_SECS", "1"),
+        // The receivers run on loopback.
+        ("ADVISORD_ALLOW_PRIVATE_WEBHOOKS", "true"),
     ]
 }
 

@@ -216,18 +216,23 @@ impl Server {
 
     /// Like [`Server::start`] with extra `serve` arguments and environment variables.
     pub fn start_args(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(binary())
-            .args([
-                "--db",
-                db.to_str().expect("utf-8 path"),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-sync",
-            ])
+        let mut command = std::process::Command::new(binary());
+        command
+            .args(["--db", db.to_str().expect("utf-8 path")])
+            .args(Server::ARGS)
             .args(args)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Server::spawn(command)
+    }
+
+    /// The `serve` arguments [`Server::start`] passes after `--db DB`.
+    pub const ARGS: [&str; 4] = ["serve", "--listen", "127.0.0.1:0", "--no-sync"];
+
+    /// Runs `command` (an `advisord serve`, possibly under a wrapper that
+    /// `exec`s it) and waits for its "listening on" line.
+    pub fn spawn(mut command: std::process::Command) -> Server {
+        use std::io::BufRead;
+        let mut child = command
             .env("ADVISORD_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -249,6 +254,28 @@ impl Server {
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `host:port` of the server.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory in bytes (Linux `/proc`).
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line");
+        kib * 1024
     }
 }
 

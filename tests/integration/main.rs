@@ -7,6 +7,7 @@ mod common;
 mod image_registry;
 mod images;
 mod jsonfeeds;
+mod limits;
 mod mail;
 mod osv;
 mod oval;
