@@ -1407,6 +1407,7 @@ async fn osv_feeds_follow_the_buckets_ecosystems_txt() {
         cache_dir: env.dir.path().join("cache"),
         jobs: 2,
         force: false,
+        ready_feeds: None,
     };
     let catalog = Catalog::load(false, std::slice::from_ref(&cat)).unwrap();
     let again = Syncer::new(env.store.clone(), catalog.clone(), options.clone()).unwrap();
@@ -1841,6 +1842,7 @@ async fn the_same_bytes_under_another_url_write_nothing() {
         cache_dir: dir.path().join("cache"),
         jobs: 1,
         force: false,
+        ready_feeds: None,
     };
     let syncer = Syncer::new(store.clone(), catalog, options).unwrap();
     let report = syncer.sync_named("osv-go").await.unwrap();
