@@ -259,7 +259,7 @@ fn every_format_read_twice_from_two_copies_writes_nothing() {
         ("debian-tracker", "data/debian-tracker/list/vunnel-DSA.list"),
         (
             "mail",
-            "data/mail/archives/ubuntu-security-announce/2021-April.txt.gz",
+            "data/mail/archives/ubuntu-security-announce/2020-August.txt.gz",
         ),
         (
             "oval",
