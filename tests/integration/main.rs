@@ -3,6 +3,7 @@
 mod changes;
 mod cli;
 mod common;
+mod hostile;
 mod jsonfeeds;
 mod mail;
 mod osv;
