@@ -2,7 +2,7 @@
 # Seed corpora for the fuzz targets, copied out of ../shared (data and
 # version vectors) into fuzz/seeds/<target>/ (not committed). Small files
 # only: libFuzzer mutates better from many small seeds.
-set -euo pipefail
+set -eu  # no pipefail: `head` ends its writers early on purpose
 cd "$(dirname "$0")"
 shared="${ADVISORD_SHARED:-$(cd ../.. && pwd)/shared}"
 if [ ! -d "$shared/data" ]; then

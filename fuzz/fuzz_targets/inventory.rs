@@ -16,6 +16,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         2 => Some(ListFormat::ApkInstalled),
         _ => Some(ListFormat::RpmQa),
     };
-    let ecosystem = ["Debian:12", "Alpine:v3.19", "AlmaLinux:9", "Ubuntu:22.04"][(pick / 4 % 4) as usize];
+    let ecosystem =
+        ["Debian:12", "Alpine:v3.19", "AlmaLinux:9", "Ubuntu:22.04"][(pick / 4 % 4) as usize];
     let _ = std::hint::black_box(detect_and_parse(&text, format, Some(ecosystem)));
 });

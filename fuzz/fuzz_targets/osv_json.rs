@@ -3,5 +3,10 @@
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let ctx = advisord_fuzz::context(data);
-    advisord::formats::osv::parse(data, advisord::formats::osv::Syntax::Json, &ctx, &mut advisord_fuzz::sink);
+    advisord::formats::osv::parse(
+        data,
+        advisord::formats::osv::Syntax::Json,
+        &ctx,
+        &mut advisord_fuzz::sink,
+    );
 });

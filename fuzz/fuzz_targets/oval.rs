@@ -8,5 +8,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         dialect: None,
         max_decompressed: 64 << 20,
     };
-    let _ = advisord::formats::oval::parse_bytes_with(data, &options, &ctx, &mut advisord_fuzz::sink);
+    let _ =
+        advisord::formats::oval::parse_bytes_with(data, &options, &ctx, &mut advisord_fuzz::sink);
 });
