@@ -156,6 +156,10 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Follow symbolic links in the tree (only to files and directories
+        /// inside it); by default they are skipped.
+        #[arg(long)]
+        follow_symlinks: bool,
         /// The tree.
         dir: PathBuf,
     },
@@ -175,12 +179,17 @@ pub enum Command {
         /// alma, photon, azure.
         #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
         dialect: Option<Dialect>,
-        /// Most bytes one decompressed file or archive member may hold
-        /// (`512M`, `8G`, `2GiB`, or bytes); a file past it fails the ingest.
-        /// Default: 2G for files unpacked in memory, 8G for an OVAL file
-        /// streamed from disk.
+        /// Most bytes one decompressed file or archive member may hold, and
+        /// all members of one archive together (`512M`, `8G`, `2GiB`, or
+        /// bytes); a file past it fails the ingest. Default: 2G for files
+        /// unpacked in memory, 8G for an OVAL file streamed from disk.
         #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
         max_decompressed: Option<u64>,
+        /// Follow symbolic links met while walking a directory (only to
+        /// files and directories inside it, each directory once); by
+        /// default they are skipped.
+        #[arg(long)]
+        follow_symlinks: bool,
         /// Feed name to attribute records to (default: FORMAT:NAME-OF-FIRST-SOURCE).
         #[arg(long)]
         feed: Option<String>,

@@ -180,14 +180,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             )?;
             Ok(())
         }
-        Command::Import { feed, json, dir } => {
+        Command::Import {
+            feed,
+            json,
+            follow_symlinks,
+            dir,
+        } => {
             let feed = feed.unwrap_or_else(|| {
                 let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
                 let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
                 format!("import:{base}")
             });
             let report = tokio::task::spawn_blocking(move || {
-                crate::export::import_tree(&store, &dir, &feed)
+                crate::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
             })
             .await??;
             if json {
@@ -246,6 +251,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             format,
             dialect,
             max_decompressed,
+            follow_symlinks,
             feed,
             json,
             sources,
@@ -256,6 +262,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 format,
                 dialect,
                 max_decompressed,
+                follow_symlinks,
             };
             let (report, failure) = match ingest::ingest(&store, read, &feed, &inputs).await {
                 Ok(report) => (report, None),

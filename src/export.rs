@@ -88,6 +88,26 @@ fn dir_name(base: &str) -> String {
     }
 }
 
+/// Longest record file name written (file systems allow 255 bytes).
+const MAX_FILE_NAME: usize = 240;
+
+/// The file name of record `id`: `<ID>.json` when the id is a safe file
+/// name as it is; else (a character replaced, or too long) a prefix of the
+/// safe name plus a hash of the id, so two ids never share a name (`Q\1`
+/// and `Q_1`) and the name is the same at every export.
+fn record_file_name(id: &str) -> String {
+    let safe = dir_name(id);
+    if safe == id && id.len() + ".json".len() <= MAX_FILE_NAME {
+        return format!("{id}.json");
+    }
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(id.as_bytes()));
+    let mut cut = safe.len().min(MAX_FILE_NAME - 1 - 16 - ".json".len());
+    while !safe.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{}.json", &safe[..cut], &hash[..16])
+}
+
 /// The part of a stored record the export needs.
 #[derive(serde::Deserialize)]
 struct Shape {
@@ -106,9 +126,53 @@ struct ShapePackage {
     ecosystem: String,
 }
 
-/// Writes every record of `store` into `dir` in osv.dev's bucket layout (blocking).
+/// Writes every record of `store` into `dir` in osv.dev's bucket layout
+/// (blocking). The tree is written into a temporary directory beside `dir`
+/// and renamed into place at the end: a failed export leaves `dir` as it
+/// was, never a partial tree.
 pub fn export_osv(store: &Store, dir: &Path) -> Result<ExportReport, ExportError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = write_tree(store, &staging).and_then(|report| {
+        replace_dir(&staging, dir)?;
+        Ok(report)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Puts the finished tree `staging` at `dir`, moving an older `dir` aside
+/// first and removing it once the new one is in place.
+fn replace_dir(staging: &Path, dir: &Path) -> Result<(), ExportError> {
+    let old = staging.with_extension("old");
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old).map_err(io_err(dir))?;
+    }
+    if let Err(e) = std::fs::rename(staging, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        return Err(io_err(dir)(e));
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    Ok(())
+}
+
+/// Writes the bucket tree into the new directory `dir`.
+fn write_tree(store: &Store, dir: &Path) -> Result<ExportReport, ExportError> {
+    std::fs::create_dir(dir).map_err(io_err(dir))?;
     let mut zips: BTreeMap<String, zip::ZipWriter<std::fs::File>> = BTreeMap::new();
     let mut report = ExportReport::default();
     let options = zip::write::SimpleFileOptions::default()
@@ -132,7 +196,7 @@ pub fn export_osv(store: &Store, dir: &Path) -> Result<ExportReport, ExportError
         if bases.is_empty() {
             bases.insert(NO_ECOSYSTEM_DIR.to_string());
         }
-        let file_name = format!("{}.json", dir_name(id));
+        let file_name = record_file_name(id);
         for base in bases {
             let result = (|| -> Result<(), ExportError> {
                 let eco_dir = dir.join(&base);
@@ -200,26 +264,31 @@ pub struct ImportReport {
 }
 
 /// The record files of an osv.dev-style tree: per ecosystem directory its
-/// `all.zip`, else its `*.json` files.
-fn tree_sources(dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io_err(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+/// `all.zip`, else its `*.json` files. Symbolic links are skipped unless
+/// `follow_symlinks`, and then followed only inside the tree.
+fn tree_sources(dir: &Path, follow_symlinks: bool) -> Result<Vec<PathBuf>, ExportError> {
+    let tree = feeds::Tree::new(dir, follow_symlinks)?;
+    let mut dirs: Vec<PathBuf> = tree
+        .entries(dir)?
+        .into_iter()
+        .filter_map(|(p, kind)| matches!(kind, feeds::EntryKind::Dir(_)).then_some(p))
         .collect();
     dirs.sort();
     let mut out = Vec::new();
     for eco in dirs {
-        let zip = eco.join("all.zip");
-        if zip.is_file() {
-            out.push(zip);
+        let mut files: Vec<PathBuf> = tree
+            .entries(&eco)?
+            .into_iter()
+            .filter_map(|(p, kind)| matches!(kind, feeds::EntryKind::File).then_some(p))
+            .collect();
+        if let Some(zip) = files
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n == "all.zip"))
+        {
+            out.push(zip.clone());
             continue;
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&eco)
-            .map_err(io_err(&eco))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
+        files.retain(|p| p.extension().is_some_and(|x| x == "json"));
         files.sort();
         out.extend(files);
     }
@@ -227,15 +296,20 @@ fn tree_sources(dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
 }
 
 /// Reads an osv.dev-style tree into records (blocking); duplicates across
-/// ecosystems collapse to one.
-pub fn read_tree(dir: &Path, feed: &str) -> Result<(Vec<Advisory>, ImportReport), ExportError> {
+/// ecosystems collapse to one. Symbolic links are followed (inside the
+/// tree only) if `follow_symlinks`.
+pub fn read_tree(
+    dir: &Path,
+    feed: &str,
+    follow_symlinks: bool,
+) -> Result<(Vec<Advisory>, ImportReport), ExportError> {
     let mut report = ImportReport {
         feed: feed.to_string(),
         ..ImportReport::default()
     };
     let mut records: BTreeMap<String, Advisory> = BTreeMap::new();
     let fetched = Timestamp::now();
-    for source in tree_sources(dir)? {
+    for source in tree_sources(dir, follow_symlinks)? {
         let location = source.display().to_string();
         let bytes = std::fs::read(&source).map_err(io_err(&source))?;
         feeds::unpack(&location, bytes, &mut |file| {
@@ -271,8 +345,20 @@ pub fn read_tree(dir: &Path, feed: &str) -> Result<(Vec<Advisory>, ImportReport)
 
 /// Loads the tree at `dir` as feed `feed`, one snapshot batch (blocking):
 /// records of an earlier import of the same feed that are gone are removed.
+/// Symbolic links in the tree are skipped.
 pub fn import_tree(store: &Store, dir: &Path, feed: &str) -> Result<ImportReport, ExportError> {
-    let (records, mut report) = read_tree(dir, feed)?;
+    import_tree_with(store, dir, feed, false)
+}
+
+/// [`import_tree`], following symbolic links that stay inside the tree if
+/// `follow_symlinks`.
+pub fn import_tree_with(
+    store: &Store,
+    dir: &Path,
+    feed: &str,
+    follow_symlinks: bool,
+) -> Result<ImportReport, ExportError> {
+    let (records, mut report) = read_tree(dir, feed, follow_symlinks)?;
     let had = store.feed_state(feed)?.map_or(0, |s| s.records);
     if records.is_empty() && had > 0 {
         return Err(ExportError::Io {
@@ -297,5 +383,29 @@ mod tests {
         assert_eq!(dir_name("Rocky Linux"), "Rocky Linux");
         assert_eq!(dir_name("../x"), ".._x");
         assert_eq!(dir_name(".."), "_..");
+    }
+
+    /// Issue 13: ids `Q\1` and `Q_1` were written to one file, and an id
+    /// of 251 to 256 bytes made a name the file system refuses.
+    #[test]
+    fn record_file_names_are_distinct_short_and_stable() {
+        assert_eq!(
+            record_file_name("GHSA-1234-5678-9abc"),
+            "GHSA-1234-5678-9abc.json"
+        );
+        let a = record_file_name("Q\\1");
+        let b = record_file_name("Q_1");
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with("Q_1-") && a.len() == "Q_1-".len() + 16 + 5,
+            "{a}"
+        );
+        assert_eq!(a, record_file_name("Q\\1"));
+        for len in 230..=256 {
+            let id = "é".repeat(len / 2) + &"X".repeat(len % 2);
+            let name = record_file_name(&id);
+            assert!(name.len() <= MAX_FILE_NAME, "{len}: {}", name.len());
+            assert_ne!(name, record_file_name(&format!("{id}Y")));
+        }
     }
 }

@@ -47,6 +47,8 @@ pub struct ReadOptions {
     /// [`formats::oval::Options::default`]'s cap for OVAL files streamed
     /// from disk). Exceeding it fails the batch.
     pub max_decompressed: Option<u64>,
+    /// A directory walk follows symbolic links (only inside the tree).
+    pub follow_symlinks: bool,
 }
 
 impl ReadOptions {
@@ -56,6 +58,7 @@ impl ReadOptions {
             format,
             dialect: None,
             max_decompressed: None,
+            follow_symlinks: false,
         }
     }
 
@@ -84,6 +87,14 @@ impl ReadOptions {
     /// The cap of in-memory unpacking.
     fn unpack_cap(&self) -> u64 {
         self.max_decompressed.unwrap_or(feeds::MAX_FILE_BYTES)
+    }
+
+    /// How local files and trees are read.
+    fn limits(&self) -> feeds::ReadLimits {
+        feeds::ReadLimits {
+            max_decompressed: self.unpack_cap(),
+            follow_symlinks: self.follow_symlinks,
+        }
     }
 }
 
@@ -243,7 +254,7 @@ pub fn collect_path(
     };
     let in_tree = path.is_dir();
     let mut fatal = None;
-    feeds::for_each_file_capped(path, read.unpack_cap(), &mut |file| {
+    feeds::for_each_file_with(path, read.limits(), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;

@@ -56,6 +56,24 @@ pub enum FeedError {
         /// The cap, in bytes.
         limit: u64,
     },
+    /// The files or members of one input (an archive, a compressed file)
+    /// together decompress past the cap.
+    #[error("{path}: decompressed size of all members together exceeds the cap of {limit} bytes")]
+    TotalTooLarge {
+        /// The archive or compressed file.
+        path: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// Data expands far more than advisory text does (a decompression
+    /// bomb); refused before it is held up to the size cap.
+    #[error("{path}: expands more than {ratio} times its compressed size (a decompression bomb); refused")]
+    Ratio {
+        /// The file or archive member.
+        path: String,
+        /// The ratio refused, inflated to compressed.
+        ratio: u64,
+    },
     /// A download failed.
     #[error(transparent)]
     Http(#[from] http::FetchError),
@@ -97,22 +115,52 @@ impl Container {
     }
 }
 
-/// Default maximum size of one decompressed file or archive member (guards
-/// against decompression bombs); the `*_capped` functions take another.
+/// Default maximum size of one decompressed file or archive member, and of
+/// all members of one archive together (guards against decompression
+/// bombs); the `*_capped` functions take another.
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
-/// Calls `visit` for every file under `path`: a file, a directory tree (files
-/// in sorted order, hidden entries skipped) or an archive's members, with
-/// compression undone.
-pub fn for_each_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
-    for_each_file_capped(path, MAX_FILE_BYTES, visit)
+/// Past this many inflated bytes, data that expands more than
+/// [`MAX_INFLATE_RATIO`] times its compressed size is refused: advisory
+/// JSON, YAML and mail compress 5 to 20 times, a bomb a thousand times, so
+/// a bomb is stopped here instead of being held up to the size cap.
+pub const RATIO_CHECK_AFTER: u64 = 32 << 20;
+
+/// See [`RATIO_CHECK_AFTER`].
+pub const MAX_INFLATE_RATIO: u64 = 100;
+
+/// How local inputs are read: the decompression cap, and whether a
+/// directory walk follows symbolic links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Most bytes one decompressed file or archive member may hold, and
+    /// all members of one archive together.
+    pub max_decompressed: u64,
+    /// Follow symbolic links met in a directory walk (only to files and
+    /// directories inside the walked tree; loops are walked once).
+    pub follow_symlinks: bool,
 }
 
-/// [`for_each_file`] with `max` bytes allowed per decompressed file or
-/// archive member.
-pub fn for_each_file_capped(
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_decompressed: MAX_FILE_BYTES,
+            follow_symlinks: false,
+        }
+    }
+}
+
+/// Calls `visit` for every file under `path`: a file, a directory tree (files
+/// in sorted order, hidden entries and symbolic links skipped) or an
+/// archive's members, with compression undone.
+pub fn for_each_file(path: &Path, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+    for_each_file_with(path, ReadLimits::default(), visit)
+}
+
+/// [`for_each_file`] with other [`ReadLimits`].
+pub fn for_each_file_with(
     path: &Path,
-    max: u64,
+    limits: ReadLimits,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let meta = std::fs::metadata(path).map_err(|source| FeedError::Io {
@@ -120,39 +168,102 @@ pub fn for_each_file_capped(
         source,
     })?;
     if meta.is_dir() {
-        let mut files = Vec::new();
-        walk(path, &mut files)?;
+        let mut files = walk(path, limits.follow_symlinks)?;
         files.sort();
         for file in files {
-            read_file(&file, max, visit)?;
+            read_file(&file, limits.max_decompressed, visit)?;
         }
         Ok(())
     } else {
-        read_file(path, max, visit)
+        read_file(path, limits.max_decompressed, visit)
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FeedError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| FeedError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| FeedError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
+/// The regular files under `root`, without recursion. Hidden entries are
+/// skipped; so are symbolic links unless `follow` is set, and then only
+/// those resolving inside `root` (each directory is walked once, so link
+/// loops end). Nothing outside the tree is ever opened.
+pub fn walk(root: &Path, follow: bool) -> Result<Vec<PathBuf>, FeedError> {
+    let tree = Tree::new(root, follow)?;
+    let mut seen_dirs = std::collections::HashSet::from([tree.real_root.clone()]);
+    let mut pending = vec![root.to_path_buf()];
+    let mut out = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for (path, kind) in tree.entries(&dir)? {
+            match kind {
+                EntryKind::Dir(real) => {
+                    if seen_dirs.insert(real) {
+                        pending.push(path);
+                    }
+                }
+                EntryKind::File => out.push(path),
+            }
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// A directory tree being read: where it really is, and whether symbolic
+/// links inside it are followed.
+pub struct Tree {
+    real_root: PathBuf,
+    follow: bool,
+}
+
+/// What a directory entry of a [`Tree`] is, links resolved.
+pub enum EntryKind {
+    /// A directory, with its canonical path (to walk each once).
+    Dir(PathBuf),
+    /// A regular file.
+    File,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FeedError {
+    let path = path.display().to_string();
+    move |source| FeedError::Io { path, source }
+}
+
+impl Tree {
+    /// The tree at `root`; links are followed (inside it only) if `follow`.
+    pub fn new(root: &Path, follow: bool) -> Result<Tree, FeedError> {
+        Ok(Tree {
+            real_root: std::fs::canonicalize(root).map_err(io_err(root))?,
+            follow,
+        })
+    }
+
+    /// The directories and regular files directly in `dir`: hidden entries,
+    /// other file types, and symbolic links not followed are left out (and
+    /// logged); a followed link must resolve inside the tree.
+    pub fn entries(&self, dir: &Path) -> Result<Vec<(PathBuf, EntryKind)>, FeedError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+            let entry = entry.map_err(io_err(dir))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let kind = entry.file_type().map_err(io_err(&path))?;
+            if kind.is_symlink() && !self.follow {
+                tracing::warn!(path = %path.display(), "symbolic link skipped (see --follow-symlinks)");
+                continue;
+            }
+            let real = match std::fs::canonicalize(&path) {
+                Ok(real) if real.starts_with(&self.real_root) => real,
+                _ => {
+                    tracing::warn!(path = %path.display(), "symbolic link leaving the tree (or dangling) skipped");
+                    continue;
+                }
+            };
+            let meta = std::fs::metadata(&real).map_err(io_err(&path))?;
+            if meta.is_dir() {
+                out.push((path, EntryKind::Dir(real)));
+            } else if meta.is_file() {
+                out.push((path, EntryKind::File));
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn read_file(path: &Path, max: u64, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
@@ -174,27 +285,69 @@ pub fn unpack(
 }
 
 /// [`unpack`] with `max` bytes allowed per decompressed file or archive
-/// member (a plain file is taken as it is: its size is the download's).
+/// member, and for all of them together (a plain file is taken as it is:
+/// its size is the download's).
 pub fn unpack_capped(
     location: &str,
     bytes: Vec<u8>,
     max: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    unpack_named(location, location, None, bytes, max, visit)
+    let mut budget = Budget {
+        location: location.to_string(),
+        max,
+        left: max,
+    };
+    unpack_in(location, location, None, bytes, &mut budget, visit)
+}
+
+/// The inflation budget of one input: `max` per file or member, `left` for
+/// the rest of the input (named `location`) together.
+struct Budget {
+    location: String,
+    max: u64,
+    left: u64,
+}
+
+impl Budget {
+    /// The most the next file or member may inflate to before an error.
+    fn allowance(&self) -> u64 {
+        self.max.min(self.left)
+    }
+
+    /// Takes `n` inflated bytes of `member` off the budget, or says which
+    /// cap they break (the member's, or the input's total).
+    fn take(&mut self, member: &str, n: u64) -> Result<(), FeedError> {
+        if n > self.max {
+            return Err(too_large(member, self.max));
+        }
+        if n > self.left {
+            return Err(FeedError::TotalTooLarge {
+                path: self.location.clone(),
+                limit: self.max,
+            });
+        }
+        self.left -= n;
+        Ok(())
+    }
 }
 
 /// [`unpack_capped`] of bytes read from `location` whose syntax `name`
 /// tells; `digest` is that of the outermost compressed bytes, if any.
-fn unpack_named(
+fn unpack_in(
     location: &str,
     name: &str,
     digest: Option<String>,
     bytes: Vec<u8>,
-    max: u64,
+    budget: &mut Budget,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    let (suffix, inner) = match Container::sniff(&bytes) {
+    let taken = std::cell::Cell::new(0);
+    let compressed = Counted {
+        bytes: &bytes,
+        taken: &taken,
+    };
+    let (reader, suffix): (Box<dyn Read + '_>, &str) = match Container::sniff(&bytes) {
         Container::Plain => {
             visit(SourceFile {
                 location: location.to_string(),
@@ -204,25 +357,22 @@ fn unpack_named(
             });
             return Ok(());
         }
-        Container::Zip => return unzip(location, &bytes, max, visit),
-        Container::Tar => return untar(location, &bytes[..], max, visit),
+        Container::Zip => return unzip(location, &bytes, budget, visit),
+        Container::Tar => return untar(location, &bytes[..], budget.max, visit),
         Container::Gzip => (
+            Box::new(flate2::read::MultiGzDecoder::new(compressed)),
             ".gz",
-            decompress(location, flate2::read::MultiGzDecoder::new(&bytes[..]), max)?,
         ),
         Container::Bzip2 => (
+            Box::new(bzip2::read::MultiBzDecoder::new(compressed)),
             ".bz2",
-            decompress(location, bzip2::read::MultiBzDecoder::new(&bytes[..]), max)?,
         ),
         Container::Xz => (
+            Box::new(liblzma::read::XzDecoder::new_multi_decoder(compressed)),
             ".xz",
-            decompress(
-                location,
-                liblzma::read::XzDecoder::new_multi_decoder(&bytes[..]),
-                max,
-            )?,
         ),
     };
+    let inner = inflate(location, reader, &|| taken.get(), budget)?;
     // A single compressed file: its name loses the compression suffix
     // (`x.json.gz` -> `x.json`) so its own extension still tells its
     // syntax; its digest is of the compressed bytes, as fetched. An archive
@@ -230,9 +380,23 @@ fn unpack_named(
     if Container::sniff(&inner) == Container::Plain {
         let name = name.strip_suffix(suffix).unwrap_or(name);
         let digest = digest.unwrap_or_else(|| sha256_digest(&bytes));
-        unpack_named(location, name, Some(digest), inner, max, visit)
+        unpack_in(location, name, Some(digest), inner, budget, visit)
     } else {
-        unpack_named(location, name, digest, inner, max, visit)
+        unpack_in(location, name, digest, inner, budget, visit)
+    }
+}
+
+/// Compressed bytes that count how many of them a decompressor has taken.
+struct Counted<'a> {
+    bytes: &'a [u8],
+    taken: &'a std::cell::Cell<u64>,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.bytes.read(buf)?;
+        self.taken.set(self.taken.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -244,25 +408,51 @@ fn too_large(location: &str, max: u64) -> FeedError {
     }
 }
 
-fn decompress(location: &str, reader: impl Read, max: u64) -> Result<Vec<u8>, FeedError> {
+/// Reads `reader` (data of `location`; `compressed()` says how many
+/// compressed bytes it has taken so far) to the end within `budget`, in
+/// chunks, refusing it as soon as it passes a cap or [`MAX_INFLATE_RATIO`]:
+/// a bomb is never held up to the cap.
+fn inflate(
+    location: &str,
+    mut reader: impl Read,
+    compressed: &dyn Fn() -> u64,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, FeedError> {
+    let allowance = budget.allowance();
     let mut out = Vec::new();
-    reader
-        .take(max.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| FeedError::Archive {
-            path: location.to_string(),
-            reason: format!("decompression failed: {e}"),
-        })?;
-    if out.len() as u64 > max {
-        return Err(too_large(location, max));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(FeedError::Archive {
+                    path: location.to_string(),
+                    reason: format!("decompression failed: {e}"),
+                })
+            }
+        };
+        out.extend_from_slice(&chunk[..n]);
+        let size = out.len() as u64;
+        if size > allowance {
+            break;
+        }
+        if size > RATIO_CHECK_AFTER && size / compressed().max(1) > MAX_INFLATE_RATIO {
+            return Err(FeedError::Ratio {
+                path: location.to_string(),
+                ratio: MAX_INFLATE_RATIO,
+            });
+        }
     }
+    budget.take(location, out.len() as u64)?;
     Ok(out)
 }
 
 fn unzip(
     location: &str,
     bytes: &[u8],
-    max: u64,
+    budget: &mut Budget,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let archive_err = |reason: String| FeedError::Archive {
@@ -271,8 +461,9 @@ fn unzip(
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| archive_err(e.to_string()))?;
+    refuse_overlaps(&mut archive).map_err(archive_err)?;
     for index in 0..archive.len() {
-        let mut member = archive
+        let member = archive
             .by_index(index)
             .map_err(|e| archive_err(format!("member {index}: {e}")))?;
         if !member.is_file() {
@@ -280,17 +471,18 @@ fn unzip(
         }
         let name = member.name().to_string();
         let member_location = format!("{location}!{name}");
-        if member.size() > max {
-            return Err(too_large(&member_location, max));
+        if member.size() > budget.max {
+            return Err(too_large(&member_location, budget.max));
         }
-        // The declared size is the header's word: read no more than the cap.
-        let mut data = Vec::with_capacity(member.size() as usize);
-        (&mut member)
-            .take(max.saturating_add(1))
-            .read_to_end(&mut data)
-            .map_err(|e| archive_err(format!("member {name}: {e}")))?;
-        if data.len() as u64 > max {
-            return Err(too_large(&member_location, max));
+        // The declared size is the header's word: inflating past it is
+        // refused (the ratio is checked against the whole compressed member).
+        let (declared, compressed) = (member.size(), member.compressed_size());
+        let reader = member.take(declared.saturating_add(1));
+        let data = inflate(&member_location, reader, &|| compressed, budget)?;
+        if data.len() as u64 > declared {
+            return Err(archive_err(format!(
+                "member {name} inflates past its declared size of {declared} bytes"
+            )));
         }
         visit(SourceFile {
             name: member_location.clone(),
@@ -302,6 +494,33 @@ fn unzip(
     Ok(())
 }
 
+/// Refuses a zip whose members' bytes overlap: a well-formed archive
+/// stores each member once, while a bomb points many central-directory
+/// entries at one deflate stream so it is inflated again for each.
+fn refuse_overlaps<R: Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+) -> Result<(), String> {
+    let mut spans = Vec::with_capacity(archive.len());
+    for index in 0..archive.len() {
+        let member = archive
+            .by_index_raw(index)
+            .map_err(|e| format!("member {index}: {e}"))?;
+        let end = member.data_start().saturating_add(member.compressed_size());
+        spans.push((member.header_start(), end, member.name().to_string()));
+    }
+    spans.sort();
+    match spans.windows(2).find(|w| w[1].0 < w[0].1) {
+        Some(w) => Err(format!(
+            "members {:?} and {:?} overlap (a zip bomb's shape); refused",
+            w[0].2, w[1].2
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Hands on the members of a tar held in memory; each may hold `max`
+/// bytes (they are slices of what was inflated, so they take nothing more
+/// off the budget).
 fn untar(
     location: &str,
     reader: impl Read,
@@ -451,6 +670,91 @@ mod tests {
             }
             assert!(err.to_string().contains("cap of 9999 bytes"), "{err}");
         }
+    }
+
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip_bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+            for (name, body) in members {
+                zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(body).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        zip_bytes
+    }
+
+    #[test]
+    fn the_cap_also_holds_for_all_members_of_an_archive_together() {
+        let body = [b'x'; 1000];
+        let zip = zip_of(&[("a.json", &body), ("b.json", &body), ("c.json", &body)]);
+        let mut seen = 0;
+        unpack_capped("z.zip", zip.clone(), 3000, &mut |_| seen += 1).unwrap();
+        assert_eq!(seen, 3);
+        let err = unpack_capped("z.zip", zip, 2500, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, FeedError::TotalTooLarge { path, limit: 2500 } if path == "z.zip"),
+            "{err}"
+        );
+    }
+
+    /// Issue 13: a gzip of zeros was inflated up to the 2 GiB cap before
+    /// it was refused; the ratio stops it after RATIO_CHECK_AFTER bytes.
+    #[test]
+    fn a_decompression_bomb_is_refused_by_its_ratio() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..(RATIO_CHECK_AFTER >> 20) + 8 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let gz = gz.finish().unwrap();
+        let err = unpack("zeros.json.gz", gz, &mut |f| {
+            panic!("{} handed on", f.location)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, FeedError::Ratio { path, .. } if path == "zeros.json.gz"),
+            "{err}"
+        );
+        // Ordinary JSON (compressing about 10 times) passes.
+        let record = br#"{"id": "GHSA-xxxx", "summary": "a text that repeats", "n": 12345}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        for i in 0..600_000 {
+            writeln!(gz, "{}{i}", String::from_utf8_lossy(record)).unwrap();
+        }
+        let gz = gz.finish().unwrap();
+        let mut size = 0;
+        unpack("x.json.gz", gz, &mut |f| size = f.bytes.len()).unwrap();
+        assert!(size as u64 > RATIO_CHECK_AFTER, "{size}");
+    }
+
+    #[test]
+    fn walks_skip_links_unless_asked_and_never_leave_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("outside.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(".", root.join("self1")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink("sub/a.json", root.join("b.json")).unwrap();
+        std::os::unix::fs::symlink("../outside.json", root.join("out.json")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
+        let names = |follow| {
+            let mut files: Vec<String> = walk(&root, follow)
+                .unwrap()
+                .iter()
+                .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+                .collect();
+            files.sort();
+            files
+        };
+        assert_eq!(names(false), ["sub/a.json"]);
+        // Followed: the link to a file inside counts, loops end, the
+        // links leaving the tree are skipped.
+        assert_eq!(names(true), ["b.json", "sub/a.json"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod changes;
 mod cli;
 mod common;
 mod image_registry;
+mod hostile;
 mod images;
 mod jsonfeeds;
 mod limits;

@@ -1,7 +1,7 @@
 //! One decoded message: the headers the announcement parsers need and the
 //! plain-text body (MIME decoded, PGP clear-signing removed).
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MimeHeaders;
 
 use super::split::RawMessage;
 use crate::model::Timestamp;
@@ -47,8 +47,8 @@ impl MailMessage {
 
 /// Decodes one raw message. A header block is MIME-decoded with
 /// `mail-parser`; a bare body is taken as text. Fails only when the bytes
-/// cannot be read as a message at all.
-pub fn decode(raw: &RawMessage, index: usize) -> Result<MailMessage, String> {
+/// cannot be read as a message at all or nest too deep ([`super::mime`]).
+pub fn decode(raw: &RawMessage, index: usize) -> Result<MailMessage, super::mime::MimeError> {
     if !raw.has_headers {
         let text = normalize(&String::from_utf8_lossy(&raw.bytes));
         return Ok(MailMessage {
@@ -59,9 +59,7 @@ pub fn decode(raw: &RawMessage, index: usize) -> Result<MailMessage, String> {
             ..MailMessage::default()
         });
     }
-    let message = MessageParser::new()
-        .parse(&raw.bytes)
-        .ok_or_else(|| "not a readable RFC 5322 message".to_string())?;
+    let message = super::mime::parse(&raw.bytes)?;
     let mut texts: Vec<String> = Vec::new();
     for i in 0..message.text_body_count() {
         let is_signature = message

@@ -11,6 +11,7 @@
 mod dsa;
 mod glsa;
 pub mod message;
+pub mod mime;
 mod rhsa;
 pub mod split;
 mod suse;
@@ -175,7 +176,7 @@ fn parse_raw(
             stats.errors += 1;
             emit(Err(ctx.error(
                 format!("message {index} (line {})", raw.line),
-                reason,
+                reason.to_string(),
             )));
             return;
         }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MimeHeaders;
 
 /// Gzip decompression stops here: a monthly archive is a few MB, so anything
 /// larger is treated as hostile rather than read into memory.
@@ -252,7 +252,7 @@ fn is_escaped_from(line: &[u8]) -> bool {
 /// digest parts as plain parts whose header block is the message's own
 /// (`Message: N`, `Date`, `From`, `Subject`), so those are taken whole.
 fn split_mime_digest(bytes: &[u8]) -> Option<Vec<RawMessage>> {
-    let message = MessageParser::new().parse(bytes)?;
+    let message = super::mime::parse(bytes).ok()?;
     let digest = message.parts.iter().find(|p| {
         p.content_type().is_some_and(|c| {
             c.ctype().eq_ignore_ascii_case("multipart") && c.subtype() == Some("digest")
@@ -287,7 +287,7 @@ fn split_mime_digest(bytes: &[u8]) -> Option<Vec<RawMessage>> {
 
 /// A plain digest delivered as a message: its text body is split.
 fn split_plain_digest_of_message(bytes: &[u8]) -> Option<Vec<RawMessage>> {
-    let message = MessageParser::new().parse(bytes)?;
+    let message = super::mime::parse(bytes).ok()?;
     if message.root_part().is_multipart() {
         return None;
     }

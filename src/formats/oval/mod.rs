@@ -231,7 +231,7 @@ impl FromStr for Dialect {
 pub enum OvalError {
     /// The file could not be opened or read.
     #[error("cannot read OVAL input: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// The XML is malformed.
     #[error("malformed OVAL XML at byte {position}: {message}")]
     Xml {
@@ -249,6 +249,20 @@ pub enum OvalError {
     /// The decompressed input exceeds the configured cap.
     #[error("decompressed OVAL input too large: {0}")]
     TooLarge(String),
+    /// Elements nest deeper than [`xml::MAX_DEPTH`] (real files nest about
+    /// 15 deep); refused while reading, before any tree is built.
+    #[error("OVAL elements nested deeper than {limit} at byte {position}")]
+    TooDeep {
+        /// Byte offset in the decompressed input.
+        position: u64,
+        /// The depth limit.
+        limit: usize,
+    },
+    /// A text node or tag longer than [`MAX_MARKUP_FREE_RUN`]: no OVAL
+    /// element holds that much, so the input is refused before the reader
+    /// buffers it (10 GiB of zeros would otherwise be held whole).
+    #[error("more than {0} bytes without markup: not OVAL")]
+    TokenTooLong(u64),
     /// The root element is not `oval_definitions`.
     #[error("not an OVAL definitions document (root {0:?})")]
     NotOval(String),
@@ -275,31 +289,76 @@ impl Default for Options {
     }
 }
 
-/// Marker in the I/O error raised when the decompressed size cap is hit.
-pub(crate) const LIMIT_MARKER: &str = "decompressed size cap";
+impl From<io::Error> for OvalError {
+    /// A limit hit inside the capped reader becomes its own variant; any
+    /// other I/O error is [`OvalError::Io`].
+    fn from(e: io::Error) -> Self {
+        match InputLimit::of(&e) {
+            Some(InputLimit::Decompressed(limit)) => {
+                OvalError::TooLarge(InputLimit::Decompressed(limit).to_string())
+            }
+            Some(InputLimit::Token(limit)) => OvalError::TokenTooLong(limit),
+            None => OvalError::Io(e),
+        }
+    }
+}
+
+/// The most bytes the reader takes between two `<` or `>`: a longer text
+/// node or tag is refused (the XML reader buffers one whole token).
+pub const MAX_MARKUP_FREE_RUN: u64 = 16 << 20;
+
+/// A limit of [`decompress`]'s reader, carried inside the `io::Error` it
+/// returns (through the XML reader) so it can be told from a read failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InputLimit {
+    /// The decompressed size cap, in bytes.
+    #[error("decompressed size cap of {0} bytes exceeded")]
+    Decompressed(u64),
+    /// [`MAX_MARKUP_FREE_RUN`].
+    #[error("more than {0} bytes without markup")]
+    Token(u64),
+}
+
+impl InputLimit {
+    /// The limit an I/O error reports, if it is one.
+    pub fn of(e: &io::Error) -> Option<InputLimit> {
+        e.get_ref()?.downcast_ref::<InputLimit>().copied()
+    }
+}
 
 struct Capped<R> {
     inner: R,
     left: u64,
     limit: u64,
+    /// Bytes read since the last `<` or `>`.
+    run: u64,
 }
 
 impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left {
-            return Err(io::Error::other(format!(
-                "{LIMIT_MARKER} of {} bytes exceeded",
-                self.limit
-            )));
+            return Err(io::Error::other(InputLimit::Decompressed(self.limit)));
         }
         self.left -= n as u64;
+        let chunk = &buf[..n];
+        // The run ending at this chunk's first delimiter, then the one
+        // starting after its last (a run inside one chunk is shorter than it).
+        let ended = memchr::memchr2(b'<', b'>', chunk).map(|first| self.run + first as u64);
+        self.run = match memchr::memrchr2(b'<', b'>', chunk) {
+            Some(last) => (n - last - 1) as u64,
+            None => self.run + n as u64,
+        };
+        if ended.unwrap_or(0).max(self.run) > MAX_MARKUP_FREE_RUN {
+            return Err(io::Error::other(InputLimit::Token(MAX_MARKUP_FREE_RUN)));
+        }
         Ok(n)
     }
 }
 
 /// Wraps `raw` in the decompressor its magic bytes call for (gzip, bzip2,
-/// xz, or none), capped at `limit` decompressed bytes, buffered.
+/// xz, or none), capped at `limit` decompressed bytes and at
+/// [`MAX_MARKUP_FREE_RUN`] bytes between markup, buffered.
 pub fn decompress<'a>(
     raw: Box<dyn Read + Send + 'a>,
     limit: u64,
@@ -321,6 +380,7 @@ pub fn decompress<'a>(
             inner,
             left: limit,
             limit,
+            run: 0,
         },
     )))
 }
@@ -706,6 +766,68 @@ mod tests {
         };
         let r = parse_bytes_with(REDHAT.as_bytes(), &options, &ctx(), &mut |_| {});
         assert!(matches!(r, Err(OvalError::TooLarge(_))), "{r:?}");
+    }
+
+    /// Issue 13: criteria nested 50,000 deep overflowed the stack (the tree
+    /// was built, then walked and dropped recursively). Refused while
+    /// reading, in pass 2 (definitions) and pass 1 (tables) alike.
+    #[test]
+    fn criteria_nested_50000_deep_are_refused_while_reading() {
+        let deep = format!(
+            "{}<criterion test_ref=\"tst:rhel8\"/>{}",
+            "<criteria operator=\"AND\">".repeat(50_000),
+            "</criteria>".repeat(50_000)
+        );
+        let start = REDHAT.find("<criteria operator=\"OR\">").expect("criteria");
+        let xml = format!("{}{deep}</definition>{}", &REDHAT[..start], {
+            let rest = &REDHAT[start..];
+            &rest[rest.find("</definition>").expect("end") + "</definition>".len()..]
+        });
+        let (r, records, errors) = run(&xml);
+        assert!(
+            matches!(
+                r,
+                Err(OvalError::TooDeep {
+                    limit: xml::MAX_DEPTH,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        assert!(records.is_empty() && errors.is_empty());
+        // The same nesting among the tests (read by pass 1).
+        let deep_tests = format!("<tests>{}{}", "<x>".repeat(50_000), "</x>".repeat(50_000));
+        let (r, records, _) = run(&REDHAT.replacen("<tests>", &deep_tests, 1));
+        assert!(matches!(r, Err(OvalError::TooDeep { .. })), "{r:?}");
+        assert!(records.is_empty());
+    }
+
+    /// Issue 13: gzip'd zeros were buffered whole as one text node (16.7 GB
+    /// peak for 10 GiB); the reader now stops after MAX_MARKUP_FREE_RUN bytes.
+    #[test]
+    fn a_run_without_markup_is_refused_before_it_is_buffered() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            gz.write_all(&zeros).expect("gzip");
+        }
+        let gz = gz.finish().expect("gzip");
+        let mut emitted = 0;
+        let r = parse_bytes(&gz, &ctx(), &mut |_| emitted += 1);
+        assert!(
+            matches!(r, Err(OvalError::TokenTooLong(MAX_MARKUP_FREE_RUN))),
+            "{r:?}"
+        );
+        assert_eq!(emitted, 0);
+        // A long text node inside an element counts too.
+        let long = REDHAT.replacen(
+            "<title>",
+            &format!("<title>{}", "a".repeat(MAX_MARKUP_FREE_RUN as usize + 1)),
+            1,
+        );
+        let (r, _, _) = run(&long);
+        assert!(matches!(r, Err(OvalError::TokenTooLong(_))), "{r:?}");
     }
 
     #[test]

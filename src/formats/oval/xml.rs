@@ -370,10 +370,22 @@ pub struct Definition {
     pub criteria: Option<Node>,
 }
 
+/// Deepest element nesting either pass accepts. Real OVAL nests about 15
+/// deep; refusing deeper input while reading keeps every tree built from it
+/// (criteria) shallow, so walking and dropping it cannot exhaust the stack.
+pub const MAX_DEPTH: usize = 128;
+
+fn too_deep(position: u64) -> OvalError {
+    OvalError::TooDeep {
+        position,
+        limit: MAX_DEPTH,
+    }
+}
+
 fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
     if let quick_xml::Error::Io(io) = &e {
-        if io.kind() == std::io::ErrorKind::Other && io.to_string().contains(super::LIMIT_MARKER) {
-            return OvalError::TooLarge(io.to_string());
+        if let Some(limit) = super::InputLimit::of(io) {
+            return OvalError::from(io::Error::other(limit));
         }
     }
     OvalError::Xml {
@@ -813,6 +825,9 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
         };
         if let Some(e) = start {
             depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(too_deep(reader.buffer_position() + skipped));
+            }
             if depth == 1 {
                 saw_root = true;
                 if e.local_name().as_ref() != "oval_definitions" {
@@ -824,7 +839,7 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
                     let n = reader
                         .get_mut()
                         .skip_until(b"</definitions")
-                        .map_err(OvalError::Io)?;
+                        .map_err(OvalError::from)?;
                     match n {
                         Some(n) => skipped += n,
                         None => {
@@ -977,6 +992,9 @@ pub fn for_each_definition<R: BufRead>(
         };
         if let Some(e) = start {
             depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(too_deep(reader.buffer_position()));
+            }
             let name = e.local_name();
             let name = name.as_ref();
             if depth == 2 && name == "definitions" {

@@ -1,0 +1,7 @@
+//! Fuzz target: the alpine_secdb parser on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let ctx = advisord_fuzz::context(data);
+    advisord::formats::alpine::parse(data, &ctx, &mut advisord_fuzz::sink);
+});

@@ -1,0 +1,7 @@
+//! Fuzz target: the debian_tracker parser on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let ctx = advisord_fuzz::context(data);
+    advisord::formats::debian_tracker::parse(data, &ctx, &mut advisord_fuzz::sink);
+});
