@@ -793,7 +793,14 @@ impl Syncer {
                 let state = states.get(&name).cloned().unwrap_or_default();
                 let run = status.get(&name).cloned().unwrap_or_default();
                 let not_published = spec.and_then(|s| self.cached_not_published(s));
-                view(&name, spec, state, run, not_published, freshness.feed(&name))
+                view(
+                    &name,
+                    spec,
+                    state,
+                    run,
+                    not_published,
+                    freshness.feed(&name),
+                )
             })
             .collect())
     }

@@ -77,10 +77,12 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .merge(changes::router(pool))
         .merge(subscriptions::router())
         .merge(watches::router(pool))
-        .merge(scans::router().route_layer(axum::middleware::from_fn_with_state(
-            pool.clone(),
-            pool::admit,
-        )))
+        .merge(
+            scans::router().route_layer(axum::middleware::from_fn_with_state(
+                pool.clone(),
+                pool::admit,
+            )),
+        )
         .merge(feeds::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -188,16 +188,25 @@ fn page_of<'a>(
 async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     // Parsing, matching and writing the answer all run off the async
     // threads: a 1,000-query batch is milliseconds of CPU.
-    let (bytes, unevaluated, stale) = blocking(move || batch_answer(&state, &body)).await?;
-    Ok(with_stale(json_response(bytes, &unevaluated), &stale))
+    let answer = blocking(move || batch_answer(&state, &body)).await?;
+    Ok(with_stale(
+        json_response(answer.bytes, &answer.unevaluated),
+        &answer.stale,
+    ))
 }
 
-/// The `/v1/querybatch` answer to `body`, the ids possibly affected, and
-/// the stale feeds the answer depends on.
-fn batch_answer(
-    state: &AppState,
-    body: &[u8],
-) -> Result<(Vec<u8>, Vec<String>, Vec<String>), ApiError> {
+/// A `/v1/querybatch` answer, with what goes into its headers.
+struct BatchAnswer {
+    /// The JSON body.
+    bytes: Vec<u8>,
+    /// Ids only possibly affected (ranges not evaluated).
+    unevaluated: Vec<String>,
+    /// Feeds the answer depends on that are stale.
+    stale: Vec<String>,
+}
+
+/// The `/v1/querybatch` answer to `body`.
+fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> {
     let body: BatchBody = parse_body(body)?;
     if body.queries.len() > MAX_BATCH {
         return Err(ApiError::BadRequest(format!(
@@ -258,7 +267,11 @@ fn batch_answer(
     unevaluated.dedup();
     let bytes = serde_json::to_vec(&serde_json::json!({ "results": results }))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((bytes, unevaluated, stale))
+    Ok(BatchAnswer {
+        bytes,
+        unevaluated,
+        stale,
+    })
 }
 
 async fn vuln(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
