@@ -223,29 +223,13 @@ async fn post(hub: &Hub, sub: &Subscription, body: &[u8]) -> Result<(), String> 
         .body(body.to_vec())
         .send()
         .await
-        .map_err(|e| format!("request failed: {}", causes(&e)))?;
+        .map_err(|e| format!("request failed: {}", crate::feeds::http::cause_chain(&e)))?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
         Err(format!("receiver answered {status}"))
     }
-}
-
-/// An error and its causes on one line (reqwest's own message omits them,
-/// and the cause says why: refused address, DNS, timeout).
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -178,8 +178,14 @@ fn write_inputs(dir: &Path) -> Vec<(PathBuf, &'static str, &'static str)> {
         .collect()
 }
 
+/// `stats --json` without the feeds' ages, which move with the clock.
 fn stats(db: &str) -> Value {
-    serde_json::from_str(&advisord_ok(&["--db", db, "stats", "--json"])).expect("stats json")
+    let mut stats: Value =
+        serde_json::from_str(&advisord_ok(&["--db", db, "stats", "--json"])).expect("stats json");
+    if let Some(object) = stats.as_object_mut() {
+        object.remove("feed_age_secs");
+    }
+    stats
 }
 
 #[test]
@@ -267,7 +273,9 @@ fn directory_walks_skip_links_and_never_leave_the_tree() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(started.elapsed() < Duration::from_secs(30), "{args:?} hung");
-        assert!(out.status.success(), "{args:?}\n{text}");
+        // The one file is an OSV record: read as mail or CSAF, every record
+        // is rejected, which exits 1; nothing else may end the process.
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}\n{text}");
         assert!(
             !text.contains("root:"),
             "{args:?} quoted /etc/passwd\n{text}"
