@@ -278,9 +278,13 @@ impl RegistryStore {
                 response.status()
             )));
         }
-        let body: serde_json::Value = response
-            .json()
+        // The answer is read as bytes: the binary builds reqwest without its
+        // `json` feature (only the tests enable it).
+        let bytes = response
+            .bytes()
             .await
+            .map_err(|e| auth_err(format!("token realm {realm}: {e}")))?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| auth_err(format!("token realm {realm}: {e}")))?;
         body.get("token")
             .or_else(|| body.get("access_token"))
