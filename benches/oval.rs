@@ -145,7 +145,7 @@ fn main() {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let store =
                     advisord::store::Store::open(&dir.path().join("bench.redb")).expect("store");
-                let (records, report) = advisord::ingest::collect_path(
+                let (records, report) = advisord::pipeline::ingest::collect_path(
                     advisord::formats::Format::Oval,
                     "bench",
                     &path,

@@ -33,7 +33,7 @@ fn main() {
         let store = Store::open(&db).expect("open");
         for (feed, path) in [("go", &go), ("pypa", &pypa)] {
             let (records, _) =
-                advisord::ingest::collect_path(Format::Osv, feed, path, fetched.clone())
+                advisord::pipeline::ingest::collect_path(Format::Osv, feed, path, fetched.clone())
                     .expect("parse");
             store.apply_batch(feed, records, |_| {}).expect("ingest");
         }

@@ -20,7 +20,7 @@ use advisord::feeds::http::FetchOptions;
 use advisord::formats::Format;
 use advisord::model::Timestamp;
 use advisord::store::Store;
-use advisord::sync::{SyncOptions, SyncStatus, Syncer};
+use advisord::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -92,7 +92,7 @@ fn main() {
         for (feed, files) in &feeds {
             for f in files {
                 let (records, _) =
-                    advisord::ingest::collect_path(Format::Osv, feed, f, fetched.clone())
+                    advisord::pipeline::ingest::collect_path(Format::Osv, feed, f, fetched.clone())
                         .expect("parse");
                 n += records.len() as u64;
             }

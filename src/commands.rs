@@ -9,11 +9,11 @@ use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand, StaleArgs}
 use crate::feeds::catalog::Catalog;
 use crate::feeds::http::{FetchOptions, Fetcher};
 use crate::freshness::Freshness;
-use crate::ingest::{self, Input};
+use crate::pipeline::ingest::{self, Input};
 use crate::model::Ecosystem;
 use crate::query::PackageQuery;
 use crate::store::Store;
-use crate::sync::{SyncOptions, SyncStatus, Syncer};
+use crate::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line.
@@ -88,7 +88,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     let progress = (!json && std::io::stderr().is_terminal())
                         .then(|| progress_bar(specs.len() as u64));
                     let hook = progress.clone().map(|bar| {
-                        let hook: crate::sync::ProgressHook = std::sync::Arc::new(move |report| {
+                        let hook: crate::pipeline::sync::ProgressHook = std::sync::Arc::new(move |report| {
                             bar.inc(1);
                             bar.set_message(report.feed.clone());
                         });
@@ -170,7 +170,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Mirror { .. } => Ok(()),
         Command::Export { osv } => {
             let report =
-                tokio::task::spawn_blocking(move || crate::export::export_osv(&store, &osv))
+                tokio::task::spawn_blocking(move || crate::pipeline::export::export_osv(&store, &osv))
                     .await??;
             writeln!(
                 out,
@@ -192,7 +192,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 format!("import:{base}")
             });
             let report = tokio::task::spawn_blocking(move || {
-                crate::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
+                crate::pipeline::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
             })
             .await??;
             if json {
@@ -559,7 +559,7 @@ async fn mirror_pull(
         anyhow::bail!("no feed to mirror: the catalog has no enabled feed");
     }
     let fetcher = Fetcher::new(fetch_options(fetch))?;
-    let reports = crate::mirror::pull(dir, &specs, &fetcher).await?;
+    let reports = crate::pipeline::mirror::pull(dir, &specs, &fetcher).await?;
     let mut out = std::io::stdout();
     let mut failed = 0;
     for r in &reports {
@@ -796,7 +796,7 @@ async fn shutdown_signal() {
 
 /// The `last_error` column of `feeds`: the sync error, else the first
 /// record the last batch could not read.
-fn last_problem(view: &crate::sync::FeedView) -> String {
+fn last_problem(view: &crate::pipeline::sync::FeedView) -> String {
     match (&view.last_error, view.last_rejections.first()) {
         (Some(error), _) => error.clone(),
         (None, Some(first)) => format!("{} rejected; first: {first}", view.last_rejected),

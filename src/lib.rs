@@ -14,11 +14,12 @@
 //!   change log.
 //! - [`query`]: matching a package and version against the store.
 //! - [`api`]: the OSV-compatible HTTP API (axum).
-//! - [`ingest`]: orchestration of feed -> format -> store for one batch.
-//! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
-//!   sync, per-record diff; [`mirror`]: the offline mirror for air gaps;
-//!   [`export`]: the store as an osv.dev bucket tree and back;
-//!   [`freshness`]: which feeds have synced and how old they are, so an
+//! - [`pipeline`]: orchestration, arrows one way: [`pipeline::sync`] keeps
+//!   the feed catalog current (conditional fetch, scheduled sync, per-record
+//!   diff) using [`pipeline::mirror`] (the offline mirror for air gaps) and
+//!   [`pipeline::ingest`] (feed -> format -> store for one batch);
+//!   [`pipeline::export`]: the store as an osv.dev bucket tree and back.
+//! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
@@ -26,17 +27,14 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
-pub mod export;
 pub mod feeds;
 pub mod formats;
 pub mod freshness;
 pub mod image;
-pub mod ingest;
 pub mod inventory;
-pub mod mirror;
 pub mod model;
 pub mod notify;
+pub mod pipeline;
 pub mod query;
 pub mod store;
-pub mod sync;
 pub mod version;

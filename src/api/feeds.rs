@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{ApiError, AppState};
-use crate::sync::SyncError;
+use crate::pipeline::sync::SyncError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

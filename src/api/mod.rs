@@ -42,7 +42,7 @@ pub struct AppState {
     /// Change notification: polling, retention, webhooks, watches.
     pub hub: crate::notify::Hub,
     /// Feed syncs (for `/v1/feeds`), when the catalog is loaded.
-    pub sync: Option<std::sync::Arc<crate::sync::Syncer>>,
+    pub sync: Option<std::sync::Arc<crate::pipeline::sync::Syncer>>,
 }
 
 impl AppState {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use advisord::formats::oval::Dialect;
 use advisord::formats::Format;
-use advisord::ingest::ReadOptions;
+use advisord::pipeline::ingest::ReadOptions;
 use serde_json::Value;
 
 use crate::common;
@@ -98,7 +98,7 @@ fn forced_dialect_reads_a_file_whose_publisher_cannot_be_detected() {
     };
     let fetched: advisord::model::Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
     let (records, report) =
-        advisord::ingest::collect_path(forced, "x", &anon, fetched).expect("readable");
+        advisord::pipeline::ingest::collect_path(forced, "x", &anon, fetched).expect("readable");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(common::facts(&records), want);
     common::assert_schema_valid(&records);
@@ -313,8 +313,8 @@ struct MirrorEntry<'a> {
 /// Writes `mirror/manifest.json` (and copies the files) as `advisord mirror
 /// pull` would have.
 fn write_mirror(mirror: &Path, entries: &[MirrorEntry<'_>]) {
-    let mut manifest = advisord::mirror::Manifest {
-        version: advisord::mirror::MANIFEST_VERSION,
+    let mut manifest = advisord::pipeline::mirror::Manifest {
+        version: advisord::pipeline::mirror::MANIFEST_VERSION,
         updated: "2026-01-01T00:00:00Z".into(),
         ..Default::default()
     };
@@ -326,13 +326,13 @@ fn write_mirror(mirror: &Path, entries: &[MirrorEntry<'_>]) {
         let (sha256, size) = advisord::feeds::http::sha256_file(&mirror.join(&rel)).expect("hash");
         manifest.feeds.insert(
             e.feed.to_string(),
-            advisord::mirror::MirrorFeed {
+            advisord::pipeline::mirror::MirrorFeed {
                 format: e.format.into(),
                 dialect: e.dialect.map(str::to_string),
                 snapshot: true,
             },
         );
-        manifest.files.push(advisord::mirror::MirrorFile {
+        manifest.files.push(advisord::pipeline::mirror::MirrorFile {
             feed: e.feed.into(),
             url: e.url.into(),
             path: rel,

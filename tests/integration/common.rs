@@ -157,10 +157,10 @@ pub fn parse_path(
     path: &std::path::Path,
 ) -> (
     Vec<advisord::model::Advisory>,
-    advisord::ingest::IngestReport,
+    advisord::pipeline::ingest::IngestReport,
 ) {
     let fetched: advisord::model::Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
-    advisord::ingest::collect_path(format, feed, path, fetched).expect("readable input")
+    advisord::pipeline::ingest::collect_path(format, feed, path, fetched).expect("readable input")
 }
 
 /// The `advisord` binary under test: `$ADVISORD_BIN` if set (a copy taken

@@ -12,7 +12,7 @@ use std::time::Duration;
 use advisord::feeds::catalog::Catalog;
 use advisord::feeds::http::{FetchOptions, Fetcher};
 use advisord::store::{ChangeKind, Store};
-use advisord::sync::{SyncOptions, SyncStatus, Syncer};
+use advisord::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -686,7 +686,7 @@ async fn mirror_round_trip_gives_the_same_database_as_a_direct_sync() {
     // Mirror pull on the "connected" side, then stop the upstream.
     let mirror = dir.path().join("mirror");
     let fetcher = Fetcher::new(fast_fetch()).unwrap();
-    let pulled = advisord::mirror::pull(&mirror, &specs, &fetcher)
+    let pulled = advisord::pipeline::mirror::pull(&mirror, &specs, &fetcher)
         .await
         .unwrap();
     assert!(
@@ -694,7 +694,7 @@ async fn mirror_round_trip_gives_the_same_database_as_a_direct_sync() {
         "{pulled:?}"
     );
     // A second pull is conditional: nothing transferred.
-    let again = advisord::mirror::pull(&mirror, &specs, &fetcher)
+    let again = advisord::pipeline::mirror::pull(&mirror, &specs, &fetcher)
         .await
         .unwrap();
     assert!(
@@ -738,7 +738,7 @@ async fn mirror_round_trip_gives_the_same_database_as_a_direct_sync() {
     assert_eq!(change_count(&offline.store), changes);
 
     // An altered file is refused before anything is read.
-    let manifest = advisord::mirror::load(&mirror).unwrap();
+    let manifest = advisord::pipeline::mirror::load(&mirror).unwrap();
     let victim = mirror.join(&manifest.files[0].path);
     let mut bytes = std::fs::read(&victim).unwrap();
     bytes[10] ^= 0xff;
@@ -772,7 +772,7 @@ async fn mirror_pull_resumes_a_partial_download() {
     // What an interrupted pull leaves behind: half the bytes and their ETag.
     let rel = format!(
         "big/{}",
-        advisord::sync::cache_file_name(&server.url("/big.zip"))
+        advisord::feeds::naming::cache_file_name(&server.url("/big.zip"))
     );
     let part = mirror.join(format!("{rel}.new.part"));
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
@@ -781,7 +781,7 @@ async fn mirror_pull_resumes_a_partial_download() {
     std::fs::write(mirror.join(format!("{rel}.new.part.etag")), etag_of(&bytes)).unwrap();
 
     let fetcher = Fetcher::new(fast_fetch()).unwrap();
-    let report = advisord::mirror::pull(&mirror, &specs, &fetcher)
+    let report = advisord::pipeline::mirror::pull(&mirror, &specs, &fetcher)
         .await
         .unwrap();
     assert_eq!(
@@ -797,7 +797,7 @@ async fn mirror_pull_resumes_a_partial_download() {
         Some(format!("bytes={half}-").as_str())
     );
     assert_eq!(std::fs::read(mirror.join(&rel)).unwrap(), bytes);
-    let manifest = advisord::mirror::load_verified(&mirror).unwrap();
+    let manifest = advisord::pipeline::mirror::load_verified(&mirror).unwrap();
     assert_eq!(manifest.files[0].size, bytes.len() as u64);
     server.stop().await;
 }
@@ -1088,15 +1088,15 @@ async fn export_then_import_round_trips_every_record() {
     .unwrap();
     let mut inputs = vec![(
         "fixtures".to_string(),
-        advisord::ingest::Input::Path(fixtures),
+        advisord::pipeline::ingest::Input::Path(fixtures),
     )];
     for (feed, path) in [("go", "data/osv/bulk/golang-vulndb-data-osv.tar.gz")] {
         if let Some(p) = shared(path) {
-            inputs.push((feed.to_string(), advisord::ingest::Input::Path(p)));
+            inputs.push((feed.to_string(), advisord::pipeline::ingest::Input::Path(p)));
         }
     }
     for (feed, input) in &inputs {
-        advisord::ingest::ingest(
+        advisord::pipeline::ingest::ingest(
             &a,
             advisord::formats::Format::Osv,
             feed,
@@ -1109,9 +1109,9 @@ async fn export_then_import_round_trips_every_record() {
     assert!(before.len() >= 4);
 
     let out = dir.path().join("tree");
-    let report = advisord::export::export_osv(&a, &out).unwrap();
+    let report = advisord::pipeline::export::export_osv(&a, &out).unwrap();
     assert_eq!(report.records, before.len() as u64);
-    assert_eq!(report.ecosystems[advisord::export::NO_ECOSYSTEM_DIR], 1);
+    assert_eq!(report.ecosystems[advisord::pipeline::export::NO_ECOSYSTEM_DIR], 1);
     assert!(report.ecosystems["Go"] >= 3);
     // Each ecosystem's all.zip holds exactly its per-id files.
     for (eco, n) in &report.ecosystems {
@@ -1133,7 +1133,7 @@ async fn export_then_import_round_trips_every_record() {
     assert!(listed.lines().any(|l| l == "Go"), "{listed}");
 
     let b = Store::open(&dir.path().join("b.redb")).unwrap();
-    let imported = advisord::export::import_tree(&b, &out, "import:tree").unwrap();
+    let imported = advisord::pipeline::export::import_tree(&b, &out, "import:tree").unwrap();
     assert!(imported.errors.is_empty(), "{:?}", imported.errors);
     assert_eq!(imported.records, before.len() as u64);
     assert_eq!(imported.verbatim, imported.records);
@@ -1147,7 +1147,7 @@ async fn export_then_import_round_trips_every_record() {
     std::fs::write(foreign.join("TEST-0001.json"), three()[0].to_string()).unwrap();
     let c = Store::open(&dir.path().join("c.redb")).unwrap();
     let imported =
-        advisord::export::import_tree(&c, &dir.path().join("foreign"), "import:foreign").unwrap();
+        advisord::pipeline::export::import_tree(&c, &dir.path().join("foreign"), "import:foreign").unwrap();
     assert_eq!((imported.records, imported.verbatim), (1, 0));
     let record = c.get("TEST-0001").unwrap().unwrap();
     let sources = &record.database_specific.advisord.as_ref().unwrap().sources;

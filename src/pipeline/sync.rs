@@ -16,14 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::feeds::catalog::{Catalog, FeedSpec};
+use crate::feeds::naming::{cache_file_name, safe_name};
 use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
 use crate::formats::Format;
 use crate::freshness::{FeedFreshness, Freshness};
-use crate::ingest::{self, IngestReport, ReadOptions};
+use crate::pipeline::ingest::{self, IngestReport, ReadOptions};
 use crate::model::Timestamp;
 use crate::store::{BatchOutcome, FeedState, Store, StoreError};
 
@@ -181,7 +181,7 @@ pub enum SyncError {
     Fetch(#[from] http::FetchError),
     /// A mirror directory is unusable.
     #[error(transparent)]
-    Mirror(#[from] crate::mirror::MirrorError),
+    Mirror(#[from] crate::pipeline::mirror::MirrorError),
     /// A feed name is not in the catalog.
     #[error("{0}")]
     UnknownFeed(String),
@@ -690,7 +690,7 @@ impl Syncer {
         Ok(())
     }
 
-    /// Ingests the feeds of a mirror directory (see [`crate::mirror`]) with
+    /// Ingests the feeds of a mirror directory (see [`crate::pipeline::mirror`]) with
     /// no network: every file's sha256 is verified before anything is read.
     pub async fn sync_from_mirror(
         &self,
@@ -699,10 +699,10 @@ impl Syncer {
     ) -> Result<Vec<FeedReport>, SyncError> {
         let dir_owned = dir.to_path_buf();
         let manifest =
-            tokio::task::spawn_blocking(move || crate::mirror::load_verified(&dir_owned))
+            tokio::task::spawn_blocking(move || crate::pipeline::mirror::load_verified(&dir_owned))
                 .await
                 .map_err(|e| {
-                    SyncError::Mirror(crate::mirror::MirrorError::Io {
+                    SyncError::Mirror(crate::pipeline::mirror::MirrorError::Io {
                         path: dir.display().to_string(),
                         source: std::io::Error::other(e),
                     })
@@ -1092,59 +1092,10 @@ fn set_validators(state: &mut FeedState, files: &[LocalFile]) {
     state.last_modified = last_modified;
 }
 
-/// A file-system-safe version of a feed name.
-pub fn safe_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The local file name for `url`: its last path segment (made safe) and a
-/// short hash of the whole URL, so two feeds' `all.zip` never collide.
-pub fn cache_file_name(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("file");
-    let hash = hex::encode(&Sha256::digest(url.as_bytes())[..6]);
-    let base = safe_name(last);
-    let base = if base.is_empty() || base.starts_with('.') {
-        format!("file{base}")
-    } else {
-        base
-    };
-    format!("{hash}-{base}")
-}
-
 fn jitter(max: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::from(d.subsec_nanos()));
     let max_ms = max.as_millis() as u64;
     Duration::from_millis(nanos % (max_ms + 1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cache_names_are_safe_and_distinct() {
-        let a = cache_file_name("https://example.org/PyPI/all.zip");
-        let b = cache_file_name("https://example.org/npm/all.zip");
-        assert_ne!(a, b);
-        assert!(a.ends_with("-all.zip"), "{a}");
-        let c = cache_file_name("https://example.org/data/json");
-        assert!(c.ends_with("-json"), "{c}");
-        assert!(!cache_file_name("https://example.org/../x?y=/z").contains('/'));
-        assert_eq!(safe_name("osv:PyPI"), "osv_PyPI");
-    }
 }

@@ -1,0 +1,13 @@
+//! Orchestration: moving records from upstream into the store.
+//!
+//! The arrows run one way, top to bottom: [`sync`] (the catalog kept current)
+//! uses [`mirror`] (the offline copy for air gaps) and [`ingest`] (read ->
+//! parse -> store for one batch); [`export`] writes the store as an osv.dev
+//! bucket tree and reads one back through the same batch store. None of them
+//! knows a format: that lives in [`crate::formats`]; fetching and local file
+//! names live in [`crate::feeds`].
+
+pub mod export;
+pub mod ingest;
+pub mod mirror;
+pub mod sync;
