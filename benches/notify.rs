@@ -18,11 +18,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use advisord::inventory::{self, InventoryPackage};
+use advisord::inventory;
+use advisord::model::InventoryPackage;
 use advisord::model::Advisory;
-use advisord::notify::watches::Engine;
+use advisord::notify::watches::engine::Engine;
 use advisord::notify::{Hub, NotifyConfig};
-use advisord::store::subs::Watch;
+use advisord::store::watches::Watch;
 use advisord::store::Store;
 
 /// Distinct package names the records and watches draw from.

@@ -1,4 +1,5 @@
-//! The command line: clap definitions only; commands live in [`crate::commands`].
+//! The command line: clap definitions only; what each command does lives in
+//! the `commands` module (which imports this one, not the other way).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -11,9 +11,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Event;
+use crate::model::{Event, Finding, InventoryPackage};
 use crate::query::{PackageQuery, QueryError};
-use crate::store::subs::Snapshot;
+use crate::store::snapshot::Snapshot;
 use crate::store::{IndexedMatch, StoreError};
 
 /// Most packages one inventory may hold.
@@ -57,39 +57,11 @@ pub enum InventoryError {
     Empty,
 }
 
-/// One installed package, normalized: the ecosystem and name are what the
-/// package index is keyed by (Debian / Alpine source package names).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct InventoryPackage {
-    /// OSV ecosystem (`Debian:12`, `npm`).
-    pub ecosystem: String,
-    /// Package name.
-    pub name: String,
-    /// Installed version (`None`: every advisory of the package counts).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-}
-
 impl InventoryPackage {
     /// The query for this package (validated when the inventory was read).
     pub fn query(&self) -> Result<PackageQuery, QueryError> {
         PackageQuery::new(&self.ecosystem, &self.name, self.version.as_deref())
     }
-}
-
-/// What affects one inventory package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The package.
-    pub package: InventoryPackage,
-    /// Every advisory `/v1/query` reports for it, sorted.
-    pub advisories: Vec<String>,
-    /// The subset that is "possibly affected" (a range could not be evaluated).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unevaluated: Vec<String>,
-    /// Per advisory, the fixed versions it names for this package.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fixed: BTreeMap<String, Vec<String>>,
 }
 
 /// A parsed inventory plus the entries that could not be mapped to a package.

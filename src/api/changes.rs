@@ -22,7 +22,7 @@ use super::pool::{admit, HeavyPool};
 use super::{blocking, ApiError, AppState};
 use crate::notify::filter::{validate, CompiledFilter};
 use crate::notify::Hub;
-use crate::store::subs::ChangeFilter;
+use crate::store::subscriptions::ChangeFilter;
 use crate::store::ChangeEntry;
 
 /// Default and largest page of `/v1/changes`.
@@ -102,7 +102,7 @@ fn gone(after: u64, oldest: u64) -> ApiError {
 /// Checks a client's cursor against the log: 410 when entries after it were
 /// pruned, 400 when it is past the newest change (a cursor from another
 /// database, or a typo), which would otherwise wait forever.
-fn check_cursor(after: u64, snapshot: &crate::store::subs::Snapshot) -> Result<(), ApiError> {
+fn check_cursor(after: u64, snapshot: &crate::store::snapshot::Snapshot) -> Result<(), ApiError> {
     if let Some(oldest) = pruned_after(after, snapshot.oldest_seq()?) {
         return Err(gone(after, oldest));
     }

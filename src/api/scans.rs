@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{blocking, require_admin, ApiError, AppState};
 use crate::image::{report, ImageContents, ImageError, ImageRef};
-use crate::notify::image_watches;
+use crate::notify::watches;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/v1/scans", post(create))
@@ -50,7 +50,7 @@ pub(super) async fn read_image(
             .map_err(|e: crate::image::reference::InvalidReference| {
                 ApiError::BadRequest(e.to_string())
             })?;
-    let options = image_watches::options(platform, insecure)?;
+    let options = watches::image::options(platform, insecure)?;
     let handle = tokio::runtime::Handle::current();
     blocking(move || {
         Ok(crate::image::read_image(

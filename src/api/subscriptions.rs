@@ -13,7 +13,7 @@ use super::{blocking, require_admin, ApiError, AppState};
 use crate::model::Timestamp;
 use crate::notify::filter::validate;
 use crate::notify::new_id;
-use crate::store::subs::{ChangeFilter, Subscription, SubscriptionState};
+use crate::store::subscriptions::{ChangeFilter, Subscription, SubscriptionState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

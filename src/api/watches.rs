@@ -16,8 +16,10 @@ use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
 use super::{blocking, require_admin, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
 use crate::model::Timestamp;
-use crate::notify::{image_watches, new_id};
-use crate::store::subs::{ChangeFilter, Watch};
+use crate::notify::new_id;
+use crate::notify::watches;
+use crate::store::subscriptions::ChangeFilter;
+use crate::store::watches::Watch;
 
 /// Largest watch request (a big image's dpkg status is a few MiB).
 pub const MAX_WATCH_BODY: usize = 32 << 20;
@@ -166,7 +168,7 @@ async fn create(
     let (watch, sub, skipped, unevaluated) = blocking(move || {
         let inventory = match &image {
             Some(contents) => {
-                let packages = image_watches::watch_packages(contents);
+                let packages = watches::image::watch_packages(contents);
                 Inventory {
                     unevaluated: inventory::unevaluated_versions(&packages),
                     packages,
@@ -204,7 +206,7 @@ async fn create(
                 .as_ref()
                 .zip(body.image.as_deref())
                 .map(|(contents, reference)| {
-                    image_watches::watched(contents, reference, body.insecure)
+                    watches::image::watched(contents, reference, body.insecure)
                 }),
         };
         store.put_watch(&watch, sub.as_ref())?;

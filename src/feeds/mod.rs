@@ -7,7 +7,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::formats::sha256_digest;
+use crate::formats::{sha256_digest, SourceContext};
+use crate::model::Timestamp;
 
 pub mod catalog;
 pub mod check;
@@ -28,6 +29,19 @@ pub struct SourceFile {
     /// `sha256:<hex>` of the bytes as they were read: the file as fetched
     /// (compressed, if it was), or the archive member.
     pub digest: String,
+}
+
+impl SourceFile {
+    /// What a parser is told about this file when reading it for `feed`:
+    /// its location as the source, the digest of its bytes as they were read.
+    pub fn context(&self, feed: &str, fetched: Timestamp) -> SourceContext {
+        SourceContext {
+            feed: feed.to_string(),
+            source: self.location.clone(),
+            fetched,
+            digest: self.digest.clone(),
+        }
+    }
 }
 
 /// Why a source could not be read.

@@ -106,17 +106,6 @@ impl SourceContext {
         }
     }
 
-    /// Context for a file handed over by [`crate::feeds`]: its location
-    /// as the source, the digest of its bytes as they were read.
-    pub fn for_file(feed: &str, file: &crate::feeds::SourceFile, fetched: Timestamp) -> Self {
-        SourceContext {
-            feed: feed.to_string(),
-            source: file.location.clone(),
-            fetched,
-            digest: file.digest.clone(),
-        }
-    }
-
     /// The provenance entry for a record whose upstream id is `upstream_id`.
     pub fn provenance(&self, upstream_id: &str) -> Provenance {
         Provenance {

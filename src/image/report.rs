@@ -1,5 +1,5 @@
 //! An image's findings: its packages matched like any inventory (one
-//! [`crate::inventory::Finding`] per matched source package, so findings
+//! [`crate::model::Finding`] per matched source package, so findings
 //! equal `/v1/query`), each with the installed binary packages it hits;
 //! and the three renderings `scan --image` writes (table, JSON, CycloneDX).
 
@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::packages::ImagePackage;
 use super::ImageContents;
-use crate::inventory::{findings, Finding, InventoryPackage};
-use crate::store::subs::Snapshot;
+use crate::inventory::findings;
+use crate::model::{Finding, InventoryPackage};
+use crate::store::snapshot::Snapshot;
 use crate::store::StoreError;
 
 /// A finding on an image: the matched package plus the binaries it hits.

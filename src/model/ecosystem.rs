@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::version::VersionScheme;
+use super::VersionScheme;
 
 /// What advisord knows about one base ecosystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,10 @@
 mod advisory;
 pub mod ecosystem;
 mod id;
+mod inventory;
 mod provenance;
 pub mod release;
+mod scheme;
 mod timestamp;
 
 pub use advisory::{
@@ -16,5 +18,7 @@ pub use advisory::{
 };
 pub use ecosystem::{Ecosystem, EcosystemInfo, InvalidEcosystem, NameRule, ECOSYSTEMS};
 pub use id::{AdvisoryId, IdKind, InvalidId};
+pub use inventory::{Finding, InventoryPackage};
 pub use provenance::Provenance;
+pub use scheme::{UnknownScheme, VersionScheme, ALL_SCHEMES};
 pub use timestamp::{InvalidTimestamp, Timestamp};

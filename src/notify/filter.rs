@@ -4,7 +4,8 @@ use std::collections::HashSet;
 
 use crate::model::Ecosystem;
 use crate::query::{purl_to_package, PackageQuery};
-use crate::store::subs::{ChangeFilter, Snapshot};
+use crate::store::snapshot::Snapshot;
+use crate::store::subscriptions::ChangeFilter;
 use crate::store::{ChangeEntry, PackageRef, StoreError};
 
 /// A [`ChangeFilter`] checked and ready to match.

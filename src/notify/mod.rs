@@ -5,7 +5,7 @@
 //! starts ([`Hub::start`]): a poller publishes the newest change seq (the log
 //! may be written by another handle or, between restarts, another process),
 //! a pruner applies retention, one task per subscription delivers webhooks
-//! ([`webhook`]), and the watch engine ([`watches`]) turns changes into
+//! ([`webhook`]), and the watch engine ([`watches::engine`]) turns changes into
 //! watch events. All state that must survive a restart lives in the store.
 
 use std::collections::HashMap;
@@ -18,7 +18,6 @@ use tokio::task::AbortHandle;
 use crate::store::{Store, StoreError};
 
 pub mod filter;
-pub mod image_watches;
 pub mod target;
 pub mod watches;
 pub mod webhook;
@@ -179,9 +178,9 @@ impl Hub {
         let hub = self.clone();
         tokio::spawn(async move { hub.prune_loop().await });
         let hub = self.clone();
-        tokio::spawn(async move { watches::run(hub).await });
+        tokio::spawn(async move { watches::engine::run(hub).await });
         let hub = self.clone();
-        tokio::spawn(async move { image_watches::run(hub).await });
+        tokio::spawn(async move { watches::image::run(hub).await });
         for sub in self.0.store.subscriptions()? {
             self.spawn_delivery(&sub.id);
         }
@@ -234,7 +233,7 @@ impl Hub {
             floor = floor.min(watch.as_of);
         }
         for sub in store.subscriptions()? {
-            if sub.watch.is_none() && sub.state == crate::store::subs::SubscriptionState::Active {
+            if sub.watch.is_none() && sub.state == crate::store::subscriptions::SubscriptionState::Active {
                 floor = floor.min(sub.cursor);
             }
         }

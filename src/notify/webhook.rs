@@ -15,7 +15,7 @@ use sha2::Sha256;
 use super::filter::CompiledFilter;
 use super::Hub;
 use crate::model::Timestamp;
-use crate::store::subs::{Subscription, SubscriptionState};
+use crate::store::subscriptions::{Subscription, SubscriptionState};
 use crate::store::StoreError;
 
 /// Header carrying `sha256=<hex HMAC-SHA256 of the body under the secret>`.

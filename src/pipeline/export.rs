@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::feeds::{self, FeedError};
-use crate::formats::{self, SourceContext};
+use crate::formats;
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, Store, StoreError};
 
@@ -329,7 +329,7 @@ pub fn read_tree(
                     return;
                 }
             }
-            let ctx = SourceContext::for_file(feed, &file, fetched.clone());
+            let ctx = file.context(feed, fetched.clone());
             let syntax = formats::osv::Syntax::sniff(&file.bytes);
             formats::osv::parse(&file.bytes, syntax, &ctx, &mut |item| match item {
                 Ok(record) => {

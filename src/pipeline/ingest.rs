@@ -525,7 +525,7 @@ fn parse_file(
     report: &mut IngestReport,
 ) -> Result<(), FeedError> {
     let format = read.format;
-    let ctx = SourceContext::for_file(feed, file, fetched.clone());
+    let ctx = file.context(feed, fetched.clone());
     // Records of this file start here (OVAL drops them again on a file error).
     let start = records.len();
     let mut merger = (format == Format::Oval).then(formats::oval::SameIdMerger::default);

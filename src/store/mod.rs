@@ -18,8 +18,10 @@ use crate::model::{Advisory, Ecosystem, Provenance, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
 mod merge;
-pub mod subs;
+pub mod snapshot;
+pub mod subscriptions;
 pub mod tables;
+pub mod watches;
 
 pub use merge::merge;
 use tables::*;
@@ -90,6 +92,16 @@ fn db_err<E: Into<redb::Error>>(operation: &'static str) -> impl FnOnce(E) -> St
 fn codec_err(key: impl Into<String>) -> impl FnOnce(serde_json::Error) -> StoreError {
     let key = key.into();
     move |source| StoreError::Codec { key, source }
+}
+
+/// A stored JSON value read back; errors name `key`.
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(codec_err(key))
+}
+
+/// A value stored as JSON; errors name `key`.
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(codec_err(key))
 }
 
 /// What happened to a record in a change-log entry.
@@ -173,8 +185,8 @@ pub struct FeedState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_rejections: Vec<String>,
     /// Every full ecosystem (`Debian:12`) this feed's records have named:
-    /// tells which feeds an answer for an ecosystem depends on (see
-    /// [`crate::freshness`]).
+    /// tells which feeds an answer for an ecosystem depends on (the
+    /// `freshness` module reads it).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub ecosystems: std::collections::BTreeSet<String>,
 }

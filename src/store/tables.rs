@@ -31,20 +31,20 @@ pub const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes")
 /// key -> value: store metadata (`schema` = layout version).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// id -> JSON [`super::subs::Subscription`]: webhook subscriptions with their
+/// id -> JSON `Subscription` (`store::subscriptions`): webhook subscriptions with their
 /// delivery cursor and health.
 pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
 
-/// id -> JSON [`super::subs::Watch`]: inventory watches with their current
+/// id -> JSON `Watch` (`store::watches`): inventory watches with their current
 /// findings and the change seq they were evaluated at.
 pub const WATCHES: TableDefinition<&str, &[u8]> = TableDefinition::new("watches");
 
-/// id -> JSON list of the watch's [`crate::inventory::InventoryPackage`]s,
+/// id -> JSON list of the watch's [`crate::model::InventoryPackage`]s,
 /// written once at creation (kept apart so re-evaluations rewrite only the
 /// small watch record).
 pub const WATCH_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("watch_packages");
 
-/// (watch id, event seq) -> JSON [`super::subs::WatchEvent`]; per watch,
+/// (watch id, event seq) -> JSON `WatchEvent` (`store::watches`); per watch,
 /// event seqs are gap-free from 1.
 pub const WATCH_EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("watch_events");
 /// (feed, id) -> (): which ids each feed contributes, so a full-snapshot

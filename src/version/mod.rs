@@ -44,10 +44,7 @@
 //! version-ordered.
 
 use std::cmp::Ordering;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 
 pub mod apk;
 pub mod batch;
@@ -62,49 +59,8 @@ pub mod range;
 pub mod rpm;
 pub mod semver;
 
+pub use crate::model::{UnknownScheme, VersionScheme, ALL_SCHEMES};
 pub use range::{AffectedVerdict, EvalRange, RangeSpec};
-
-/// A version ordering scheme, as used by one or more ecosystems.
-///
-/// The table from ecosystem to scheme lives in [`crate::model::Ecosystem::scheme`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VersionScheme {
-    /// dpkg ordering (Debian, Ubuntu).
-    Deb,
-    /// rpm ordering on epoch:version-release (SUSE, Red Hat, AlmaLinux, ...).
-    Rpm,
-    /// apk-tools 2 ordering (Alpine, Wolfi, Chainguard).
-    Apk,
-    /// PEP 440 (PyPI), with the pre-22 pip legacy fallback for other strings.
-    Pep440,
-    /// Semantic Versioning 2.0 precedence (npm, crates.io, OSV `SEMVER` ranges).
-    Semver,
-    /// Go module versions (with or without `v`, `+incompatible`, pseudo-versions).
-    Go,
-    /// Maven's ComparableVersion.
-    Maven,
-    /// RubyGems' `Gem::Version`.
-    Gem,
-    /// NuGet.Versioning.
-    Nuget,
-    /// composer/semver (Packagist).
-    Composer,
-}
-
-/// Every scheme, in a stable order (used by CLI help and tests).
-pub const ALL_SCHEMES: &[VersionScheme] = &[
-    VersionScheme::Deb,
-    VersionScheme::Rpm,
-    VersionScheme::Apk,
-    VersionScheme::Pep440,
-    VersionScheme::Semver,
-    VersionScheme::Go,
-    VersionScheme::Maven,
-    VersionScheme::Gem,
-    VersionScheme::Nuget,
-    VersionScheme::Composer,
-];
 
 /// A version string that its scheme rejects, or a scheme we cannot evaluate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,22 +99,6 @@ pub trait SchemeVersion: Ord + Sized {
 }
 
 impl VersionScheme {
-    /// The short name used on the command line and in stored data.
-    pub fn name(self) -> &'static str {
-        match self {
-            VersionScheme::Deb => "deb",
-            VersionScheme::Rpm => "rpm",
-            VersionScheme::Apk => "apk",
-            VersionScheme::Pep440 => "pep440",
-            VersionScheme::Semver => "semver",
-            VersionScheme::Go => "go",
-            VersionScheme::Maven => "maven",
-            VersionScheme::Gem => "gem",
-            VersionScheme::Nuget => "nuget",
-            VersionScheme::Composer => "composer",
-        }
-    }
-
     /// Compares two version strings under this scheme, exactly as the scheme's
     /// tool does. Errors: a side the tool rejects, or (composer) two different
     /// `dev-` branches, which Composer does not order.
@@ -226,28 +166,5 @@ impl VersionScheme {
             VersionScheme::Pep440 => range::contains::<pep440::PypiVersion>(version, events),
             VersionScheme::Semver => range::contains::<semver::SemverVersion>(version, events),
         }
-    }
-}
-
-impl fmt::Display for VersionScheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A scheme name that is not one of [`ALL_SCHEMES`].
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown version scheme {0:?} (expected one of deb, rpm, apk, pep440, semver, go, maven, gem, nuget, composer)")]
-pub struct UnknownScheme(pub String);
-
-impl FromStr for VersionScheme {
-    type Err = UnknownScheme;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_SCHEMES
-            .iter()
-            .copied()
-            .find(|scheme| scheme.name() == s)
-            .ok_or_else(|| UnknownScheme(s.to_string()))
     }
 }

@@ -533,14 +533,14 @@ async fn deliveries_to_internal_addresses_are_refused_each_time() {
     ];
     for (i, url) in urls.iter().enumerate() {
         store
-            .put_subscription(&advisord::store::subs::Subscription {
+            .put_subscription(&advisord::store::subscriptions::Subscription {
                 id: format!("sub_{i}"),
                 url: url.clone(),
                 secret: "s".into(),
                 filter: Default::default(),
                 watch: None,
                 cursor: 0,
-                state: advisord::store::subs::SubscriptionState::Active,
+                state: advisord::store::subscriptions::SubscriptionState::Active,
                 failures: 0,
                 last_error: None,
                 last_attempt: None,

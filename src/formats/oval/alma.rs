@@ -2,7 +2,7 @@
 //! release tests ("AlmaLinux 9 is installed" -> `AlmaLinux:9`), signing keys
 //! and module streams, handled by the shared core.
 
-use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
+use super::identity::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `AlmaLinux 9 is installed` / `almalinux-release ^9[^\d]` -> `AlmaLinux:9`.

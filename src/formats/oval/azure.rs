@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::normalize::{branches, record, standard_identity, timestamp, Leaf};
+use super::criteria::{branches, Leaf};
+use super::identity::standard_identity;
+use super::record::{record, timestamp};
 use super::xml::{Definition, Key, Table, Tables};
 use super::Dialect;
 use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};

@@ -2,7 +2,7 @@
 //! package) and DSA patch definitions. `less than 0` means not affected; the
 //! release comes from the `/etc/debian_version` test (`Debian:11`).
 
-use super::normalize::{standard_identity, Identity, RawPlatform};
+use super::identity::{standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `/etc/debian_version` with subexpression `11` -> `Debian:11`.

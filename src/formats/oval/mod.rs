@@ -69,10 +69,13 @@
 
 pub mod alma;
 pub mod azure;
+pub mod criteria;
 pub mod debian;
+pub mod identity;
 pub mod normalize;
 pub mod oracle;
 pub mod photon;
+pub mod record;
 pub mod redhat;
 pub mod suse;
 pub mod ubuntu;

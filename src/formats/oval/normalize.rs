@@ -5,166 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
+use super::criteria::{branches, Leaf};
+use super::identity::{standard_identity, Identity, RawPlatform};
+use super::record::record;
+use super::xml::{Definition, Field, Item, Key, Table, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
-use crate::model::{
-    Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
-    Severity, SeverityKind, Timestamp,
-};
-
-/// Beyond this many alternative branches a criteria tree is refused.
-const MAX_BRANCHES: usize = 200_000;
-
-/// A criteria leaf: a test or an extended definition, possibly negated.
-#[derive(Debug, Clone)]
-pub struct Leaf<'a> {
-    /// The test id (criterion) or definition id (extend_definition).
-    pub reference: &'a str,
-    /// Whether the leaf is an `extend_definition`.
-    pub extend: bool,
-    /// `negate="true"`.
-    pub negate: bool,
-    /// The criterion's comment.
-    pub comment: &'a str,
-}
-
-/// Alternative branches of a criteria tree (disjunctive normal form), each
-/// the leaf indices that must all hold, stored flat.
-#[derive(Debug, Default)]
-pub struct Branches {
-    leaves: Vec<usize>,
-    ends: Vec<usize>,
-}
-
-impl Branches {
-    /// The branches in document order.
-    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .map(|(start, end)| &self.leaves[start..end])
-    }
-}
-
-/// Deeper criteria nesting than this is refused (real files nest a few levels).
-const MAX_DEPTH: usize = 64;
-
-/// Expands a criteria tree into alternative branches, each the list of leaf
-/// indices that must all hold (disjunctive normal form). Leaves are
-/// numbered in document order into `leaves`; branches come in the order of
-/// the tree (the first child of an AND varies slowest).
-pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branches, String> {
-    let mut numbers = Vec::new();
-    number_leaves(node, leaves, &mut numbers, 0)?;
-    numbers.sort_unstable();
-    let mut out = Branches::default();
-    let mut todo = vec![node];
-    let mut branch = Vec::new();
-    expand(&mut todo, &mut branch, &numbers, &mut out)?;
-    Ok(out)
-}
-
-/// Numbers the leaves of `node` in document order and checks operators,
-/// negation and depth once.
-fn number_leaves<'a>(
-    node: &'a Node,
-    leaves: &mut Vec<Leaf<'a>>,
-    numbers: &mut Vec<(*const Node, usize)>,
-    depth: usize,
-) -> Result<(), String> {
-    let leaf = match node {
-        Node::Criterion {
-            test,
-            negate,
-            comment,
-        } => Leaf {
-            reference: test,
-            extend: false,
-            negate: *negate,
-            comment,
-        },
-        Node::Extend {
-            definition,
-            negate,
-            comment,
-        } => Leaf {
-            reference: definition,
-            extend: true,
-            negate: *negate,
-            comment,
-        },
-        Node::Criteria {
-            operator,
-            negate,
-            children,
-        } => {
-            if *negate {
-                return Err("negated criteria block is not supported".into());
-            }
-            if depth >= MAX_DEPTH {
-                return Err(format!("criteria nested deeper than {MAX_DEPTH} levels"));
-            }
-            if !matches!(operator.to_ascii_uppercase().as_str(), "OR" | "ONE" | "AND") {
-                return Err(format!("criteria operator {operator:?} is not supported"));
-            }
-            for child in children {
-                number_leaves(child, leaves, numbers, depth + 1)?;
-            }
-            return Ok(());
-        }
-    };
-    numbers.push((node as *const Node, leaves.len()));
-    leaves.push(leaf);
-    Ok(())
-}
-
-/// Emits every way to satisfy all nodes of `todo` on top of `branch`.
-/// `todo` and `branch` are left as they were found.
-fn expand(
-    todo: &mut Vec<&Node>,
-    branch: &mut Vec<usize>,
-    numbers: &[(*const Node, usize)],
-    out: &mut Branches,
-) -> Result<(), String> {
-    let Some(node) = todo.pop() else {
-        if out.ends.len() >= MAX_BRANCHES {
-            return Err("criteria tree expands to too many branches".into());
-        }
-        out.leaves.extend_from_slice(branch);
-        out.ends.push(out.leaves.len());
-        return Ok(());
-    };
-    let result = match node {
-        Node::Criteria {
-            operator, children, ..
-        } if operator.eq_ignore_ascii_case("AND") => {
-            let mark = todo.len();
-            todo.extend(children.iter().rev());
-            let result = expand(todo, branch, numbers, out);
-            todo.truncate(mark);
-            result
-        }
-        Node::Criteria { children, .. } => children.iter().try_for_each(|child| {
-            todo.push(child);
-            let result = expand(todo, branch, numbers, out);
-            todo.pop();
-            result
-        }),
-        leaf => {
-            let at = numbers
-                .binary_search_by_key(&(leaf as *const Node), |(node, _)| *node)
-                .map_err(|_| "criteria leaf was not numbered")?;
-            let number = numbers[at].1;
-            branch.push(number);
-            let result = expand(todo, branch, numbers, out);
-            branch.pop();
-            result
-        }
-    };
-    todo.push(node);
-    result
-}
+use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};
 
 /// What a package criterion says about the package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,17 +55,6 @@ pub enum Fact {
     Ksplice(bool),
     /// The machine architecture.
     Arch(String),
-}
-
-/// A platform criterion before the dialect names its ecosystem.
-#[derive(Debug, Clone)]
-pub struct RawPlatform<'a> {
-    /// The release package or file (`sles-release`, `redhat-release`, `/etc/debian_version`).
-    pub package: &'a str,
-    /// The version value (`15.5`, `^8[^\d]`, `11`).
-    pub version: &'a str,
-    /// The criterion comment (`SUSE Linux Enterprise Server 15 SP5 is installed`).
-    pub comment: &'a str,
 }
 
 fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
@@ -637,55 +473,6 @@ struct Acc {
     module: Option<String>,
 }
 
-/// The record id and aliases a dialect gives a definition.
-pub struct Identity {
-    /// The record id.
-    pub id: String,
-    /// CVE aliases (without the id).
-    pub aliases: Vec<String>,
-    /// Whether the record is about one CVE (CVSS vectors apply).
-    pub single_cve: Option<String>,
-}
-
-/// CVE ids named by a definition: references, advisory cves, title.
-pub fn cve_ids(def: &Definition) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |text: &str| {
-        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
-            if is_cve(token) && !out.iter().any(|o| o == token) {
-                out.push(token.to_string());
-            }
-        }
-    };
-    for r in &def.references {
-        if r.source.eq_ignore_ascii_case("CVE") || r.ref_id.contains("CVE-") {
-            add(&r.ref_id);
-        }
-    }
-    for c in &def.cves {
-        add(&c.text);
-    }
-    // Only a title that starts with a CVE id names it ("CVE-2020-10744
-    // ansible: incomplete fix for CVE-2020-1733" is about the first one).
-    if let Some(first) = def.title.split_whitespace().next() {
-        add(first);
-    }
-    out
-}
-
-/// Whether `s` is a CVE id (`CVE-YYYY-NNNN...`).
-pub fn is_cve(s: &str) -> bool {
-    let mut parts = s.split('-');
-    parts.next() == Some("CVE")
-        && parts
-            .next()
-            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
-        && parts
-            .next()
-            .is_some_and(|n| n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()))
-        && parts.next().is_none()
-}
-
 fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
     match dialect {
         Dialect::Suse => suse::identity(def),
@@ -696,27 +483,6 @@ fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
         Dialect::Alma => alma::identity(def),
         Dialect::Photon => photon::identity(def),
         Dialect::Azure => standard_identity(def, None),
-    }
-}
-
-/// Per-CVE identity for vulnerability definitions, advisory identity otherwise.
-pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<Identity, String> {
-    let cves = cve_ids(def);
-    if let Some(id) = advisory {
-        let single = (cves.len() == 1).then(|| cves[0].clone());
-        return Ok(Identity {
-            id,
-            aliases: cves,
-            single_cve: single,
-        });
-    }
-    match cves.first() {
-        Some(first) => Ok(Identity {
-            id: first.clone(),
-            aliases: cves[1..].to_vec(),
-            single_cve: (cves.len() == 1).then(|| first.clone()),
-        }),
-        None => Err("definition names no CVE and no advisory id".into()),
     }
 }
 
@@ -902,182 +668,6 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
     record(dialect, def, ident, affected).map(Some)
 }
 
-/// `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS UTC` or RFC 3339 to a timestamp.
-pub fn timestamp(text: &str) -> Option<Timestamp> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some(ts);
-    }
-    let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
-    let (date, time) = if t.len() == 8 && digits.len() == 8 {
-        (
-            format!("{}-{}-{}", &digits[0..4], &digits[4..6], &digits[6..8]),
-            "00:00:00".to_string(),
-        )
-    } else if t.len() >= 10 {
-        let date = &t[..10];
-        let time = t
-            .get(11..19)
-            .filter(|s| s.len() == 8 && s.as_bytes()[2] == b':')
-            .unwrap_or("00:00:00");
-        (date.to_string(), time.to_string())
-    } else {
-        return None;
-    };
-    format!("{date}T{time}Z").parse().ok()
-}
-
-/// `7.5/CVSS:3.1/AV:N/...` (score prefix) to the bare vector.
-fn strip_score(v: &str) -> &str {
-    match v.split_once('/') {
-        Some((score, rest)) if score.parse::<f32>().is_ok() => rest,
-        _ => v,
-    }
-}
-
-fn cvss_for(def: &Definition, cve: &str) -> Vec<Severity> {
-    let mut out: Vec<Severity> = Vec::new();
-    let mut entries: Vec<&super::xml::CveEntry> = def
-        .cves
-        .iter()
-        .filter(|c| c.text.contains(cve) || c.href.contains(cve))
-        .collect();
-    // The vendor's own assessment before NVD's.
-    entries.sort_by_key(|c| c.href.contains("nvd.nist.gov"));
-    for c in entries {
-        let candidates = [
-            (SeverityKind::CvssV3, c.cvss3.as_str()),
-            (SeverityKind::CvssV3, c.cvss_vector.as_str()),
-            (SeverityKind::CvssV4, c.cvss4.as_str()),
-            (SeverityKind::CvssV2, c.cvss2.as_str()),
-        ];
-        for (kind, raw) in candidates {
-            if raw.is_empty() {
-                continue;
-            }
-            let vector = strip_score(raw);
-            let kind = if vector.starts_with("CVSS:4") {
-                SeverityKind::CvssV4
-            } else if vector.starts_with("CVSS:3") {
-                SeverityKind::CvssV3
-            } else {
-                kind
-            };
-            if !out.iter().any(|s| s.kind == kind) {
-                out.push(Severity {
-                    kind,
-                    score: vector.to_string(),
-                });
-            }
-        }
-    }
-    out
-}
-
-fn reference_kind(source: &str, id: &str) -> &'static str {
-    let s = source.to_ascii_uppercase();
-    if s.contains("CVE") || id.starts_with("CVE-") {
-        "WEB"
-    } else {
-        "ADVISORY"
-    }
-}
-
-/// The record of a definition: id and aliases from `ident`, dates,
-/// severity, references and CPEs from the metadata, and `affected`.
-pub(super) fn record(
-    dialect: Dialect,
-    def: &Definition,
-    ident: Identity,
-    affected: Vec<Affected>,
-) -> Result<Advisory, String> {
-    let id: AdvisoryId = ident.id.parse().map_err(|e| format!("{e}"))?;
-    let aliases = ident
-        .aliases
-        .iter()
-        .filter(|a| **a != ident.id)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let issued = def
-        .issued
-        .as_deref()
-        .or(def.public_date.as_deref())
-        .and_then(timestamp);
-    let modified = def
-        .updated
-        .as_deref()
-        .and_then(timestamp)
-        .or_else(|| issued.clone())
-        .or_else(|| def.cves.iter().find_map(|c| timestamp(&c.public)))
-        .unwrap_or_else(|| {
-            // Deterministic: parsers never read the clock.
-            Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH)
-        });
-    let mut severity = ident
-        .single_cve
-        .as_deref()
-        .map(|c| cvss_for(def, c))
-        .unwrap_or_default();
-    let vendor = def
-        .severity
-        .as_deref()
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty());
-    if dialect == Dialect::Ubuntu {
-        if let Some(p) = &vendor {
-            severity.push(Severity {
-                kind: SeverityKind::Ubuntu,
-                score: p.clone(),
-            });
-        }
-    }
-    let mut references: Vec<Reference> = Vec::new();
-    let mut add_ref = |kind: &str, url: &str| {
-        let url = url.trim();
-        if (url.starts_with("http://") || url.starts_with("https://"))
-            && !references.iter().any(|r| r.url == url)
-        {
-            references.push(Reference {
-                kind: kind.to_string(),
-                url: url.to_string(),
-            });
-        }
-    };
-    for r in &def.references {
-        add_ref(reference_kind(&r.source, &r.ref_id), &r.ref_url);
-    }
-    for c in &def.cves {
-        add_ref("WEB", &c.href);
-    }
-    for (kind, url) in &def.links {
-        add_ref(kind, url);
-    }
-    let mut adv = Advisory {
-        schema_version: Some("1.7.0".into()),
-        id,
-        modified,
-        published: issued,
-        withdrawn: None,
-        aliases,
-        upstream: Vec::new(),
-        related: Vec::new(),
-        summary: (!def.title.is_empty()).then(|| def.title.clone()),
-        details: (!def.description.is_empty()).then(|| def.description.clone()),
-        severity,
-        affected,
-        references,
-        credits: Vec::new(),
-        database_specific: Default::default(),
-    };
-    if !def.cpes.is_empty() {
-        adv.database_specific
-            .other
-            .insert("cpes".into(), json!(def.cpes));
-    }
-    adv.meta_mut().vendor_severity = vendor;
-    Ok(adv)
-}
-
 /// Merges consecutive records with the same id (Debian writes one definition
 /// per CVE and source package) and stamps provenance on the way out.
 pub struct Coalescer<'c> {
@@ -1172,35 +762,6 @@ fn merge_into(cur: &mut Advisory, other: Advisory) {
     }
 }
 
-/// The advisory id of a patch definition: the first reference id with one of
-/// `prefixes`, else the title's first word (`RHSA-2019:1145: ...`).
-pub(super) fn advisory_id(def: &Definition, prefixes: &[&str]) -> Option<String> {
-    let is_advisory = |s: &str| prefixes.iter().any(|p| s.starts_with(p));
-    def.references
-        .iter()
-        .map(|r| r.ref_id.as_str())
-        .find(|r| is_advisory(r))
-        .or_else(|| {
-            def.title
-                .split_whitespace()
-                .next()
-                .map(|t| t.trim_end_matches(':'))
-                .filter(|t| is_advisory(t))
-        })
-        .map(str::to_string)
-}
-
-/// The first run of ASCII digits in `s` (the major release in
-/// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
-pub(super) fn major(s: &str) -> Option<&str> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let rest = &s[start..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1227,35 +788,5 @@ mod tests {
             quoted("The 'openssh' package binaries"),
             Some("openssh".into())
         );
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(
-            timestamp("2021-06-28").unwrap().as_str(),
-            "2021-06-28T00:00:00Z"
-        );
-        assert_eq!(
-            timestamp("2023-12-18 15:00:00 UTC").unwrap().as_str(),
-            "2023-12-18T15:00:00Z"
-        );
-        assert_eq!(
-            timestamp("20050804").unwrap().as_str(),
-            "2005-08-04T00:00:00Z"
-        );
-        assert!(timestamp("soon").is_none());
-    }
-
-    #[test]
-    fn cvss_prefix() {
-        assert_eq!(strip_score("7.5/CVSS:3.1/AV:N"), "CVSS:3.1/AV:N");
-        assert_eq!(strip_score("CVSS:3.1/AV:N"), "CVSS:3.1/AV:N");
-    }
-
-    #[test]
-    fn cve_detection() {
-        assert!(is_cve("CVE-2021-3449"));
-        assert!(!is_cve("CVE-21-3449"));
-        assert!(!is_cve("RHSA-2021:1"));
     }
 }

@@ -3,7 +3,7 @@
 //! architectures in `ecosystem_specific.arches`) and ksplice user-space
 //! builds (named `ksplice/<package>` so a regular build never matches).
 
-use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
+use super::identity::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `Oracle Linux 8 is installed` (`oraclelinux-release` version `^8`) -> `Oracle Linux:8`.

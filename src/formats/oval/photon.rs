@@ -1,7 +1,7 @@
 //! VMware Photon OS OVAL (PHSA): rpm tests on `photon-release`
 //! ("Photon OS 3 is installed" -> `Photon OS:3.0`), handled by the shared core.
 
-use super::normalize::{major, standard_identity, Identity, RawPlatform};
+use super::identity::{major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `Photon OS 3 is installed` / `photon-release ^3[^\d]` -> `Photon OS:3.0`.

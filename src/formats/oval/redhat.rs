@@ -8,7 +8,7 @@
 //! affected without a fix; packages of a module stream are named
 //! `<module>:<stream>/<package>` (see the module docs of `oval`).
 
-use super::normalize::{advisory_id, major, standard_identity, Identity, RawPlatform};
+use super::identity::{advisory_id, major, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// `Red Hat Enterprise Linux 8 is installed` / `redhat-release ^8[^\d]` -> `Red Hat:enterprise_linux:8`;

@@ -6,7 +6,7 @@
 //! state is `version equals 0` ("X is not affected") is never affected,
 //! whatever the comment says.
 
-use super::normalize::{is_cve, standard_identity, Identity, RawPlatform};
+use super::identity::{is_cve, standard_identity, Identity, RawPlatform};
 use super::xml::Definition;
 
 /// Maps a SUSE product name to its OSV ecosystem.

@@ -6,7 +6,7 @@
 //! (`oval:com.ubuntu.jammy:` -> `Ubuntu:22.04:LTS`, Pro/FIPS streams from the
 //! title).
 
-use super::normalize::{cve_ids, is_cve, standard_identity, Identity};
+use super::identity::{cve_ids, is_cve, standard_identity, Identity};
 use super::xml::{Definition, Node};
 
 /// Codename -> (version, LTS).

@@ -11,10 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::Hub;
-use crate::inventory::{findings, Finding, InventoryPackage};
+use crate::notify::Hub;
+use crate::inventory::findings;
+use crate::model::{Finding, InventoryPackage};
 use crate::model::{Ecosystem, Timestamp};
-use crate::store::subs::{Snapshot, Watch, WatchEvent, WatchEventKind, WatchUpdate};
+use crate::store::snapshot::Snapshot;
+use crate::store::watches::{Watch, WatchEvent, WatchEventKind, WatchUpdate};
 use crate::store::{ChangeEntry, StoreError};
 
 /// Most change entries one pass reads.

@@ -8,13 +8,12 @@
 
 use std::collections::HashMap;
 
-use super::Hub;
+use crate::notify::Hub;
 use crate::image::{self, ImageContents, ImageError, ImageRef, ScanOptions};
-use crate::inventory::{findings, InventoryPackage};
+use crate::inventory::findings;
+use crate::model::InventoryPackage;
 use crate::model::Timestamp;
-use crate::store::subs::{
-    ImageChange, Watch, WatchEvent, WatchEventKind, WatchUpdate, WatchedImage,
-};
+use crate::store::watches::{ImageChange, Watch, WatchEvent, WatchEventKind, WatchUpdate, WatchedImage};
 use crate::store::{Store, StoreError};
 
 /// Why an image watch could not be refreshed.
@@ -135,7 +134,7 @@ pub fn refresh(
         let Some(package) = after.or(before).map(|f| f.package.clone()) else {
             continue;
         };
-        super::watches::diff(before, after, &package, as_of, &now, &mut events);
+        super::engine::diff(before, after, &package, as_of, &now, &mut events);
     }
     let n = events.len();
     let update = WatchUpdate {

@@ -1,0 +1,127 @@
+//! What the dialect files share: a definition's identity (record id and CVE
+//! aliases), the platform criterion before a dialect names its ecosystem,
+//! and the small text helpers dialects use to read them.
+
+use super::xml::Definition;
+
+/// A platform criterion before the dialect names its ecosystem.
+#[derive(Debug, Clone)]
+pub struct RawPlatform<'a> {
+    /// The release package or file (`sles-release`, `redhat-release`, `/etc/debian_version`).
+    pub package: &'a str,
+    /// The version value (`15.5`, `^8[^\d]`, `11`).
+    pub version: &'a str,
+    /// The criterion comment (`SUSE Linux Enterprise Server 15 SP5 is installed`).
+    pub comment: &'a str,
+}
+
+/// The record id and aliases a dialect gives a definition.
+pub struct Identity {
+    /// The record id.
+    pub id: String,
+    /// CVE aliases (without the id).
+    pub aliases: Vec<String>,
+    /// Whether the record is about one CVE (CVSS vectors apply).
+    pub single_cve: Option<String>,
+}
+
+/// CVE ids named by a definition: references, advisory cves, title.
+pub fn cve_ids(def: &Definition) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |text: &str| {
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if is_cve(token) && !out.iter().any(|o| o == token) {
+                out.push(token.to_string());
+            }
+        }
+    };
+    for r in &def.references {
+        if r.source.eq_ignore_ascii_case("CVE") || r.ref_id.contains("CVE-") {
+            add(&r.ref_id);
+        }
+    }
+    for c in &def.cves {
+        add(&c.text);
+    }
+    // Only a title that starts with a CVE id names it ("CVE-2020-10744
+    // ansible: incomplete fix for CVE-2020-1733" is about the first one).
+    if let Some(first) = def.title.split_whitespace().next() {
+        add(first);
+    }
+    out
+}
+
+/// Whether `s` is a CVE id (`CVE-YYYY-NNNN...`).
+pub fn is_cve(s: &str) -> bool {
+    let mut parts = s.split('-');
+    parts.next() == Some("CVE")
+        && parts
+            .next()
+            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .next()
+            .is_some_and(|n| n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_none()
+}
+
+/// Per-CVE identity for vulnerability definitions, advisory identity otherwise.
+pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<Identity, String> {
+    let cves = cve_ids(def);
+    if let Some(id) = advisory {
+        let single = (cves.len() == 1).then(|| cves[0].clone());
+        return Ok(Identity {
+            id,
+            aliases: cves,
+            single_cve: single,
+        });
+    }
+    match cves.first() {
+        Some(first) => Ok(Identity {
+            id: first.clone(),
+            aliases: cves[1..].to_vec(),
+            single_cve: (cves.len() == 1).then(|| first.clone()),
+        }),
+        None => Err("definition names no CVE and no advisory id".into()),
+    }
+}
+
+/// The advisory id of a patch definition: the first reference id with one of
+/// `prefixes`, else the title's first word (`RHSA-2019:1145: ...`).
+pub(super) fn advisory_id(def: &Definition, prefixes: &[&str]) -> Option<String> {
+    let is_advisory = |s: &str| prefixes.iter().any(|p| s.starts_with(p));
+    def.references
+        .iter()
+        .map(|r| r.ref_id.as_str())
+        .find(|r| is_advisory(r))
+        .or_else(|| {
+            def.title
+                .split_whitespace()
+                .next()
+                .map(|t| t.trim_end_matches(':'))
+                .filter(|t| is_advisory(t))
+        })
+        .map(str::to_string)
+}
+
+/// The first run of ASCII digits in `s` (the major release in
+/// `Oracle Linux 8 is installed`, `^9[^\d]`, `cpe:/a:almalinux:almalinux:9`).
+pub(super) fn major(s: &str) -> Option<&str> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let rest = &s[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cve_detection() {
+        assert!(is_cve("CVE-2021-3449"));
+        assert!(!is_cve("CVE-21-3449"));
+        assert!(!is_cve("RHSA-2021:1"));
+    }
+}

@@ -1,0 +1,95 @@
+//! A consistent read view of the store: the change log and the package
+//! index at one instant, so a pass that reads both never sees half a batch.
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use super::tables::*;
+use super::{codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, Store, StoreError};
+
+/// A consistent read view of the store: change log and package index at one
+/// instant.
+pub struct Snapshot {
+    txn: redb::ReadTransaction,
+}
+
+impl Snapshot {
+    /// Sequence number of the newest change, 0 when none.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let last = table.last().map_err(db_err("read last change"))?;
+        Ok(last.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// Sequence number of the oldest change still kept, if any.
+    pub fn oldest_seq(&self) -> Result<Option<u64>, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let first = table.first().map_err(db_err("read first change"))?;
+        Ok(first.map(|(k, _)| k.value()))
+    }
+
+    /// Change-log entries with `seq > after`, at most `limit`.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError> {
+        let table = self
+            .txn
+            .open_table(CHANGES)
+            .map_err(db_err("open changes"))?;
+        let mut out = Vec::new();
+        for row in table
+            .range(after.saturating_add(1)..)
+            .map_err(db_err("scan changes"))?
+            .take(limit)
+        {
+            let (seq, value) = row.map_err(db_err("scan changes"))?;
+            let entry: ChangeEntry = serde_json::from_slice(value.value())
+                .map_err(codec_err(format!("change {}", seq.value())))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// Index rows for many packages (see [`Store::lookup_packages`]).
+    pub fn lookup_packages(
+        &self,
+        keys: &[(String, String, Option<String>)],
+    ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
+        let table = self
+            .txn
+            .open_table(PACKAGES)
+            .map_err(db_err("open packages"))?;
+        keys.iter()
+            .map(|(base, name, full)| lookup_in(&table, base, name, full.as_deref()))
+            .collect()
+    }
+
+    /// The ids of records naming `alias` (or having it as id).
+    pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, StoreError> {
+        let table = self
+            .txn
+            .open_table(ALIASES)
+            .map_err(db_err("open aliases"))?;
+        let mut out = Vec::new();
+        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
+            let (key, _) = row.map_err(db_err("scan aliases"))?;
+            let (a, id) = key.value();
+            if a != alias {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// A consistent read view.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
+        Ok(Snapshot { txn })
+    }
+}
