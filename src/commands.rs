@@ -258,7 +258,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
             let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
-            let read = ingest::ReadOptions {
+            let read = crate::formats::ReadOptions {
                 format,
                 dialect,
                 max_decompressed,

@@ -130,6 +130,23 @@ impl Container {
     }
 }
 
+/// Whether a local file is a zip or tar archive (which [`for_each_file`]
+/// opens), also under gzip, bzip2 or xz (`.tar.gz`, `.tar.xz`): a file that
+/// is not can be streamed from disk by a format that reads streams.
+pub fn is_archive(path: &Path) -> Result<bool, FeedError> {
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut head = Vec::with_capacity(512);
+    // A compressed stream that cannot be read is not an archive: the
+    // format's reader then reports it as a file error.
+    if let Ok(reader) = crate::formats::oval::decompress(Box::new(file), u64::MAX) {
+        let _ = reader.take(512).read_to_end(&mut head);
+    }
+    Ok(matches!(
+        Container::sniff(&head),
+        Container::Zip | Container::Tar
+    ))
+}
+
 /// Default maximum size of one decompressed file or archive member, and of
 /// all members of one archive together (guards against decompression
 /// bombs); the `*_capped` functions take another.

@@ -19,6 +19,9 @@ pub mod debian_tracker;
 pub mod mail;
 pub mod osv;
 pub mod oval;
+mod read;
+
+pub use read::{merge_batch, read_bytes, read_path, FileOutcome, ReadError, ReadOptions};
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

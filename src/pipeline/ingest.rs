@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::feeds::{self, FeedError, SourceFile};
-use crate::formats::oval::Dialect;
-use crate::formats::{self, Format, RecordError, SourceContext};
+use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, SourceContext};
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, Store, StoreError};
 
@@ -29,78 +28,6 @@ impl Input {
         } else {
             Input::Path(PathBuf::from(text))
         }
-    }
-}
-
-/// How the sources of an ingest are read: the format, and the options some
-/// formats take. A bare [`Format`] converts into one with the defaults, so
-/// `collect_path(Format::Osv, ...)` reads as before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadOptions {
-    /// The upstream format.
-    pub format: Format,
-    /// OVAL only: parse with this dialect instead of detecting it (other
-    /// formats ignore it; the command line refuses it with them).
-    pub dialect: Option<Dialect>,
-    /// Most bytes one decompressed file or archive member may hold (`None`:
-    /// [`feeds::MAX_FILE_BYTES`] for files unpacked in memory, and
-    /// [`formats::oval::Options::default`]'s cap for OVAL files streamed
-    /// from disk). Exceeding it fails the batch.
-    pub max_decompressed: Option<u64>,
-    /// A directory walk follows symbolic links (only inside the tree).
-    pub follow_symlinks: bool,
-}
-
-impl ReadOptions {
-    /// `format` with default options.
-    pub fn new(format: Format) -> Self {
-        ReadOptions {
-            format,
-            dialect: None,
-            max_decompressed: None,
-            follow_symlinks: false,
-        }
-    }
-
-    /// The options of a catalog or mirror feed: for OVAL, its `dialect`
-    /// (by name) is the one to parse with; other formats ignore it.
-    pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, String> {
-        let dialect = match (format, dialect) {
-            (Format::Oval, Some(name)) => Some(Dialect::parse_name(name)?),
-            _ => None,
-        };
-        Ok(ReadOptions {
-            dialect,
-            ..ReadOptions::new(format)
-        })
-    }
-
-    /// The options of the OVAL parser.
-    fn oval(&self) -> formats::oval::Options {
-        let defaults = formats::oval::Options::default();
-        formats::oval::Options {
-            dialect: self.dialect,
-            max_decompressed: self.max_decompressed.unwrap_or(defaults.max_decompressed),
-        }
-    }
-
-    /// The cap of in-memory unpacking.
-    fn unpack_cap(&self) -> u64 {
-        self.max_decompressed.unwrap_or(feeds::MAX_FILE_BYTES)
-    }
-
-    /// How local files and trees are read.
-    fn limits(&self) -> feeds::ReadLimits {
-        feeds::ReadLimits {
-            max_decompressed: self.unpack_cap(),
-            follow_symlinks: self.follow_symlinks,
-        }
-    }
-}
-
-impl From<Format> for ReadOptions {
-    fn from(format: Format) -> Self {
-        ReadOptions::new(format)
     }
 }
 
@@ -146,7 +73,7 @@ pub struct IngestReport {
     /// Ecosystems advisord has no entry for, with record counts (stored,
     /// but their ranges are reported as unevaluable).
     pub unknown_ecosystems: BTreeMap<String, u64>,
-    /// Messages of mail sources that are not advisories (replies,
+    /// Messages of announcement sources that are not advisories (replies,
     /// discussion, Livepatch notices), counted by reason.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped_messages: BTreeMap<String, u64>,
@@ -154,7 +81,7 @@ pub struct IngestReport {
     pub outcome: BatchOutcome,
 }
 
-/// Parses every file of `inputs` with `read` (a [`Format`] or
+/// Parses every file of `inputs` with `read` (a [`formats::Format`] or
 /// [`ReadOptions`]) as feed `feed`. Pure apart from reading the inputs;
 /// nothing is written.
 pub async fn collect(
@@ -214,7 +141,7 @@ pub async fn collect(
         records.append(&mut part);
         merge_reports(&mut report, part_report);
     }
-    Ok((merge_same_ids(read.format, records), report))
+    Ok((formats::merge_batch(read.format, records), report))
 }
 
 /// Keeps the first fatal error of a file visitor (which cannot return one).
@@ -224,19 +151,8 @@ fn keep_first_error(slot: &mut Option<FeedError>, result: Result<(), FeedError>)
     }
 }
 
-/// One batch may hold several files that give the same id: the Alpine secdb
-/// has one file per release, each naming `ALPINE-CVE-...`. Those records are
-/// joined (see [`formats::alpine::merge_releases`]); other formats keep one
-/// record per id per file and are left as they are.
-fn merge_same_ids(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
-    match format {
-        Format::AlpineSecdb => formats::alpine::merge_releases(records),
-        _ => records,
-    }
-}
-
 /// Reads and parses a local file, directory tree or archive (blocking)
-/// with `read` (a [`Format`] or [`ReadOptions`]).
+/// with `read` (a [`formats::Format`] or [`ReadOptions`]).
 pub fn collect_path(
     read: impl Into<ReadOptions>,
     feed: &str,
@@ -244,8 +160,8 @@ pub fn collect_path(
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
     let read = read.into();
-    if read.format == Format::Oval && path.is_file() && !is_archive(path)? {
-        return collect_oval_file(&read, feed, &path.display().to_string(), path, fetched);
+    if read.format.streams_from_disk() && path.is_file() && !feeds::is_archive(path)? {
+        return collect_streamed(&read, feed, &path.display().to_string(), path, fetched);
     }
     let mut records = Vec::new();
     let mut report = IngestReport {
@@ -254,7 +170,7 @@ pub fn collect_path(
     };
     let in_tree = path.is_dir();
     let mut fatal = None;
-    feeds::for_each_file_with(path, read.limits(), &mut |file| {
+    feeds::for_each_file_with(path, limits(&read), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
@@ -273,11 +189,11 @@ pub fn collect_path(
     if let Some(e) = fatal {
         return Err(e);
     }
-    Ok((merge_same_ids(read.format, records), report))
+    Ok((formats::merge_batch(read.format, records), report))
 }
 
 /// Reads and parses one downloaded file saved at `path` (blocking) with
-/// `read` (a [`Format`] or [`ReadOptions`]); records and errors name
+/// `read` (a [`formats::Format`] or [`ReadOptions`]); records and errors name
 /// `location` (its URL), not the local copy.
 pub fn collect_download(
     read: impl Into<ReadOptions>,
@@ -287,10 +203,10 @@ pub fn collect_download(
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
     let read = read.into();
-    // An OVAL download is streamed from its saved copy like a local file
-    // (RHEL and SUSE files expand to gigabytes); archives are unpacked.
-    if read.format == Format::Oval && !is_archive(path)? {
-        return collect_oval_file(&read, feed, location, path, fetched);
+    // A download the format streams is read from its saved copy like a
+    // local file; archives are unpacked.
+    if read.format.streams_from_disk() && !feeds::is_archive(path)? {
+        return collect_streamed(&read, feed, location, path, fetched);
     }
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
@@ -315,7 +231,7 @@ fn collect_bytes(
         ..IngestReport::default()
     };
     let mut fatal = None;
-    feeds::unpack_capped(location, bytes, read.unpack_cap(), &mut |file| {
+    feeds::unpack_capped(location, bytes, unpack_cap(read), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
@@ -327,7 +243,7 @@ fn collect_bytes(
 }
 
 /// Reads, parses and stores `inputs` as one batch of feed `feed`, read with
-/// `read` (a [`Format`] or [`ReadOptions`]).
+/// `read` (a [`formats::Format`] or [`ReadOptions`]).
 pub async fn ingest(
     store: &Store,
     read: impl Into<ReadOptions>,
@@ -380,56 +296,37 @@ fn merge_reports(into: &mut IngestReport, part: IngestReport) {
     }
 }
 
-/// The parts of an [`IngestReport`] that each parsed item updates (borrowed
-/// apart from the rest, which the format arms update meanwhile).
-struct ItemTally<'a> {
-    records: &'a mut u64,
-    errors: &'a mut Vec<RecordError>,
-    unknown_ecosystems: &'a mut BTreeMap<String, u64>,
-}
-
-impl IngestReport {
-    fn tally(&mut self) -> ItemTally<'_> {
-        ItemTally {
-            records: &mut self.records,
-            errors: &mut self.errors,
-            unknown_ecosystems: &mut self.unknown_ecosystems,
-        }
-    }
-}
-
 /// Tallies a parser's item: a record (noting unknown ecosystems) is handed
 /// back, an error is logged and kept in the report.
-fn take_item(item: formats::ParseItem, tally: ItemTally<'_>) -> Option<Advisory> {
+fn take_item(item: formats::ParseItem, report: &mut IngestReport) -> Option<Advisory> {
     match item {
         Ok(record) => {
             for affected in &record.affected {
                 if let Some(package) = &affected.package {
                     if package.ecosystem.info().is_none() {
-                        *tally
+                        *report
                             .unknown_ecosystems
                             .entry(package.ecosystem.base().to_string())
                             .or_default() += 1;
                     }
                 }
             }
-            *tally.records += 1;
+            report.records += 1;
             Some(record)
         }
         Err(error) => {
             tracing::warn!(%error, "record skipped");
-            tally.errors.push(error);
+            report.errors.push(error);
             None
         }
     }
 }
 
-/// Streams one local OVAL file (plain or compressed) through the two-pass
-/// reader, so a multi-GB file never sits in memory; the digest takes one
-/// more read of the file before the parse (records are stamped with it).
-/// Records and errors name `source` (the path, or the URL a download came
-/// from).
-fn collect_oval_file(
+/// Reads one local file that its format streams from disk (see
+/// [`formats::read_path`]); the digest takes one more read of the file
+/// before the parse (records are stamped with it). Records and errors name
+/// `source` (the path, or the URL a download came from).
+fn collect_streamed(
     read: &ReadOptions,
     feed: &str,
     source: &str,
@@ -455,66 +352,48 @@ fn collect_oval_file(
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };
     report.files += 1;
-    let mut merger = formats::oval::SameIdMerger::default();
-    let options = read.oval();
-    let result = formats::oval::parse_path_with(path, &options, &ctx, &mut |item| {
-        if let Some(record) = take_item(item, report.tally()) {
-            merger.push(&mut records, record);
-        }
+    let outcome = formats::read_path(read, &ctx, path, &mut records, &mut |item| {
+        take_item(item, &mut report)
     });
-    finish_oval_file(result, &options, &ctx, 0, &mut records, &mut report)?;
+    settle(outcome, &mut report)?;
     Ok((records, report))
 }
 
-/// Settles one OVAL file whose records start at `start`: a file that is not
-/// well-formed OVAL contributes nothing but one error; a file past the
-/// decompression cap fails the batch (like an archive past it).
-fn finish_oval_file(
-    result: Result<formats::oval::Dialect, formats::oval::OvalError>,
-    options: &formats::oval::Options,
-    ctx: &SourceContext,
-    start: usize,
-    records: &mut Vec<Advisory>,
+/// Adds what reading one file gave besides records to `report`; a read
+/// that failed the batch becomes its [`FeedError`].
+fn settle(
+    outcome: Result<FileOutcome, ReadError>,
     report: &mut IngestReport,
 ) -> Result<(), FeedError> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(formats::oval::OvalError::TooLarge(_)) => Err(FeedError::TooLarge {
-            path: ctx.source.clone(),
-            limit: options.max_decompressed,
-        }),
-        Err(e) => {
-            let dropped = records.len().saturating_sub(start);
-            records.truncate(start);
-            report.records = report.records.saturating_sub(dropped as u64);
-            report.errors.push(ctx.file_error(e.to_string()));
-            Ok(())
-        }
+    let outcome = outcome.map_err(|e| match e {
+        ReadError::Io { path, source } => FeedError::Io { path, source },
+        ReadError::TooLarge { path, limit } => FeedError::TooLarge { path, limit },
+    })?;
+    report.records = report.records.saturating_sub(outcome.dropped);
+    for (reason, n) in outcome.skipped_messages {
+        *report.skipped_messages.entry(reason).or_default() += n;
     }
+    Ok(())
 }
 
-/// Whether a local file is a zip or tar archive (which the generic reader
-/// opens), also under gzip, bzip2 or xz (`.tar.gz`, `.tar.xz`).
-fn is_archive(path: &std::path::Path) -> Result<bool, FeedError> {
-    let file = std::fs::File::open(path).map_err(|source| FeedError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let mut head = Vec::with_capacity(512);
-    // A compressed stream that cannot be read is not an archive: the OVAL
-    // reader then reports it as a file error.
-    if let Ok(reader) = formats::oval::decompress(Box::new(file), u64::MAX) {
-        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 512), &mut head);
+/// The cap of in-memory unpacking.
+fn unpack_cap(read: &ReadOptions) -> u64 {
+    read.max_decompressed.unwrap_or(feeds::MAX_FILE_BYTES)
+}
+
+/// How local files and trees are read.
+fn limits(read: &ReadOptions) -> feeds::ReadLimits {
+    feeds::ReadLimits {
+        max_decompressed: unpack_cap(read),
+        follow_symlinks: read.follow_symlinks,
     }
-    Ok(matches!(
-        feeds::Container::sniff(&head),
-        feeds::Container::Zip | feeds::Container::Tar
-    ))
 }
 
 /// Parses one file with `read`, appending records and errors. `in_tree`
-/// says the file was found by walking a directory (not named by the user).
-/// Only a file past the decompression cap is an `Err` (it fails the batch).
+/// says the file was found by walking a directory (not named by the user):
+/// then, like an archive member, it is skipped unless its format reads
+/// files of its name. Only a failure of the batch (a file past the
+/// decompression cap) is an `Err`.
 fn parse_file(
     read: &ReadOptions,
     feed: &str,
@@ -524,86 +403,15 @@ fn parse_file(
     records: &mut Vec<Advisory>,
     report: &mut IngestReport,
 ) -> Result<(), FeedError> {
-    let format = read.format;
+    let is_member = in_tree || file.location.contains('!');
+    if is_member && !read.format.reads_member(&file.name) {
+        report.skipped_files += 1;
+        return Ok(());
+    }
+    report.files += 1;
     let ctx = file.context(feed, fetched.clone());
-    // Records of this file start here (OVAL drops them again on a file error).
-    let start = records.len();
-    let mut merger = (format == Format::Oval).then(formats::oval::SameIdMerger::default);
-    let mut emit = |item: formats::ParseItem| {
-        let tally = ItemTally {
-            records: &mut report.records,
-            errors: &mut report.errors,
-            unknown_ecosystems: &mut report.unknown_ecosystems,
-        };
-        if let Some(record) = take_item(item, tally) {
-            match merger.as_mut() {
-                Some(merger) => merger.push(records, record),
-                None => records.push(record),
-            }
-        }
-    };
-    match format {
-        Format::Osv => {
-            let is_member = in_tree || file.location.contains('!');
-            let syntax = match formats::osv::Syntax::from_path(&file.name) {
-                Some(s) => s,
-                // Inside archives and trees only record files count; a file
-                // named on the command line is read whatever its name.
-                None if is_member => {
-                    report.skipped_files += 1;
-                    return Ok(());
-                }
-                None => formats::osv::Syntax::sniff(&file.bytes),
-            };
-            report.files += 1;
-            formats::osv::parse(&file.bytes, syntax, &ctx, &mut emit);
-        }
-        Format::Oval => {
-            report.files += 1;
-            let options = read.oval();
-            let result = formats::oval::parse_bytes_with(&file.bytes, &options, &ctx, &mut emit);
-            return finish_oval_file(result, &options, &ctx, start, records, report);
-        }
-        Format::AlpineSecdb | Format::DebianTracker | Format::Csaf => {
-            let is_member = in_tree || file.location.contains('!');
-            if is_member && !json_feed_member(format, &file.name) {
-                report.skipped_files += 1;
-                return Ok(());
-            }
-            report.files += 1;
-            match format {
-                Format::AlpineSecdb => formats::alpine::parse(&file.bytes, &ctx, &mut emit),
-                Format::DebianTracker => {
-                    formats::debian_tracker::parse(&file.bytes, &ctx, &mut emit)
-                }
-                _ => formats::csaf::parse(&file.bytes, &ctx, &mut emit),
-            }
-        }
-        Format::Mail => {
-            // Any container (mbox, pipermail, digest, message, .gz) is
-            // detected from the bytes; a maildir walked as a tree yields
-            // one message per file.
-            report.files += 1;
-            let stats = formats::mail::parse(&file.bytes, &ctx, &mut emit);
-            for (reason, n) in stats.skipped {
-                *report.skipped_messages.entry(reason).or_default() += n as u64;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether a file met inside a directory or archive is one the JSON-feed
-/// formats read (a file named on the command line is always read).
-fn json_feed_member(format: Format, location: &str) -> bool {
-    let lower = location.to_ascii_lowercase();
-    let name = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
-    match format {
-        Format::AlpineSecdb => [".json", ".yaml", ".yml"].iter().any(|e| name.ends_with(e)),
-        Format::DebianTracker => {
-            name.ends_with(".json") || name == "list" || name.ends_with(".list")
-        }
-        Format::Csaf => name.ends_with(".json") || name.ends_with(".jsonl"),
-        Format::Osv | Format::Oval | Format::Mail => false,
-    }
+    let outcome = formats::read_bytes(read, &ctx, &file.name, &file.bytes, records, &mut |item| {
+        take_item(item, report)
+    });
+    settle(outcome, report)
 }

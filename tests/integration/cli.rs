@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use advisord::formats::oval::Dialect;
 use advisord::formats::Format;
-use advisord::pipeline::ingest::ReadOptions;
+use advisord::formats::ReadOptions;
 use serde_json::Value;
 
 use crate::common;

@@ -1,0 +1,259 @@
+//! The one entry point orchestration calls to read a file in a given
+//! format: which member files a format reads, whether it streams a local
+//! file from disk, how its records of one file (and of one batch) are
+//! joined, and what a whole-file failure drops. A new format touches only
+//! `formats/`; `pipeline::ingest` reads, calls this, and stores.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::oval::{self, Dialect, OvalError};
+use super::{alpine, csaf, debian_tracker, mail, osv, Format, ParseItem, SourceContext};
+use crate::model::Advisory;
+
+/// How the sources of an ingest are read: the format, the options some
+/// formats take, and how local inputs are unpacked and walked. A bare
+/// [`Format`] converts into one with the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The upstream format.
+    pub format: Format,
+    /// OVAL only: parse with this dialect instead of detecting it (other
+    /// formats ignore it; the command line refuses it with them).
+    pub dialect: Option<Dialect>,
+    /// Most bytes one decompressed file or archive member may hold (`None`:
+    /// the in-memory unpacking default for files unpacked in memory, and
+    /// [`oval::Options::default`]'s cap for files streamed from disk).
+    /// Exceeding it fails the batch.
+    pub max_decompressed: Option<u64>,
+    /// A directory walk follows symbolic links (only inside the tree).
+    pub follow_symlinks: bool,
+}
+
+impl ReadOptions {
+    /// `format` with default options.
+    pub fn new(format: Format) -> Self {
+        ReadOptions {
+            format,
+            dialect: None,
+            max_decompressed: None,
+            follow_symlinks: false,
+        }
+    }
+
+    /// The options of a catalog or mirror feed: for OVAL, its `dialect`
+    /// (by name) is the one to parse with; other formats ignore it.
+    pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, String> {
+        let dialect = match (format, dialect) {
+            (Format::Oval, Some(name)) => Some(Dialect::parse_name(name)?),
+            _ => None,
+        };
+        Ok(ReadOptions {
+            dialect,
+            ..ReadOptions::new(format)
+        })
+    }
+
+    /// The options of the OVAL parser.
+    fn oval(&self) -> oval::Options {
+        let defaults = oval::Options::default();
+        oval::Options {
+            dialect: self.dialect,
+            max_decompressed: self.max_decompressed.unwrap_or(defaults.max_decompressed),
+        }
+    }
+}
+
+impl From<Format> for ReadOptions {
+    fn from(format: Format) -> Self {
+        ReadOptions::new(format)
+    }
+}
+
+impl Format {
+    /// Whether a file met inside a directory tree or archive (not named by
+    /// the user, which is always read) is one this format reads, by its
+    /// name: `*.json` for CSAF, `*.json`/`*.yaml` for OSV, every file for
+    /// OVAL and mail.
+    pub fn reads_member(self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let base = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
+        match self {
+            Format::Osv => osv::Syntax::from_path(name).is_some(),
+            Format::AlpineSecdb => [".json", ".yaml", ".yml"].iter().any(|e| base.ends_with(e)),
+            Format::DebianTracker => {
+                base.ends_with(".json") || base == "list" || base.ends_with(".list")
+            }
+            Format::Csaf => base.ends_with(".json") || base.ends_with(".jsonl"),
+            Format::Oval | Format::Mail => true,
+        }
+    }
+
+    /// Whether a plain local file (not an archive) of this format is
+    /// streamed from disk by [`read_path`] instead of loaded: RHEL and SUSE
+    /// OVAL files expand to gigabytes.
+    pub fn streams_from_disk(self) -> bool {
+        match self {
+            Format::Oval => true,
+            Format::Osv
+            | Format::AlpineSecdb
+            | Format::DebianTracker
+            | Format::Csaf
+            | Format::Mail => false,
+        }
+    }
+}
+
+/// What reading one file gave besides its records.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    /// Records already handed to `take` that were dropped again because the
+    /// file as a whole turned out unreadable (an OVAL file is all or nothing).
+    pub dropped: u64,
+    /// Messages that are not advisories (replies, discussion), by reason.
+    pub skipped_messages: BTreeMap<String, u64>,
+}
+
+/// A failure that stops the batch: unlike a bad record or an unreadable
+/// file, which are reported and skipped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A local file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file decompresses past the cap.
+    #[error("{path}: decompressed size exceeds the cap of {limit} bytes")]
+    TooLarge {
+        /// The file (as its records name it).
+        path: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+}
+
+/// Reads one file's `bytes` (its syntax told by `name` where the format
+/// has several) with `options`. Every parsed item goes to `take`, which
+/// tallies it and hands back the records to keep; kept records are added
+/// to `records`, joined with earlier ones of the same file and id where
+/// the format says so. A file that is not the format at all yields one
+/// whole-file error through `take`.
+pub fn read_bytes(
+    options: &ReadOptions,
+    ctx: &SourceContext,
+    name: &str,
+    bytes: &[u8],
+    records: &mut Vec<Advisory>,
+    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+) -> Result<FileOutcome, ReadError> {
+    let mut outcome = FileOutcome::default();
+    match options.format {
+        Format::Oval => {
+            let oval = options.oval();
+            return read_oval(&oval, ctx, records, take, |emit| {
+                oval::parse_bytes_with(bytes, &oval, ctx, emit)
+            });
+        }
+        Format::Osv => {
+            let syntax = osv::Syntax::from_path(name).unwrap_or_else(|| osv::Syntax::sniff(bytes));
+            osv::parse(bytes, syntax, ctx, &mut keep(records, take));
+        }
+        Format::AlpineSecdb => alpine::parse(bytes, ctx, &mut keep(records, take)),
+        Format::DebianTracker => debian_tracker::parse(bytes, ctx, &mut keep(records, take)),
+        Format::Csaf => csaf::parse(bytes, ctx, &mut keep(records, take)),
+        Format::Mail => {
+            // Any container (mbox, pipermail, digest, message, .gz) is
+            // detected from the bytes.
+            let stats = mail::parse(bytes, ctx, &mut keep(records, take));
+            for (reason, n) in stats.skipped {
+                *outcome.skipped_messages.entry(reason).or_default() += n as u64;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Reads the local file at `path` like [`read_bytes`]; a format that
+/// [`Format::streams_from_disk`] streams it (plain or compressed), so a
+/// multi-GB file never sits in memory; any other reads its bytes as they
+/// are (unpack archives and compressed files before calling this).
+pub fn read_path(
+    options: &ReadOptions,
+    ctx: &SourceContext,
+    path: &Path,
+    records: &mut Vec<Advisory>,
+    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+) -> Result<FileOutcome, ReadError> {
+    if options.format.streams_from_disk() {
+        let oval = options.oval();
+        return read_oval(&oval, ctx, records, take, |emit| {
+            oval::parse_path_with(path, &oval, ctx, emit)
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    read_bytes(options, ctx, &name, &bytes, records, take)
+}
+
+/// Joins the records of one batch that several files gave the same id:
+/// the Alpine secdb has one file per release, each naming
+/// `ALPINE-CVE-...` (see [`alpine::merge_releases`]); other formats keep
+/// one record per id per file.
+pub fn merge_batch(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
+    match format {
+        Format::AlpineSecdb => alpine::merge_releases(records),
+        Format::Osv | Format::DebianTracker | Format::Csaf | Format::Oval | Format::Mail => records,
+    }
+}
+
+/// An emit callback that keeps what `take` hands back.
+fn keep<'a>(
+    records: &'a mut Vec<Advisory>,
+    take: &'a mut dyn FnMut(ParseItem) -> Option<Advisory>,
+) -> impl FnMut(ParseItem) + 'a {
+    move |item| records.extend(take(item))
+}
+
+/// Runs one OVAL parse (`parse` calls the parser with an emit callback):
+/// records of one id are joined as they arrive; a file that is not
+/// well-formed OVAL keeps none of its records but one error; a file past
+/// the decompression cap fails the batch.
+fn read_oval(
+    options: &oval::Options,
+    ctx: &SourceContext,
+    records: &mut Vec<Advisory>,
+    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    parse: impl FnOnce(&mut dyn FnMut(ParseItem)) -> Result<Dialect, OvalError>,
+) -> Result<FileOutcome, ReadError> {
+    let start = records.len();
+    let mut merger = oval::SameIdMerger::default();
+    let mut kept = 0u64;
+    let result = parse(&mut |item| {
+        if let Some(record) = take(item) {
+            kept += 1;
+            merger.push(records, record);
+        }
+    });
+    match result {
+        Ok(_) => Ok(FileOutcome::default()),
+        Err(OvalError::TooLarge(_)) => Err(ReadError::TooLarge {
+            path: ctx.source.clone(),
+            limit: options.max_decompressed,
+        }),
+        Err(e) => {
+            records.truncate(start);
+            take(Err(ctx.file_error(e.to_string())));
+            Ok(FileOutcome {
+                dropped: kept,
+                ..FileOutcome::default()
+            })
+        }
+    }
+}
