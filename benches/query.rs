@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use advisord::formats::Format;
 use advisord::model::Timestamp;
-use advisord::query::PackageQuery;
+use advisord::query::{match_batch, PackageQuery};
 use advisord::store::{tables, Store};
 use redb::ReadableDatabase;
 
@@ -65,15 +65,16 @@ fn main() {
         }
     }
     assert_eq!(queries.len(), 1000);
+    let asked: Vec<&PackageQuery> = queries.iter().collect();
     let keys: Vec<_> = queries.iter().map(PackageQuery::index_key).collect();
 
     let store = Store::open(&db).expect("open");
     let (batch, matched) = common::best_of(10, || {
-        let rows = store.lookup_packages(&keys).expect("lookup");
-        queries
+        let snapshot = store.snapshot().expect("snapshot");
+        match_batch(&snapshot, &asked)
+            .expect("lookup")
             .iter()
-            .zip(rows)
-            .map(|(q, rows)| q.matches(rows).len())
+            .map(|answer| answer.matches.len())
             .sum::<usize>()
     });
     drop(store);
@@ -83,9 +84,10 @@ fn main() {
         let txn = database.begin_read().expect("read txn");
         let table = txn.open_table(tables::PACKAGES).expect("table");
         let mut found = 0usize;
-        for (base, name, _) in &keys {
+        for key in &keys {
+            let (base, name) = (key.base.as_str(), key.name.as_str());
             let range = table
-                .range((base.as_str(), name.as_str(), "", "")..)
+                .range((base, name, "", "")..)
                 .expect("range");
             for row in range {
                 let (key, value) = row.expect("row");

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Event, Finding, InventoryPackage};
-use crate::query::{PackageQuery, QueryError};
+use crate::query::{match_batch, PackageAnswer, PackageQuery, QueryError};
 use crate::store::snapshot::Snapshot;
 use crate::store::{IndexedMatch, StoreError};
 
@@ -529,33 +529,20 @@ pub fn findings(
     snapshot: &Snapshot,
     packages: &[InventoryPackage],
 ) -> Result<Vec<Option<Finding>>, StoreError> {
-    let mut keys = Vec::with_capacity(packages.len());
-    let mut queries = Vec::with_capacity(packages.len());
-    for p in packages {
-        match p.query() {
-            Ok(q) => {
-                keys.push(q.index_key());
-                queries.push(Some(q));
-            }
-            // Inventories are validated when read; a package that no longer
-            // validates (ecosystem renamed on upgrade) matches nothing.
-            Err(_) => {
-                keys.push((String::new(), String::new(), None));
-                queries.push(None);
-            }
-        }
-    }
-    let rows = snapshot.lookup_packages(&keys)?;
+    // Inventories are validated when read; a package that no longer
+    // validates (ecosystem renamed on upgrade) matches nothing.
+    let queries: Vec<Option<PackageQuery>> = packages.iter().map(|p| p.query().ok()).collect();
+    let valid: Vec<&PackageQuery> = queries.iter().flatten().collect();
+    let mut answers = match_batch(snapshot, &valid)?.into_iter();
     Ok(packages
         .iter()
-        .zip(rows)
-        .zip(queries)
-        .map(|((package, rows), query)| {
-            let query = query?;
-            if rows.is_empty() {
+        .zip(&queries)
+        .map(|(package, query)| {
+            // Only valid queries were answered, in order.
+            if query.is_none() {
                 return None;
             }
-            let matches = query.matches(rows.clone());
+            let PackageAnswer { matches, rows } = answers.next()?;
             if matches.is_empty() {
                 return None;
             }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use crate::model::{ecosystem, Ecosystem};
-use crate::store::{IndexedMatch, Store, StoreError};
+use crate::store::snapshot::Snapshot;
+use crate::store::{IndexedMatch, PackageKey, Store, StoreError};
 use crate::version::AffectedVerdict;
 
 /// Why a query cannot be answered as asked.
@@ -143,25 +144,19 @@ impl PackageQuery {
         PackageQuery::new(&parsed.ecosystem, &parsed.name, version.as_deref())
     }
 
-    /// The index key: base ecosystem, normalized name, release filter.
-    pub fn index_key(&self) -> (String, String, Option<String>) {
-        let full = self.ecosystem.release().map(|_| self.ecosystem.to_string());
-        (
-            self.ecosystem.base().to_string(),
-            self.ecosystem.index_name(&self.name),
-            full,
-        )
+    /// The package-index key this query reads.
+    pub fn index_key(&self) -> PackageKey {
+        PackageKey::of(&self.ecosystem, &self.name)
     }
 
     /// Runs the query against `store`.
     pub fn run(&self, store: &Store) -> Result<Vec<QueryMatch>, QueryError> {
-        let (base, name, full) = self.index_key();
-        let rows = store.lookup_package(&base, &name, full.as_deref())?;
-        Ok(self.matches(rows))
+        let rows = store.lookup_package(&self.index_key())?;
+        Ok(self.matches(&rows))
     }
 
     /// Which of the package's index rows match this query (see [`match_rows`]).
-    pub fn matches(&self, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
+    pub fn matches(&self, rows: &[IndexedMatch]) -> Vec<QueryMatch> {
         let version = self.version.as_deref().map(|v| match self.unevaluated {
             Some(_) => AskedVersion::Unreadable(v),
             None => AskedVersion::Readable(v),
@@ -182,7 +177,7 @@ pub enum AskedVersion<'a> {
 
 /// Decides which index rows match `version` (all of them when `None`),
 /// one result per id, sorted by id. A definite match wins over "possibly".
-pub fn match_rows(version: Option<AskedVersion<'_>>, rows: Vec<IndexedMatch>) -> Vec<QueryMatch> {
+pub fn match_rows(version: Option<AskedVersion<'_>>, rows: &[IndexedMatch]) -> Vec<QueryMatch> {
     let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
     for row in rows {
         let verdict = match version {
@@ -207,17 +202,45 @@ pub fn match_rows(version: Option<AskedVersion<'_>>, rows: Vec<IndexedMatch>) ->
         };
         let candidate = QueryMatch {
             id: row.id.clone(),
-            modified: row.modified,
+            modified: row.modified.clone(),
             unevaluated,
         };
         match out.get(&row.id) {
             Some(existing) if existing.unevaluated.is_none() => {}
             _ => {
-                out.insert(row.id, candidate);
+                out.insert(row.id.clone(), candidate);
             }
         }
     }
     out.into_values().collect()
+}
+
+/// One query's answer from [`match_batch`]: its matches and the index rows
+/// they were decided from (findings read fixed versions from the rows).
+#[derive(Debug, Clone)]
+pub struct PackageAnswer {
+    /// What matched, one per id, sorted by id.
+    pub matches: Vec<QueryMatch>,
+    /// The package's index rows.
+    pub rows: Vec<IndexedMatch>,
+}
+
+/// Answers many queries from one read view of the store, in order: the
+/// one batch path of `querybatch`, inventory findings and watches.
+pub fn match_batch(
+    snapshot: &Snapshot,
+    queries: &[&PackageQuery],
+) -> Result<Vec<PackageAnswer>, StoreError> {
+    let keys: Vec<PackageKey> = queries.iter().map(|q| q.index_key()).collect();
+    let rows = snapshot.lookup_packages(&keys)?;
+    Ok(queries
+        .iter()
+        .zip(rows)
+        .map(|(query, rows)| PackageAnswer {
+            matches: query.matches(&rows),
+            rows,
+        })
+        .collect())
 }
 
 fn combine(verdicts: impl Iterator<Item = AffectedVerdict>) -> AffectedVerdict {
@@ -373,13 +396,13 @@ mod tests {
             ),
             row("C", "npm", None, vec![Event::Introduced("0".into())]),
         ];
-        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), rows.clone());
+        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), &rows);
         let ids: Vec<_> = got
             .iter()
             .map(|m| (m.id.as_str(), m.unevaluated.is_some()))
             .collect();
         assert_eq!(ids, vec![("A", false), ("C", true)]);
-        assert_eq!(match_rows(None, rows).len(), 3);
+        assert_eq!(match_rows(None, &rows).len(), 3);
     }
 
     #[test]
@@ -400,7 +423,7 @@ mod tests {
         let q = PackageQuery::new("npm", "x", Some("1:2.3-4.el9")).unwrap();
         let reason = q.unevaluated.as_deref().unwrap();
         assert!(reason.contains("semver"), "{reason}");
-        let got = q.matches(vec![listed, ranged.clone()]);
+        let got = q.matches(&[listed, ranged.clone()]);
         assert_eq!(got.len(), 1);
         assert_eq!(
             (got[0].id.as_str(), got[0].unevaluated.as_ref()),
@@ -409,7 +432,7 @@ mod tests {
         // The same range with a readable version matches.
         let q = PackageQuery::new("npm", "x", Some("1.0.0")).unwrap();
         assert!(q.unevaluated.is_none());
-        assert_eq!(q.matches(vec![ranged]).len(), 1);
+        assert_eq!(q.matches(&[ranged]).len(), 1);
         // A date is no PEP 440 version (only a legacy one): not evaluated.
         let q = PackageQuery::new("PyPI", "x", Some("2019-09-12")).unwrap();
         assert!(q.unevaluated.is_some());
@@ -453,6 +476,13 @@ mod tests {
             Err(QueryError::UnknownEcosystem(_))
         ));
         let q = PackageQuery::new("pypi", "Jinja2", None).unwrap();
-        assert_eq!(q.index_key(), ("PyPI".into(), "jinja2".into(), None));
+        assert_eq!(
+            q.index_key(),
+            PackageKey {
+                base: "PyPI".into(),
+                name: "jinja2".into(),
+                release: None
+            }
+        );
     }
 }

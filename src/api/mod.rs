@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::query::QueryError;
 use crate::store::Store;
 
+mod admin;
 mod changes;
 mod feeds;
 mod osv;

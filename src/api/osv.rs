@@ -21,7 +21,7 @@ use super::pool::{admit, HeavyPool};
 use super::{blocking, ApiError, AppState};
 use crate::freshness;
 use crate::model::Ecosystem;
-use crate::query::{PackageQuery, QueryMatch};
+use crate::query::{match_batch, PackageQuery, QueryMatch};
 use crate::store::Store;
 
 /// Results per page of `/v1/query` and per query of `/v1/querybatch`, as on OSV.dev.
@@ -232,14 +232,14 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
         queries.push((query, after));
     }
     let stale = stale_feeds(state, queries.iter().map(|(q, _)| &q.ecosystem))?;
-    let keys: Vec<_> = queries.iter().map(|(q, _)| q.index_key()).collect();
-    let rows = state.store.lookup_packages(&keys)?;
+    let asked: Vec<&PackageQuery> = queries.iter().map(|(q, _)| q).collect();
+    let answers = match_batch(&state.store.snapshot()?, &asked)?;
     let mut unevaluated = Vec::new();
     let results: Vec<serde_json::Value> = queries
         .into_iter()
-        .zip(rows)
-        .map(|((q, after), rows)| {
-            let matches = q.matches(rows);
+        .zip(answers)
+        .map(|((q, after), answer)| {
+            let matches = answer.matches;
             let (page, next) = page_of(&matches, after.as_deref());
             let mut result = serde_json::Map::new();
             if !page.is_empty() {

@@ -1,15 +1,15 @@
 //! `POST /v1/scans` (admin token): scan an image reference without
 //! registering a watch. Admin-only because it makes the server fetch.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::{blocking, require_admin, ApiError, AppState};
+use super::admin::AdminJson;
+use super::{blocking, ApiError, AppState};
 use crate::image::{report, ImageContents, ImageError, ImageRef};
 use crate::notify::watches;
 
@@ -64,12 +64,8 @@ pub(super) async fn read_image(
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminJson(body): AdminJson<ScanBody>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let body: ScanBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
     let contents = read_image(&body.image, body.platform.as_deref(), body.insecure).await?;
     let store = state.store.clone();
     let value = blocking(move || {

@@ -1,15 +1,15 @@
 //! Webhook subscriptions (admin token): `POST/GET /v1/subscriptions`,
 //! `GET/DELETE /v1/subscriptions/{id}`.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::{blocking, require_admin, ApiError, AppState};
+use super::admin::{found, Admin, AdminJson};
+use super::{blocking, ApiError, AppState};
 use crate::model::Timestamp;
 use crate::notify::filter::validate;
 use crate::notify::new_id;
@@ -94,12 +94,8 @@ pub(super) fn view(sub: &Subscription) -> serde_json::Value {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminJson(body): AdminJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let body: CreateBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
     check_webhook(&state.hub, &body.url, &body.secret).await?;
     validate(&body.filter).map_err(ApiError::BadRequest)?;
     let store = state.store.clone();
@@ -117,8 +113,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&sub))).into_response())
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
+async fn list(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let store = state.store.clone();
     let subs = blocking(move || Ok(store.subscriptions()?)).await?;
     let views: Vec<_> = subs.iter().map(view).collect();
@@ -127,31 +122,23 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
 
 async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let store = state.store.clone();
-    let lookup = id.clone();
-    match blocking(move || Ok(store.subscription(&lookup)?)).await? {
-        Some(sub) => Ok(Json(view(&sub)).into_response()),
-        None => Err(ApiError::NotFound(format!("subscription {id} not found"))),
-    }
+    let sub = found(&state, "subscription", id, |store, id| store.subscription(id)).await?;
+    Ok(Json(view(&sub)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
     // Stop the task first so no new POST starts once we answer.
     state.hub.stop_delivery(&id);
-    let store = state.store.clone();
-    let lookup = id.clone();
-    if blocking(move || Ok(store.delete_subscription(&lookup)?)).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::NotFound(format!("subscription {id} not found")))
-    }
+    found(&state, "subscription", id, |store, id| {
+        Ok(store.delete_subscription(id)?.then_some(()))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

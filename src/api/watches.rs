@@ -1,11 +1,10 @@
 //! Inventory watches (admin token): `POST/GET /v1/watches`,
 //! `GET/DELETE /v1/watches/{id}`, `GET /v1/watches/{id}/events`.
 
-use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::handler::Handler;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +12,8 @@ use serde::Deserialize;
 
 use super::pool::{admit, HeavyPool};
 use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
-use super::{blocking, require_admin, ApiError, AppState};
+use super::admin::{found, Admin, AdminJson};
+use super::{blocking, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
 use crate::model::Timestamp;
 use crate::notify::new_id;
@@ -139,12 +139,8 @@ fn watch_view(watch: &Watch) -> serde_json::Value {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminJson(body): AdminJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let body: CreateBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
     if body.name.trim().is_empty() {
         return Err(ApiError::BadRequest("name is empty".into()));
     }
@@ -230,8 +226,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
+async fn list(State(state): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let store = state.store.clone();
     let watches = blocking(move || Ok(store.watches()?)).await?;
     let views: Vec<_> = watches
@@ -246,37 +241,24 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
 
 async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let store = state.store.clone();
-    let lookup = id.clone();
-    match blocking(move || Ok(store.watch(&lookup)?)).await? {
-        Some(watch) => Ok(Json(watch_view(&watch)).into_response()),
-        None => Err(ApiError::NotFound(format!("watch {id} not found"))),
-    }
+    let watch = found(&state, "watch", id, |store, id| store.watch(id)).await?;
+    Ok(Json(watch_view(&watch)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
-    let store = state.store.clone();
-    let lookup = id.clone();
-    let deleted = blocking(move || Ok(store.delete_watch(&lookup)?)).await?;
-    match deleted {
-        Some(watch) => {
-            if let Some(sub) = &watch.subscription {
-                state.hub.stop_delivery(sub);
-            }
-            state.hub.watches_changed();
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        None => Err(ApiError::NotFound(format!("watch {id} not found"))),
+    let watch = found(&state, "watch", id, |store, id| store.delete_watch(id)).await?;
+    if let Some(sub) = &watch.subscription {
+        state.hub.stop_delivery(sub);
     }
+    state.hub.watches_changed();
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,11 +272,10 @@ struct EventParams {
 
 async fn events(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<String>,
     query: Result<Query<EventParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.hub, &headers)?;
     let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let after = params.after.unwrap_or(0);
     let limit = params.limit.unwrap_or(1000).clamp(1, 1000);

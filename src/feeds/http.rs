@@ -129,17 +129,35 @@ fn client(options: &FetchOptions) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// Downloads `url` into memory, retrying transient failures.
+/// Downloads `url` into memory, retrying transient failures (a one-off
+/// [`Fetcher`] with `options`).
 pub async fn get(url: &str, options: &FetchOptions) -> Result<Vec<u8>, FetchError> {
-    let client = client(options).map_err(|source| FetchError::Transport {
-        url: url.to_string(),
-        source,
+    let fetcher = Fetcher::new(options.clone()).map_err(|e| match e {
+        FetchError::Transport { source, .. } => FetchError::Transport {
+            url: url.to_string(),
+            source,
+        },
+        other => other,
     })?;
+    fetcher.get(url).await
+}
+
+/// Runs `once` until it succeeds, fails for good, or `options.attempts`
+/// are spent; transient failures wait a jittered exponential backoff.
+async fn with_retries<T, F, Fut>(
+    url: &str,
+    options: &FetchOptions,
+    mut once: F,
+) -> Result<T, FetchError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, FetchError>>,
+{
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match get_once(&client, url, options).await {
-            Ok(bytes) => return Ok(bytes),
+        match once().await {
+            Ok(value) => return Ok(value),
             Err(e) if attempt < options.attempts && is_transient(&e) => {
                 let delay = backoff(options.retry_base, attempt);
                 tracing::warn!(%url, attempt, ?delay, error = %e, "download failed; retrying");
@@ -286,19 +304,19 @@ impl Fetcher {
         max_bytes: Option<u64>,
     ) -> Result<FetchOutcome, FetchError> {
         let limit = max_bytes.unwrap_or(self.options.max_bytes);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.fetch_once(url, dest, validators, resume, limit).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(e) if attempt < self.options.attempts && is_transient(&e) => {
-                    let delay = backoff(self.options.retry_base, attempt);
-                    tracing::warn!(%url, attempt, ?delay, error = %e, "download failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        with_retries(url, &self.options, || {
+            self.fetch_once(url, dest, validators, resume, limit)
+        })
+        .await
+    }
+
+    /// Downloads `url` into memory (at most the options' `max_bytes`),
+    /// retrying transient failures.
+    pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        with_retries(url, &self.options, || {
+            get_once(&self.client, url, &self.options)
+        })
+        .await
     }
 
     async fn fetch_once(

@@ -72,7 +72,7 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
+    is_cve_id, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
     RangeKind, Reference, Severity, SeverityKind, Timestamp,
 };
 
@@ -361,7 +361,7 @@ fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn
     }
     // Per-CVE documents (VEX) give one record per vulnerability; documents
     // named by an advisory id (even Red Hat's `csaf_vex` RHSAs) give one.
-    let per_vulnerability = tracking_id.starts_with("CVE-");
+    let per_vulnerability = is_cve_id(&tracking_id);
     let doc_refs = references(&doc.document.references);
     let doc_severity = doc
         .document
@@ -460,7 +460,7 @@ fn vex_record(
     let cve_id: Option<AdvisoryId> = cve
         .parse()
         .ok()
-        .filter(|c: &AdvisoryId| c.kind() == IdKind::Cve);
+        .filter(|c: &AdvisoryId| is_cve_id(c.as_str()));
     let mut builder = AffectedBuilder::default();
     builder.add_vulnerability(vuln, index);
     let unresolved = builder.unresolved;

@@ -98,6 +98,21 @@ impl IdKind {
     }
 }
 
+/// Whether `text` is exactly a CVE id: `CVE-`, a four-digit year, `-`,
+/// and four or more digits. The one test of CVE syntax (OVAL titles and
+/// references, CSAF documents); [`IdKind::detect`] only reads the prefix.
+pub fn is_cve_id(text: &str) -> bool {
+    let mut parts = text.split('-');
+    parts.next() == Some("CVE")
+        && parts
+            .next()
+            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .next()
+            .is_some_and(|n| n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_none()
+}
+
 /// An advisory identifier: non-empty, no whitespace or control characters.
 ///
 /// Validated on construction so every id in the store can be used as a URL
@@ -173,6 +188,16 @@ impl fmt::Display for AdvisoryId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cve_syntax() {
+        assert!(is_cve_id("CVE-2021-3449"));
+        assert!(is_cve_id("CVE-2021-1234567"));
+        assert!(!is_cve_id("CVE-21-3449"));
+        assert!(!is_cve_id("CVE-2021-123"));
+        assert!(!is_cve_id("CVE-2021-3449-1"));
+        assert!(!is_cve_id("RHSA-2021:1"));
+    }
 
     #[test]
     fn detects_families() {

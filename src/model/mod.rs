@@ -17,7 +17,7 @@ pub use advisory::{
     Reference, Severity, SeverityKind,
 };
 pub use ecosystem::{Ecosystem, EcosystemInfo, InvalidEcosystem, NameRule, ECOSYSTEMS};
-pub use id::{AdvisoryId, IdKind, InvalidId};
+pub use id::{is_cve_id, AdvisoryId, IdKind, InvalidId};
 pub use inventory::{Finding, InventoryPackage};
 pub use provenance::Provenance;
 pub use scheme::{UnknownScheme, VersionScheme, ALL_SCHEMES};

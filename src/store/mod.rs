@@ -14,15 +14,18 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Advisory, Ecosystem, Provenance, RangeKind, Timestamp};
+use crate::model::{Advisory, Provenance, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
+mod key;
 mod merge;
 pub mod snapshot;
 pub mod subscriptions;
 pub mod tables;
 pub mod watches;
 
+pub use key::PackageKey;
+use key::{row_key, RowKey};
 pub use merge::merge;
 use tables::*;
 
@@ -666,18 +669,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Index rows for a package: `base` ecosystem and `name` already in
-    /// index form ([`Ecosystem::index_name`]); `full` restricts to one
-    /// release (`Debian:12`), `None` takes every release.
-    pub fn lookup_package(
-        &self,
-        base: &str,
-        name: &str,
-        full: Option<&str>,
-    ) -> Result<Vec<IndexedMatch>, StoreError> {
+    /// Index rows for a package (see [`PackageKey`]: one release, or every
+    /// release when the key names none).
+    pub fn lookup_package(&self, key: &PackageKey) -> Result<Vec<IndexedMatch>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
-        lookup_in(&table, base, name, full)
+        lookup_in(&table, key)
     }
 
     /// Whether the package index holds any row of base ecosystem `base`
@@ -701,31 +698,14 @@ impl Store {
     /// Looks up many packages in one read transaction.
     pub fn lookup_packages(
         &self,
-        keys: &[(String, String, Option<String>)],
+        keys: &[PackageKey],
     ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
-        let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
-        keys.iter()
-            .map(|(base, name, full)| lookup_in(&table, base, name, full.as_deref()))
-            .collect()
+        self.snapshot()?.lookup_packages(keys)
     }
 
     /// Change-log entries with `seq > after`, at most `limit`.
     pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
-        let table = txn.open_table(CHANGES).map_err(db_err("open changes"))?;
-        let mut out = Vec::new();
-        for row in table
-            .range(after.saturating_add(1)..)
-            .map_err(db_err("scan changes"))?
-            .take(limit)
-        {
-            let (seq, value) = row.map_err(db_err("scan changes"))?;
-            let entry: ChangeEntry = serde_json::from_slice(value.value())
-                .map_err(codec_err(format!("change {}", seq.value())))?;
-            out.push(entry);
-        }
-        Ok(out)
+        self.snapshot()?.changes_after(after, limit)
     }
 
     /// The state of `feed`, if it was ever ingested.
@@ -814,10 +794,13 @@ fn backfill_feed_records(txn: &redb::WriteTransaction) -> Result<(), StoreError>
 
 fn lookup_in(
     table: &impl ReadableTable<(&'static str, &'static str, &'static str, &'static str), &'static [u8]>,
-    base: &str,
-    name: &str,
-    full: Option<&str>,
+    wanted: &PackageKey,
 ) -> Result<Vec<IndexedMatch>, StoreError> {
+    let (base, name, full) = (
+        wanted.base.as_str(),
+        wanted.name.as_str(),
+        wanted.release.as_deref(),
+    );
     let mut out = Vec::new();
     let start = (base, name, full.unwrap_or(""), "");
     for row in table.range(start..).map_err(db_err("scan packages"))? {
@@ -1143,22 +1126,12 @@ fn alias_keys(record: &Advisory) -> BTreeSet<String> {
         .collect()
 }
 
-type IndexKey = (String, String, String);
-
-fn index_key(ecosystem: &Ecosystem, name: &str) -> IndexKey {
-    (
-        ecosystem.base().to_string(),
-        ecosystem.index_name(name),
-        ecosystem.to_string(),
-    )
-}
-
-fn index_keys(record: &Advisory) -> BTreeSet<IndexKey> {
+fn index_keys(record: &Advisory) -> BTreeSet<RowKey> {
     record
         .affected
         .iter()
         .filter_map(|a| a.package.as_ref())
-        .map(|p| index_key(&p.ecosystem, &p.name))
+        .map(|p| row_key(&p.ecosystem, &p.name))
         .collect()
 }
 
@@ -1166,8 +1139,8 @@ fn index_keys(record: &Advisory) -> BTreeSet<IndexKey> {
 /// affected entry. `SEMVER` ranges use the semver scheme whatever the
 /// ecosystem; `ECOSYSTEM` ranges the ecosystem's scheme (or none); `GIT`
 /// ranges are not version ranges and are left out.
-pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<IndexKey, Vec<RangeSpec>> {
-    let mut out: std::collections::BTreeMap<IndexKey, Vec<RangeSpec>> = Default::default();
+pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Vec<RangeSpec>> {
+    let mut out: std::collections::BTreeMap<RowKey, Vec<RangeSpec>> = Default::default();
     for affected in &record.affected {
         let Some(package) = &affected.package else {
             continue;
@@ -1192,7 +1165,7 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<IndexKey, 
                 }),
             })
             .collect();
-        out.entry(index_key(&package.ecosystem, &package.name))
+        out.entry(row_key(&package.ecosystem, &package.name))
             .or_default()
             .push(RangeSpec {
                 ranges,

@@ -4,7 +4,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::tables::*;
-use super::{codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, Store, StoreError};
+use super::{codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, PackageKey, Store, StoreError};
 
 /// A consistent read view of the store: change log and package index at one
 /// instant.
@@ -56,14 +56,14 @@ impl Snapshot {
     /// Index rows for many packages (see [`Store::lookup_packages`]).
     pub fn lookup_packages(
         &self,
-        keys: &[(String, String, Option<String>)],
+        keys: &[PackageKey],
     ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
         let table = self
             .txn
             .open_table(PACKAGES)
             .map_err(db_err("open packages"))?;
         keys.iter()
-            .map(|(base, name, full)| lookup_in(&table, base, name, full.as_deref()))
+            .map(|key| lookup_in(&table, key))
             .collect()
     }
 

@@ -3,6 +3,7 @@
 //! and the small text helpers dialects use to read them.
 
 use super::xml::Definition;
+use crate::model::is_cve_id;
 
 /// A platform criterion before the dialect names its ecosystem.
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ pub fn cve_ids(def: &Definition) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut add = |text: &str| {
         for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
-            if is_cve(token) && !out.iter().any(|o| o == token) {
+            if is_cve_id(token) && !out.iter().any(|o| o == token) {
                 out.push(token.to_string());
             }
         }
@@ -49,19 +50,6 @@ pub fn cve_ids(def: &Definition) -> Vec<String> {
         add(first);
     }
     out
-}
-
-/// Whether `s` is a CVE id (`CVE-YYYY-NNNN...`).
-pub fn is_cve(s: &str) -> bool {
-    let mut parts = s.split('-');
-    parts.next() == Some("CVE")
-        && parts
-            .next()
-            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
-        && parts
-            .next()
-            .is_some_and(|n| n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()))
-        && parts.next().is_none()
 }
 
 /// Per-CVE identity for vulnerability definitions, advisory identity otherwise.
@@ -112,16 +100,4 @@ pub(super) fn major(s: &str) -> Option<&str> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
     Some(&rest[..end])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cve_detection() {
-        assert!(is_cve("CVE-2021-3449"));
-        assert!(!is_cve("CVE-21-3449"));
-        assert!(!is_cve("RHSA-2021:1"));
-    }
 }

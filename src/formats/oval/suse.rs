@@ -6,7 +6,8 @@
 //! state is `version equals 0` ("X is not affected") is never affected,
 //! whatever the comment says.
 
-use super::identity::{is_cve, standard_identity, Identity, RawPlatform};
+use super::identity::{standard_identity, Identity, RawPlatform};
+use crate::model::is_cve_id;
 use super::xml::Definition;
 
 /// Maps a SUSE product name to its OSV ecosystem.
@@ -121,7 +122,7 @@ pub fn identity(def: &Definition) -> Result<Identity, String> {
     match from_title.or(from_refs) {
         Some(id) => standard_identity(def, Some(id)),
         // Old per-CVE files mark CVE definitions as patches.
-        None if is_cve(def.title.trim()) => standard_identity(def, None),
+        None if is_cve_id(def.title.trim()) => standard_identity(def, None),
         None => standard_identity(def, Some(def.id.clone())),
     }
 }

@@ -6,7 +6,8 @@
 //! (`oval:com.ubuntu.jammy:` -> `Ubuntu:22.04:LTS`, Pro/FIPS streams from the
 //! title).
 
-use super::identity::{cve_ids, is_cve, standard_identity, Identity};
+use super::identity::{cve_ids, standard_identity, Identity};
+use crate::model::is_cve_id;
 use super::xml::{Definition, Node};
 
 /// Codename -> (version, LTS).
@@ -91,7 +92,7 @@ fn collect_by_cve(node: &Node, out: &mut Vec<(String, Vec<Node>)>) {
             let cve = comment
                 .strip_prefix('(')
                 .and_then(|r| r.split(')').next())
-                .filter(|c| is_cve(c));
+                .filter(|c| is_cve_id(c));
             if let Some(cve) = cve {
                 match out.iter_mut().find(|(c, _)| c == cve) {
                     Some((_, nodes)) => nodes.push(node.clone()),
