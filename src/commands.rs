@@ -16,31 +16,34 @@ use crate::store::Store;
 use crate::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::version::{batch, VersionScheme};
 
-/// Runs the parsed command line.
+/// Runs the parsed command line: one function per subcommand.
 pub async fn run(cli: Cli) -> Result<()> {
     cli.check()?;
-    // Commands that need no database come first (the store takes a process lock).
-    if let Command::Vercmp { scheme, ecosystem } = &cli.command {
-        return vercmp(*scheme, ecosystem.as_deref());
-    }
-    // The mirror needs no database (it runs on the connected machine).
-    if let Command::Mirror {
-        command:
-            MirrorCommand::Pull {
-                catalog,
-                fetch,
-                dir,
-                feeds,
-            },
-    } = &cli.command
-    {
-        return mirror_pull(catalog, fetch, dir, feeds).await;
-    }
-    let store = Store::open(&cli.db)?;
-    // Output goes through `writeln!` (not `println!`, which panics when the
-    // reader has gone): a closed pipe is an error that `main` ends quietly.
-    let mut out = std::io::stdout();
     match cli.command {
+        // Commands that need no database come first (the store takes a
+        // process lock); the mirror runs on the connected machine.
+        Command::Vercmp { scheme, ecosystem } => vercmp(scheme, ecosystem.as_deref()),
+        Command::Mirror {
+            command:
+                MirrorCommand::Pull {
+                    catalog,
+                    fetch,
+                    dir,
+                    feeds,
+                },
+        } => mirror_pull(&catalog, &fetch, &dir, &feeds).await,
+        command => {
+            let store = Store::open(&cli.db)?;
+            run_with_store(command, store, &cli.db).await
+        }
+    }
+}
+
+/// Runs a subcommand that reads or writes the store at `db`. Output goes
+/// through `writeln!` (not `println!`, which panics when the reader has
+/// gone): a closed pipe is an error that `main` ends quietly.
+async fn run_with_store(command: Command, store: Store, db: &std::path::Path) -> Result<()> {
+    match command {
         Command::Serve {
             listen,
             no_sync,
@@ -50,20 +53,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             catalog,
             fetch,
         } => {
-            let mut options = sync_options(&cli.db, &fetch, false);
+            let mut options = sync_options(db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
-            let notify = notify.config();
-            let limits = limits.limits();
-            // The idle timeout must not cut SSE streams between heartbeats.
-            if limits.idle_timeout <= notify.heartbeat {
-                anyhow::bail!(
-                    "--idle-timeout-secs ({}) must exceed --sse-heartbeat-secs ({})",
-                    limits.idle_timeout.as_secs(),
-                    notify.heartbeat.as_secs()
-                );
-            }
-            serve(store, listen, no_sync, notify, &limits, syncer).await
+            serve(store, listen, no_sync, notify.config(), limits.limits(), syncer).await
         }
         Command::Sync {
             catalog,
@@ -73,52 +66,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
             feeds,
         } => {
-            let catalog = load_catalog(&catalog)?;
-            let syncer = Syncer::new(store, catalog, sync_options(&cli.db, &fetch, force))?;
-            let reports = match from_mirror {
-                Some(dir) => syncer.sync_from_mirror(&dir, &feeds).await?,
-                None => {
-                    let specs = syncer
-                        .catalog()
-                        .select(&feeds)
-                        .map_err(anyhow::Error::msg)?;
-                    if specs.is_empty() {
-                        anyhow::bail!("no feed to sync: the catalog has no enabled feed");
-                    }
-                    let progress = (!json && std::io::stderr().is_terminal())
-                        .then(|| progress_bar(specs.len() as u64));
-                    let hook = progress.clone().map(|bar| {
-                        let hook: crate::pipeline::sync::ProgressHook = std::sync::Arc::new(move |report| {
-                            bar.inc(1);
-                            bar.set_message(report.feed.clone());
-                        });
-                        hook
-                    });
-                    let reports = syncer.sync_all_with(specs, hook).await;
-                    if let Some(bar) = progress {
-                        bar.finish_and_clear();
-                    }
-                    reports
-                }
-            };
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
-            } else {
-                for report in &reports {
-                    for error in &report.first_errors {
-                        eprintln!("skipped: {error}");
-                    }
-                    writeln!(out, "{}", report.summary())?;
-                }
-            }
-            let failed = reports
-                .iter()
-                .filter(|r| r.status == SyncStatus::Failed)
-                .count();
-            if failed > 0 {
-                anyhow::bail!("{failed} of {} feeds failed", reports.len());
-            }
-            Ok(())
+            let syncer = Syncer::new(store, load_catalog(&catalog)?, sync_options(db, &fetch, force))?;
+            sync_feeds(&syncer, from_mirror, &feeds, json).await
         }
         Command::Feeds {
             catalog,
@@ -126,97 +75,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             check: true,
             timeout,
         } => check_feeds(&store, &load_catalog(&catalog)?, timeout, json).await,
-        Command::Feeds { catalog, json, .. } => {
-            let syncer = Syncer::new(
-                store.clone(),
-                load_catalog(&catalog)?,
-                SyncOptions::for_db(&cli.db),
-            )?;
-            let views = syncer.views()?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
-            } else {
-                writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error\tage\tmax_age\tstale\tnotes")?;
-                for v in &views {
-                    let mut notes: Vec<String> = Vec::new();
-                    if let Some(date) = &v.end_of_life {
-                        notes.push(format!("end of life {date}"));
-                    }
-                    notes.extend(v.not_published.clone());
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                        v.name,
-                        v.format.as_deref().unwrap_or("-"),
-                        v.enabled,
-                        v.interval.as_deref().unwrap_or("-"),
-                        v.records,
-                        v.last_attempt.as_deref().unwrap_or("-"),
-                        v.last_success.as_deref().unwrap_or("-"),
-                        last_problem(v),
-                        age_text(v.age_secs),
-                        v.max_age.as_deref().unwrap_or("-"),
-                        if v.stale { "STALE" } else { "-" },
-                        if notes.is_empty() {
-                            "-".to_string()
-                        } else {
-                            notes.join("; ")
-                        },
-                    )?;
-                }
-            }
-            Ok(())
-        }
-        Command::Mirror { .. } => Ok(()),
-        Command::Export { osv } => {
-            let report =
-                tokio::task::spawn_blocking(move || crate::pipeline::export::export_osv(&store, &osv))
-                    .await??;
-            writeln!(
-                out,
-                "{} records in {} ecosystem directories",
-                report.records,
-                report.ecosystems.len()
-            )?;
-            Ok(())
-        }
+        Command::Feeds { catalog, json, .. } => list_feeds(store, db, &catalog, json),
+        Command::Export { osv } => export_tree(store, osv).await,
         Command::Import {
             feed,
             json,
             follow_symlinks,
             dir,
-        } => {
-            let feed = feed.unwrap_or_else(|| {
-                let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
-                let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
-                format!("import:{base}")
-            });
-            let report = tokio::task::spawn_blocking(move || {
-                crate::pipeline::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
-            })
-            .await??;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                for e in &report.errors {
-                    eprintln!("skipped: {e}");
-                }
-                let o = &report.outcome;
-                writeln!(out,
-                    "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
-                    report.feed,
-                    report.records,
-                    report.verbatim,
-                    report.errors.len(),
-                    o.created,
-                    o.updated,
-                    o.withdrawn,
-                    o.removed,
-                    o.unchanged
-                )?;
-            }
-            Ok(())
-        }
+        } => import_tree(store, feed, json, follow_symlinks, dir).await,
         Command::Scan {
             image: Some(image),
             pull,
@@ -256,56 +122,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
             sources,
         } => {
-            let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
-            let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
             let read = crate::formats::ReadOptions {
                 format,
                 dialect,
                 max_decompressed,
                 follow_symlinks,
             };
-            let (report, failure) = match ingest::ingest(&store, read, &feed, &inputs).await {
-                Ok(report) => (report, None),
-                // Still show what was rejected, then fail.
-                Err(ingest::IngestError::AllRejected(report)) => {
-                    let message = format!(
-                        "feed {}: every record was rejected ({}), nothing written",
-                        report.feed,
-                        report.errors.len()
-                    );
-                    (*report, Some(message))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                for error in &report.errors {
-                    eprintln!("skipped: {error}");
-                }
-                for (eco, n) in &report.unknown_ecosystems {
-                    eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
-                }
-                let o = &report.outcome;
-                writeln!(out,
-                    "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
-                    report.feed,
-                    report.files,
-                    report.records,
-                    report.errors.len(),
-                    o.created,
-                    o.updated,
-                    o.withdrawn,
-                    o.unchanged
-                )?;
-                for (reason, n) in &report.skipped_messages {
-                    writeln!(out, "  {n} messages skipped: {reason}")?;
-                }
-            }
-            match failure {
-                Some(message) => anyhow::bail!(message),
-                None => Ok(()),
-            }
+            ingest_sources(&store, read, feed, &sources, json).await
         }
         Command::Query {
             ecosystem,
@@ -322,76 +145,300 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 _ => anyhow::bail!("give --purl, or --ecosystem and --name"),
             };
-            let matches = query.run(&store)?;
-            if let Some(reason) = &query.unevaluated {
-                eprintln!("warning: {reason}; ranges not evaluated");
-            }
-            let mut out = std::io::stdout().lock();
-            if json {
-                let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
-                let records = store.get_many_json(&ids)?;
-                out.write_all(b"[")?;
-                for (i, (_, bytes)) in records.iter().enumerate() {
-                    if i > 0 {
-                        out.write_all(b",")?;
-                    }
-                    out.write_all(bytes)?;
-                }
-                out.write_all(b"]\n")?;
-            } else {
-                for m in &matches {
-                    match &m.unevaluated {
-                        None => writeln!(out, "{}\t{}", m.id, m.modified)?,
-                        Some(reason) => {
-                            writeln!(out, "{}\t{}\tpossibly affected: {reason}", m.id, m.modified)?
-                        }
-                    }
-                }
-            }
-            drop(out);
+            query_package(&store, &query, json)?;
             check_stale(&store, &stale, std::slice::from_ref(&query.ecosystem))
         }
-        Command::Get { id } => {
-            let json = store
-                .get_json(&id)?
-                .with_context(|| format!("no record with id {id}"))?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(&json)?;
-            out.write_all(b"\n")?;
-            Ok(())
+        Command::Get { id } => get_record(&store, &id),
+        Command::Stats { json } => print_stats(&store, json),
+        // Answered by `run` before the store is opened.
+        Command::Vercmp { .. } | Command::Mirror { .. } => Ok(()),
+    }
+}
+
+/// `sync`: brings the catalog's feeds (or a mirror's) up to date and
+/// prints one summary per feed; fails when any feed failed.
+async fn sync_feeds(
+    syncer: &std::sync::Arc<Syncer>,
+    from_mirror: Option<std::path::PathBuf>,
+    feeds: &[String],
+    json: bool,
+) -> Result<()> {
+    let mut out = std::io::stdout();
+    let reports = match from_mirror {
+        Some(dir) => syncer.sync_from_mirror(&dir, feeds).await?,
+        None => {
+            let specs = syncer
+                .catalog()
+                .select(feeds)
+                .map_err(anyhow::Error::msg)?;
+            if specs.is_empty() {
+                anyhow::bail!("no feed to sync: the catalog has no enabled feed");
+            }
+            let progress = (!json && std::io::stderr().is_terminal())
+                .then(|| progress_bar(specs.len() as u64));
+            let hook = progress.clone().map(|bar| {
+                let hook: crate::pipeline::sync::ProgressHook = std::sync::Arc::new(move |report| {
+                    bar.inc(1);
+                    bar.set_message(report.feed.clone());
+                });
+                hook
+            });
+            let reports = syncer.sync_all_with(specs, hook).await;
+            if let Some(bar) = progress {
+                bar.finish_and_clear();
+            }
+            reports
         }
-        Command::Stats { json } => {
-            let stats = store.stats()?;
-            // Ages of every feed the store knows (no catalog: stats is the
-            // store's own view; `feeds` adds max ages and staleness).
-            let freshness =
-                Freshness::assess([], &store.feed_states()?, time::OffsetDateTime::now_utc());
-            let age = |feed: &str| freshness.feed(feed).and_then(|f| f.age_secs);
-            if json {
-                let mut value = serde_json::to_value(&stats)?;
-                let ages: serde_json::Map<String, serde_json::Value> = stats
-                    .feeds
-                    .keys()
-                    .map(|feed| (feed.clone(), age(feed).into()))
-                    .collect();
-                value["feed_age_secs"] = ages.into();
-                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-            } else {
-                writeln!(out, "records\t{}", stats.records)?;
-                writeln!(out, "withdrawn\t{}", stats.withdrawn)?;
-                writeln!(out, "packages\t{}", stats.packages)?;
-                writeln!(out, "aliases\t{}", stats.aliases)?;
-                writeln!(out, "changes\t{}", stats.changes)?;
-                writeln!(out, "last_change_seq\t{}", stats.last_change_seq)?;
-                for (feed, n) in &stats.feeds {
-                    writeln!(out, "feed\t{feed}\t{n}\tage {}", age_text(age(feed)))?;
+    };
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    } else {
+        for report in &reports {
+            for error in &report.first_errors {
+                eprintln!("skipped: {error}");
+            }
+            writeln!(out, "{}", report.summary())?;
+        }
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == SyncStatus::Failed)
+        .count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
+}
+
+/// `feeds`: the catalog's feeds with their sync state and freshness.
+fn list_feeds(store: Store, db: &std::path::Path, catalog: &CatalogArgs, json: bool) -> Result<()> {
+    let mut out = std::io::stdout();
+    let syncer = Syncer::new(
+        store,
+        load_catalog(catalog)?,
+        SyncOptions::for_db(db),
+    )?;
+    let views = syncer.views()?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
+    } else {
+        writeln!(out, "feed\tformat\tenabled\tinterval\trecords\tlast_attempt\tlast_success\tlast_error\tage\tmax_age\tstale\tnotes")?;
+        for v in &views {
+            let mut notes: Vec<String> = Vec::new();
+            if let Some(date) = &v.end_of_life {
+                notes.push(format!("end of life {date}"));
+            }
+            notes.extend(v.not_published.clone());
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                v.name,
+                v.format.as_deref().unwrap_or("-"),
+                v.enabled,
+                v.interval.as_deref().unwrap_or("-"),
+                v.records,
+                v.last_attempt.as_deref().unwrap_or("-"),
+                v.last_success.as_deref().unwrap_or("-"),
+                last_problem(v),
+                age_text(v.age_secs),
+                v.max_age.as_deref().unwrap_or("-"),
+                if v.stale { "STALE" } else { "-" },
+                if notes.is_empty() {
+                    "-".to_string()
+                } else {
+                    notes.join("; ")
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `export`: the store as an osv.dev bucket tree under `osv`.
+async fn export_tree(store: Store, osv: std::path::PathBuf) -> Result<()> {
+    let mut out = std::io::stdout();
+    let report =
+        tokio::task::spawn_blocking(move || crate::pipeline::export::export_osv(&store, &osv))
+            .await??;
+    writeln!(
+        out,
+        "{} records in {} ecosystem directories",
+        report.records,
+        report.ecosystems.len()
+    )?;
+    Ok(())
+}
+
+/// `import`: an OSV tree as one feed (named after the directory unless given).
+async fn import_tree(
+    store: Store,
+    feed: Option<String>,
+    json: bool,
+    follow_symlinks: bool,
+    dir: std::path::PathBuf,
+) -> Result<()> {
+    let mut out = std::io::stdout();
+    let feed = feed.unwrap_or_else(|| {
+        let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
+        let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
+        format!("import:{base}")
+    });
+    let report = tokio::task::spawn_blocking(move || {
+        crate::pipeline::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
+    })
+    .await??;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for e in &report.errors {
+            eprintln!("skipped: {e}");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
+            report.feed,
+            report.records,
+            report.verbatim,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.removed,
+            o.unchanged
+        )?;
+    }
+    Ok(())
+}
+
+/// `ingest`: reads `sources` in one format as one batch of a feed and
+/// prints what was stored and what was rejected; fails when every record
+/// was rejected.
+async fn ingest_sources(
+    store: &Store,
+    read: crate::formats::ReadOptions,
+    feed: Option<String>,
+    sources: &[String],
+    json: bool,
+) -> Result<()> {
+    let mut out = std::io::stdout();
+    let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
+    let feed = feed.unwrap_or_else(|| default_feed_name(read.format.name(), &sources[0]));
+    let (report, failure) = match ingest::ingest(store, read, &feed, &inputs).await {
+        Ok(report) => (report, None),
+        // Still show what was rejected, then fail.
+        Err(ingest::IngestError::AllRejected(report)) => {
+            let message = format!(
+                "feed {}: every record was rejected ({}), nothing written",
+                report.feed,
+                report.errors.len()
+            );
+            (*report, Some(message))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for error in &report.errors {
+            eprintln!("skipped: {error}");
+        }
+        for (eco, n) in &report.unknown_ecosystems {
+            eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
+            report.feed,
+            report.files,
+            report.records,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.unchanged
+        )?;
+        for (reason, n) in &report.skipped_messages {
+            writeln!(out, "  {n} messages skipped: {reason}")?;
+        }
+    }
+    match failure {
+        Some(message) => anyhow::bail!(message),
+        None => Ok(()),
+    }
+}
+
+/// `query`: the records affecting one package (and version), as ids or JSON.
+fn query_package(store: &Store, query: &PackageQuery, json: bool) -> Result<()> {
+    let matches = query.run(store)?;
+    if let Some(reason) = &query.unevaluated {
+        eprintln!("warning: {reason}; ranges not evaluated");
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
+        let records = store.get_many_json(&ids)?;
+        out.write_all(b"[")?;
+        for (i, (_, bytes)) in records.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(bytes)?;
+        }
+        out.write_all(b"]\n")?;
+    } else {
+        for m in &matches {
+            match &m.unevaluated {
+                None => writeln!(out, "{}\t{}", m.id, m.modified)?,
+                Some(reason) => {
+                    writeln!(out, "{}\t{}\tpossibly affected: {reason}", m.id, m.modified)?
                 }
             }
-            Ok(())
         }
-        // Answered above, before the store is opened.
-        Command::Vercmp { .. } => Ok(()),
     }
+    Ok(())
+}
+
+/// `get`: one record's JSON as stored.
+fn get_record(store: &Store, id: &str) -> Result<()> {
+    let json = store
+        .get_json(id)?
+        .with_context(|| format!("no record with id {id}"))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&json)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// `stats`: the store's counts and each feed's age.
+fn print_stats(store: &Store, json: bool) -> Result<()> {
+    let mut out = std::io::stdout();
+    let stats = store.stats()?;
+    // Ages of every feed the store knows (no catalog: stats is the
+    // store's own view; `feeds` adds max ages and staleness).
+    let freshness =
+        Freshness::assess([], &store.feed_states()?, time::OffsetDateTime::now_utc());
+    let age = |feed: &str| freshness.feed(feed).and_then(|f| f.age_secs);
+    if json {
+        let mut value = serde_json::to_value(&stats)?;
+        let ages: serde_json::Map<String, serde_json::Value> = stats
+            .feeds
+            .keys()
+            .map(|feed| (feed.clone(), age(feed).into()))
+            .collect();
+        value["feed_age_secs"] = ages.into();
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(out, "records\t{}", stats.records)?;
+        writeln!(out, "withdrawn\t{}", stats.withdrawn)?;
+        writeln!(out, "packages\t{}", stats.packages)?;
+        writeln!(out, "aliases\t{}", stats.aliases)?;
+        writeln!(out, "changes\t{}", stats.changes)?;
+        writeln!(out, "last_change_seq\t{}", stats.last_change_seq)?;
+        for (feed, n) in &stats.feeds {
+            writeln!(out, "feed\t{feed}\t{n}\tage {}", age_text(age(feed)))?;
+        }
+    }
+    Ok(())
 }
 
 /// An answer was printed, but feeds it depends on never synced or are past
@@ -742,9 +789,17 @@ async fn serve(
     listen: std::net::SocketAddr,
     no_sync: bool,
     notify: crate::notify::NotifyConfig,
-    limits: &api::ServerLimits,
+    limits: api::ServerLimits,
     syncer: std::sync::Arc<Syncer>,
 ) -> Result<()> {
+    // The idle timeout must not cut SSE streams between heartbeats.
+    if limits.idle_timeout <= notify.heartbeat {
+        anyhow::bail!(
+            "--idle-timeout-secs ({}) must exceed --sse-heartbeat-secs ({})",
+            limits.idle_timeout.as_secs(),
+            notify.heartbeat.as_secs()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -765,7 +820,7 @@ async fn serve(
         hub,
         sync: Some(syncer),
     };
-    let result = api::serve_with(listener, state, limits, shutdown_signal()).await;
+    let result = api::serve_with(listener, state, &limits, shutdown_signal()).await;
     for task in scheduler {
         task.abort();
     }
