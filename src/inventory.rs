@@ -287,7 +287,7 @@ pub fn from_sbom(sbom: &serde_json::Value) -> Result<Inventory, InventoryError> 
 }
 
 /// Splits a Debian-style control file into paragraphs of (field, value).
-pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
+fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut current: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
@@ -310,7 +310,8 @@ pub(crate) fn paragraphs(text: &str) -> Vec<Vec<(String, String)>> {
     out
 }
 
-pub(crate) fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The non-empty value of field `name` in a paragraph.
+fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
     paragraph
         .iter()
         .find(|(k, _)| k == name)
@@ -368,6 +369,40 @@ pub(crate) fn dpkg_entries(text: &str, skipped: &mut Vec<String>) -> Vec<DpkgEnt
     out
 }
 
+/// One installed package of an apk database (`/lib/apk/db/installed`).
+pub(crate) struct ApkEntry {
+    /// `P:`.
+    pub package: String,
+    /// `V:`.
+    pub version: String,
+    /// The origin (`o:`, the source package; the package's own name without one).
+    pub origin: String,
+    /// `A:`.
+    pub arch: String,
+}
+
+/// The installed packages of an apk database; entries without a version
+/// go to `skipped`.
+pub(crate) fn apk_entries(text: &str, skipped: &mut Vec<String>) -> Vec<ApkEntry> {
+    let mut out = Vec::new();
+    for p in paragraphs(text) {
+        let Some(package) = field(&p, "P") else {
+            continue;
+        };
+        let Some(version) = field(&p, "V") else {
+            skipped.push(format!("{package}: no V"));
+            continue;
+        };
+        out.push(ApkEntry {
+            package: package.to_string(),
+            version: version.to_string(),
+            origin: field(&p, "o").unwrap_or(package).to_string(),
+            arch: field(&p, "A").unwrap_or("").to_string(),
+        });
+    }
+    out
+}
+
 /// Known rpm architectures, stripped from `rpm -qa` lines.
 const RPM_ARCHES: &[&str] = &[
     "x86_64", "noarch", "aarch64", "i686", "i586", "i386", "ppc64le", "ppc64", "s390x", "armv7hl",
@@ -393,16 +428,8 @@ pub fn from_package_list(
             }
         }
         ListFormat::ApkInstalled => {
-            for p in paragraphs(text) {
-                let Some(package) = field(&p, "P") else {
-                    continue;
-                };
-                let Some(version) = field(&p, "V") else {
-                    skipped.push(format!("{package}: no V"));
-                    continue;
-                };
-                let name = field(&p, "o").unwrap_or(package);
-                raw.push((name.to_string(), version.to_string()));
+            for e in apk_entries(text, &mut skipped) {
+                raw.push((e.origin, e.version));
             }
         }
         ListFormat::RpmQa => {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::layers::FileTree;
 use super::osrelease::OsRelease;
 use super::rpmdb::{self, Backend};
-use crate::inventory::{dpkg_entries, field, paragraphs};
+use crate::inventory::{apk_entries, dpkg_entries};
 
 /// Where package databases live, and their kind.
 const DATABASES: &[(&str, DbKind)] = &[
@@ -147,26 +147,18 @@ fn dpkg(text: &str, skipped: &mut Vec<String>) -> Vec<Raw> {
 }
 
 fn apk(text: &str, skipped: &mut Vec<String>) -> Vec<Raw> {
-    let mut out = Vec::new();
-    for p in paragraphs(text) {
-        let Some(package) = field(&p, "P") else {
-            continue;
-        };
-        let Some(version) = field(&p, "V") else {
-            skipped.push(format!("{package}: no V"));
-            continue;
-        };
-        out.push(Raw {
-            name: package.to_string(),
-            version: version.to_string(),
-            source_name: field(&p, "o").unwrap_or(package).to_string(),
+    apk_entries(text, skipped)
+        .into_iter()
+        .map(|e| Raw {
+            name: e.package,
+            version: e.version,
+            source_name: e.origin,
             source_version: None,
-            arch: field(&p, "A").unwrap_or("").to_string(),
+            arch: e.arch,
             epoch: 0,
             module: None,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 fn rpm(backend: Backend, db: &[u8], path: &str) -> Result<Vec<Raw>, PackageDbError> {

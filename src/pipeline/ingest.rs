@@ -101,48 +101,39 @@ pub async fn collect(
             source,
         };
         let fetched = Timestamp::now();
-        let (location, bytes) = match input {
+        let feed_name = feed.to_string();
+        // Reading and parsing block: they run off the async threads.
+        let read_input: Box<dyn FnOnce() -> PartResult + Send> = match input {
             Input::Path(path) => {
                 let path = path.clone();
-                let feed = feed.to_string();
-                let (mut part, part_report) =
-                    tokio::task::spawn_blocking(move || collect_path(read, &feed, &path, fetched))
-                        .await
-                        .map_err(|e| {
-                            source_err(FeedError::Io {
-                                path: input_label(input),
-                                source: std::io::Error::other(e),
-                            })
-                        })?
-                        .map_err(source_err)?;
-                records.append(&mut part);
-                merge_reports(&mut report, part_report);
-                continue;
+                Box::new(move || collect_path(read, &feed_name, &path, fetched))
             }
             Input::Url(url) => {
                 let bytes = feeds::http::get(url, &feeds::http::FetchOptions::default())
                     .await
                     .map_err(|e| source_err(FeedError::Http(e)))?;
-                (url.clone(), bytes)
+                let location = url.clone();
+                Box::new(move || collect_bytes(&read, &feed_name, &location, bytes, &fetched))
             }
         };
-        let feed_name = feed.to_string();
-        let (mut part, part_report) = tokio::task::spawn_blocking(move || {
-            collect_bytes(&read, &feed_name, &location, bytes, &fetched)
-        })
-        .await
-        .map_err(|e| {
-            source_err(FeedError::Io {
-                path: input_label(input),
-                source: std::io::Error::other(e),
-            })
-        })?
-        .map_err(source_err)?;
+        let (mut part, part_report) = tokio::task::spawn_blocking(read_input)
+            .await
+            .map_err(|e| {
+                source_err(FeedError::Io {
+                    path: input_label(input),
+                    source: std::io::Error::other(e),
+                })
+            })?
+            .map_err(source_err)?;
         records.append(&mut part);
         merge_reports(&mut report, part_report);
     }
     Ok((formats::merge_batch(read.format, records), report))
 }
+
+/// What reading one input yields: its records and report, or the failure
+/// of the batch.
+type PartResult = Result<(Vec<Advisory>, IngestReport), FeedError>;
 
 /// Keeps the first fatal error of a file visitor (which cannot return one).
 fn keep_first_error(slot: &mut Option<FeedError>, result: Result<(), FeedError>) {

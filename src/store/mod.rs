@@ -655,18 +655,7 @@ impl Store {
 
     /// The ids of records naming `alias` (or having it as id).
     pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
-        let table = txn.open_table(ALIASES).map_err(db_err("open aliases"))?;
-        let mut out = Vec::new();
-        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
-            let (key, _) = row.map_err(db_err("scan aliases"))?;
-            let (a, id) = key.value();
-            if a != alias {
-                break;
-            }
-            out.push(id.to_string());
-        }
-        Ok(out)
+        self.snapshot()?.ids_for_alias(alias)
     }
 
     /// Index rows for a package (see [`PackageKey`]: one release, or every

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
-use crate::common::{advisord, advisord_ok, shared, Server};
+use crate::common::{advisord, advisord_ok, ingest_osv, shared, Server};
 
 const TOKEN: &str = "test-admin-token";
 const SECRET: &str = "webhook-secret-1";
@@ -68,21 +68,6 @@ fn write_records(dir: &Path, batch: &str, ids: &[String], fixed: Option<&str>) -
 
 fn ids(range: std::ops::RangeInclusive<usize>) -> Vec<String> {
     range.map(|n| format!("TEST-{n:04}")).collect()
-}
-
-fn ingest(db: &Path, path: &Path, feed: &str) -> Value {
-    let out = advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "--format",
-        "osv",
-        "--feed",
-        feed,
-        "--json",
-        path.to_str().unwrap(),
-    ]);
-    serde_json::from_str(&out).unwrap()
 }
 
 /// One POST the receiver got.
@@ -231,7 +216,7 @@ fn seqs_of_package(k: u64, through: u64) -> Vec<u64> {
 async fn webhooks_in_order_signed_resumed_after_restart_failing_and_deleted() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.redb");
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "a", &ids(1..=150), Some("2.0.0")),
         "test",
@@ -300,12 +285,12 @@ async fn webhooks_in_order_signed_resumed_after_restart_failing_and_deleted() {
     drop(server);
 
     // 100 new records and 20 updates (a fix appears), written while stopped.
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "b", &ids(151..=250), Some("2.0.0")),
         "test",
     );
-    let report = ingest(
+    let report = ingest_osv(
         &db,
         &write_records(tmp.path(), "c", &ids(1..=20), Some("1.5.0")),
         "test",
@@ -402,7 +387,7 @@ fn change_ids(events: &[SseEvent]) -> Vec<u64> {
 async fn sse_resume_with_last_event_id_has_no_loss_or_duplication() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.redb");
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "a", &ids(1..=120), None),
         "test",
@@ -432,7 +417,7 @@ async fn sse_resume_with_last_event_id_has_no_loss_or_duplication() {
     // Filters apply to the stream, and a restart of the server between
     // connections loses nothing (the log is the store).
     drop(server);
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "b", &ids(121..=140), None),
         "test",
@@ -467,7 +452,7 @@ async fn get_changes(server: &Server, q: &str) -> (u16, Value) {
 async fn cursor_api_pages_filters_and_retention_410() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.redb");
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "a", &ids(1..=30), None),
         "test",
@@ -558,7 +543,7 @@ async fn cursor_api_pages_filters_and_retention_410() {
     assert_eq!(r.json::<Value>().await.unwrap()["oldest"], 21);
     drop(server);
     // The sequence continues after pruning (the counter is never pruned).
-    let report = ingest(
+    let report = ingest_osv(
         &db,
         &write_records(tmp.path(), "b", &ids(31..=31), None),
         "test",
@@ -635,7 +620,7 @@ async fn dpkg_watch_matches_query_api_and_gets_one_newly_affected_event() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.redb");
-    ingest(&db, &debian, "osv:debian");
+    ingest_osv(&db, &debian, "osv:debian");
     // A status file of the packages those real records name, at versions
     // before their fixes, plus packages no record names.
     let mut status = String::new();
@@ -713,7 +698,7 @@ async fn dpkg_watch_matches_query_api_and_gets_one_newly_affected_event() {
         "affected": [{"package": {"ecosystem": "Debian:7", "name": "openssl"},
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1e-2+deb7u21"}]}]}]});
     std::fs::write(new.join("DSA-9999-1.json"), record.to_string()).unwrap();
-    ingest(&db, &new, "local");
+    ingest_osv(&db, &new, "local");
     let server = Server::start_with(&db, &env());
     let events_url = server.url(&format!("/v1/watches/{id}/events?after=0"));
     let events = wait_for("one watch event", || {
@@ -751,7 +736,7 @@ async fn dpkg_watch_matches_query_api_and_gets_one_newly_affected_event() {
     withdrawn["modified"] = json!("2099-02-01T00:00:00Z");
     withdrawn["withdrawn"] = json!("2099-02-01T00:00:00Z");
     std::fs::write(new.join("DSA-9999-1.json"), withdrawn.to_string()).unwrap();
-    ingest(&db, &new, "local");
+    ingest_osv(&db, &new, "local");
     let server = Server::start_with(&db, &env());
     let events = wait_for("second watch event", || {
         let url = events_url.replace("?after=0", "?after=1");
@@ -789,12 +774,12 @@ async fn sbom_watch_findings_equal_query_api_with_real_version_evaluation() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.redb");
     // TEST-1..20 fixed in 2.0.0, TEST-21..40 never fixed.
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "a", &ids(1..=20), Some("2.0.0")),
         "test",
     );
-    ingest(
+    ingest_osv(
         &db,
         &write_records(tmp.path(), "b", &ids(21..=40), None),
         "test",

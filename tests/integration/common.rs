@@ -286,20 +286,34 @@ impl Drop for Server {
     }
 }
 
-/// `advisord ingest --format osv --feed FEED --json PATH` on `db`; returns the report.
-pub fn ingest_osv(db: &std::path::Path, path: &std::path::Path, feed: &str) -> serde_json::Value {
-    let out = advisord_ok(&[
+/// `advisord ingest --format FORMAT [--feed FEED] --json PATH` on `db`;
+/// returns the report.
+pub fn ingest_report(
+    db: &std::path::Path,
+    format: &str,
+    feed: Option<&str>,
+    path: &std::path::Path,
+) -> serde_json::Value {
+    let mut args = vec![
         "--db",
         db.to_str().expect("utf-8 path"),
+        "--log",
+        "error",
         "ingest",
         "--format",
-        "osv",
-        "--feed",
-        feed,
+        format,
         "--json",
-        path.to_str().expect("utf-8 path"),
-    ]);
-    serde_json::from_str(&out).expect("ingest report is JSON")
+    ];
+    if let Some(feed) = feed {
+        args.extend(["--feed", feed]);
+    }
+    args.push(path.to_str().expect("utf-8 path"));
+    serde_json::from_str(&advisord_ok(&args)).expect("ingest report is JSON")
+}
+
+/// `advisord ingest --format osv --feed FEED --json PATH` on `db`; returns the report.
+pub fn ingest_osv(db: &std::path::Path, path: &std::path::Path, feed: &str) -> serde_json::Value {
+    ingest_report(db, "osv", Some(feed), path)
 }
 
 /// Serves `bytes` at `path` on a loopback port from the current runtime;

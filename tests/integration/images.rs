@@ -124,16 +124,7 @@ pub fn scan_json_with(db: &Path, reference: &str, extra: &[&str]) -> Value {
 
 /// `advisord ingest --format FORMAT PATH` into `db`.
 pub fn ingest(db: &Path, format: &str, path: &str) {
-    common::advisord_ok(&[
-        "--db",
-        db_arg(db),
-        "--log",
-        "error",
-        "ingest",
-        "--format",
-        format,
-        path,
-    ]);
+    common::ingest_report(db, format, None, Path::new(path));
 }
 
 #[test]

@@ -8,22 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{advisord_ok, binary, shared, Server};
+use crate::common::{binary, get_json, ingest_osv, shared, Server};
 
 const GO_BULK: &str = "data/osv/bulk/golang-vulndb-data-osv.tar.gz";
 const PYPA_BULK: &str = "data/osv/bulk/pypa-advisory-database-vulns.tar.gz";
 const TOKEN: &str = "limits-admin-token";
-
-fn ingest(db: &std::path::Path, path: &std::path::Path, feed: &str) {
-    advisord_ok(&[
-        "--db",
-        db.to_str().unwrap(),
-        "ingest",
-        "--feed",
-        feed,
-        path.to_str().unwrap(),
-    ]);
-}
 
 /// A database holding three synthetic npm records (three changes).
 fn small_db(dir: &std::path::Path) -> std::path::PathBuf {
@@ -38,7 +27,7 @@ fn small_db(dir: &std::path::Path) -> std::path::PathBuf {
         std::fs::write(records.join(format!("{i}.json")), record.to_string()).unwrap();
     }
     let db = dir.join("a.redb");
-    ingest(&db, &records, "synthetic");
+    ingest_osv(&db, &records, "synthetic");
     db
 }
 
@@ -347,7 +336,7 @@ async fn heavy_batches_queue_and_only_a_full_queue_answers_503() {
     let Some(go) = shared(GO_BULK) else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.redb");
-    ingest(&db, &go, "osv-go");
+    ingest_osv(&db, &go, "osv-go");
     let batch = go_batch(&go);
 
     // Ordinary use: 8 clients, 1,000-query batches back to back, all answered.
@@ -393,18 +382,11 @@ async fn unread_change_streams_hold_bounded_memory() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.redb");
-    ingest(&db, &go, "osv-go");
-    ingest(&db, &pypa, "osv-pypa");
+    ingest_osv(&db, &go, "osv-go");
+    ingest_osv(&db, &pypa, "osv-pypa");
     let server = Server::start(&db);
     let client = reqwest::Client::new();
-    let page: Value = client
-        .get(server.url("/v1/changes?after=0&limit=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&client, &server.url("/v1/changes?after=0&limit=1")).await.1;
     let changes = page["last"].as_u64().unwrap();
     assert!(changes > 5000, "{changes} changes");
     let before = server.rss();

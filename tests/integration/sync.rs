@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::{advisord, advisord_ok, shared};
+use crate::common::{advisord, advisord_ok, get_json, shared};
 
 /// A fault the upstream applies to the next request of a path.
 #[derive(Debug, Clone)]
@@ -866,14 +866,7 @@ async fn feeds_endpoint_and_admin_sync() {
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["status"], "not-modified");
 
-    let feeds: Value = client
-        .get(format!("{api}/v1/feeds"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feeds: Value = get_json(&client, &format!("{api}/v1/feeds")).await.1;
     let feed = &feeds["feeds"][0];
     assert_eq!(feed["name"], "t");
     assert_eq!(feed["records"], 3);
