@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use advisord::inventory;
-use advisord::model::InventoryPackage;
 use advisord::model::Advisory;
+use advisord::model::InventoryPackage;
 use advisord::notify::watches::engine::Engine;
 use advisord::notify::{Hub, NotifyConfig};
 use advisord::store::watches::Watch;

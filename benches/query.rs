@@ -86,9 +86,7 @@ fn main() {
         let mut found = 0usize;
         for key in &keys {
             let (base, name) = (key.base.as_str(), key.name.as_str());
-            let range = table
-                .range((base, name, "", "")..)
-                .expect("range");
+            let range = table.range((base, name, "", "")..).expect("range");
             for row in range {
                 let (key, value) = row.expect("row");
                 let (b, n, _, _) = key.value();

@@ -9,11 +9,11 @@ use crate::cli::{CatalogArgs, Cli, Command, FetchArgs, MirrorCommand, StaleArgs}
 use crate::feeds::catalog::Catalog;
 use crate::feeds::http::{FetchOptions, Fetcher};
 use crate::freshness::Freshness;
-use crate::pipeline::ingest::{self, Input};
 use crate::model::Ecosystem;
+use crate::pipeline::ingest::{self, Input};
+use crate::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::query::PackageQuery;
 use crate::store::Store;
-use crate::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
 use crate::version::{batch, VersionScheme};
 
 /// Runs the parsed command line: one function per subcommand.
@@ -56,7 +56,15 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             let mut options = sync_options(db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
-            serve(store, listen, no_sync, notify.config(), limits.limits(), syncer).await
+            serve(
+                store,
+                listen,
+                no_sync,
+                notify.config(),
+                limits.limits(),
+                syncer,
+            )
+            .await
         }
         Command::Sync {
             catalog,
@@ -66,7 +74,11 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             json,
             feeds,
         } => {
-            let syncer = Syncer::new(store, load_catalog(&catalog)?, sync_options(db, &fetch, force))?;
+            let syncer = Syncer::new(
+                store,
+                load_catalog(&catalog)?,
+                sync_options(db, &fetch, force),
+            )?;
             sync_feeds(&syncer, from_mirror, &feeds, json).await
         }
         Command::Feeds {
@@ -167,20 +179,18 @@ async fn sync_feeds(
     let reports = match from_mirror {
         Some(dir) => syncer.sync_from_mirror(&dir, feeds).await?,
         None => {
-            let specs = syncer
-                .catalog()
-                .select(feeds)
-                .map_err(anyhow::Error::msg)?;
+            let specs = syncer.catalog().select(feeds).map_err(anyhow::Error::msg)?;
             if specs.is_empty() {
                 anyhow::bail!("no feed to sync: the catalog has no enabled feed");
             }
             let progress = (!json && std::io::stderr().is_terminal())
                 .then(|| progress_bar(specs.len() as u64));
             let hook = progress.clone().map(|bar| {
-                let hook: crate::pipeline::sync::ProgressHook = std::sync::Arc::new(move |report| {
-                    bar.inc(1);
-                    bar.set_message(report.feed.clone());
-                });
+                let hook: crate::pipeline::sync::ProgressHook =
+                    std::sync::Arc::new(move |report| {
+                        bar.inc(1);
+                        bar.set_message(report.feed.clone());
+                    });
                 hook
             });
             let reports = syncer.sync_all_with(specs, hook).await;
@@ -213,11 +223,7 @@ async fn sync_feeds(
 /// `feeds`: the catalog's feeds with their sync state and freshness.
 fn list_feeds(store: Store, db: &std::path::Path, catalog: &CatalogArgs, json: bool) -> Result<()> {
     let mut out = std::io::stdout();
-    let syncer = Syncer::new(
-        store,
-        load_catalog(catalog)?,
-        SyncOptions::for_db(db),
-    )?;
+    let syncer = Syncer::new(store, load_catalog(catalog)?, SyncOptions::for_db(db))?;
     let views = syncer.views()?;
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&views)?)?;
@@ -415,8 +421,7 @@ fn print_stats(store: &Store, json: bool) -> Result<()> {
     let stats = store.stats()?;
     // Ages of every feed the store knows (no catalog: stats is the
     // store's own view; `feeds` adds max ages and staleness).
-    let freshness =
-        Freshness::assess([], &store.feed_states()?, time::OffsetDateTime::now_utc());
+    let freshness = Freshness::assess([], &store.feed_states()?, time::OffsetDateTime::now_utc());
     let age = |feed: &str| freshness.feed(feed).and_then(|f| f.age_secs);
     if json {
         let mut value = serde_json::to_value(&stats)?;

@@ -125,7 +125,10 @@ async fn show(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let sub = found(&state, "subscription", id, |store, id| store.subscription(id)).await?;
+    let sub = found(&state, "subscription", id, |store, id| {
+        store.subscription(id)
+    })
+    .await?;
     Ok(Json(view(&sub)).into_response())
 }
 

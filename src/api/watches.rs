@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::admin::{found, Admin, AdminJson};
 use super::pool::{admit, HeavyPool};
 use super::subscriptions::{check_webhook, new_subscription, view, WebhookBody};
-use super::admin::{found, Admin, AdminJson};
 use super::{blocking, ApiError, AppState};
 use crate::inventory::{self, Inventory, InventoryError, ListFormat, PackageSpec};
 use crate::model::Timestamp;

@@ -72,8 +72,8 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    is_cve_id, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
-    RangeKind, Reference, Severity, SeverityKind, Timestamp,
+    is_cve_id, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package,
+    Range, RangeKind, Reference, Severity, SeverityKind, Timestamp,
 };
 
 type Str<'a> = Cow<'a, str>;

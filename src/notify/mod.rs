@@ -233,7 +233,9 @@ impl Hub {
             floor = floor.min(watch.as_of);
         }
         for sub in store.subscriptions()? {
-            if sub.watch.is_none() && sub.state == crate::store::subscriptions::SubscriptionState::Active {
+            if sub.watch.is_none()
+                && sub.state == crate::store::subscriptions::SubscriptionState::Active
+            {
                 floor = floor.min(sub.cursor);
             }
         }

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::feeds::catalog::FeedSpec;
 use crate::feeds::http::{self, FetchOutcome, Fetcher, Validators};
-use crate::model::Timestamp;
 use crate::feeds::naming::{cache_file_name, safe_name};
+use crate::model::Timestamp;
 
 /// The manifest's file name inside a mirror directory.
 pub const MANIFEST: &str = "manifest.json";

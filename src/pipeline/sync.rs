@@ -19,12 +19,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::feeds::catalog::{Catalog, FeedSpec};
-use crate::feeds::naming::{cache_file_name, safe_name};
 use crate::feeds::http::{self, FetchOptions, FetchOutcome, Fetcher, Validators};
+use crate::feeds::naming::{cache_file_name, safe_name};
 use crate::formats::{Format, ReadOptions};
 use crate::freshness::{FeedFreshness, Freshness};
-use crate::pipeline::ingest::{self, IngestReport};
 use crate::model::Timestamp;
+use crate::pipeline::ingest::{self, IngestReport};
 use crate::store::{BatchOutcome, FeedState, Store, StoreError};
 
 /// How a sync runs.

@@ -4,7 +4,9 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::tables::*;
-use super::{codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, PackageKey, Store, StoreError};
+use super::{
+    codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, PackageKey, Store, StoreError,
+};
 
 /// A consistent read view of the store: change log and package index at one
 /// instant.
@@ -62,9 +64,7 @@ impl Snapshot {
             .txn
             .open_table(PACKAGES)
             .map_err(db_err("open packages"))?;
-        keys.iter()
-            .map(|key| lookup_in(&table, key))
-            .collect()
+        keys.iter().map(|key| lookup_in(&table, key)).collect()
     }
 
     /// The ids of records naming `alias` (or having it as id).

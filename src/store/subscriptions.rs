@@ -227,6 +227,4 @@ impl Store {
         txn.commit().map_err(db_err("commit"))?;
         Ok(existed)
     }
-
-
 }

@@ -45,7 +45,6 @@
 
 use std::cmp::Ordering;
 
-
 pub mod apk;
 pub mod batch;
 pub mod composer;

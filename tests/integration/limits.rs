@@ -386,7 +386,9 @@ async fn unread_change_streams_hold_bounded_memory() {
     ingest_osv(&db, &pypa, "osv-pypa");
     let server = Server::start(&db);
     let client = reqwest::Client::new();
-    let page: Value = get_json(&client, &server.url("/v1/changes?after=0&limit=1")).await.1;
+    let page: Value = get_json(&client, &server.url("/v1/changes?after=0&limit=1"))
+        .await
+        .1;
     let changes = page["last"].as_u64().unwrap();
     assert!(changes > 5000, "{changes} changes");
     let before = server.rss();

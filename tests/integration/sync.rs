@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use advisord::feeds::catalog::Catalog;
 use advisord::feeds::http::{FetchOptions, Fetcher};
-use advisord::store::{ChangeKind, Store};
 use advisord::pipeline::sync::{SyncOptions, SyncStatus, Syncer};
+use advisord::store::{ChangeKind, Store};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -1104,7 +1104,10 @@ async fn export_then_import_round_trips_every_record() {
     let out = dir.path().join("tree");
     let report = advisord::pipeline::export::export_osv(&a, &out).unwrap();
     assert_eq!(report.records, before.len() as u64);
-    assert_eq!(report.ecosystems[advisord::pipeline::export::NO_ECOSYSTEM_DIR], 1);
+    assert_eq!(
+        report.ecosystems[advisord::pipeline::export::NO_ECOSYSTEM_DIR],
+        1
+    );
     assert!(report.ecosystems["Go"] >= 3);
     // Each ecosystem's all.zip holds exactly its per-id files.
     for (eco, n) in &report.ecosystems {
@@ -1140,7 +1143,8 @@ async fn export_then_import_round_trips_every_record() {
     std::fs::write(foreign.join("TEST-0001.json"), three()[0].to_string()).unwrap();
     let c = Store::open(&dir.path().join("c.redb")).unwrap();
     let imported =
-        advisord::pipeline::export::import_tree(&c, &dir.path().join("foreign"), "import:foreign").unwrap();
+        advisord::pipeline::export::import_tree(&c, &dir.path().join("foreign"), "import:foreign")
+            .unwrap();
     assert_eq!((imported.records, imported.verbatim), (1, 0));
     let record = c.get("TEST-0001").unwrap().unwrap();
     let sources = &record.database_specific.advisord.as_ref().unwrap().sources;

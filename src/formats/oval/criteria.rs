@@ -155,4 +155,3 @@ fn expand(
     todo.push(node);
     result
 }
-

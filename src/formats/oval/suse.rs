@@ -7,8 +7,8 @@
 //! whatever the comment says.
 
 use super::identity::{standard_identity, Identity, RawPlatform};
-use crate::model::is_cve_id;
 use super::xml::Definition;
+use crate::model::is_cve_id;
 
 /// Maps a SUSE product name to its OSV ecosystem.
 pub fn product_ecosystem(product: &str) -> Option<String> {

@@ -7,8 +7,8 @@
 //! title).
 
 use super::identity::{cve_ids, standard_identity, Identity};
-use crate::model::is_cve_id;
 use super::xml::{Definition, Node};
+use crate::model::is_cve_id;
 
 /// Codename -> (version, LTS).
 const RELEASES: &[(&str, &str, bool)] = &[

@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::notify::Hub;
 use crate::inventory::findings;
-use crate::model::{Finding, InventoryPackage};
 use crate::model::{Ecosystem, Timestamp};
+use crate::model::{Finding, InventoryPackage};
+use crate::notify::Hub;
 use crate::store::snapshot::Snapshot;
 use crate::store::watches::{Watch, WatchEvent, WatchEventKind, WatchUpdate};
 use crate::store::{ChangeEntry, StoreError};

@@ -8,12 +8,14 @@
 
 use std::collections::HashMap;
 
-use crate::notify::Hub;
 use crate::image::{self, ImageContents, ImageError, ImageRef, ScanOptions};
 use crate::inventory::findings;
 use crate::model::InventoryPackage;
 use crate::model::Timestamp;
-use crate::store::watches::{ImageChange, Watch, WatchEvent, WatchEventKind, WatchUpdate, WatchedImage};
+use crate::notify::Hub;
+use crate::store::watches::{
+    ImageChange, Watch, WatchEvent, WatchEventKind, WatchUpdate, WatchedImage,
+};
 use crate::store::{Store, StoreError};
 
 /// Why an image watch could not be refreshed.
