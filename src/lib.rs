@@ -3,25 +3,42 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: feed -> format -> model -> store -> api.
+//! Data flows one way: feed -> format -> model -> store -> api, and imports
+//! follow it (no module imports one that imports it back:
+//! `python3 ../shared/tools/modcycles.py src` checks).
 //!
-//! - [`model`]: the unified record ([`model::Advisory`]), typed ids,
-//!   ecosystems and the ecosystem -> version scheme table.
+//! - [`model`]: the unified record ([`model::Advisory`]), typed ids (and the
+//!   one CVE-syntax test), ecosystems, the version scheme tag and the
+//!   ecosystem -> scheme table, release names, inventory packages and
+//!   findings.
 //! - [`version`]: one comparator per version scheme and the OSV range evaluator.
-//! - [`formats`]: pure parsers from upstream bytes to records (no I/O).
-//! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP.
-//! - [`store`]: the redb file: records, package index, aliases, feed state,
-//!   change log.
-//! - [`query`]: matching a package and version against the store.
-//! - [`api`]: the OSV-compatible HTTP API (axum).
+//! - [`formats`]: pure parsers from upstream bytes to records (no I/O), and
+//!   the one entry point orchestration calls (`formats::read_bytes`,
+//!   `read_path`, `Format::reads_member`): each format's knowledge lives
+//!   here. `formats::oval` keeps its shared core (xml, criteria, identity,
+//!   record, normalize) apart from one file per dialect.
+//! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP
+//!   (one client per `Fetcher`), the feed catalog, local file names.
+//! - [`store`]: the redb file: records, package index (`store::PackageKey`),
+//!   aliases, feed state, change log; `store::snapshot` (a consistent read
+//!   view), `store::subscriptions`, `store::watches`.
+//! - [`query`]: matching a package and version against the store, one
+//!   query or a batch (`query::match_batch`).
+//! - [`inventory`]: inventories (SBOM, dpkg, apk, rpm lists) and their findings.
+//! - [`image`]: container images: references, registry pull, layers, OS
+//!   detection, installed-package databases, reports.
+//! - [`notify`]: change-log poller, retention, webhook delivery, and inventory
+//!   watches at work (`notify::watches`: the engine and the image follower).
+//! - [`api`]: the OSV-compatible HTTP API (axum); admin endpoints check the
+//!   token through one extractor (`api::admin`).
 //! - [`pipeline`]: orchestration, arrows one way: [`pipeline::sync`] keeps
 //!   the feed catalog current (conditional fetch, scheduled sync, per-record
 //!   diff) using [`pipeline::mirror`] (the offline mirror for air gaps) and
-//!   [`pipeline::ingest`] (feed -> format -> store for one batch);
-//!   [`pipeline::export`]: the store as an osv.dev bucket tree and back.
+//!   [`pipeline::ingest`] (read -> parse -> store for one batch, naming no
+//!   format); [`pipeline::export`]: the store as an osv.dev bucket tree and back.
 //! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
-//! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
+//! - [`cli`]: the command line (clap); [`commands`]: one function per subcommand.
 #![forbid(unsafe_code)]
 
 pub mod api;
