@@ -446,15 +446,12 @@ fn build_record(
             extra.insert("also_listed_as_never_affected".into(), json!(true));
         }
         affected.push(Affected {
-            package: Some(package),
-            severity: Vec::new(),
             ranges,
-            versions: Vec::new(),
-            ecosystem_specific: None,
             database_specific: DatabaseSpecific {
                 advisord: None,
                 other: extra,
             },
+            ..Affected::new(package)
         });
     }
     let mut references = Vec::new();
@@ -465,21 +462,11 @@ fn build_record(
         });
     }
     let mut advisory = Advisory {
-        schema_version: None,
-        id,
-        modified: ctx.fetched.clone(),
-        published: None,
-        withdrawn: None,
         aliases,
         upstream: vec![upstream_id],
-        related: Vec::new(),
-        summary: None,
-        details: None,
-        severity: Vec::new(),
         affected,
         references,
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(id, ctx.fetched.clone())
     };
     ctx.stamp(&mut advisory, upstream);
     Ok(advisory)

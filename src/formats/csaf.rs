@@ -471,12 +471,6 @@ fn vex_record(
         }
     }
     let mut advisory = Advisory {
-        schema_version: None,
-        id,
-        modified: header
-            .modified
-            .clone()
-            .unwrap_or_else(|| ctx.fetched.clone()),
         published: header.published.clone().or_else(|| {
             vuln.release_date
                 .as_deref()
@@ -495,8 +489,13 @@ fn vex_record(
         severity: severities(std::slice::from_ref(vuln)),
         affected: builder.finish(header.vendor),
         references,
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(
+            id,
+            header
+                .modified
+                .clone()
+                .unwrap_or_else(|| ctx.fetched.clone()),
+        )
     };
     let severity = impact(std::slice::from_ref(vuln)).or_else(|| header.severity.clone());
     if let Some(s) = severity {
@@ -542,24 +541,22 @@ fn advisory_record(
     let mut related = builder.fix_advisories();
     related.retain(|r| r != &id);
     let mut advisory = Advisory {
-        schema_version: None,
-        id,
-        modified: header
-            .modified
-            .clone()
-            .unwrap_or_else(|| ctx.fetched.clone()),
         published: header.published.clone(),
         withdrawn: header.withdrawn.clone(),
         aliases,
-        upstream: Vec::new(),
         related,
         summary: header.title.map(|t| t.trim().to_string()),
         details: description(header.notes),
         severity: severities(vulns),
         affected: builder.finish(header.vendor),
         references,
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(
+            id,
+            header
+                .modified
+                .clone()
+                .unwrap_or_else(|| ctx.fetched.clone()),
+        )
     };
     if let Some(s) = header.severity.clone().or_else(|| impact(vulns)) {
         advisory.meta_mut().vendor_severity = Some(s);
@@ -1149,12 +1146,6 @@ impl<'v> AffectedBuilder<'v> {
             let ecosystem_specific = key.module.as_ref().map(|m| json!({ "rpm_module": m }));
             let purl = package_purl(vendor, &key);
             out.push(Affected {
-                package: Some(Package {
-                    ecosystem,
-                    name: key.name,
-                    purl,
-                }),
-                severity: Vec::new(),
                 ranges: ranges
                     .into_iter()
                     .map(|events| Range {
@@ -1170,6 +1161,11 @@ impl<'v> AffectedBuilder<'v> {
                     advisord: None,
                     other: extra,
                 },
+                ..Affected::new(Package {
+                    ecosystem,
+                    name: key.name,
+                    purl,
+                })
             });
         }
         out

@@ -219,21 +219,12 @@ fn build_issue(
         },
     );
     let mut advisory = Advisory {
-        schema_version: None,
-        id,
-        modified: ctx.fetched.clone(),
-        published: None,
-        withdrawn: None,
         aliases: upstream.clone(),
         upstream,
-        related: Vec::new(),
-        summary: None,
         details,
-        severity: Vec::new(),
         affected,
         references,
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(id, ctx.fetched.clone())
     };
     if let Some(worst) = worst {
         advisory.meta_mut().vendor_severity = Some(worst.name().to_string());
@@ -325,8 +316,6 @@ fn release_entry(
         extra.insert("scope".into(), json!(scope));
     }
     let entry = Affected {
-        package: Some(debian_package(ecosystem, package)),
-        severity: Vec::new(),
         ranges: events
             .map(|events| Range {
                 kind: RangeKind::Ecosystem,
@@ -336,12 +325,11 @@ fn release_entry(
             })
             .into_iter()
             .collect(),
-        versions: Vec::new(),
-        ecosystem_specific: None,
         database_specific: DatabaseSpecific {
             advisord: None,
             other: extra,
         },
+        ..Affected::new(debian_package(ecosystem, package))
     };
     Ok((entry, urgency))
 }
@@ -569,8 +557,6 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
         extra.insert("vendor_severity".into(), json!(u.name()));
     }
     Ok(Some(Affected {
-        package: Some(debian_package(ecosystem, package)),
-        severity: Vec::new(),
         ranges: if ranges.is_empty() {
             Vec::new()
         } else {
@@ -581,12 +567,11 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
                 database_specific: None,
             }]
         },
-        versions: Vec::new(),
-        ecosystem_specific: None,
         database_specific: DatabaseSpecific {
             advisord: None,
             other: extra,
         },
+        ..Affected::new(debian_package(ecosystem, package))
     }))
 }
 
@@ -599,25 +584,18 @@ fn finish_list_entry(entry: ListEntry, ctx: &SourceContext) -> ParseItem {
         .filter_map(|v| v.as_str())
         .filter_map(Urgency::parse)
         .max();
+    let modified = entry.date.clone().unwrap_or_else(|| ctx.fetched.clone());
     let mut advisory = Advisory {
-        schema_version: None,
-        id: entry.id,
-        modified: entry.date.clone().unwrap_or_else(|| ctx.fetched.clone()),
         published: entry.date,
-        withdrawn: None,
         aliases: entry.aliases,
-        upstream: Vec::new(),
-        related: Vec::new(),
         summary: (!entry.summary.is_empty()).then_some(entry.summary),
         details: (!entry.notes.is_empty()).then(|| entry.notes.join("\n")),
-        severity: Vec::new(),
         affected: entry.affected,
         references: vec![Reference {
             kind: "ADVISORY".into(),
             url: format!("https://security-tracker.debian.org/tracker/{upstream}"),
         }],
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(entry.id, modified)
     };
     if let Some(worst) = worst {
         advisory.meta_mut().vendor_severity = Some(worst.name().to_string());

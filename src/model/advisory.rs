@@ -283,6 +283,30 @@ pub struct AdvisordMeta {
 }
 
 impl Advisory {
+    /// A record with only its id and `modified`, everything else empty.
+    /// Parsers fill in what they have with struct-update syntax
+    /// (`Advisory { aliases, ..Advisory::new(id, modified) }`), so a new
+    /// field is added here once, not in every parser.
+    pub fn new(id: AdvisoryId, modified: Timestamp) -> Advisory {
+        Advisory {
+            schema_version: None,
+            id,
+            modified,
+            published: None,
+            withdrawn: None,
+            aliases: Vec::new(),
+            upstream: Vec::new(),
+            related: Vec::new(),
+            summary: None,
+            details: None,
+            severity: Vec::new(),
+            affected: Vec::new(),
+            references: Vec::new(),
+            credits: Vec::new(),
+            database_specific: DatabaseSpecific::default(),
+        }
+    }
+
     /// True when upstream withdrew the record.
     pub fn is_withdrawn(&self) -> bool {
         self.withdrawn.is_some()
@@ -305,6 +329,19 @@ impl Advisory {
 }
 
 impl Affected {
+    /// An entry for `package` with no ranges, versions or data yet; parsers
+    /// fill in the rest with struct-update syntax (see [`Advisory::new`]).
+    pub fn new(package: Package) -> Affected {
+        Affected {
+            package: Some(package),
+            severity: Vec::new(),
+            ranges: Vec::new(),
+            versions: Vec::new(),
+            ecosystem_specific: None,
+            database_specific: DatabaseSpecific::default(),
+        }
+    }
+
     /// The feed that contributed this entry, if recorded.
     pub fn feed(&self) -> Option<&str> {
         self.database_specific

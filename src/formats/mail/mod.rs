@@ -25,8 +25,7 @@ use serde_json::Value;
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
-    Reference,
+    Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
 };
 pub use message::MailMessage;
 pub use split::{Container, RawMessage, SplitError};
@@ -364,21 +363,18 @@ fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Adv
             events.push(Event::Fixed(fixed.clone()));
         }
         affected.push(Affected {
-            package: Some(Package {
-                ecosystem,
-                name: fix.name.clone(),
-                purl: fix.purl.clone(),
-            }),
-            severity: Vec::new(),
             ranges: vec![Range {
                 kind: RangeKind::Ecosystem,
                 repo: None,
                 events,
                 database_specific: None,
             }],
-            versions: Vec::new(),
             ecosystem_specific: fix.ecosystem_specific.clone(),
-            database_specific: DatabaseSpecific::default(),
+            ..Affected::new(Package {
+                ecosystem,
+                name: fix.name.clone(),
+                purl: fix.purl.clone(),
+            })
         });
     }
     let mut references: Vec<Reference> = draft
@@ -415,20 +411,14 @@ fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Adv
     let modified = date.clone().unwrap_or_else(|| ctx.fetched.clone());
     let mut advisory = Advisory {
         schema_version: Some("1.7.0".into()),
-        id,
-        modified,
         published: date,
-        withdrawn: None,
         aliases: ids(&draft.aliases)?,
-        upstream: Vec::new(),
         related: ids(&draft.related)?,
         summary: draft.summary.clone(),
         details: draft.details.clone(),
-        severity: Vec::new(),
         affected,
         references,
-        credits: Vec::new(),
-        database_specific: DatabaseSpecific::default(),
+        ..Advisory::new(id, modified)
     };
     if let Some(severity) = &draft.vendor_severity {
         advisory.meta_mut().vendor_severity = Some(severity.to_ascii_lowercase());

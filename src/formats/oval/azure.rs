@@ -296,21 +296,18 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
                 _ => None,
             };
             affected.push(Affected {
-                package: Some(Package {
-                    ecosystem: ecosystem.clone(),
-                    name: name.clone(),
-                    purl: None,
-                }),
-                severity: Vec::new(),
                 ranges: vec![Range {
                     kind: RangeKind::Ecosystem,
                     repo: None,
                     events: evs,
                     database_specific: None,
                 }],
-                versions: Vec::new(),
                 ecosystem_specific: specific,
-                database_specific: Default::default(),
+                ..Affected::new(Package {
+                    ecosystem: ecosystem.clone(),
+                    name: name.clone(),
+                    purl: None,
+                })
             });
         }
     }

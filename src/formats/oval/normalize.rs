@@ -647,21 +647,18 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                 }
             }
             affected.push(Affected {
-                package: Some(Package {
-                    ecosystem: ecosystem.clone(),
-                    name: name.clone(),
-                    purl: None,
-                }),
-                severity: Vec::new(),
                 ranges: vec![Range {
                     kind: RangeKind::Ecosystem,
                     repo: None,
                     events,
                     database_specific: None,
                 }],
-                versions: Vec::new(),
                 ecosystem_specific: (!specific.is_empty()).then_some(Value::Object(specific)),
-                database_specific: Default::default(),
+                ..Affected::new(Package {
+                    ecosystem: ecosystem.clone(),
+                    name: name.clone(),
+                    purl: None,
+                })
             });
         }
     }

@@ -160,20 +160,14 @@ pub(super) fn record(
     }
     let mut adv = Advisory {
         schema_version: Some("1.7.0".into()),
-        id,
-        modified,
         published: issued,
-        withdrawn: None,
         aliases,
-        upstream: Vec::new(),
-        related: Vec::new(),
         summary: (!def.title.is_empty()).then(|| def.title.clone()),
         details: (!def.description.is_empty()).then(|| def.description.clone()),
         severity,
         affected,
         references,
-        credits: Vec::new(),
-        database_specific: Default::default(),
+        ..Advisory::new(id, modified)
     };
     if !def.cpes.is_empty() {
         adv.database_specific
