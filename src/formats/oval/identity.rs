@@ -3,7 +3,7 @@
 //! and the small text helpers dialects use to read them.
 
 use super::xml::Definition;
-use crate::model::is_cve_id;
+use crate::model::{is_cve_id, AdvisoryId, InvalidId};
 
 /// A platform criterion before the dialect names its ecosystem.
 #[derive(Debug, Clone)]
@@ -19,9 +19,9 @@ pub struct RawPlatform<'a> {
 /// The record id and aliases a dialect gives a definition.
 pub struct Identity {
     /// The record id.
-    pub id: String,
+    pub id: AdvisoryId,
     /// CVE aliases (without the id).
-    pub aliases: Vec<String>,
+    pub aliases: Vec<AdvisoryId>,
     /// Whether the record is about one CVE (CVSS vectors apply).
     pub single_cve: Option<String>,
 }
@@ -52,25 +52,26 @@ pub fn cve_ids(def: &Definition) -> Vec<String> {
     out
 }
 
-/// Per-CVE identity for vulnerability definitions, advisory identity otherwise.
+/// Per-CVE identity for vulnerability definitions, advisory identity
+/// otherwise. An id that is not a valid [`AdvisoryId`] rejects the
+/// definition; the CVE aliases are valid by construction.
 pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<Identity, String> {
     let cves = cve_ids(def);
-    if let Some(id) = advisory {
-        let single = (cves.len() == 1).then(|| cves[0].clone());
-        return Ok(Identity {
-            id,
-            aliases: cves,
-            single_cve: single,
-        });
-    }
-    match cves.first() {
-        Some(first) => Ok(Identity {
-            id: first.clone(),
-            aliases: cves[1..].to_vec(),
-            single_cve: (cves.len() == 1).then(|| first.clone()),
-        }),
-        None => Err("definition names no CVE and no advisory id".into()),
-    }
+    let single_cve = (cves.len() == 1).then(|| cves[0].clone());
+    let id = match advisory.or_else(|| cves.first().cloned()) {
+        Some(id) => id,
+        None => return Err("definition names no CVE and no advisory id".into()),
+    };
+    let aliases = cves
+        .iter()
+        .filter(|cve| **cve != id)
+        .filter_map(|cve| cve.parse().ok())
+        .collect();
+    Ok(Identity {
+        id: id.parse().map_err(|e: InvalidId| e.to_string())?,
+        aliases,
+        single_cve,
+    })
 }
 
 /// The advisory id of a patch definition: the first reference id with one of

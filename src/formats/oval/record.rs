@@ -6,7 +6,7 @@ use serde_json::json;
 use super::identity::Identity;
 use super::xml::Definition;
 use super::Dialect;
-use crate::model::{Advisory, AdvisoryId, Affected, Reference, Severity, SeverityKind, Timestamp};
+use crate::model::{Advisory, Affected, Reference, Severity, SeverityKind, Timestamp};
 
 /// `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS UTC` or RFC 3339 to a timestamp.
 pub fn timestamp(text: &str) -> Option<Timestamp> {
@@ -97,13 +97,11 @@ pub(super) fn record(
     ident: Identity,
     affected: Vec<Affected>,
 ) -> Result<Advisory, String> {
-    let id: AdvisoryId = ident.id.parse().map_err(|e| format!("{e}"))?;
-    let aliases = ident
-        .aliases
-        .iter()
-        .filter(|a| **a != ident.id)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let Identity {
+        id,
+        aliases,
+        single_cve,
+    } = ident;
     let issued = def
         .issued
         .as_deref()
@@ -119,8 +117,7 @@ pub(super) fn record(
             // Deterministic: parsers never read the clock.
             Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH)
         });
-    let mut severity = ident
-        .single_cve
+    let mut severity = single_cve
         .as_deref()
         .map(|c| cvss_for(def, c))
         .unwrap_or_default();
