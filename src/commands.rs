@@ -223,6 +223,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             json,
             stale,
+            ignore_status,
             ..
         } => {
             let output = match (output, json) {
@@ -230,7 +231,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 (None, true) => crate::image::report::OutputFormat::Json,
                 (None, false) => crate::image::report::OutputFormat::Table,
             };
-            let ecosystems = scan_image(&store, image, pull.options(), output).await?;
+            let ecosystems =
+                scan_image(&store, image, pull.options(), output, &ignore_status).await?;
             check_stale(&store, &stale, &ecosystems)
         }
         Command::Scan {
@@ -240,11 +242,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
             output,
             stale,
+            ignore_status,
             ..
         } => {
             let json = json || output == Some(crate::image::report::OutputFormat::Json);
             let file = file.context("give an inventory file or --image")?;
-            let ecosystems = scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json)?;
+            let asked = ScanAsked {
+                format: format.as_deref(),
+                ecosystem: ecosystem.as_deref(),
+                json,
+                openvex: output == Some(crate::image::report::OutputFormat::Openvex),
+                ignore_status: &ignore_status,
+            };
+            let ecosystems = scan(&store, &file, asked)?;
             check_stale(&store, &stale, &ecosystems)
         }
         Command::Ingest {
@@ -358,6 +368,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut out = std::io::stdout().lock();
             out.write_all(&json)?;
             out.write_all(b"\n")?;
+            Ok(())
+        }
+        Command::Cve { id, json } => {
+            let view = crate::cves::CveView::read(&store, &id)?
+                .with_context(|| format!("no record names {id}"))?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?;
+            } else {
+                write_cve_view(&mut out, &view)?;
+            }
             Ok(())
         }
         Command::Stats { json } => {
@@ -610,15 +631,79 @@ fn default_feed_name(format: &str, source: &str) -> String {
     format!("{format}:{base}")
 }
 
+/// `advisord cve ID` as text: one line per statement, grouped by release
+/// and package, disagreements marked.
+fn write_cve_view(out: &mut impl Write, view: &crate::cves::CveView) -> Result<()> {
+    writeln!(out, "{} named by {}", view.id, view.records.join(", "))?;
+    for release in &view.releases {
+        for package in &release.packages {
+            let mark = if package.agree { "" } else { "  DISAGREE" };
+            writeln!(out, "{} {}{mark}", release.ecosystem, package.name)?;
+            for s in &package.statements {
+                let status = s.status.map_or("-", |st| st.name());
+                let fixed = if s.fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s.fixed.join(","))
+                };
+                let word = s.status_source.as_deref().unwrap_or("");
+                writeln!(
+                    out,
+                    "  {status}{fixed}  [{word}]  {} {}",
+                    s.feed, s.upstream_id
+                )?;
+            }
+        }
+    }
+    if view.agree {
+        writeln!(out, "sources agree")?;
+    } else {
+        writeln!(out, "sources disagree on {} package(s)", view.disagreeing().count())?;
+    }
+    Ok(())
+}
+
+/// What `advisord scan FILE` was asked besides the file.
+struct ScanAsked<'a> {
+    format: Option<&'a str>,
+    ecosystem: Option<&'a str>,
+    json: bool,
+    openvex: bool,
+    ignore_status: &'a [crate::model::FixStatus],
+}
+
+/// Prints the OpenVEX document of `packages`.
+fn write_vex(
+    out: &mut impl Write,
+    store: &Store,
+    packages: &[crate::inventory::InventoryPackage],
+    name: &str,
+    ignore: &[crate::model::FixStatus],
+) -> Result<()> {
+    let now = crate::model::Timestamp::now();
+    let subject = crate::vex::VexSubject {
+        name,
+        ignore,
+        now: &now,
+    };
+    let document = crate::vex::document(store, packages, &subject)?;
+    if document.statements.is_empty() {
+        eprintln!("no statement to make: no advisory names these packages");
+    }
+    writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    Ok(())
+}
+
 /// `advisord scan`: the findings of an inventory, as a watch would list
 /// them; returns the inventory's ecosystems (for the staleness check).
-fn scan(
-    store: &Store,
-    file: &std::path::Path,
-    format: Option<&str>,
-    ecosystem: Option<&str>,
-    json: bool,
-) -> Result<Vec<Ecosystem>> {
+fn scan(store: &Store, file: &std::path::Path, asked: ScanAsked<'_>) -> Result<Vec<Ecosystem>> {
+    let ScanAsked {
+        format,
+        ecosystem,
+        json,
+        openvex,
+        ignore_status,
+    } = asked;
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
     } else {
@@ -628,8 +713,14 @@ fn scan(
         .map(str::parse::<crate::inventory::ListFormat>)
         .transpose()?;
     let inventory = crate::inventory::detect_and_parse(&text, format, ecosystem)?;
+    if openvex {
+        let name = format!("scan {}", file.display());
+        let mut out = std::io::stdout().lock();
+        write_vex(&mut out, store, &inventory.packages, &name, ignore_status)?;
+        return Ok(inventory_ecosystems(&inventory.packages));
+    }
     let snapshot = store.snapshot()?;
-    let findings: Vec<_> = crate::inventory::findings(&snapshot, &inventory.packages)?
+    let findings: Vec<_> = crate::inventory::findings(&snapshot, &inventory.packages, ignore_status)?
         .into_iter()
         .flatten()
         .collect();
@@ -677,12 +768,16 @@ fn scan(
             findings.iter().map(|f| f.advisories.len()).sum::<usize>()
         );
     }
-    let ecosystems: std::collections::BTreeSet<Ecosystem> = inventory
-        .packages
+    Ok(inventory_ecosystems(&inventory.packages))
+}
+
+/// The distinct ecosystems of an inventory (for the staleness check).
+fn inventory_ecosystems(packages: &[crate::inventory::InventoryPackage]) -> Vec<Ecosystem> {
+    let ecosystems: std::collections::BTreeSet<Ecosystem> = packages
         .iter()
         .filter_map(|p| Ecosystem::new(p.ecosystem.as_str()).ok())
         .collect();
-    Ok(ecosystems.into_iter().collect())
+    ecosystems.into_iter().collect()
 }
 
 /// `advisord scan --image`: read the image (off the async threads: layer
@@ -693,6 +788,7 @@ async fn scan_image(
     image: crate::image::ImageRef,
     options: crate::image::ScanOptions,
     output: crate::image::report::OutputFormat,
+    ignore_status: &[crate::model::FixStatus],
 ) -> Result<Vec<Ecosystem>> {
     use crate::image::report::{self, OutputFormat};
     let handle = tokio::runtime::Handle::current();
@@ -702,7 +798,7 @@ async fn scan_image(
     .await
     .context("image reader panicked")??;
     let snapshot = store.snapshot()?;
-    let findings = report::image_findings(&snapshot, &contents)?;
+    let findings = report::image_findings(&snapshot, &contents, ignore_status)?;
     let mut aliases = report::Aliases::new();
     for id in findings.iter().flat_map(|f| &f.finding.advisories) {
         if let Some(record) = store.get(id)? {
@@ -721,6 +817,11 @@ async fn scan_image(
         OutputFormat::Cyclonedx => {
             let value = report::cyclonedx(&contents, &findings, &aliases);
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        OutputFormat::Openvex => {
+            let packages: Vec<_> = report::inventory(&contents).into_keys().collect();
+            let name = format!("scan {}", contents.image.reference);
+            write_vex(&mut out, store, &packages, &name, ignore_status)?;
         }
         OutputFormat::Table => {
             for skipped in &contents.skipped {

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Event;
+use crate::model::{Event, FixStatus};
 use crate::query::{PackageQuery, QueryError};
 use crate::store::subs::Snapshot;
 use crate::store::{IndexedMatch, StoreError};
@@ -90,6 +90,9 @@ pub struct Finding {
     /// Per advisory, the fixed versions it names for this package.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fixed: BTreeMap<String, Vec<String>>,
+    /// Per advisory, the fix status of the entry that matched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, FixStatus>,
 }
 
 /// A parsed inventory plus the entries that could not be mapped to a package.
@@ -552,10 +555,12 @@ fn fixed_versions(rows: &[IndexedMatch], id: &str) -> Vec<String> {
 }
 
 /// The finding of each package (`None` when nothing affects it), read from
-/// one snapshot.
+/// one snapshot; entries whose status is in `ignore` do not count (an empty
+/// `ignore` means the query default, [`crate::query::default_ignored`]).
 pub fn findings(
     snapshot: &Snapshot,
     packages: &[InventoryPackage],
+    ignore: &[FixStatus],
 ) -> Result<Vec<Option<Finding>>, StoreError> {
     let mut keys = Vec::with_capacity(packages.len());
     let mut queries = Vec::with_capacity(packages.len());
@@ -563,7 +568,11 @@ pub fn findings(
         match p.query() {
             Ok(q) => {
                 keys.push(q.index_key());
-                queries.push(Some(q));
+                queries.push(Some(if ignore.is_empty() {
+                    q
+                } else {
+                    q.ignoring(ignore)
+                }));
             }
             // Inventories are validated when read; a package that no longer
             // validates (ecosystem renamed on upgrade) matches nothing.
@@ -603,6 +612,10 @@ pub fn findings(
                     .map(|m| m.id.clone())
                     .collect(),
                 fixed,
+                statuses: matches
+                    .iter()
+                    .filter_map(|m| Some((m.id.clone(), m.status?)))
+                    .collect(),
             })
         })
         .collect())

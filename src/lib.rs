@@ -12,7 +12,8 @@
 //! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP.
 //! - [`store`]: the redb file: records, package index, aliases, feed state,
 //!   change log.
-//! - [`query`]: matching a package and version against the store.
+//! - [`query`]: matching a package and version against the store;
+//!   [`cves`]: every source's statement about one CVE, side by side.
 //! - [`api`]: the OSV-compatible HTTP API (axum).
 //! - [`ingest`]: orchestration of feed -> format -> store for one batch.
 //! - [`sync`]: the feed catalog kept current: conditional fetch, scheduled
@@ -20,12 +21,14 @@
 //!   [`export`]: the store as an osv.dev bucket tree and back;
 //!   [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
+//! - [`vex`]: OpenVEX documents of an inventory's statuses.
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod cves;
 pub mod export;
 pub mod feeds;
 pub mod formats;
@@ -40,3 +43,4 @@ pub mod query;
 pub mod store;
 pub mod sync;
 pub mod version;
+pub mod vex;

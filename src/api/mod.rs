@@ -19,6 +19,7 @@ use crate::query::QueryError;
 use crate::store::Store;
 
 mod changes;
+mod cves;
 mod feeds;
 mod osv;
 mod pool;
@@ -26,6 +27,7 @@ mod rejections;
 mod scans;
 mod server;
 mod subscriptions;
+mod vex;
 mod watches;
 
 pub use pool::HeavyPool;
@@ -74,9 +76,11 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(osv::router(pool))
+        .merge(cves::router())
         .merge(changes::router(pool))
         .merge(subscriptions::router())
         .merge(watches::router(pool))
+        .merge(vex::router())
         .merge(
             scans::router().route_layer(axum::middleware::from_fn_with_state(
                 pool.clone(),

@@ -8,6 +8,7 @@ pub mod ecosystem;
 mod id;
 mod provenance;
 pub mod release;
+mod status;
 mod timestamp;
 
 pub use advisory::{
@@ -17,4 +18,5 @@ pub use advisory::{
 pub use ecosystem::{Ecosystem, EcosystemInfo, InvalidEcosystem, NameRule, ECOSYSTEMS};
 pub use id::{AdvisoryId, IdKind, InvalidId};
 pub use provenance::Provenance;
+pub use status::{FixStatus, StatusStatement, UnknownStatus};
 pub use timestamp::{InvalidTimestamp, Timestamp};

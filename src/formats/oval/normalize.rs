@@ -9,8 +9,8 @@ use super::xml::{Definition, Field, Item, Key, Node, Table, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
-    Severity, SeverityKind, Timestamp,
+    Advisory, AdvisoryId, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind,
+    Reference, Severity, SeverityKind, StatusStatement, Timestamp,
 };
 
 /// Beyond this many alternative branches a criteria tree is refused.
@@ -870,6 +870,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             if several && !arches.is_empty() {
                 specific.insert("arches".into(), json!(arches));
             }
+            let mut resolution = None;
             if fixed.is_none() {
                 let bare = name.rsplit('/').next().unwrap_or(&name);
                 if let Some((state, _)) = def
@@ -878,9 +879,11 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                     .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &name))
                 {
                     specific.insert("resolution".into(), json!(state));
+                    resolution = Some(state.as_str());
                 }
             }
-            affected.push(Affected {
+            let status = oval_status(fixed.is_some(), resolution);
+            let mut item = Affected {
                 package: Some(Package {
                     ecosystem: ecosystem.clone(),
                     name: name.clone(),
@@ -896,10 +899,34 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                 versions: Vec::new(),
                 ecosystem_specific: (!specific.is_empty()).then_some(Value::Object(specific)),
                 database_specific: Default::default(),
-            });
+            };
+            item.set_status(status);
+            affected.push(item);
         }
     }
     record(dialect, def, ident, affected).map(Some)
+}
+
+/// The common status of an OVAL entry: a fixed version means fixed; an
+/// unfixed one takes Red Hat's `resolution state` (`Will not fix`, `Fix
+/// deferred`, `Out of support scope`, `Under investigation`, `Affected`);
+/// without one it is affected.
+fn oval_status(fixed: bool, resolution: Option<&str>) -> StatusStatement {
+    if fixed {
+        return StatusStatement::new(FixStatus::Fixed, "fixed version");
+    }
+    let Some(state) = resolution else {
+        return StatusStatement::new(FixStatus::Affected, "no fixed version");
+    };
+    let status = match state.trim().to_ascii_lowercase().as_str() {
+        "will not fix" => FixStatus::WillNotFix,
+        "fix deferred" => FixStatus::FixDeferred,
+        "out of support scope" => FixStatus::EndOfLife,
+        "under investigation" => FixStatus::UnderInvestigation,
+        "not affected" => FixStatus::NotAffected,
+        _ => FixStatus::Affected,
+    };
+    StatusStatement::new(status, format!("resolution {state}"))
 }
 
 /// `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS UTC` or RFC 3339 to a timestamp.
