@@ -196,8 +196,18 @@ fn statement_of(record: &Advisory, entry: &Affected) -> Statement {
 
 /// The distinct claims of `statements`, or none when they all agree.
 /// Two statements agree when their status is the same and, when fixed,
-/// their fixed versions are equal in the ecosystem's ordering.
+/// their fixed versions are equal in the ecosystem's ordering. Entries of
+/// one source (same feed and upstream id) never disagree with each other:
+/// they are different components of its document (an rpm and a container
+/// of the same name), not two sources' views.
 fn claims(ecosystem: &Ecosystem, statements: &[Statement]) -> Vec<Claim> {
+    let sources: std::collections::BTreeSet<(&str, &str)> = statements
+        .iter()
+        .map(|s| (s.feed.as_str(), s.upstream_id.as_str()))
+        .collect();
+    if sources.len() < 2 {
+        return Vec::new();
+    }
     let mut out: Vec<Claim> = Vec::new();
     for s in statements {
         let source = format!("{} ({})", s.feed, s.upstream_id);
