@@ -658,7 +658,11 @@ fn write_cve_view(out: &mut impl Write, view: &crate::cves::CveView) -> Result<(
     if view.agree {
         writeln!(out, "sources agree")?;
     } else {
-        writeln!(out, "sources disagree on {} package(s)", view.disagreeing().count())?;
+        writeln!(
+            out,
+            "sources disagree on {} package(s)",
+            view.disagreeing().count()
+        )?;
     }
     Ok(())
 }
@@ -720,10 +724,11 @@ fn scan(store: &Store, file: &std::path::Path, asked: ScanAsked<'_>) -> Result<V
         return Ok(inventory_ecosystems(&inventory.packages));
     }
     let snapshot = store.snapshot()?;
-    let findings: Vec<_> = crate::inventory::findings(&snapshot, &inventory.packages, ignore_status)?
-        .into_iter()
-        .flatten()
-        .collect();
+    let findings: Vec<_> =
+        crate::inventory::findings(&snapshot, &inventory.packages, ignore_status)?
+            .into_iter()
+            .flatten()
+            .collect();
     let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({

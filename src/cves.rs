@@ -127,12 +127,15 @@ impl CveView {
             });
             statements.dedup();
             let disagreements = claims(&ecosystem, &statements);
-            releases.entry(ecosystem_name).or_default().push(PackageView {
-                name,
-                agree: disagreements.is_empty(),
-                disagreements,
-                statements,
-            });
+            releases
+                .entry(ecosystem_name)
+                .or_default()
+                .push(PackageView {
+                    name,
+                    agree: disagreements.is_empty(),
+                    disagreements,
+                    statements,
+                });
         }
         let releases: Vec<ReleaseView> = releases
             .into_iter()
@@ -147,9 +150,7 @@ impl CveView {
         CveView {
             id: cve.to_string(),
             records: ids,
-            agree: releases
-                .iter()
-                .all(|r| r.packages.iter().all(|p| p.agree)),
+            agree: releases.iter().all(|r| r.packages.iter().all(|p| p.agree)),
             releases,
         }
     }
@@ -305,8 +306,14 @@ mod tests {
         assert_eq!(
             fixed,
             vec![
-                (vec!["1.0-1".to_string()], vec!["debian-tracker (CVE-2024-1)".to_string()]),
-                (vec!["1.0-2".to_string()], vec!["mail (DSA-1-1)".to_string()]),
+                (
+                    vec!["1.0-1".to_string()],
+                    vec!["debian-tracker (CVE-2024-1)".to_string()]
+                ),
+                (
+                    vec!["1.0-2".to_string()],
+                    vec!["mail (DSA-1-1)".to_string()]
+                ),
             ]
         );
         assert_eq!(view.disagreeing().count(), 1);

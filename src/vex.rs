@@ -210,10 +210,7 @@ pub fn document(
     );
     Ok(VexDocument {
         context: OPENVEX_CONTEXT.into(),
-        id: format!(
-            "urn:advisord:vex:{}",
-            digest.trim_start_matches("sha256:")
-        ),
+        id: format!("urn:advisord:vex:{}", digest.trim_start_matches("sha256:")),
         author: "advisord".into(),
         role: "Document Creator".into(),
         timestamp: subject.now.to_string(),
@@ -255,7 +252,10 @@ fn statement(
     explicit_ignore: &[FixStatus],
 ) -> Option<VexStatement> {
     let cite = |status: Option<FixStatus>| {
-        let entry = entries.iter().find(|e| e.status() == status).or(entries.first());
+        let entry = entries
+            .iter()
+            .find(|e| e.status() == status)
+            .or(entries.first());
         let feed = entry.and_then(|e| e.feed()).unwrap_or("");
         let upstream = record
             .sources()
@@ -266,7 +266,10 @@ fn statement(
             .and_then(|e| e.status_statement())
             .map(|s| format!(": {} ({})", s.status, s.source))
             .unwrap_or_default();
-        (format!("{} from feed {feed} (upstream {upstream}){word}", record.id), entry.copied())
+        (
+            format!("{} from feed {feed} (upstream {upstream}){word}", record.id),
+            entry.copied(),
+        )
     };
     let fixed: Vec<String> = entries
         .iter()
@@ -305,7 +308,9 @@ fn statement(
                 return Some(out);
             }
             out.action_statement = Some(match m.status {
-                Some(FixStatus::Fixed) => format!("Update to a fixed version: {}", fixed.join(", ")),
+                Some(FixStatus::Fixed) => {
+                    format!("Update to a fixed version: {}", fixed.join(", "))
+                }
                 Some(FixStatus::WillNotFix) => {
                     "The vendor will not fix this; mitigate or remove the package".into()
                 }
@@ -326,9 +331,9 @@ fn statement(
             // At or past a fixed version in the ecosystem's ordering (a
             // version before `introduced` is merely outside the ranges).
             let past_fix = version.is_some_and(|v| {
-                fixed.iter().any(|f| {
-                    scheme.is_some_and(|s| s.compare(v, f).is_ok_and(|o| o.is_ge()))
-                })
+                fixed
+                    .iter()
+                    .any(|f| scheme.is_some_and(|s| s.compare(v, f).is_ok_and(|o| o.is_ge())))
             });
             if past_fix {
                 if explicit_ignore.contains(&FixStatus::Fixed) {

@@ -38,8 +38,8 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
-    Reference, FixStatus, StatusStatement,
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, Package, Range,
+    RangeKind, Reference, StatusStatement,
 };
 use crate::version::apk::apk_compare;
 

@@ -72,8 +72,8 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package, Range,
-    RangeKind, Reference, Severity, SeverityKind, Timestamp, FixStatus, StatusStatement,
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, IdKind, Package,
+    Range, RangeKind, Reference, Severity, SeverityKind, StatusStatement, Timestamp,
 };
 
 type Str<'a> = Cow<'a, str>;
@@ -1229,8 +1229,14 @@ fn csaf_status(status: Status, group: &Group) -> StatusStatement {
     let common = match status {
         Status::Fixed | Status::FirstFixed | Status::Recommended => FixStatus::Fixed,
         Status::KnownNotAffected => {
-            let justification = (!group.justifications.is_empty())
-                .then(|| group.justifications.iter().cloned().collect::<Vec<_>>().join(", "));
+            let justification = (!group.justifications.is_empty()).then(|| {
+                group
+                    .justifications
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
             return StatusStatement::new(FixStatus::NotAffected, source).justified(justification);
         }
         Status::UnderInvestigation => FixStatus::UnderInvestigation,
@@ -1245,7 +1251,14 @@ fn csaf_status(status: Status, group: &Group) -> StatusStatement {
             }
             if !group.unfixed_details.is_empty() {
                 source.push_str(": ");
-                source.push_str(&group.unfixed_details.iter().cloned().collect::<Vec<_>>().join(", "));
+                source.push_str(
+                    &group
+                        .unfixed_details
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
             }
             let said = |word: &str| {
                 group

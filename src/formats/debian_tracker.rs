@@ -47,8 +47,8 @@ use serde_json::{json, Map, Value};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package,
-    Range, RangeKind, Reference, Timestamp, FixStatus, StatusStatement,
+    release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, IdKind,
+    Package, Range, RangeKind, Reference, StatusStatement, Timestamp,
 };
 
 /// Parses a tracker file: the JSON export (starts with `{`) or a list file.
@@ -372,7 +372,10 @@ fn tracker_status(state: &ReleaseState<'_>, status: &str, fixed: Option<&str>) -
         return StatusStatement::new(refined, format!("{status}, nodsa {reason}"));
     }
     if state.urgency.as_deref().map(str::trim) == Some("unimportant") {
-        return StatusStatement::new(FixStatus::WillNotFix, format!("{status}, urgency unimportant"));
+        return StatusStatement::new(
+            FixStatus::WillNotFix,
+            format!("{status}, urgency unimportant"),
+        );
     }
     if state.nodsa.is_some() {
         return StatusStatement::new(FixStatus::Affected, format!("{status}, nodsa"));

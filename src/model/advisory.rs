@@ -324,7 +324,10 @@ impl Affected {
 
     /// The entry's fix status, if a source stated or advisord derived one.
     pub fn status(&self) -> Option<FixStatus> {
-        self.database_specific.advisord.as_ref().and_then(|m| m.status)
+        self.database_specific
+            .advisord
+            .as_ref()
+            .and_then(|m| m.status)
     }
 
     /// The entry's full status statement (status, source word, justification).

@@ -170,6 +170,9 @@ mod tests {
             "package": {"ecosystem": "PyPI", "name": "x"}
         }))
         .expect("entry");
-        assert_eq!(StatusStatement::derived(&none).status, FixStatus::NotAffected);
+        assert_eq!(
+            StatusStatement::derived(&none).status,
+            FixStatus::NotAffected
+        );
     }
 }

@@ -89,7 +89,11 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     assert_eq!(answer["statuses"]["DEBIAN-CVE-2017-6507"], "fixed");
     let (_, answer) = ask(query(Some("2.10-1"), Some(json!(["fixed"])))).await;
     assert_eq!(ids(&answer), ["DEBIAN-CVE-2016-1585".to_string()].into());
-    let (_, answer) = ask(query(Some("2.10-1"), Some(json!(["will_not_fix", "fixed"])))).await;
+    let (_, answer) = ask(query(
+        Some("2.10-1"),
+        Some(json!(["will_not_fix", "fixed"])),
+    ))
+    .await;
     assert_eq!(answer, json!({}));
     // Without version: not_affected is left out by default, listed when
     // the query does not ignore it.
@@ -101,7 +105,10 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     // A word outside the vocabulary is a 400 naming it.
     let (code, answer) = ask(query(None, Some(json!(["wontfix"])))).await;
     assert_eq!(code, 400);
-    assert!(answer["message"].as_str().unwrap().contains("wontfix"), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("wontfix"),
+        "{answer}"
+    );
 
     // querybatch: per query, each vuln with its status.
     let body = json!({"queries": [
@@ -125,7 +132,10 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     assert_eq!(
         first,
         vec![
-            ("DEBIAN-CVE-2016-1585".to_string(), "will_not_fix".to_string()),
+            (
+                "DEBIAN-CVE-2016-1585".to_string(),
+                "will_not_fix".to_string()
+            ),
             ("DEBIAN-CVE-2017-6507".to_string(), "fixed".to_string()),
         ]
     );
@@ -141,7 +151,11 @@ async fn scan_and_watches_take_ignore_status() {
         return;
     };
     let inventory = tmp.path().join("purls.txt");
-    std::fs::write(&inventory, "pkg:deb/debian/apparmor@2.10-1?distro=debian-12\n").unwrap();
+    std::fs::write(
+        &inventory,
+        "pkg:deb/debian/apparmor@2.10-1?distro=debian-12\n",
+    )
+    .unwrap();
     let db_arg = db.to_str().unwrap();
     let inv_arg = inventory.to_str().unwrap();
     let scan = |extra: &[&str]| -> Value {
@@ -150,7 +164,11 @@ async fn scan_and_watches_take_ignore_status() {
         serde_json::from_str(&advisord_ok(&args)).expect("scan JSON")
     };
     let all = scan(&[]);
-    assert_eq!(all["findings"][0]["advisories"].as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(
+        all["findings"][0]["advisories"].as_array().unwrap().len(),
+        2,
+        "{all}"
+    );
     assert_eq!(
         all["findings"][0]["statuses"]["DEBIAN-CVE-2016-1585"],
         "will_not_fix"
@@ -160,7 +178,14 @@ async fn scan_and_watches_take_ignore_status() {
         some["findings"][0]["advisories"],
         json!(["DEBIAN-CVE-2017-6507"])
     );
-    let bad = advisord(&["--db", db_arg, "scan", inv_arg, "--ignore-status", "wontfix"]);
+    let bad = advisord(&[
+        "--db",
+        db_arg,
+        "scan",
+        inv_arg,
+        "--ignore-status",
+        "wontfix",
+    ]);
     assert_eq!(bad.status.code(), Some(2));
 
     let server = Server::start_with(&db, &[("ADVISORD_ADMIN_TOKEN", TOKEN)]);
@@ -204,7 +229,10 @@ fn assert_openvex(document: &Value) {
         .iter_errors(document)
         .map(|e| format!("{e} at {}", e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "not valid OpenVEX: {errors:#?}\n{document:#}");
+    assert!(
+        errors.is_empty(),
+        "not valid OpenVEX: {errors:#?}\n{document:#}"
+    );
 }
 
 #[test]
@@ -275,7 +303,10 @@ async fn openvex_of_a_scan_and_of_a_watch_validates() {
     let bookworm = "pkg:deb/debian/apparmor@2.13.6-10?distro=debian-12";
     let bullseye = "pkg:deb/debian/apparmor@2.10-1?distro=debian-11";
     // Past the fix: fixed; open and unimportant: affected, will not be fixed.
-    assert_eq!(statement("DEBIAN-CVE-2017-6507", bookworm)["status"], "fixed");
+    assert_eq!(
+        statement("DEBIAN-CVE-2017-6507", bookworm)["status"],
+        "fixed"
+    );
     let open = statement("DEBIAN-CVE-2016-1585", bookworm);
     assert_eq!(open["status"], "affected");
     assert!(open["action_statement"]
@@ -290,7 +321,10 @@ async fn openvex_of_a_scan_and_of_a_watch_validates() {
     // Before the fix: affected, the action names the fixed version.
     let before = statement("DEBIAN-CVE-2017-6507", bullseye);
     assert_eq!(before["status"], "affected");
-    assert!(before["action_statement"].as_str().unwrap().contains("2.11.0-3"));
+    assert!(before["action_statement"]
+        .as_str()
+        .unwrap()
+        .contains("2.11.0-3"));
     // The tracker's "resolved, fixed_version 0": not affected, in its words.
     let never = statement("DEBIAN-CVE-2014-1424", bookworm);
     assert_eq!(never["status"], "not_affected");
@@ -331,4 +365,165 @@ async fn openvex_of_a_scan_and_of_a_watch_validates() {
     assert_eq!(watched["statements"], document["statements"]);
     let (code, _) = get_json(&client, &server.url(&format!("/v1/watches/{id}/vex"))).await;
     assert_eq!(code, 401, "the VEX of a watch needs the admin token");
+}
+
+/// One package's statements in a `/v1/cves/{id}` answer.
+fn package<'a>(view: &'a Value, ecosystem: &str, name: &str) -> &'a Value {
+    view["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ecosystem"] == ecosystem)
+        .and_then(|r| {
+            r["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+        })
+        .unwrap_or_else(|| panic!("no {ecosystem} {name} in {view:#}"))
+}
+
+#[tokio::test]
+async fn the_cve_view_answers_for_debian_ubuntu_red_hat_and_alpine_and_shows_a_real_disagreement() {
+    let files = [
+        (
+            "debian-tracker",
+            "debian-tracker",
+            "data/debian-tracker/json/vunnel-debian.json",
+        ),
+        (
+            "debian-tracker",
+            "debian-dsa-list",
+            "data/debian-tracker/list/vunnel-DSA.list",
+        ),
+        ("mail", "mail-ubuntu", "data/mail/ubuntu/USN-1048-1.txt"),
+        (
+            "alpine-secdb",
+            "alpine-v3.10-main",
+            "data/alpine-secdb/yaml/v3.10-main.yaml",
+        ),
+        (
+            "csaf",
+            "csaf-redhat",
+            "data/csaf/redhat/advisories/rhsa-2024_6163.json",
+        ),
+        (
+            "csaf",
+            "csaf-redhat",
+            "data/csaf/redhat/advisories/rhsa-2024_9371.json",
+        ),
+        (
+            "csaf",
+            "csaf-redhat-vex",
+            "data/vex/redhat/cve-2023-6238.json",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cves.redb");
+    for (format, feed, relative) in files {
+        let Some(path) = shared(relative) else {
+            return;
+        };
+        ingest(&db, format, feed, &[&path]);
+    }
+    let server = Server::start(&db);
+    let client = reqwest::Client::new();
+    let view = |id: &str| {
+        let client = client.clone();
+        let url = server.url(&format!("/v1/cves/{id}"));
+        async move { get_json(&client, &url).await }
+    };
+
+    // Debian: the tracker and the DSA list agree on sope's fix in bookworm.
+    let (code, sope) = view("CVE-2025-53603").await;
+    assert_eq!(code, 200, "{sope}");
+    assert_eq!(
+        sope["records"],
+        json!(["DEBIAN-CVE-2025-53603", "DSA-5970-1"])
+    );
+    let bookworm = package(&sope, "Debian:12", "sope");
+    assert_eq!(bookworm["agree"], true);
+    let feeds: BTreeSet<&str> = bookworm["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["status"], "fixed");
+            assert_eq!(s["fixed"], json!(["5.8.0-1+deb12u1"]));
+            s["feed"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(feeds, ["debian-dsa-list", "debian-tracker"].into());
+    // Ubuntu: a USN mail, per release.
+    let (_, tomcat) = view("CVE-2010-4172").await;
+    let lucid = package(&tomcat, "Ubuntu:10.04:LTS", "tomcat6");
+    assert_eq!(lucid["statements"][0]["upstream_id"], "USN-1048-1");
+    assert_eq!(
+        lucid["statements"][0]["fixed"],
+        json!(["6.0.24-2ubuntu1.6"])
+    );
+    assert_eq!(lucid["statements"][0]["status_source"], "announced fix");
+    // Alpine: the secdb's fix.
+    let (code, expat) = view("CVE-2019-15903").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        package(&expat, "Alpine:v3.10", "expat")["statements"][0]["status"],
+        "fixed"
+    );
+    // Red Hat VEX: not affected, with the vendor's justification.
+    let (_, kernel) = view("CVE-2023-6238").await;
+    let rhel9 = package(&kernel, "Red Hat:enterprise_linux:9", "kernel");
+    assert_eq!(rhel9["statements"][0]["status"], "not_affected");
+    assert_eq!(
+        rhel9["statements"][0]["justification"],
+        "vulnerable_code_not_present"
+    );
+    // A real disagreement: two Red Hat advisories name different fixed
+    // versions of python3.9 in RHEL 9 AppStream for CVE-2024-8088.
+    let (_, python) = view("CVE-2024-8088").await;
+    assert_eq!(python["agree"], false);
+    let appstream = package(
+        &python,
+        "Red Hat:enterprise_linux:9::appstream",
+        "python3.9",
+    );
+    assert_eq!(appstream["agree"], false);
+    let claims: Vec<(Value, Value)> = appstream["disagreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["fixed"].clone(), c["sources"].clone()))
+        .collect();
+    assert_eq!(
+        claims,
+        vec![
+            (
+                json!(["0:3.9.18-3.el9_4.5"]),
+                json!(["csaf-redhat (RHSA-2024:6163)"])
+            ),
+            (
+                json!(["0:3.9.19-8.el9"]),
+                json!(["csaf-redhat (RHSA-2024:9371)"])
+            ),
+        ]
+    );
+
+    // Unknown CVE: 404; not a CVE id: 400.
+    assert_eq!(view("CVE-1999-99999").await.0, 404);
+    assert_eq!(view("DSA-5970-1").await.0, 400);
+
+    // The CLI prints the same view.
+    drop(server);
+    let out = advisord_ok(&["--db", db.to_str().unwrap(), "cve", "CVE-2024-8088"]);
+    assert!(out.contains("python3.9  DISAGREE"), "{out}");
+    assert!(out.contains("RHSA-2024:9371"), "{out}");
+    let json_out = advisord_ok(&[
+        "--db",
+        db.to_str().unwrap(),
+        "cve",
+        "--json",
+        "CVE-2024-8088",
+    ]);
+    assert_eq!(serde_json::from_str::<Value>(&json_out).unwrap(), python);
 }

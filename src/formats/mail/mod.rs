@@ -25,8 +25,8 @@ use serde_json::Value;
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
-    Reference, FixStatus, StatusStatement,
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, Package, Range,
+    RangeKind, Reference, StatusStatement,
 };
 pub use message::MailMessage;
 pub use split::{Container, RawMessage, SplitError};
