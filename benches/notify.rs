@@ -81,7 +81,7 @@ fn fanout() {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let findings = inventory::findings(&snapshot, &packages)
+        let findings = inventory::findings(&snapshot, &packages, &[])
             .expect("findings")
             .into_iter()
             .flatten()
@@ -96,6 +96,7 @@ fn fanout() {
             subscription: None,
             events: 0,
             image: None,
+            ignore_status: Vec::new(),
         };
         watched.put_watch(&watch, None).expect("put watch");
     }

@@ -227,6 +227,15 @@ pub enum Command {
         /// Record id (`GHSA-...`, `CVE-...`, `DSA-...`).
         id: String,
     },
+    /// Print every source's statement about one CVE, per release and
+    /// package, and where the sources disagree.
+    Cve {
+        /// The CVE id (`CVE-2024-1234`).
+        id: String,
+        /// As JSON (the `GET /v1/cves/{id}` answer).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print what affects an inventory (SBOM, dpkg status, apk db, rpm -qa
     /// output, purl list) without registering a watch.
     Scan {
@@ -252,6 +261,11 @@ pub enum Command {
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+        /// Fix statuses whose advisories are not reported (comma-separated:
+        /// fixed, affected, will_not_fix, fix_deferred, under_investigation,
+        /// not_affected, end_of_life), as trivy's `--ignore-status`.
+        #[arg(long, value_delimiter = ',')]
+        ignore_status: Vec<crate::model::FixStatus>,
         /// Staleness: the catalog and whether a stale answer fails.
         #[command(flatten)]
         stale: StaleArgs,

@@ -101,6 +101,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             output,
             json,
             stale,
+            ignore_status,
             ..
         } => {
             let output = match (output, json) {
@@ -108,7 +109,8 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
                 (None, true) => crate::image::report::OutputFormat::Json,
                 (None, false) => crate::image::report::OutputFormat::Table,
             };
-            let ecosystems = scan_image(&store, image, pull.options(), output).await?;
+            let ecosystems =
+                scan_image(&store, image, pull.options(), output, &ignore_status).await?;
             check_stale(&store, &stale, &ecosystems)
         }
         Command::Scan {
@@ -118,11 +120,19 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             json,
             output,
             stale,
+            ignore_status,
             ..
         } => {
             let json = json || output == Some(crate::image::report::OutputFormat::Json);
             let file = file.context("give an inventory file or --image")?;
-            let ecosystems = scan(&store, &file, format.as_deref(), ecosystem.as_deref(), json)?;
+            let asked = ScanAsked {
+                format: format.as_deref(),
+                ecosystem: ecosystem.as_deref(),
+                json,
+                openvex: output == Some(crate::image::report::OutputFormat::Openvex),
+                ignore_status: &ignore_status,
+            };
+            let ecosystems = scan(&store, &file, asked)?;
             check_stale(&store, &stale, &ecosystems)
         }
         Command::Ingest {
@@ -161,6 +171,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             check_stale(&store, &stale, std::slice::from_ref(&query.ecosystem))
         }
         Command::Get { id } => get_record(&store, &id),
+        Command::Cve { id, json } => print_cve(&store, &id, json),
         Command::Stats { json } => print_stats(&store, json),
         // Answered by `run` before the store is opened.
         Command::Vercmp { .. } | Command::Mirror { .. } => Ok(()),
@@ -662,15 +673,96 @@ fn default_feed_name(format: &str, source: &str) -> String {
     format!("{format}:{base}")
 }
 
+/// `cve`: every source's statement about one CVE.
+fn print_cve(store: &Store, id: &str, json: bool) -> Result<()> {
+    let view =
+        crate::cves::CveView::read(store, id)?.with_context(|| format!("no record names {id}"))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?;
+    } else {
+        write_cve_view(&mut out, &view)?;
+    }
+    Ok(())
+}
+
+/// `advisord cve ID` as text: one line per statement, grouped by release
+/// and package, disagreements marked.
+fn write_cve_view(out: &mut impl Write, view: &crate::cves::CveView) -> Result<()> {
+    writeln!(out, "{} named by {}", view.id, view.records.join(", "))?;
+    for release in &view.releases {
+        for package in &release.packages {
+            let mark = if package.agree { "" } else { "  DISAGREE" };
+            writeln!(out, "{} {}{mark}", release.ecosystem, package.name)?;
+            for s in &package.statements {
+                let status = s.status.map_or("-", |st| st.name());
+                let fixed = if s.fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s.fixed.join(","))
+                };
+                let word = s.status_source.as_deref().unwrap_or("");
+                writeln!(
+                    out,
+                    "  {status}{fixed}  [{word}]  {} {}",
+                    s.feed, s.upstream_id
+                )?;
+            }
+        }
+    }
+    if view.agree {
+        writeln!(out, "sources agree")?;
+    } else {
+        writeln!(
+            out,
+            "sources disagree on {} package(s)",
+            view.disagreeing().count()
+        )?;
+    }
+    Ok(())
+}
+
+/// What `advisord scan FILE` was asked besides the file.
+struct ScanAsked<'a> {
+    format: Option<&'a str>,
+    ecosystem: Option<&'a str>,
+    json: bool,
+    openvex: bool,
+    ignore_status: &'a [crate::model::FixStatus],
+}
+
+/// Prints the OpenVEX document of `packages`.
+fn write_vex(
+    out: &mut impl Write,
+    store: &Store,
+    packages: &[crate::model::InventoryPackage],
+    name: &str,
+    ignore: &[crate::model::FixStatus],
+) -> Result<()> {
+    let now = crate::model::Timestamp::now();
+    let subject = crate::vex::VexSubject {
+        name,
+        ignore,
+        now: &now,
+    };
+    let document = crate::vex::document(store, packages, &subject)?;
+    if document.statements.is_empty() {
+        eprintln!("no statement to make: no advisory names these packages");
+    }
+    writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    Ok(())
+}
+
 /// `advisord scan`: the findings of an inventory, as a watch would list
 /// them; returns the inventory's ecosystems (for the staleness check).
-fn scan(
-    store: &Store,
-    file: &std::path::Path,
-    format: Option<&str>,
-    ecosystem: Option<&str>,
-    json: bool,
-) -> Result<Vec<Ecosystem>> {
+fn scan(store: &Store, file: &std::path::Path, asked: ScanAsked<'_>) -> Result<Vec<Ecosystem>> {
+    let ScanAsked {
+        format,
+        ecosystem,
+        json,
+        openvex,
+        ignore_status,
+    } = asked;
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
     } else {
@@ -680,11 +772,18 @@ fn scan(
         .map(str::parse::<crate::inventory::ListFormat>)
         .transpose()?;
     let inventory = crate::inventory::detect_and_parse(&text, format, ecosystem)?;
+    if openvex {
+        let name = format!("scan {}", file.display());
+        let mut out = std::io::stdout().lock();
+        write_vex(&mut out, store, &inventory.packages, &name, ignore_status)?;
+        return Ok(inventory_ecosystems(&inventory.packages));
+    }
     let snapshot = store.snapshot()?;
-    let findings: Vec<_> = crate::inventory::findings(&snapshot, &inventory.packages)?
-        .into_iter()
-        .flatten()
-        .collect();
+    let findings: Vec<_> =
+        crate::inventory::findings(&snapshot, &inventory.packages, ignore_status)?
+            .into_iter()
+            .flatten()
+            .collect();
     let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({
@@ -729,12 +828,16 @@ fn scan(
             findings.iter().map(|f| f.advisories.len()).sum::<usize>()
         );
     }
-    let ecosystems: std::collections::BTreeSet<Ecosystem> = inventory
-        .packages
+    Ok(inventory_ecosystems(&inventory.packages))
+}
+
+/// The distinct ecosystems of an inventory (for the staleness check).
+fn inventory_ecosystems(packages: &[crate::model::InventoryPackage]) -> Vec<Ecosystem> {
+    let ecosystems: std::collections::BTreeSet<Ecosystem> = packages
         .iter()
         .filter_map(|p| Ecosystem::new(p.ecosystem.as_str()).ok())
         .collect();
-    Ok(ecosystems.into_iter().collect())
+    ecosystems.into_iter().collect()
 }
 
 /// `advisord scan --image`: read the image (off the async threads: layer
@@ -745,6 +848,7 @@ async fn scan_image(
     image: crate::image::ImageRef,
     options: crate::image::ScanOptions,
     output: crate::image::report::OutputFormat,
+    ignore_status: &[crate::model::FixStatus],
 ) -> Result<Vec<Ecosystem>> {
     use crate::image::report::{self, OutputFormat};
     let handle = tokio::runtime::Handle::current();
@@ -754,7 +858,7 @@ async fn scan_image(
     .await
     .context("image reader panicked")??;
     let snapshot = store.snapshot()?;
-    let findings = report::image_findings(&snapshot, &contents)?;
+    let findings = report::image_findings(&snapshot, &contents, ignore_status)?;
     let mut aliases = report::Aliases::new();
     for id in findings.iter().flat_map(|f| &f.finding.advisories) {
         if let Some(record) = store.get(id)? {
@@ -773,6 +877,11 @@ async fn scan_image(
         OutputFormat::Cyclonedx => {
             let value = report::cyclonedx(&contents, &findings, &aliases);
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        OutputFormat::Openvex => {
+            let packages: Vec<_> = report::inventory(&contents).into_keys().collect();
+            let name = format!("scan {}", contents.image.reference);
+            write_vex(&mut out, store, &packages, &name, ignore_status)?;
         }
         OutputFormat::Table => {
             for skipped in &contents.skipped {

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, Finding, InventoryPackage};
+use crate::model::{Event, Finding, FixStatus, InventoryPackage};
 use crate::query::{match_batch, PackageAnswer, PackageQuery, QueryError};
 use crate::store::snapshot::Snapshot;
 use crate::store::{IndexedMatch, StoreError};
@@ -551,14 +551,27 @@ fn fixed_versions(rows: &[IndexedMatch], id: &str) -> Vec<String> {
 }
 
 /// The finding of each package (`None` when nothing affects it), read from
-/// one snapshot.
+/// one snapshot; entries whose status is in `ignore` do not count (an empty
+/// `ignore` means the query default, [`crate::query::default_ignored`]).
 pub fn findings(
     snapshot: &Snapshot,
     packages: &[InventoryPackage],
+    ignore: &[FixStatus],
 ) -> Result<Vec<Option<Finding>>, StoreError> {
     // Inventories are validated when read; a package that no longer
     // validates (ecosystem renamed on upgrade) matches nothing.
-    let queries: Vec<Option<PackageQuery>> = packages.iter().map(|p| p.query().ok()).collect();
+    let queries: Vec<Option<PackageQuery>> = packages
+        .iter()
+        .map(|p| {
+            p.query().ok().map(|q| {
+                if ignore.is_empty() {
+                    q
+                } else {
+                    q.ignoring(ignore)
+                }
+            })
+        })
+        .collect();
     let valid: Vec<&PackageQuery> = queries.iter().flatten().collect();
     let mut answers = match_batch(snapshot, &valid)?.into_iter();
     Ok(packages
@@ -589,6 +602,10 @@ pub fn findings(
                     .map(|m| m.id.clone())
                     .collect(),
                 fixed,
+                statuses: matches
+                    .iter()
+                    .filter_map(|m| Some((m.id.clone(), m.status?)))
+                    .collect(),
             })
         })
         .collect())

@@ -23,7 +23,8 @@
 //!   aliases, feed state, change log; `store::snapshot` (a consistent read
 //!   view), `store::subscriptions`, `store::watches`.
 //! - [`query`]: matching a package and version against the store, one
-//!   query or a batch (`query::match_batch`).
+//!   query or a batch (`query::match_batch`); [`cves`]: every source's
+//!   statement about one CVE, side by side.
 //! - [`inventory`]: inventories (SBOM, dpkg, apk, rpm lists) and their findings.
 //! - [`image`]: container images: references, registry pull, layers, OS
 //!   detection, installed-package databases, reports.
@@ -38,12 +39,14 @@
 //!   format); [`pipeline::export`]: the store as an osv.dev bucket tree and back.
 //! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
+//! - [`vex`]: OpenVEX documents of an inventory's statuses.
 //! - [`cli`]: the command line (clap); [`commands`]: one function per subcommand.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod cves;
 pub mod feeds;
 pub mod formats;
 pub mod freshness;
@@ -55,3 +58,4 @@ pub mod pipeline;
 pub mod query;
 pub mod store;
 pub mod version;
+pub mod vex;

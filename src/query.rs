@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::model::{ecosystem, Ecosystem};
+use crate::model::{ecosystem, Ecosystem, FixStatus};
 use crate::store::snapshot::Snapshot;
 use crate::store::{IndexedMatch, PackageKey, Store, StoreError};
 use crate::version::AffectedVerdict;
@@ -52,6 +52,11 @@ pub struct PackageQuery {
     /// cannot: such a query is still answered, as OSV.dev answers it (exact
     /// `versions` lists match, ranges are not evaluated, nothing is guessed).
     pub unevaluated: Option<String>,
+    /// Statuses whose entries do not count as matches (`ignore_status`, an
+    /// advisord extension); by default `not_affected`. A `not_affected`
+    /// entry has no affected versions, so only a query without version that
+    /// does not ignore it can return it.
+    pub ignore_status: Vec<FixStatus>,
 }
 
 /// One record matched by a query.
@@ -64,6 +69,9 @@ pub struct QueryMatch {
     /// Set when the match is "possibly affected": a range could not be
     /// evaluated (no comparator, or an event version the scheme rejects).
     pub unevaluated: Option<String>,
+    /// The fix status of the matching entry (`None` for index rows written
+    /// before statuses were kept).
+    pub status: Option<FixStatus>,
 }
 
 impl PackageQuery {
@@ -101,6 +109,7 @@ impl PackageQuery {
             name: name.to_string(),
             version,
             unevaluated,
+            ignore_status: default_ignored(),
         })
     }
 
@@ -126,6 +135,7 @@ impl PackageQuery {
                     name: name.to_string(),
                     version: version.map(str::to_string).filter(|v| !v.is_empty()),
                     unevaluated: None,
+                    ignore_status: default_ignored(),
                 })
             }
             other => other,
@@ -161,8 +171,23 @@ impl PackageQuery {
             Some(_) => AskedVersion::Unreadable(v),
             None => AskedVersion::Readable(v),
         });
-        match_rows(version, rows)
+        match_rows(version, rows, &self.ignore_status)
     }
+
+    /// The same query, with entries of `statuses` not counting as matches.
+    pub fn ignoring(mut self, statuses: &[FixStatus]) -> Self {
+        self.ignore_status = statuses.to_vec();
+        self
+    }
+}
+
+/// The statuses a query ignores unless told otherwise: those not
+/// [`FixStatus::is_reported_by_default`].
+pub fn default_ignored() -> Vec<FixStatus> {
+    FixStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_reported_by_default())
+        .collect()
 }
 
 /// A version as the query asked it, and whether its scheme can read it.
@@ -177,24 +202,46 @@ pub enum AskedVersion<'a> {
 
 /// Decides which index rows match `version` (all of them when `None`),
 /// one result per id, sorted by id. A definite match wins over "possibly".
-pub fn match_rows(version: Option<AskedVersion<'_>>, rows: &[IndexedMatch]) -> Vec<QueryMatch> {
+/// Entries whose status is in `ignore` are left out before matching; a
+/// match carries the status of the entry that matched.
+pub fn match_rows(
+    version: Option<AskedVersion<'_>>,
+    rows: &[IndexedMatch],
+    ignore: &[FixStatus],
+) -> Vec<QueryMatch> {
     let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
     for row in rows {
-        let verdict = match version {
-            None => AffectedVerdict::Affected,
-            Some(AskedVersion::Readable(v)) => combine(row.specs.iter().map(|s| s.evaluate(v))),
-            Some(AskedVersion::Unreadable(v)) => {
-                if row
-                    .specs
-                    .iter()
-                    .any(|s| s.versions.iter().any(|listed| listed == v))
-                {
-                    AffectedVerdict::Affected
-                } else {
-                    AffectedVerdict::NotAffected
+        let mut verdict = AffectedVerdict::NotAffected;
+        let mut status = None;
+        let kept = row
+            .specs
+            .iter()
+            .filter(|s| s.status.is_none_or(|st| !ignore.contains(&st)));
+        for spec in kept {
+            let spec_verdict = match version {
+                None => AffectedVerdict::Affected,
+                Some(AskedVersion::Readable(v)) => spec.evaluate(v),
+                Some(AskedVersion::Unreadable(v)) => {
+                    if spec.versions.iter().any(|listed| listed == v) {
+                        AffectedVerdict::Affected
+                    } else {
+                        AffectedVerdict::NotAffected
+                    }
                 }
+            };
+            match spec_verdict {
+                AffectedVerdict::Affected => {
+                    verdict = AffectedVerdict::Affected;
+                    status = spec.status;
+                    break;
+                }
+                AffectedVerdict::Unknown { .. } if verdict == AffectedVerdict::NotAffected => {
+                    verdict = spec_verdict;
+                    status = spec.status;
+                }
+                _ => {}
             }
-        };
+        }
         let unevaluated = match verdict {
             AffectedVerdict::Affected => None,
             AffectedVerdict::NotAffected => continue,
@@ -204,6 +251,7 @@ pub fn match_rows(version: Option<AskedVersion<'_>>, rows: &[IndexedMatch]) -> V
             id: row.id.clone(),
             modified: row.modified.clone(),
             unevaluated,
+            status,
         };
         match out.get(&row.id) {
             Some(existing) if existing.unevaluated.is_none() => {}
@@ -241,20 +289,6 @@ pub fn match_batch(
             rows,
         })
         .collect())
-}
-
-fn combine(verdicts: impl Iterator<Item = AffectedVerdict>) -> AffectedVerdict {
-    let mut result = AffectedVerdict::NotAffected;
-    for verdict in verdicts {
-        match verdict {
-            AffectedVerdict::Affected => return AffectedVerdict::Affected,
-            AffectedVerdict::Unknown { .. } if result == AffectedVerdict::NotAffected => {
-                result = verdict
-            }
-            _ => {}
-        }
-    }
-    result
 }
 
 /// A package URL mapped to OSV terms.
@@ -375,6 +409,7 @@ mod tests {
             specs: vec![RangeSpec {
                 ranges: vec![EvalRange { scheme, events }],
                 versions: vec![],
+                status: None,
             }],
         }
     }
@@ -396,13 +431,13 @@ mod tests {
             ),
             row("C", "npm", None, vec![Event::Introduced("0".into())]),
         ];
-        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), &rows);
+        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), &rows, &[]);
         let ids: Vec<_> = got
             .iter()
             .map(|m| (m.id.as_str(), m.unevaluated.is_some()))
             .collect();
         assert_eq!(ids, vec![("A", false), ("C", true)]);
-        assert_eq!(match_rows(None, &rows).len(), 3);
+        assert_eq!(match_rows(None, &rows, &[]).len(), 3);
     }
 
     #[test]

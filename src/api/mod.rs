@@ -20,6 +20,7 @@ use crate::store::Store;
 
 mod admin;
 mod changes;
+mod cves;
 mod feeds;
 mod osv;
 mod pool;
@@ -27,6 +28,7 @@ mod rejections;
 mod scans;
 mod server;
 mod subscriptions;
+mod vex;
 mod watches;
 
 pub use pool::HeavyPool;
@@ -75,9 +77,11 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(osv::router(pool))
+        .merge(cves::router())
         .merge(changes::router(pool))
         .merge(subscriptions::router())
         .merge(watches::router(pool))
+        .merge(vex::router())
         .merge(
             scans::router().route_layer(axum::middleware::from_fn_with_state(
                 pool.clone(),

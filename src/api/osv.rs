@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::pool::{admit, HeavyPool};
 use super::{blocking, ApiError, AppState};
 use crate::freshness;
-use crate::model::Ecosystem;
+use crate::model::{Ecosystem, FixStatus};
 use crate::query::{match_batch, PackageQuery, QueryMatch};
 use crate::store::Store;
 
@@ -39,6 +39,12 @@ pub const STALE_HEADER: &str = "x-advisord-stale";
 /// The field of a `/v1/querybatch` result giving why its version was not
 /// evaluated (OSV clients ignore fields they do not know).
 pub const UNREADABLE_VERSION_FIELD: &str = "unevaluated_version";
+/// The field giving the fix status of the matching entry on each
+/// `/v1/querybatch` vuln (advisord extension).
+pub const MATCH_STATUS_FIELD: &str = "status";
+/// The `/v1/query` answer's map from matched id to the fix status of the
+/// matching entry (advisord extension; OSV clients ignore it).
+pub const MATCH_STATUSES_FIELD: &str = "statuses";
 
 pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
     Router::new()
@@ -61,6 +67,10 @@ struct QueryBody {
     commit: Option<String>,
     #[serde(default)]
     page_token: Option<String>,
+    /// Statuses whose entries do not count as matches (advisord extension;
+    /// OSV clients never send it). Absent: `not_affected` only.
+    #[serde(default)]
+    ignore_status: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,7 +126,15 @@ impl QueryBody {
             }
             (None, _, None) => return Err(ApiError::BadRequest("package.name is required".into())),
         };
-        Ok(query)
+        let Some(asked) = &self.ignore_status else {
+            return Ok(query);
+        };
+        let ignore = asked
+            .iter()
+            .map(|s| s.parse::<FixStatus>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::BadRequest(format!("ignore_status: {e}")))?;
+        Ok(query.ignoring(&ignore))
     }
 }
 
@@ -126,7 +144,7 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
     let after = body.page_token.as_deref().map(decode_token).transpose()?;
     let store = state.store.clone();
     let unreadable = query.unevaluated.is_some();
-    let (next, unevaluated, records, stale) = tokio::task::spawn_blocking(move || {
+    let (next, unevaluated, (records, statuses), stale) = tokio::task::spawn_blocking(move || {
         let stale = stale_feeds(&state, [&query.ecosystem])?;
         let matches = query.run(&store)?;
         let (page, next) = page_of(&matches, after.as_deref());
@@ -137,7 +155,11 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
             .map(|m| m.id.clone())
             .collect();
         let records = store.get_many_json(&ids)?;
-        Ok::<_, ApiError>((next, unevaluated, records, stale))
+        let statuses: Vec<(String, FixStatus)> = page
+            .iter()
+            .filter_map(|m| Some((m.id.clone(), m.status?)))
+            .collect();
+        Ok::<_, ApiError>((next, unevaluated, (records, statuses), stale))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
@@ -152,6 +174,15 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
             out.extend_from_slice(json);
         }
         out.push(b']');
+    }
+    if !statuses.is_empty() && !records.is_empty() {
+        // The status of the entry that matched, per id (advisord extension).
+        let map: serde_json::Map<String, serde_json::Value> = statuses
+            .into_iter()
+            .map(|(id, status)| (id, status.name().into()))
+            .collect();
+        out.extend_from_slice(format!(",\"{MATCH_STATUSES_FIELD}\":").as_bytes());
+        out.extend_from_slice(serde_json::Value::Object(map).to_string().as_bytes());
     }
     if let Some(token) = next {
         if !records.is_empty() {
@@ -249,7 +280,11 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
                         if m.unevaluated.is_some() {
                             unevaluated.push(m.id.clone());
                         }
-                        serde_json::json!({"id": m.id, "modified": m.modified})
+                        let mut vuln = serde_json::json!({"id": m.id, "modified": m.modified});
+                        if let Some(status) = m.status {
+                            vuln[MATCH_STATUS_FIELD] = status.name().into();
+                        }
+                        vuln
                     })
                     .collect();
                 result.insert("vulns".into(), vulns.into());

@@ -70,7 +70,7 @@ async fn create(
     let store = state.store.clone();
     let value = blocking(move || {
         let snapshot = store.snapshot()?;
-        let findings = report::image_findings(&snapshot, &contents)?;
+        let findings = report::image_findings(&snapshot, &contents, &[])?;
         Ok(report::json_report(
             &contents,
             &findings,

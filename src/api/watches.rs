@@ -61,6 +61,9 @@ struct CreateBody {
     platform: Option<String>,
     #[serde(default)]
     insecure: bool,
+    /// Fix statuses whose advisories the watch does not report.
+    #[serde(default)]
+    ignore_status: Vec<crate::model::FixStatus>,
 }
 
 impl From<InventoryError> for ApiError {
@@ -175,7 +178,7 @@ async fn create(
         };
         let snapshot = store.snapshot()?;
         let as_of = snapshot.last_seq()?;
-        let findings = inventory::findings(&snapshot, &inventory.packages)?
+        let findings = inventory::findings(&snapshot, &inventory.packages, &body.ignore_status)?
             .into_iter()
             .flatten()
             .collect();
@@ -204,6 +207,7 @@ async fn create(
                 .map(|(contents, reference)| {
                     watches::image::watched(contents, reference, body.insecure)
                 }),
+            ignore_status: body.ignore_status,
         };
         store.put_watch(&watch, sub.as_ref())?;
         Ok((watch, sub, inventory.skipped, inventory.unevaluated))

@@ -38,8 +38,8 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, Package, Range, RangeKind,
-    Reference,
+    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, Package, Range,
+    RangeKind, Reference, StatusStatement,
 };
 use crate::version::apk::apk_compare;
 
@@ -445,14 +445,22 @@ fn build_record(
         } else if facts.never_affected {
             extra.insert("also_listed_as_never_affected".into(), json!(true));
         }
-        affected.push(Affected {
+        // secdb lists fixes only: a fixed version, or `0` for never affected.
+        let status = if ranges.is_empty() {
+            StatusStatement::new(FixStatus::NotAffected, "secfixes 0")
+        } else {
+            StatusStatement::new(FixStatus::Fixed, "secfixes")
+        };
+        let mut entry = Affected {
             ranges,
             database_specific: DatabaseSpecific {
                 advisord: None,
                 other: extra,
             },
             ..Affected::new(package)
-        });
+        };
+        entry.set_status(status);
+        affected.push(entry);
     }
     let mut references = Vec::new();
     if distro == Distro::Alpine && upstream_id.kind() == crate::model::IdKind::Cve {

@@ -72,8 +72,9 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    is_cve_id, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package,
-    Range, RangeKind, Reference, Severity, SeverityKind, Timestamp,
+    is_cve_id, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus,
+    IdKind, Package, Range, RangeKind, Reference, Severity, SeverityKind, StatusStatement,
+    Timestamp,
 };
 
 type Str<'a> = Cow<'a, str>;
@@ -209,6 +210,8 @@ struct Vulnerability<'a> {
     #[serde(borrow, default)]
     remediations: Vec<Remediation<'a>>,
     #[serde(borrow, default)]
+    flags: Vec<Flag<'a>>,
+    #[serde(borrow, default)]
     scores: Vec<Score<'a>>,
     #[serde(borrow, default)]
     threats: Vec<Threat<'a>>,
@@ -244,6 +247,17 @@ struct Remediation<'a> {
     category: Str<'a>,
     #[serde(borrow, default)]
     url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    details: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    product_ids: Vec<Str<'a>>,
+}
+
+/// A VEX flag: the justification label of `known_not_affected` products.
+#[derive(Deserialize)]
+struct Flag<'a> {
+    #[serde(borrow)]
+    label: Str<'a>,
     #[serde(borrow, default)]
     product_ids: Vec<Str<'a>>,
 }
@@ -960,6 +974,11 @@ struct Group {
     unversioned: bool,
     remediations: BTreeSet<String>,
     fix_urls: BTreeSet<String>,
+    /// Short remediation details of unfixed products (`Will not fix`,
+    /// `Out of support scope`, `Fix deferred`, `Affected`).
+    unfixed_details: BTreeSet<String>,
+    /// Flag labels (justifications) of not-affected products.
+    justifications: BTreeSet<String>,
 }
 
 /// Collects the product statuses of one record into affected entries.
@@ -1021,6 +1040,12 @@ impl<'v> AffectedBuilder<'v> {
                 remediation.entry(id.as_ref()).or_default().push(r);
             }
         }
+        let mut flags: HashMap<&str, Vec<&str>> = HashMap::new();
+        for f in &vuln.flags {
+            for id in &f.product_ids {
+                flags.entry(id.as_ref()).or_default().push(f.label.trim());
+            }
+        }
         let ps = &vuln.product_status;
         let lists: [(Status, &'v Vec<Str<'_>>); 8] = [
             (Status::Fixed, &ps.fixed),
@@ -1046,10 +1071,25 @@ impl<'v> AffectedBuilder<'v> {
                     }
                     None => group.unversioned = true,
                 }
+                for label in flags.get(product_id.as_ref()).into_iter().flatten() {
+                    if !group.justifications.contains(*label) {
+                        group.justifications.insert(label.to_string());
+                    }
+                }
                 for r in remediation.get(product_id.as_ref()).into_iter().flatten() {
                     let category = r.category.trim();
                     if !group.remediations.contains(category) {
                         group.remediations.insert(category.to_string());
+                    }
+                    if matches!(category, "none_available" | "no_fix_planned") {
+                        let details = r.details.as_deref().map(str::trim).unwrap_or("");
+                        // Red Hat's short words; long prose is no status word.
+                        if !details.is_empty()
+                            && details.len() <= 40
+                            && !group.unfixed_details.contains(details)
+                        {
+                            group.unfixed_details.insert(details.to_string());
+                        }
                     }
                     if let Some(url) = r.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
                         if !group.fix_urls.contains(url) {
@@ -1145,7 +1185,8 @@ impl<'v> AffectedBuilder<'v> {
             }
             let ecosystem_specific = key.module.as_ref().map(|m| json!({ "rpm_module": m }));
             let purl = package_purl(vendor, &key);
-            out.push(Affected {
+            let statement = csaf_status(status, &group);
+            let mut entry = Affected {
                 ranges: ranges
                     .into_iter()
                     .map(|events| Range {
@@ -1166,10 +1207,74 @@ impl<'v> AffectedBuilder<'v> {
                     name: key.name,
                     purl,
                 })
-            });
+            };
+            entry.set_status(statement);
+            out.push(entry);
         }
         out
     }
+}
+
+/// The common status of a CSAF product status, refined for unfixed
+/// products by the remediation (`no_fix_planned`: will not fix, or end of
+/// life when Red Hat says "Out of support scope"; `none_available` with
+/// "Fix deferred": deferred) and carrying the VEX flag as justification of
+/// `known_not_affected`. The source word joins status, remediation
+/// categories and short details: `known_affected/no_fix_planned: Will not fix`.
+fn csaf_status(status: Status, group: &Group) -> StatusStatement {
+    let mut source = status.name().to_string();
+    let common = match status {
+        Status::Fixed | Status::FirstFixed | Status::Recommended => FixStatus::Fixed,
+        Status::KnownNotAffected => {
+            let justification = (!group.justifications.is_empty()).then(|| {
+                group
+                    .justifications
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            return StatusStatement::new(FixStatus::NotAffected, source).justified(justification);
+        }
+        Status::UnderInvestigation => FixStatus::UnderInvestigation,
+        Status::KnownAffected | Status::FirstAffected | Status::LastAffected => {
+            let unfixed: Vec<&str> = ["no_fix_planned", "none_available"]
+                .into_iter()
+                .filter(|c| group.remediations.contains(*c))
+                .collect();
+            if !unfixed.is_empty() {
+                source.push('/');
+                source.push_str(&unfixed.join("+"));
+            }
+            if !group.unfixed_details.is_empty() {
+                source.push_str(": ");
+                source.push_str(
+                    &group
+                        .unfixed_details
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            let said = |word: &str| {
+                group
+                    .unfixed_details
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(word))
+            };
+            if said("Out of support scope") {
+                FixStatus::EndOfLife
+            } else if group.remediations.contains("no_fix_planned") || said("Will not fix") {
+                FixStatus::WillNotFix
+            } else if said("Fix deferred") {
+                FixStatus::FixDeferred
+            } else {
+                FixStatus::Affected
+            }
+        }
+    };
+    StatusStatement::new(common, source)
 }
 
 /// The ecosystem of a component with no platform relationship.

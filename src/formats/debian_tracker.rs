@@ -47,8 +47,8 @@ use serde_json::{json, Map, Value};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, IdKind, Package,
-    Range, RangeKind, Reference, Timestamp,
+    release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, IdKind,
+    Package, Range, RangeKind, Reference, StatusStatement, Timestamp,
 };
 
 /// Parses a tracker file: the JSON export (starts with `{`) or a list file.
@@ -315,7 +315,7 @@ fn release_entry(
     if let Some(scope) = scope {
         extra.insert("scope".into(), json!(scope));
     }
-    let entry = Affected {
+    let mut entry = Affected {
         ranges: events
             .map(|events| Range {
                 kind: RangeKind::Ecosystem,
@@ -331,7 +331,58 @@ fn release_entry(
         },
         ..Affected::new(debian_package(ecosystem, package))
     };
+    entry.set_status(tracker_status(state, status, fixed));
     Ok((entry, urgency))
+}
+
+/// The common status of one release state of the tracker JSON: `resolved`
+/// (with fixed version `0` meaning never affected), `open`, `undetermined`,
+/// refined by `nodsa_reason` (`ignored`, `postponed`, `end-of-life`) and by
+/// urgency `unimportant` (no security fix will be made).
+fn tracker_status(state: &ReleaseState<'_>, status: &str, fixed: Option<&str>) -> StatusStatement {
+    if status == "resolved" {
+        return match fixed {
+            Some("0") => StatusStatement::new(FixStatus::NotAffected, "resolved (fixed_version 0)"),
+            _ => StatusStatement::new(FixStatus::Fixed, "resolved"),
+        };
+    }
+    if status == "undetermined" {
+        return StatusStatement::new(FixStatus::UnderInvestigation, "undetermined");
+    }
+    let reason = state.nodsa_reason.as_deref().map(str::trim).unwrap_or("");
+    let refined = match reason {
+        "ignored" => Some(FixStatus::WillNotFix),
+        "postponed" => Some(FixStatus::FixDeferred),
+        "end-of-life" => Some(FixStatus::EndOfLife),
+        _ => None,
+    };
+    if let Some(refined) = refined {
+        return StatusStatement::new(refined, format!("{status}, nodsa {reason}"));
+    }
+    if state.urgency.as_deref().map(str::trim) == Some("unimportant") {
+        return StatusStatement::new(
+            FixStatus::WillNotFix,
+            format!("{status}, urgency unimportant"),
+        );
+    }
+    if state.nodsa.is_some() {
+        return StatusStatement::new(FixStatus::Affected, format!("{status}, nodsa"));
+    }
+    StatusStatement::new(FixStatus::Affected, status)
+}
+
+/// The common status of a `<marker>` of the DSA/DLA/DTSA list files
+/// (`<unfixed>`, `<no-dsa>`, `<postponed>`, `<ignored>`, `<end-of-life>`,
+/// `<not-affected>`, `<removed>`, `<undetermined>`).
+fn list_marker_status(marker: &str) -> FixStatus {
+    match marker {
+        "not-affected" | "removed" => FixStatus::NotAffected,
+        "ignored" => FixStatus::WillNotFix,
+        "postponed" | "no-dsa" => FixStatus::FixDeferred,
+        "end-of-life" => FixStatus::EndOfLife,
+        "undetermined" => FixStatus::UnderInvestigation,
+        _ => FixStatus::Affected,
+    }
 }
 
 fn checked_version(v: &str) -> Result<String, String> {
@@ -531,8 +582,10 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
         return Ok(None);
     };
     let mut extra = Map::new();
+    let mut status = StatusStatement::new(FixStatus::Fixed, "fixed version");
     let ranges = if let Some(marker) = version.strip_prefix('<') {
         let marker = marker.trim_end_matches('>');
+        status = StatusStatement::new(list_marker_status(marker), format!("<{marker}>"));
         match marker {
             "not-affected" | "removed" => {
                 extra.insert("status".into(), json!(marker.replace('-', "_")));
@@ -556,7 +609,7 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
     if let Some(u) = urgency {
         extra.insert("vendor_severity".into(), json!(u.name()));
     }
-    Ok(Some(Affected {
+    let mut entry = Affected {
         ranges: if ranges.is_empty() {
             Vec::new()
         } else {
@@ -572,7 +625,9 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
             other: extra,
         },
         ..Affected::new(debian_package(ecosystem, package))
-    }))
+    };
+    entry.set_status(status);
+    Ok(Some(entry))
 }
 
 fn finish_list_entry(entry: ListEntry, ctx: &SourceContext) -> ParseItem {

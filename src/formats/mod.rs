@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{Advisory, Provenance, Timestamp};
+use crate::model::{Advisory, Provenance, StatusStatement, Timestamp};
 
 pub mod alpine;
 pub mod csaf;
@@ -122,10 +122,16 @@ impl SourceContext {
 
     /// Marks `advisory` as produced by this source: adds the provenance entry
     /// and tags every affected entry with the feed (the merge rule needs it).
+    /// An entry whose parser stated no fix status gets one derived from its
+    /// ranges ([`StatusStatement::derived`]).
     pub fn stamp(&self, advisory: &mut Advisory, upstream_id: &str) {
         let provenance = self.provenance(upstream_id);
         advisory.meta_mut().sources = vec![provenance];
         for affected in &mut advisory.affected {
+            if affected.status().is_none() {
+                let derived = StatusStatement::derived(affected);
+                affected.set_status(derived);
+            }
             affected
                 .database_specific
                 .advisord

@@ -49,10 +49,11 @@ pub fn inventory(contents: &ImageContents) -> BTreeMap<InventoryPackage, BTreeSe
 pub fn image_findings(
     snapshot: &Snapshot,
     contents: &ImageContents,
+    ignore: &[crate::model::FixStatus],
 ) -> Result<Vec<ImageFinding>, StoreError> {
     let inventory = inventory(contents);
     let packages: Vec<InventoryPackage> = inventory.keys().cloned().collect();
-    let found = findings(snapshot, &packages)?;
+    let found = findings(snapshot, &packages, ignore)?;
     Ok(packages
         .iter()
         .zip(found)
@@ -69,7 +70,7 @@ pub fn image_findings(
         .collect())
 }
 
-/// How `scan --image` prints.
+/// How `scan` prints (an inventory file: `json` and `openvex` only change it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// One line per (package, advisory): what a person acts on.
@@ -78,6 +79,8 @@ pub enum OutputFormat {
     Json,
     /// A CycloneDX 1.5 SBOM with the findings as vulnerabilities.
     Cyclonedx,
+    /// An OpenVEX 0.2.0 document: one statement per (advisory, package).
+    Openvex,
 }
 
 /// The JSON report: today's `scan --json` fields plus the image's.

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::{AdvisoryId, Ecosystem, Provenance, Timestamp};
+use super::{AdvisoryId, Ecosystem, FixStatus, Provenance, StatusStatement, Timestamp};
 
 /// OSV lists may be absent or `null` upstream (YAML `aliases:` with nothing
 /// after it); both mean empty.
@@ -280,6 +280,15 @@ pub struct AdvisordMeta {
     /// (`critical`, `important`, `high`, `moderate`, `medium`, `low`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_severity: Option<String>,
+    /// The entry's fix status in advisord's vocabulary (set on entries only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<FixStatus>,
+    /// The source's own word(s) for [`AdvisordMeta::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_source: Option<String>,
+    /// Why the package is not affected, in the vendor's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
 }
 
 impl Advisory {
@@ -348,5 +357,34 @@ impl Affected {
             .advisord
             .as_ref()
             .and_then(|m| m.feed.as_deref())
+    }
+
+    /// The entry's fix status, if a source stated or advisord derived one.
+    pub fn status(&self) -> Option<FixStatus> {
+        self.database_specific
+            .advisord
+            .as_ref()
+            .and_then(|m| m.status)
+    }
+
+    /// The entry's full status statement (status, source word, justification).
+    pub fn status_statement(&self) -> Option<StatusStatement> {
+        let meta = self.database_specific.advisord.as_ref()?;
+        Some(StatusStatement {
+            status: meta.status?,
+            source: meta.status_source.clone().unwrap_or_default(),
+            justification: meta.justification.clone(),
+        })
+    }
+
+    /// Records `statement` as the entry's status.
+    pub fn set_status(&mut self, statement: StatusStatement) {
+        let meta = self
+            .database_specific
+            .advisord
+            .get_or_insert_with(AdvisordMeta::default);
+        meta.status = Some(statement.status);
+        meta.status_source = Some(statement.source);
+        meta.justification = statement.justification;
     }
 }

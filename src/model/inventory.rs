@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::FixStatus;
+
 /// One installed package, normalized: the ecosystem and name are what the
 /// package index is keyed by (Debian / Alpine source package names).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -32,4 +34,7 @@ pub struct Finding {
     /// Per advisory, the fixed versions it names for this package.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fixed: BTreeMap<String, Vec<String>>,
+    /// Per advisory, the fix status of the entry that matched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, FixStatus>,
 }

@@ -10,6 +10,7 @@ mod inventory;
 mod provenance;
 pub mod release;
 mod scheme;
+mod status;
 mod timestamp;
 
 pub use advisory::{
@@ -21,4 +22,5 @@ pub use id::{is_cve_id, AdvisoryId, IdKind, InvalidId};
 pub use inventory::{Finding, InventoryPackage};
 pub use provenance::Provenance;
 pub use scheme::{UnknownScheme, VersionScheme, ALL_SCHEMES};
+pub use status::{FixStatus, StatusStatement, UnknownStatus};
 pub use timestamp::{InvalidTimestamp, Timestamp};

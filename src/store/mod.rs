@@ -265,6 +265,43 @@ pub struct IndexedMatch {
 struct IndexValue {
     modified: String,
     specs: Vec<RangeSpec>,
+    /// The fix status of each spec, in order (after the specs, so rows
+    /// written before statuses existed still decode, as [`IndexValueV1`]).
+    statuses: Vec<Option<crate::model::FixStatus>>,
+}
+
+/// [`IndexValue`] as written before it carried the specs' statuses: still
+/// read, so a database keeps answering (without statuses) until re-ingested.
+#[derive(Deserialize)]
+struct IndexValueV1 {
+    modified: String,
+    specs: Vec<RangeSpec>,
+}
+
+impl IndexValue {
+    /// The row of `specs`, their statuses kept beside them.
+    fn new(modified: String, specs: Vec<RangeSpec>) -> IndexValue {
+        let statuses = specs.iter().map(|s| s.status).collect();
+        IndexValue {
+            modified,
+            specs,
+            statuses,
+        }
+    }
+
+    /// Decodes a row in the current encoding, or else the one before
+    /// statuses (a prefix of it, so the two cannot be confused), and puts
+    /// each status back on its spec.
+    fn decode(bytes: &[u8]) -> Result<IndexValue, postcard::Error> {
+        let mut value = postcard::from_bytes::<IndexValue>(bytes).or_else(|current| {
+            let old: IndexValueV1 = postcard::from_bytes(bytes).map_err(|_| current)?;
+            Ok::<_, postcard::Error>(IndexValue::new(old.modified, old.specs))
+        })?;
+        for (spec, status) in value.specs.iter_mut().zip(&value.statuses) {
+            spec.status = *status;
+        }
+        Ok(value)
+    }
 }
 
 /// Store-wide counts for `advisord stats`.
@@ -653,7 +690,7 @@ impl Store {
         }
     }
 
-    /// The ids of records naming `alias` (or having it as id).
+    /// The ids of records naming `alias` (as id, alias or upstream id).
     pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, StoreError> {
         self.snapshot()?.ids_for_alias(alias)
     }
@@ -798,11 +835,10 @@ fn lookup_in(
         if b != base || n != name || full.is_some_and(|want| want != f) {
             break;
         }
-        let value: IndexValue =
-            postcard::from_bytes(value.value()).map_err(|source| StoreError::Index {
-                key: format!("{f}/{n}/{id}"),
-                source,
-            })?;
+        let value = IndexValue::decode(value.value()).map_err(|source| StoreError::Index {
+            key: format!("{f}/{n}/{id}"),
+            source,
+        })?;
         out.push(IndexedMatch {
             ecosystem: f.to_string(),
             id: id.to_string(),
@@ -1069,10 +1105,7 @@ impl<'txn> Tables<'txn> {
             return Ok(());
         }
         for ((base, name, full), specs) in index_entries(record) {
-            let value = IndexValue {
-                modified: record.modified.to_string(),
-                specs,
-            };
+            let value = IndexValue::new(record.modified.to_string(), specs);
             let bytes = postcard::to_allocvec(&value).map_err(|source| StoreError::Index {
                 key: format!("{full}/{name}/{id}"),
                 source,
@@ -1109,9 +1142,12 @@ fn change(record: &Advisory, kind: ChangeKind, feed: &str) -> ChangeEntry {
     }
 }
 
+/// The ids a record is found under: its own, its aliases and its upstream
+/// ids (a USN or an Ubuntu OSV record names its CVE as upstream).
 fn alias_keys(record: &Advisory) -> BTreeSet<String> {
     std::iter::once(record.id.to_string())
         .chain(record.aliases.iter().map(ToString::to_string))
+        .chain(record.upstream.iter().map(ToString::to_string))
         .collect()
 }
 
@@ -1135,8 +1171,14 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Ve
             continue;
         };
         // An entry with neither ranges nor versions states that the package
-        // is not (or not yet known to be) affected: data, never a match.
-        if affected.ranges.is_empty() && affected.versions.is_empty() {
+        // is not (or not yet known to be) affected: data, never a version
+        // match. A `not_affected` one is indexed all the same, so a query
+        // without version that does not ignore `not_affected` (and VEX) finds
+        // the vendor's statement; others stay out of the index.
+        if affected.ranges.is_empty()
+            && affected.versions.is_empty()
+            && affected.status() != Some(crate::model::FixStatus::NotAffected)
+        {
             continue;
         }
         let ranges = affected
@@ -1159,6 +1201,7 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Ve
             .push(RangeSpec {
                 ranges,
                 versions: affected.versions.clone(),
+                status: affected.status(),
             });
     }
     out

@@ -16,7 +16,8 @@ pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
 pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
     TableDefinition::new("packages");
 
-/// (alias, id): which records name an alias (a CVE -> its DSA, USN, GHSA...).
+/// (alias, id): which records name an alias, as id, alias or upstream id
+/// (a CVE -> its DSA, USN, GHSA...).
 pub const ALIASES: TableDefinition<(&str, &str), ()> = TableDefinition::new("aliases");
 
 /// id -> (): the withdrawn records (for stats without decoding every record).

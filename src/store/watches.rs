@@ -35,6 +35,9 @@ pub struct Watch {
     /// The image this watch follows (its packages are the image's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<WatchedImage>,
+    /// Fix statuses whose advisories the watch does not report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_status: Vec<crate::model::FixStatus>,
 }
 
 /// The image a watch follows: re-resolved on an interval, its packages

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{SchemeVersion, VersionError, VersionScheme};
-use crate::model::Event;
+use crate::model::{Event, FixStatus};
 
 /// One OSV range reduced to what matching needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,14 +26,19 @@ pub struct EvalRange {
     pub events: Vec<Event>,
 }
 
-/// What matching needs of one `affected` entry: its version ranges and its
-/// explicit version list. `GIT` ranges are not version ranges and are left out.
+/// What matching needs of one `affected` entry: its version ranges, its
+/// explicit version list and its fix status (queries may ignore statuses).
+/// `GIT` ranges are not version ranges and are left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangeSpec {
     /// `SEMVER` and `ECOSYSTEM` ranges.
     pub ranges: Vec<EvalRange>,
     /// The explicit `versions` list (matched by exact string equality).
     pub versions: Vec<String>,
+    /// The entry's fix status; `None` in index rows written before statuses.
+    /// Stored beside the specs (see the store's index rows), not in them.
+    #[serde(skip)]
+    pub status: Option<FixStatus>,
 }
 
 /// The answer of the evaluator for one version against one [`RangeSpec`].
@@ -138,6 +143,7 @@ mod tests {
         RangeSpec {
             ranges: vec![EvalRange { scheme, events }],
             versions: vec![],
+            status: None,
         }
     }
 
@@ -215,6 +221,7 @@ mod tests {
         let s = RangeSpec {
             ranges: vec![],
             versions: vec!["4.0".into(), "4.1".into()],
+            status: None,
         };
         assert_eq!(s.evaluate("4.1"), AffectedVerdict::Affected);
         assert_eq!(s.evaluate("4.1.0"), AffectedVerdict::NotAffected);
@@ -228,6 +235,7 @@ mod tests {
                 events: vec![intro("0"), fixed("5")],
             }],
             versions: vec!["1".into()],
+            status: None,
         };
         assert_eq!(s.evaluate("1"), AffectedVerdict::Affected);
         assert!(matches!(s.evaluate("7"), AffectedVerdict::Unknown { .. }));

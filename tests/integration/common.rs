@@ -52,7 +52,8 @@ pub fn oracle(command: &str) -> Option<PathBuf> {
 }
 
 /// The normalized facts of records that golden files pin: ids, aliases,
-/// ecosystems, packages, ranges, versions, severity, withdrawn. No prose.
+/// ecosystems, packages, ranges, versions, severity, fix status with the
+/// source's word, withdrawn. No prose.
 pub fn facts(records: &[advisord::model::Advisory]) -> serde_json::Value {
     let mut out: Vec<serde_json::Value> = records
         .iter()
@@ -70,6 +71,11 @@ pub fn facts(records: &[advisord::model::Advisory]) -> serde_json::Value {
                         "ranges": a.ranges,
                         "versions": a.versions,
                         "severity": a.severity,
+                        "status": a.status_statement().map(|s| serde_json::json!({
+                            "status": s.status,
+                            "source": s.source,
+                            "justification": s.justification,
+                        })),
                     })
                 })
                 .collect();

@@ -14,6 +14,7 @@ mod osv;
 mod oval;
 mod readme;
 mod server;
+mod status;
 mod store;
 mod sync;
 mod trust;

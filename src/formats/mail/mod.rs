@@ -25,7 +25,8 @@ use serde_json::Value;
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, Ecosystem, Event, Package, Range, RangeKind, Reference,
+    Advisory, AdvisoryId, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind,
+    Reference, StatusStatement,
 };
 pub use message::MailMessage;
 pub use split::{Container, RawMessage, SplitError};
@@ -359,10 +360,15 @@ fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Adv
     for fix in &draft.fixes {
         let ecosystem = Ecosystem::new(fix.ecosystem.clone()).map_err(|e| e.to_string())?;
         let mut events = vec![Event::Introduced("0".into())];
-        if let Some(fixed) = &fix.fixed {
-            events.push(Event::Fixed(fixed.clone()));
-        }
-        affected.push(Affected {
+        // An announcement ships a fix; one without a version is still open.
+        let status = match &fix.fixed {
+            Some(fixed) => {
+                events.push(Event::Fixed(fixed.clone()));
+                StatusStatement::new(FixStatus::Fixed, "announced fix")
+            }
+            None => StatusStatement::new(FixStatus::Affected, "announced without fixed version"),
+        };
+        let mut entry = Affected {
             ranges: vec![Range {
                 kind: RangeKind::Ecosystem,
                 repo: None,
@@ -375,7 +381,9 @@ fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Adv
                 name: fix.name.clone(),
                 purl: fix.purl.clone(),
             })
-        });
+        };
+        entry.set_status(status);
+        affected.push(entry);
     }
     let mut references: Vec<Reference> = draft
         .references

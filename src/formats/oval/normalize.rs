@@ -11,7 +11,9 @@ use super::record::record;
 use super::xml::{Definition, Field, Item, Key, Table, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
-use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};
+use crate::model::{
+    Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
+};
 
 /// What a package criterion says about the package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -636,6 +638,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             if several && !arches.is_empty() {
                 specific.insert("arches".into(), json!(arches));
             }
+            let mut resolution = None;
             if fixed.is_none() {
                 let bare = name.rsplit('/').next().unwrap_or(&name);
                 if let Some((state, _)) = def
@@ -644,9 +647,11 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                     .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &name))
                 {
                     specific.insert("resolution".into(), json!(state));
+                    resolution = Some(state.as_str());
                 }
             }
-            affected.push(Affected {
+            let status = oval_status(fixed.is_some(), resolution);
+            let mut item = Affected {
                 ranges: vec![Range {
                     kind: RangeKind::Ecosystem,
                     repo: None,
@@ -659,10 +664,34 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                     name: name.clone(),
                     purl: None,
                 })
-            });
+            };
+            item.set_status(status);
+            affected.push(item);
         }
     }
     record(dialect, def, ident, affected).map(Some)
+}
+
+/// The common status of an OVAL entry: a fixed version means fixed; an
+/// unfixed one takes Red Hat's `resolution state` (`Will not fix`, `Fix
+/// deferred`, `Out of support scope`, `Under investigation`, `Affected`);
+/// without one it is affected.
+fn oval_status(fixed: bool, resolution: Option<&str>) -> StatusStatement {
+    if fixed {
+        return StatusStatement::new(FixStatus::Fixed, "fixed version");
+    }
+    let Some(state) = resolution else {
+        return StatusStatement::new(FixStatus::Affected, "no fixed version");
+    };
+    let status = match state.trim().to_ascii_lowercase().as_str() {
+        "will not fix" => FixStatus::WillNotFix,
+        "fix deferred" => FixStatus::FixDeferred,
+        "out of support scope" => FixStatus::EndOfLife,
+        "under investigation" => FixStatus::UnderInvestigation,
+        "not affected" => FixStatus::NotAffected,
+        _ => FixStatus::Affected,
+    };
+    StatusStatement::new(status, format!("resolution {state}"))
 }
 
 /// Merges consecutive records with the same id (Debian writes one definition

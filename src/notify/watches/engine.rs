@@ -169,7 +169,7 @@ fn evaluate(
         .collect();
     let packages: Vec<InventoryPackage> =
         touched.iter().map(|&i| watch.packages[i].clone()).collect();
-    let fresh = findings(snapshot, &packages)?;
+    let fresh = findings(snapshot, &packages, &watch.ignore_status)?;
     let mut events = Vec::new();
     let mut replaced: HashMap<InventoryPackage, Option<Finding>> = HashMap::new();
     for (package, new) in packages.into_iter().zip(fresh) {
@@ -311,6 +311,7 @@ mod tests {
                 .iter()
                 .map(|(id, v)| (id.to_string(), vec![v.to_string()]))
                 .collect(),
+            statuses: Default::default(),
         }
     }
 

@@ -91,7 +91,7 @@ pub fn refresh(
     let packages = watch_packages(&contents);
     let snapshot = store.snapshot()?;
     let as_of = snapshot.last_seq()?.max(watch.as_of);
-    let fresh: Vec<_> = findings(&snapshot, &packages)?
+    let fresh: Vec<_> = findings(&snapshot, &packages, &watch.ignore_status)?
         .into_iter()
         .flatten()
         .collect();
