@@ -423,6 +423,13 @@ struct Header<'h> {
     references: Vec<Reference>,
 }
 
+impl Header<'_> {
+    /// The document's `modified`, or when it was fetched if it has none.
+    fn modified_or(&self, ctx: &SourceContext) -> Timestamp {
+        self.modified.clone().unwrap_or_else(|| ctx.fetched.clone())
+    }
+}
+
 fn parse_date(text: Option<&str>) -> Result<Option<Timestamp>, String> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
@@ -503,13 +510,7 @@ fn vex_record(
         severity: severities(std::slice::from_ref(vuln)),
         affected: builder.finish(header.vendor),
         references,
-        ..Advisory::new(
-            id,
-            header
-                .modified
-                .clone()
-                .unwrap_or_else(|| ctx.fetched.clone()),
-        )
+        ..Advisory::new(id, header.modified_or(ctx))
     };
     let severity = impact(std::slice::from_ref(vuln)).or_else(|| header.severity.clone());
     if let Some(s) = severity {
@@ -564,13 +565,7 @@ fn advisory_record(
         severity: severities(vulns),
         affected: builder.finish(header.vendor),
         references,
-        ..Advisory::new(
-            id,
-            header
-                .modified
-                .clone()
-                .unwrap_or_else(|| ctx.fetched.clone()),
-        )
+        ..Advisory::new(id, header.modified_or(ctx))
     };
     if let Some(s) = header.severity.clone().or_else(|| impact(vulns)) {
         advisory.meta_mut().vendor_severity = Some(s);

@@ -241,7 +241,7 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
         .as_ref()
         .ok_or_else(|| "definition has no criteria".to_string())?;
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves)?;
+    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
     let bounds: Vec<Bound> = leaves
         .iter()
         .map(|leaf| resolve(leaf, tables))

@@ -40,11 +40,32 @@ impl Branches {
 /// Deeper criteria nesting than this is refused (real files nest a few levels).
 const MAX_DEPTH: usize = 64;
 
+/// Why a criteria tree cannot be expanded (the definition is rejected with
+/// this reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CriteriaError {
+    /// A `<criteria negate="true">` block.
+    #[error("negated criteria block is not supported")]
+    NegatedBlock,
+    /// Nesting past [`MAX_DEPTH`].
+    #[error("criteria nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// An operator other than AND, OR, ONE.
+    #[error("criteria operator {0:?} is not supported")]
+    Operator(String),
+    /// More than [`MAX_BRANCHES`] alternatives.
+    #[error("criteria tree expands to too many branches")]
+    TooManyBranches,
+    /// A leaf met while expanding that numbering missed (a bug, not input).
+    #[error("criteria leaf was not numbered")]
+    Unnumbered,
+}
+
 /// Expands a criteria tree into alternative branches, each the list of leaf
 /// indices that must all hold (disjunctive normal form). Leaves are
 /// numbered in document order into `leaves`; branches come in the order of
 /// the tree (the first child of an AND varies slowest).
-pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branches, String> {
+pub fn branches<'a>(node: &'a Node, leaves: &mut Vec<Leaf<'a>>) -> Result<Branches, CriteriaError> {
     let mut numbers = Vec::new();
     number_leaves(node, leaves, &mut numbers, 0)?;
     numbers.sort_unstable();
@@ -62,7 +83,7 @@ fn number_leaves<'a>(
     leaves: &mut Vec<Leaf<'a>>,
     numbers: &mut Vec<(*const Node, usize)>,
     depth: usize,
-) -> Result<(), String> {
+) -> Result<(), CriteriaError> {
     let leaf = match node {
         Node::Criterion {
             test,
@@ -90,13 +111,13 @@ fn number_leaves<'a>(
             children,
         } => {
             if *negate {
-                return Err("negated criteria block is not supported".into());
+                return Err(CriteriaError::NegatedBlock);
             }
             if depth >= MAX_DEPTH {
-                return Err(format!("criteria nested deeper than {MAX_DEPTH} levels"));
+                return Err(CriteriaError::TooDeep);
             }
             if !matches!(operator.to_ascii_uppercase().as_str(), "OR" | "ONE" | "AND") {
-                return Err(format!("criteria operator {operator:?} is not supported"));
+                return Err(CriteriaError::Operator(operator.clone()));
             }
             for child in children {
                 number_leaves(child, leaves, numbers, depth + 1)?;
@@ -116,10 +137,10 @@ fn expand(
     branch: &mut Vec<usize>,
     numbers: &[(*const Node, usize)],
     out: &mut Branches,
-) -> Result<(), String> {
+) -> Result<(), CriteriaError> {
     let Some(node) = todo.pop() else {
         if out.ends.len() >= MAX_BRANCHES {
-            return Err("criteria tree expands to too many branches".into());
+            return Err(CriteriaError::TooManyBranches);
         }
         out.leaves.extend_from_slice(branch);
         out.ends.push(out.leaves.len());
@@ -144,7 +165,7 @@ fn expand(
         leaf => {
             let at = numbers
                 .binary_search_by_key(&(leaf as *const Node), |(node, _)| *node)
-                .map_err(|_| "criteria leaf was not numbered")?;
+                .map_err(|_| CriteriaError::Unnumbered)?;
             let number = numbers[at].1;
             branch.push(number);
             let result = expand(todo, branch, numbers, out);

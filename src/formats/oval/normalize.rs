@@ -530,7 +530,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
         .as_ref()
         .ok_or_else(|| "definition has no criteria".to_string())?;
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves)?;
+    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
     let facts: Vec<Fact> = leaves
         .iter()
         .map(|leaf| resolve(dialect, leaf, tables))
