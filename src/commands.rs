@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     {
         return mirror_pull(catalog, fetch, dir, feeds).await;
     }
-    let store = Store::open(&cli.db)?;
+    let store = Store::open_with_cache(&cli.db, cli.db_cache_mib.max(1).saturating_mul(1 << 20))?;
     // Output goes through `writeln!` (not `println!`, which panics when the
     // reader has gone): a closed pipe is an error that `main` ends quietly.
     let mut out = std::io::stdout();
