@@ -28,6 +28,14 @@ with open(f"{work}/deep.oval.xml", "w") as f:
             '<definition class="patch" id="oval:com.redhat.rhsa:def:1" version="1"><metadata><title>x</title></metadata>')
     f.write('<criteria operator="AND">' * 50000 + '<criterion test_ref="oval:x:tst:1"/>' + '</criteria>' * 50000)
     f.write('</definition></definitions><tests/><objects/><states/></oval_definitions>')
+# Just under the inflation-ratio check: each MiB is 11 KiB of random bytes
+# and zeros, so it inflates about 90 times, and 1 GiB of it passes the
+# ratio check: what a parser reading whole files holds is then bounded only
+# by --max-decompressed.
+import gzip, os
+with gzip.open(f"{work}/near-ratio.json.gz", "wb", compresslevel=1) as f:
+    for _ in range(1024):
+        f.write(os.urandom(11 << 10) + bytes((1 << 20) - (11 << 10)))
 with open(f"{work}/nested.eml", "w") as f:
     f.write("From: a@example.org\nSubject: x\n" + "Content-Type: message/rfc822\n\nFrom: b@example.org\n" * 50000 + "\nbody\n")
 PY
@@ -42,5 +50,8 @@ for f in osv oval mail alpine-secdb debian-tracker csaf; do
     run "$f" "$WORK/zeros.gz"
 done
 run osv "$WORK/bomb.zip"
+echo "near-ratio: $(stat -c %s "$WORK/near-ratio.json.gz") bytes gzip of 1 GiB"
+run osv "$WORK/near-ratio.json.gz"
+run debian-tracker "$WORK/near-ratio.json.gz"
 run oval "$WORK/deep.oval.xml"
 run mail "$WORK/nested.eml"

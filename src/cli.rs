@@ -23,6 +23,17 @@ pub struct Cli {
     )]
     pub db: PathBuf,
 
+    /// Page cache of the database, in MiB: redb keeps up to this much of
+    /// the file in memory (more is faster, less bounds the RSS).
+    #[arg(
+        long,
+        global = true,
+        env = "ADVISORD_DB_CACHE_MIB",
+        default_value_t = crate::store::DEFAULT_CACHE_BYTES >> 20,
+        value_parser = clap::value_parser!(usize)
+    )]
+    pub db_cache_mib: usize,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info`, `advisord=debug`).
     #[arg(long, global = true, env = "ADVISORD_LOG", default_value = "info")]
     pub log: String,

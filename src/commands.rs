@@ -33,7 +33,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => mirror_pull(&catalog, &fetch, &dir, &feeds).await,
         command => {
-            let store = Store::open(&cli.db)?;
+            let store =
+                Store::open_with_cache(&cli.db, cli.db_cache_mib.max(1).saturating_mul(1 << 20))?;
             run_with_store(command, store, &cli.db).await
         }
     }

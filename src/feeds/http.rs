@@ -106,8 +106,9 @@ impl Default for FetchOptions {
 /// Redirects a download follows at most.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// The download client: `options`' timeouts, and at most [`MAX_REDIRECTS`]
-/// redirects, each to http or https only.
+/// The download client: `options`' timeouts, at most [`MAX_REDIRECTS`]
+/// redirects, each to http or https only, and no transparent decoding of a
+/// `Content-Encoding` (see [`crate::feeds`]'s capped readers).
 fn client(options: &FetchOptions) -> Result<reqwest::Client, reqwest::Error> {
     let redirects = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
@@ -122,6 +123,12 @@ fn client(options: &FetchOptions) -> Result<reqwest::Client, reqwest::Error> {
         }
     });
     reqwest::Client::builder()
+        // Bodies are kept as sent: compression (a Content-Encoding too) is
+        // undone by `feeds`' reader, within --max-decompressed and the
+        // inflation-ratio check; reqwest's decoder would inflate a bomb
+        // without bound. This holds even if a dependency enables the feature.
+        .no_gzip()
+        .no_deflate()
         .connect_timeout(options.connect_timeout)
         .timeout(options.total_timeout)
         .user_agent(concat!("advisord/", env!("CARGO_PKG_VERSION")))

@@ -32,6 +32,9 @@ use tables::*;
 /// The layout version written to `meta.schema`; bumped on incompatible changes.
 const LAYOUT_VERSION: &[u8] = b"1";
 
+/// The redb page cache of [`Store::open`] (redb's own default, 1 GiB).
+pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+
 /// Errors of the store, naming the file or operation.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -342,18 +345,29 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`. Fails at once, without
-    /// waiting, when another process has it open.
+    /// Opens (or creates) the database at `path` with a page cache of
+    /// [`DEFAULT_CACHE_BYTES`]. Fails at once, without waiting, when
+    /// another process has it open.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
-                path: path.to_path_buf(),
-            },
-            source => StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`: redb keeps up to
+    /// that much of the file in memory, so it bounds the store's share of
+    /// the process's RSS.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                    path: path.to_path_buf(),
+                },
+                source => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            })?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path.to_path_buf()),

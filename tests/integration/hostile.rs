@@ -40,6 +40,26 @@ pub fn nested_mail(levels: usize) -> Vec<u8> {
     mail
 }
 
+/// A mail whose one part is a base64-encoded message/rfc822 hiding
+/// `levels` nested messages (mail readers decode and parse it).
+pub fn nested_mail_base64(levels: usize) -> Vec<u8> {
+    use base64::Engine;
+    let mut inner = Vec::new();
+    for _ in 0..levels {
+        inner.extend_from_slice(b"Content-Type: message/rfc822\n\nFrom: b@example.org\n");
+    }
+    inner.extend_from_slice(b"\nbody\n");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(inner);
+    let mut mail = b"From: a@example.org\nSubject: [SECURITY] [DSA 5000-1] x security update\n\
+        Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+        .to_vec();
+    for line in encoded.as_bytes().chunks(76) {
+        mail.extend_from_slice(line);
+        mail.push(b'\n');
+    }
+    mail
+}
+
 /// `mib` MiB of zeros, gzip'd as repeated 1 MiB members (1 GiB is ~1 MB).
 pub fn zeros_gz(mib: usize) -> Vec<u8> {
     let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -123,6 +143,12 @@ fn crash_inputs() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
             "nested.eml",
             "mail",
             nested_mail(50_000),
+            "nested deeper than 32",
+        ),
+        (
+            "nested-base64.eml",
+            "mail",
+            nested_mail_base64(50_000),
             "nested deeper than 32",
         ),
         (
@@ -455,4 +481,89 @@ async fn crash_inputs_as_catalog_feeds_leave_serve_up() {
     assert!(good.status().is_success());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Serves `body` at `/zeros.json` with `Content-Encoding: gzip`, sent
+/// whether or not the client asked for it, as a hostile server may.
+async fn serve_content_encoded(body: Vec<u8>) -> String {
+    let app = axum::Router::new().route(
+        "/zeros.json",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([(axum::http::header::CONTENT_ENCODING, "gzip")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/zeros.json", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Issue 13: reqwest inflated a `Content-Encoding: gzip` body with no cap, so
+/// a gzip bomb bypassed --max-decompressed and the inflation-ratio check.
+/// Bodies are now stored as sent and inflated by the capped reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_sent_as_content_encoding_is_capped_like_a_file() {
+    use advisord::feeds::http::{FetchOptions, FetchOutcome, Fetcher, Validators};
+    use advisord::feeds::{for_each_file_with, FeedError, ReadLimits};
+    let bomb = zeros_gz(1024);
+    let url = serve_content_encoded(bomb.clone()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // A sync's download keeps the compressed bytes.
+    let fetcher = Fetcher::new(FetchOptions::default()).expect("client");
+    let dest = dir.path().join("zeros.json");
+    let outcome = fetcher
+        .fetch_to_file(&url, &dest, &Validators::default(), false, None)
+        .await
+        .expect("download");
+    let FetchOutcome::Downloaded(downloaded) = outcome else {
+        panic!("not downloaded: {outcome:?}");
+    };
+    assert_eq!(downloaded.size, bomb.len() as u64);
+    assert_eq!(std::fs::read(&dest).expect("read"), bomb);
+    // Reading it inflates through the capped reader: refused as a bomb
+    // (and, under the ratio, by --max-decompressed).
+    let read = |max_decompressed| {
+        let limits = ReadLimits {
+            max_decompressed,
+            follow_symlinks: false,
+        };
+        let mut files = 0;
+        let result = for_each_file_with(&dest, limits, &mut |_| files += 1);
+        (result, files)
+    };
+    let (result, files) = read(2 << 30);
+    assert!(matches!(result, Err(FeedError::Ratio { .. })), "{result:?}");
+    assert_eq!(files, 0);
+    let (result, _) = read(16 << 20);
+    assert!(
+        matches!(result, Err(FeedError::TooLarge { limit, .. }) if limit == 16 << 20),
+        "{result:?}"
+    );
+
+    // `ingest URL` (an in-memory download) fails the same way, by name.
+    let db = dir.path().join("a.redb");
+    let out = tokio::task::spawn_blocking(move || {
+        advisord(&[
+            "--db",
+            db.to_str().expect("utf-8"),
+            "ingest",
+            "--format",
+            "osv",
+            "--feed",
+            "bomb",
+            url.as_str(),
+        ])
+    })
+    .await
+    .expect("ingest");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("decompression bomb") && text.contains("zeros.json"),
+        "{text}"
+    );
 }

@@ -391,11 +391,32 @@ async fn unread_change_streams_hold_bounded_memory() {
         .1;
     let changes = page["last"].as_u64().unwrap();
     assert!(changes > 5000, "{changes} changes");
+    // What one stream from after=0 has to send: the whole log.
+    let mut log_bytes = 0;
+    let mut after = 0;
+    while after < changes {
+        let page: Value = client
+            .get(server.url(&format!("/v1/changes?after={after}&limit=1000")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for change in page["changes"].as_array().unwrap() {
+            log_bytes += change.to_string().len();
+        }
+        after = page["next"].as_u64().unwrap();
+    }
+    assert!(
+        log_bytes > 1 << 20,
+        "a stream's log is only {log_bytes} bytes: too small to tell bounded from unbounded"
+    );
     let before = server.rss();
-    // 400 streams from the start of the log whose readers never read: each
-    // sends the request, then leaves the socket alone.
+    // 400 streams from the start of the log whose readers stop reading once
+    // the stream is seen live (its head and a first change event).
     let mut streams = Vec::new();
-    for _ in 0..400 {
+    for n in 0..400 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         // A small receive window keeps the kernel from absorbing the
         // stream, so what is not sent piles up in the server if anywhere.
@@ -410,21 +431,55 @@ async fn unread_change_streams_hold_bounded_memory() {
         )
         .await
         .unwrap();
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 512];
+        while memchr::memmem::find(&seen, b"event: change").is_none() {
+            let read = tokio::io::AsyncReadExt::read(&mut stream, &mut chunk);
+            let got = tokio::time::timeout(Duration::from_secs(30), read)
+                .await
+                .unwrap_or_else(|_| panic!("stream {n}: no change event within 30 s"))
+                .unwrap();
+            assert!(
+                got > 0,
+                "stream {n} closed: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&chunk[..got]);
+        }
+        assert!(
+            seen.starts_with(b"HTTP/1.1 200"),
+            "stream {n}: {}",
+            String::from_utf8_lossy(&seen)
+        );
         streams.push(stream);
     }
-    // Let the server fill whatever it buffers.
+    // Let the server fill whatever it buffers, then look again: a bounded
+    // buffer is full by then and stays so.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let peak = server.rss();
-    let grown = peak.saturating_sub(before);
+    let filled = server.rss();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = server.rss();
+    let per_stream = later.saturating_sub(before) / 400;
     eprintln!(
-        "400 unread streams over {changes} changes: RSS {} -> {} MiB",
+        "400 unread streams over {changes} changes: RSS {} -> {} -> {} MiB ({} KiB a stream)",
         before >> 20,
-        peak >> 20
+        filled >> 20,
+        later >> 20,
+        per_stream >> 10
+    );
+    // Each stream may hold a page of 100 entries and the 64 KiB connection
+    // buffer: well under 256 KiB, where the whole log (over 1 MiB a stream,
+    // asserted above; 1.3 MiB a stream was held before the bound) would not.
+    assert!(
+        per_stream < 256 << 10,
+        "{} KiB held per unread stream",
+        per_stream >> 10
     );
     assert!(
-        grown < 150 << 20,
-        "RSS grew by {} MiB with 400 unread streams",
-        grown >> 20
+        later <= filled + (16 << 20),
+        "RSS still growing: {} -> {} MiB",
+        filled >> 20,
+        later >> 20
     );
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
