@@ -218,6 +218,10 @@ pub struct RunStatus {
     pub last_status: Option<SyncStatus>,
     /// The last error, cleared by a success.
     pub last_error: Option<String>,
+    /// Wall time of the last sync, in seconds.
+    pub last_seconds: Option<f64>,
+    /// Syncs that failed since this process started.
+    pub failures: u64,
 }
 
 /// A feed as `advisord feeds` and `GET /v1/feeds` show it.
@@ -265,6 +269,10 @@ pub struct FeedView {
     pub etags: BTreeMap<String, String>,
     /// `Last-Modified` per URL.
     pub last_modified: BTreeMap<String, String>,
+    /// Wall time of this process's last sync of it, in seconds.
+    pub last_duration_secs: Option<f64>,
+    /// Syncs of it that failed since this process started.
+    pub failures: u64,
 }
 
 /// Called with each feed's report as it finishes.
@@ -465,6 +473,7 @@ impl Syncer {
                     s.last_success = Some(now);
                     s.last_status = Some(status);
                     s.last_error = None;
+                    s.last_seconds = Some(report.seconds);
                 });
                 tracing::info!("{}", report.summary());
             }
@@ -474,6 +483,8 @@ impl Syncer {
                 self.note(feed, |s| {
                     s.last_status = Some(SyncStatus::Failed);
                     s.last_error = Some(error.clone());
+                    s.last_seconds = Some(report.seconds);
+                    s.failures += 1;
                 });
                 // Only the feed's bookkeeping is written; its records stay as they were.
                 if let Err(e) = self.store.update_feed_state(feed, |state| {
@@ -895,6 +906,8 @@ fn view(
         stale: freshness.is_some_and(FeedFreshness::stale),
         etags: state.etags,
         last_modified: state.last_modified,
+        last_duration_secs: run.last_seconds,
+        failures: run.failures,
     }
 }
 

@@ -20,6 +20,7 @@ use crate::store::Store;
 
 mod changes;
 mod feeds;
+mod metrics;
 mod osv;
 mod pool;
 mod rejections;
@@ -28,6 +29,7 @@ mod server;
 mod subscriptions;
 mod watches;
 
+pub use metrics::Metrics;
 pub use pool::HeavyPool;
 pub use server::ServerLimits;
 
@@ -70,9 +72,11 @@ pub fn router(state: AppState) -> Router {
 
 /// The whole HTTP app, heavy routes behind `pool`.
 pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
+    let metrics = Metrics::new(pool);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
         .merge(osv::router(pool))
         .merge(changes::router(pool))
         .merge(subscriptions::router())
@@ -89,6 +93,10 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))
         .layer(axum::middleware::from_fn(rejections::json_errors))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
 }
 
 /// Serves `router(state)` on `listener` with default [`ServerLimits`]

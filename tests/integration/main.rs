@@ -10,6 +10,7 @@ mod images;
 mod jsonfeeds;
 mod limits;
 mod mail;
+mod metrics;
 mod osv;
 mod oval;
 mod readme;
