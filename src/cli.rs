@@ -26,6 +26,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADVISORD_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log format on standard error: `text` for people, `json` for log
+    /// shippers (one object per line; requests carry id, route, status, latency).
+    #[arg(
+        long,
+        global = true,
+        env = "ADVISORD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -66,6 +77,15 @@ impl Cli {
         }
         Ok(())
     }
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.

@@ -749,11 +749,11 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, db = %store.path().display(), no_sync, "serving");
-    // Printed on stdout so scripts (and tests) can learn the port when
-    // listening on port 0.
     let hub = crate::notify::Hub::new(store.clone(), notify)?;
     hub.start()?;
+    tracing::info!(address = %local, db = %store.path().display(), no_sync, "listening on http://{local}");
+    // Also printed on stdout so scripts (and tests) can learn the port
+    // when listening on port 0, whatever the log filter.
     println!("listening on http://{local}");
     let scheduler = if no_sync {
         Vec::new()

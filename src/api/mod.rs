@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::query::QueryError;
 use crate::store::Store;
@@ -24,6 +23,7 @@ mod metrics;
 mod osv;
 mod pool;
 mod rejections;
+mod request_id;
 mod scans;
 mod server;
 mod subscriptions;
@@ -31,6 +31,7 @@ mod watches;
 
 pub use metrics::Metrics;
 pub use pool::HeavyPool;
+pub use request_id::REQUEST_ID;
 pub use server::ServerLimits;
 
 /// Largest request body accepted (a querybatch of 1,000 purls is ~100 KiB).
@@ -92,11 +93,11 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))
         .layer(axum::middleware::from_fn(rejections::json_errors))
-        .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(request_id::tag))
 }
 
 /// Serves `router(state)` on `listener` with default [`ServerLimits`]

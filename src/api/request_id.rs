@@ -61,6 +61,8 @@ pub(super) async fn tag(mut request: Request, next: Next) -> Response {
     span.in_scope(|| {
         tracing::info!(
             target: "advisord::access",
+            request_id = %id,
+            route = %route,
             status = response.status().as_u16(),
             latency_ms,
             "request"

@@ -9,6 +9,7 @@ mod image_registry;
 mod images;
 mod jsonfeeds;
 mod limits;
+mod logs;
 mod mail;
 mod metrics;
 mod osv;
