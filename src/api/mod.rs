@@ -20,6 +20,7 @@ use crate::store::Store;
 mod changes;
 mod feeds;
 mod metrics;
+mod openapi;
 mod osv;
 mod pool;
 mod rejections;
@@ -78,6 +79,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::scrape))
+        .route("/openapi.json", get(openapi::document))
         .merge(osv::router(pool))
         .merge(changes::router(pool))
         .merge(subscriptions::router())

@@ -12,6 +12,7 @@ mod limits;
 mod logs;
 mod mail;
 mod metrics;
+mod openapi;
 mod osv;
 mod oval;
 mod readme;
