@@ -216,6 +216,11 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Send the sources to this running server (`http://HOST:PORT`)
+        /// instead of opening the database; the admin token comes from
+        /// ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
         /// Paths (file, directory, .zip, .tar.gz, ...) or http(s) URLs.
         #[arg(required = true, value_name = "PATH|URL")]
         sources: Vec<String>,

@@ -36,6 +36,14 @@ pub async fn run(cli: Cli) -> Result<()> {
     {
         return mirror_pull(catalog, fetch, dir, feeds).await;
     }
+    // Into a running server, which holds the database.
+    if let Command::Ingest {
+        server: Some(server),
+        ..
+    } = &cli.command
+    {
+        return ingest_remote(server, &cli.command).await;
+    }
     let store = Store::open(&cli.db)?;
     // Output goes through `writeln!` (not `println!`, which panics when the
     // reader has gone): a closed pipe is an error that `main` ends quietly.
@@ -255,6 +263,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             feed,
             json,
             sources,
+            ..
         } => {
             let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
             let feed = feed.unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
@@ -277,31 +286,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                for error in &report.errors {
-                    eprintln!("skipped: {error}");
-                }
-                for (eco, n) in &report.unknown_ecosystems {
-                    eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
-                }
-                let o = &report.outcome;
-                writeln!(out,
-                    "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
-                    report.feed,
-                    report.files,
-                    report.records,
-                    report.errors.len(),
-                    o.created,
-                    o.updated,
-                    o.withdrawn,
-                    o.unchanged
-                )?;
-                for (reason, n) in &report.skipped_messages {
-                    writeln!(out, "  {n} messages skipped: {reason}")?;
-                }
-            }
+            print_ingest(&mut out, &report, json)?;
             match failure {
                 Some(message) => anyhow::bail!(message),
                 None => Ok(()),
@@ -801,5 +786,77 @@ fn last_problem(view: &crate::sync::FeedView) -> String {
         (Some(error), _) => error.clone(),
         (None, Some(first)) => format!("{} rejected; first: {first}", view.last_rejected),
         (None, None) => "-".into(),
+    }
+}
+
+/// Prints an ingest report as `ingest` does, offline or through a server.
+fn print_ingest(out: &mut impl Write, report: &ingest::IngestReport, json: bool) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for error in &report.errors {
+            eprintln!("skipped: {error}");
+        }
+        for (eco, n) in &report.unknown_ecosystems {
+            eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
+            report.feed,
+            report.files,
+            report.records,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.unchanged
+        )?;
+        for (reason, n) in &report.skipped_messages {
+            writeln!(out, "  {n} messages skipped: {reason}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `ingest --server URL`: the sources go to the running server's
+/// `POST /v1/ingest`; the report and the exit status are the offline
+/// command's.
+async fn ingest_remote(server: &str, command: &Command) -> Result<()> {
+    let Command::Ingest {
+        format,
+        dialect,
+        max_decompressed,
+        follow_symlinks,
+        feed,
+        json,
+        sources,
+        ..
+    } = command
+    else {
+        anyhow::bail!("not an ingest command");
+    };
+    let feed = feed
+        .clone()
+        .unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
+    let read = ingest::ReadOptions {
+        format: *format,
+        dialect: *dialect,
+        max_decompressed: *max_decompressed,
+        follow_symlinks: *follow_symlinks,
+    };
+    let remote = crate::remote::Remote::from_env(server)?;
+    let mut out = std::io::stdout();
+    match remote.ingest(&read, &feed, sources).await {
+        Ok(report) => print_ingest(&mut out, &report, *json),
+        Err(crate::remote::RemoteError::AllRejected(report)) => {
+            print_ingest(&mut out, &report, *json)?;
+            anyhow::bail!(
+                "feed {}: every record was rejected ({}), nothing written",
+                report.feed,
+                report.errors.len()
+            )
+        }
+        Err(e) => Err(e.into()),
     }
 }

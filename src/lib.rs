@@ -20,7 +20,8 @@
 //!   [`export`]: the store as an osv.dev bucket tree and back;
 //!   [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
-//! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
+//! - [`cli`]: the command line (clap); [`commands`]: what each subcommand
+//!   does; [`remote`]: the same through a running server's admin API.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -37,6 +38,7 @@ pub mod mirror;
 pub mod model;
 pub mod notify;
 pub mod query;
+pub mod remote;
 pub mod store;
 pub mod sync;
 pub mod version;

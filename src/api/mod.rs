@@ -28,6 +28,7 @@ mod request_id;
 mod scans;
 mod server;
 mod subscriptions;
+mod upload;
 mod watches;
 
 pub use metrics::Metrics;
@@ -91,6 +92,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
             )),
         )
         .merge(feeds::router())
+        .merge(upload::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))

@@ -78,6 +78,8 @@ fn is_json(response: &Response) -> bool {
 fn body_limit(path: &str) -> usize {
     if path.starts_with("/v1/watches") {
         super::watches::MAX_WATCH_BODY
+    } else if path == "/v1/ingest" {
+        usize::try_from(super::upload::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX)
     } else {
         super::MAX_BODY_BYTES
     }

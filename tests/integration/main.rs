@@ -9,6 +9,7 @@ mod image_registry;
 mod images;
 mod jsonfeeds;
 mod limits;
+mod live_ingest;
 mod logs;
 mod mail;
 mod metrics;
