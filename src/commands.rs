@@ -61,6 +61,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut options = sync_options(&cli.db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
+            let source = catalog.clone();
+            syncer.set_catalog_source(crate::sync::CatalogSource::new(move || {
+                let mut catalog = Catalog::load(!source.no_builtin, &source.dirs)?;
+                catalog.enable_osv_ecosystems(&source.osv_ecosystems)?;
+                Ok(catalog)
+            }));
             let notify = notify.config();
             let limits = limits.limits();
             // The idle timeout must not cut SSE streams between heartbeats.
@@ -740,11 +746,12 @@ async fn serve(
     // Also printed on stdout so scripts (and tests) can learn the port
     // when listening on port 0, whatever the log filter.
     println!("listening on http://{local}");
-    let scheduler = if no_sync {
+    let mut scheduler = if no_sync {
         Vec::new()
     } else {
         syncer.spawn_scheduler()
     };
+    scheduler.push(reload_on_hangup(std::sync::Arc::clone(&syncer)));
     let state = AppState {
         store,
         hub,
@@ -755,6 +762,30 @@ async fn serve(
         task.abort();
     }
     result.context("server failed")
+}
+
+/// SIGHUP re-reads the catalog, as `POST /v1/catalog/reload` does.
+fn reload_on_hangup(syncer: std::sync::Arc<Syncer>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                tracing::warn!("cannot listen for SIGHUP; reload the catalog over the API");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                let syncer = std::sync::Arc::clone(&syncer);
+                match tokio::task::spawn_blocking(move || syncer.reload_catalog()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: catalog not reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: reload task failed"),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        drop(syncer);
+    })
 }
 
 async fn shutdown_signal() {

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use crate::query::QueryError;
 use crate::store::Store;
 
+mod catalog;
 mod changes;
 mod feeds;
 mod metrics;
@@ -93,6 +94,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         )
         .merge(feeds::router())
         .merge(upload::router())
+        .merge(catalog::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))

@@ -145,3 +145,109 @@ fn report_records(out: &std::process::Output) -> u64 {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     report["records"].as_u64().unwrap()
 }
+
+/// A feed file for `name` whose one URL is `url` (OSV snapshot).
+fn feed_file(dir: &std::path::Path, name: &str, url: &str) {
+    std::fs::write(
+        dir.join(format!("{name}.toml")),
+        format!(
+            "name = {name:?}\nformat = \"osv\"\nurls = [{url:?}]\ninterval = \"1h\"\nenabled = true\nsnapshot = true\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_catalog_reload_makes_a_new_feed_syncable_without_restart() {
+    let Some(go) = shared(GO_BULK) else { return };
+    let url = crate::common::serve_file("/go.tar.gz", std::fs::read(&go).unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    let server = Server::start_args(
+        &dir.path().join("a.redb"),
+        &["--catalog", catalog.to_str().unwrap(), "--no-builtin"],
+        &[("ADVISORD_ADMIN_TOKEN", TOKEN)],
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, token: &str| client.post(server.url(path)).bearer_auth(token).send();
+
+    assert_eq!(
+        post("/v1/feeds/local-go/sync", TOKEN)
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    feed_file(&catalog, "local-go", &url);
+    // Not seen until a reload; a reload needs the token.
+    assert_eq!(
+        post("/v1/feeds/local-go/sync", TOKEN)
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        post("/v1/catalog/reload", "wrong").await.unwrap().status(),
+        401
+    );
+    let reload = post("/v1/catalog/reload", TOKEN).await.unwrap();
+    assert_eq!(reload.status(), 200);
+    let reload: Value = reload.json().await.unwrap();
+    assert_eq!(reload["added"], serde_json::json!(["local-go"]));
+    assert_eq!(reload["feeds"], 1);
+    let report = post("/v1/feeds/local-go/sync", TOKEN).await.unwrap();
+    assert_eq!(report.status(), 200);
+    let report: Value = report.json().await.unwrap();
+    assert_eq!(report["status"], "ingested", "{report}");
+    assert!(report["records"].as_u64().unwrap() > 100, "{report}");
+
+    // A broken feed file is refused by name and the catalog in use stays.
+    std::fs::write(catalog.join("broken.toml"), "name = \n").unwrap();
+    let refused = post("/v1/catalog/reload", TOKEN).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["message"].as_str().unwrap().contains("broken.toml"),
+        "{refused}"
+    );
+    std::fs::remove_file(catalog.join("broken.toml")).unwrap();
+
+    // SIGHUP reloads too.
+    feed_file(&catalog, "local-go-2", &url);
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut names = Vec::new();
+    for _ in 0..50 {
+        let feeds: Value = client
+            .get(server.url("/v1/feeds"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        names = feeds["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect();
+        if names.iter().any(|n| n == "local-go-2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(names.iter().any(|n| n == "local-go-2"), "{names:?}");
+    assert_eq!(
+        post("/v1/feeds/local-go-2/sync", TOKEN)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
