@@ -132,6 +132,11 @@ pub enum Command {
         /// Ingest a directory written by `advisord mirror pull`, with no network.
         #[arg(long, value_name = "DIR")]
         from_mirror: Option<PathBuf>,
+        /// With --from-mirror: send the mirror to this running server
+        /// (`http://HOST:PORT`) instead of opening the database; the admin
+        /// token comes from ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL", requires = "from_mirror")]
+        server: Option<String>,
         /// Parse and write even when no file changed.
         #[arg(long)]
         force: bool,

@@ -44,6 +44,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     {
         return ingest_remote(server, &cli.command).await;
     }
+    if let Command::Sync {
+        server: Some(server),
+        from_mirror: Some(dir),
+        json,
+        feeds,
+        ..
+    } = &cli.command
+    {
+        let remote = crate::remote::Remote::from_env(server)?;
+        let reports = remote.mirror_sync(dir, feeds).await?;
+        return print_sync_reports(&mut std::io::stdout(), &reports, *json);
+    }
     let store = Store::open(&cli.db)?;
     // Output goes through `writeln!` (not `println!`, which panics when the
     // reader has gone): a closed pipe is an error that `main` ends quietly.
@@ -86,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             force,
             json,
             feeds,
+            ..
         } => {
             let catalog = load_catalog(&catalog)?;
             let syncer = Syncer::new(store, catalog, sync_options(&cli.db, &fetch, force))?;
@@ -115,24 +128,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     reports
                 }
             };
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
-            } else {
-                for report in &reports {
-                    for error in &report.first_errors {
-                        eprintln!("skipped: {error}");
-                    }
-                    writeln!(out, "{}", report.summary())?;
-                }
-            }
-            let failed = reports
-                .iter()
-                .filter(|r| r.status == SyncStatus::Failed)
-                .count();
-            if failed > 0 {
-                anyhow::bail!("{failed} of {} feeds failed", reports.len());
-            }
-            Ok(())
+            print_sync_reports(&mut out, &reports, json)
         }
         Command::Feeds {
             catalog,
@@ -890,4 +886,31 @@ async fn ingest_remote(server: &str, command: &Command) -> Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Prints sync reports as `sync` does, offline or through a server; fails
+/// when a feed failed.
+fn print_sync_reports(
+    out: &mut impl Write,
+    reports: &[crate::sync::FeedReport],
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    } else {
+        for report in reports {
+            for error in &report.first_errors {
+                eprintln!("skipped: {error}");
+            }
+            writeln!(out, "{}", report.summary())?;
+        }
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == SyncStatus::Failed)
+        .count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
 }

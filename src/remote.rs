@@ -3,6 +3,9 @@
 //! sources to `POST /v1/ingest` (admin token from `ADVISORD_ADMIN_TOKEN`)
 //! and gets back the report the offline command would have printed.
 //!
+//! `sync --from-mirror DIR --server URL` sends the mirror directory as a
+//! tar to `POST /v1/mirror/sync`.
+//!
 //! One file is sent as it is; several sources or a directory are packed
 //! into one tar first, so the server reads them in one batch and one write
 //! transaction, as the offline command does.
@@ -202,6 +205,74 @@ fn original_origin(origin: &str, sources: &[String], packed: bool) -> String {
         Some(source) if rest.is_empty() => source.clone(),
         Some(source) => format!("{}/{rest}", source.trim_end_matches('/')),
         None => origin.to_string(),
+    }
+}
+
+impl Remote {
+    /// Sends the mirror directory `dir` (as a tar) to `POST /v1/mirror/sync`,
+    /// syncing `feeds` (all mirrored feeds when empty); the server's reports.
+    pub async fn mirror_sync(
+        &self,
+        dir: &Path,
+        feeds: &[String],
+    ) -> Result<Vec<crate::sync::FeedReport>, RemoteError> {
+        let owned = dir.to_path_buf();
+        let body = tokio::task::spawn_blocking(move || {
+            let mut builder = tar::Builder::new(Vec::new());
+            builder.follow_symlinks(false);
+            builder
+                .append_dir_all(".", &owned)
+                .and_then(|()| builder.into_inner())
+                .map_err(|source| RemoteError::Read {
+                    path: owned.clone(),
+                    source,
+                })
+        })
+        .await
+        .map_err(|e| RemoteError::Read {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(e),
+        })??;
+        let url = format!("{}/v1/mirror/sync", self.base);
+        let mut query = Vec::new();
+        if !feeds.is_empty() {
+            query.push(("feeds", feeds.join(",")));
+        }
+        let target =
+            reqwest::Url::parse_with_params(&url, &query).map_err(|e| RemoteError::Refused {
+                url: url.clone(),
+                status: 0,
+                message: format!("not a URL: {e}"),
+            })?;
+        let response = self
+            .client
+            .post(target)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/x-tar")
+            .body(body)
+            .send()
+            .await
+            .map_err(|source| RemoteError::Http {
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|source| RemoteError::Http {
+            url: url.clone(),
+            source,
+        })?;
+        if status != 200 {
+            let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            return Err(RemoteError::Refused {
+                url,
+                status,
+                message: answer["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+                    .to_string(),
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| RemoteError::Answer { url, source })
     }
 }
 

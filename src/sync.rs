@@ -58,7 +58,7 @@ impl SyncOptions {
 }
 
 /// How a feed's sync ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncStatus {
     /// Every file answered 304: nothing parsed, nothing written.
@@ -75,8 +75,9 @@ pub enum SyncStatus {
     NotPublished,
 }
 
-/// What one feed's sync did.
-#[derive(Debug, Clone, Serialize)]
+/// What one feed's sync did (also the answer of the sync endpoints, read
+/// back by `sync --from-mirror --server`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FeedReport {
     /// The feed.
     pub feed: String,

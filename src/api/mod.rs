@@ -21,6 +21,7 @@ mod catalog;
 mod changes;
 mod feeds;
 mod metrics;
+mod mirror;
 mod openapi;
 mod osv;
 mod pool;
@@ -95,6 +96,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .merge(feeds::router())
         .merge(upload::router())
         .merge(catalog::router())
+        .merge(mirror::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))

@@ -52,7 +52,18 @@ struct UploadParams {
 }
 
 /// A temporary directory removed when dropped.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(pub(super) PathBuf);
+
+impl Scratch {
+    /// A new empty directory under the system's temporary directory.
+    pub(super) async fn create() -> Result<Scratch, ApiError> {
+        let scratch = Scratch(std::env::temp_dir().join(crate::notify::new_id("advisord-upload-")));
+        tokio::fs::create_dir_all(&scratch.0)
+            .await
+            .map_err(|e| ApiError::Internal(format!("creating {}: {e}", scratch.0.display())))?;
+        Ok(scratch)
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -88,10 +99,7 @@ async fn upload(
         return Err(ApiError::BadRequest("feed must not be empty".into()));
     }
     let name = file_name(params.name.as_deref());
-    let scratch = Scratch(std::env::temp_dir().join(crate::notify::new_id("advisord-upload-")));
-    tokio::fs::create_dir_all(&scratch.0)
-        .await
-        .map_err(|e| ApiError::Internal(format!("creating {}: {e}", scratch.0.display())))?;
+    let scratch = Scratch::create().await?;
     let path = scratch.0.join(&name);
     receive(body, &path).await?;
     let read = ReadOptions {
@@ -171,7 +179,7 @@ fn file_name(given: Option<&str>) -> String {
 }
 
 /// Streams `body` into a new file at `path`, at most [`MAX_UPLOAD_BYTES`].
-async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
+pub(super) async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
     let mut file = tokio::fs::File::create(path)
         .await
         .map_err(|e| ApiError::Internal(format!("creating {}: {e}", path.display())))?;

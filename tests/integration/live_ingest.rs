@@ -251,3 +251,109 @@ async fn a_catalog_reload_makes_a_new_feed_syncable_without_restart() {
         200
     );
 }
+
+/// Sync reports without their wall times.
+fn without_seconds(out: &std::process::Output) -> Value {
+    let mut reports: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON reports ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    for report in reports.as_array_mut().unwrap() {
+        report.as_object_mut().unwrap().remove("seconds");
+    }
+    reports
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_from_mirror_through_a_running_server_matches_the_offline_command() {
+    let Some(go) = shared(GO_BULK) else { return };
+    let url = crate::common::serve_file("/go.tar.gz", std::fs::read(&go).unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    feed_file(&catalog, "mirrored-go", &url);
+    let mirror = dir.path().join("mirror");
+    let (cat, mir) = (catalog.clone(), mirror.clone());
+    let pulled = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "mirror",
+                "pull",
+                "--catalog",
+                cat.to_str().unwrap(),
+                "--no-builtin",
+                mir.to_str().unwrap(),
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+
+    let offline_db = dir.path().join("offline.redb");
+    let served_db = dir.path().join("served.redb");
+    let mirror = mirror.to_str().unwrap();
+    let offline = run(
+        &[
+            "--db",
+            offline_db.to_str().unwrap(),
+            "sync",
+            "--from-mirror",
+            mirror,
+            "--json",
+        ],
+        None,
+    );
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let server = Server::start_with(&served_db, &[("ADVISORD_ADMIN_TOKEN", TOKEN)]);
+    let served = run(
+        &[
+            "sync",
+            "--from-mirror",
+            mirror,
+            "--server",
+            &server.base,
+            "--json",
+        ],
+        Some(TOKEN),
+    );
+    assert_eq!(
+        served.status.code(),
+        offline.status.code(),
+        "{}",
+        String::from_utf8_lossy(&served.stderr)
+    );
+    let reports = without_seconds(&served);
+    assert_eq!(reports, without_seconds(&offline));
+    assert_eq!(reports[0]["status"], "ingested", "{reports}");
+    assert!(reports[0]["records"].as_u64().unwrap() > 100);
+
+    // A feed the mirror does not hold: exit 1 naming it, as offline.
+    let missing = run(
+        &[
+            "sync",
+            "--from-mirror",
+            mirror,
+            "--server",
+            &server.base,
+            "no-such-feed",
+        ],
+        Some(TOKEN),
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-feed"));
+
+    drop(server);
+    assert_eq!(stats(&served_db), stats(&offline_db));
+}
