@@ -185,6 +185,11 @@ pub enum Command {
         /// inside it); by default they are skipped.
         #[arg(long)]
         follow_symlinks: bool,
+        /// Send the tree to this running server (`http://HOST:PORT`)
+        /// instead of opening the database; the admin token comes from
+        /// ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
         /// The tree.
         dir: PathBuf,
     },

@@ -44,6 +44,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     {
         return ingest_remote(server, &cli.command).await;
     }
+    if let Command::Import {
+        server: Some(server),
+        feed,
+        json,
+        dir,
+        ..
+    } = &cli.command
+    {
+        let remote = crate::remote::Remote::from_env(server)?;
+        let feed = feed.clone().unwrap_or_else(|| import_feed_name(dir));
+        let report = remote.import(dir, &feed).await?;
+        return print_import(&mut std::io::stdout(), &report, *json);
+    }
     if let Command::Sync {
         server: Some(server),
         from_mirror: Some(dir),
@@ -195,37 +208,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
             follow_symlinks,
             dir,
+            ..
         } => {
-            let feed = feed.unwrap_or_else(|| {
-                let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
-                let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
-                format!("import:{base}")
-            });
+            let feed = feed.unwrap_or_else(|| import_feed_name(&dir));
             let report = tokio::task::spawn_blocking(move || {
                 crate::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
             })
             .await??;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                for e in &report.errors {
-                    eprintln!("skipped: {e}");
-                }
-                let o = &report.outcome;
-                writeln!(out,
-                    "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
-                    report.feed,
-                    report.records,
-                    report.verbatim,
-                    report.errors.len(),
-                    o.created,
-                    o.updated,
-                    o.withdrawn,
-                    o.removed,
-                    o.unchanged
-                )?;
-            }
-            Ok(())
+            print_import(&mut out, &report, json)
         }
         Command::Scan {
             image: Some(image),
@@ -911,6 +901,42 @@ fn print_sync_reports(
         .count();
     if failed > 0 {
         anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
+}
+
+/// The default feed of `import DIR`: `import:<DIR name>`.
+fn import_feed_name(dir: &std::path::Path) -> String {
+    let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
+    let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
+    format!("import:{base}")
+}
+
+/// Prints an import report as `import` does, offline or through a server.
+fn print_import(
+    out: &mut impl Write,
+    report: &crate::export::ImportReport,
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for e in &report.errors {
+            eprintln!("skipped: {e}");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
+            report.feed,
+            report.records,
+            report.verbatim,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.removed,
+            o.unchanged
+        )?;
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! sources to `POST /v1/ingest` (admin token from `ADVISORD_ADMIN_TOKEN`)
 //! and gets back the report the offline command would have printed.
 //!
-//! `sync --from-mirror DIR --server URL` sends the mirror directory as a
-//! tar to `POST /v1/mirror/sync`.
+//! `sync --from-mirror DIR --server URL` and `import --server URL DIR` send
+//! their directory as a tar to `POST /v1/mirror/sync` and `POST /v1/import`.
 //!
 //! One file is sent as it is; several sources or a directory are packed
 //! into one tar first, so the server reads them in one batch and one write
@@ -216,30 +216,48 @@ impl Remote {
         dir: &Path,
         feeds: &[String],
     ) -> Result<Vec<crate::sync::FeedReport>, RemoteError> {
-        let owned = dir.to_path_buf();
-        let body = tokio::task::spawn_blocking(move || {
-            let mut builder = tar::Builder::new(Vec::new());
-            builder.follow_symlinks(false);
-            builder
-                .append_dir_all(".", &owned)
-                .and_then(|()| builder.into_inner())
-                .map_err(|source| RemoteError::Read {
-                    path: owned.clone(),
-                    source,
-                })
-        })
-        .await
-        .map_err(|e| RemoteError::Read {
-            path: dir.to_path_buf(),
-            source: std::io::Error::other(e),
-        })??;
+        let body = tar_of_dir(dir).await?;
         let url = format!("{}/v1/mirror/sync", self.base);
         let mut query = Vec::new();
         if !feeds.is_empty() {
             query.push(("feeds", feeds.join(",")));
         }
+        self.post_tar(&url, &query, body).await
+    }
+}
+
+impl Remote {
+    /// Sends the osv.dev-style tree `dir` (as a tar) to `POST /v1/import`
+    /// as feed `feed`; the server's report, its error texts naming `dir`.
+    pub async fn import(
+        &self,
+        dir: &Path,
+        feed: &str,
+    ) -> Result<crate::export::ImportReport, RemoteError> {
+        let body = tar_of_dir(dir).await?;
+        let url = format!("{}/v1/import", self.base);
+        let mut report: crate::export::ImportReport = self
+            .post_tar(&url, &[("feed", feed.to_string())], body)
+            .await?;
+        let shown = dir.display().to_string();
+        let shown = shown.trim_end_matches('/');
+        for error in &mut report.errors {
+            *error = error.replace(crate::api::IMPORT_TREE_ROOT, shown);
+        }
+        Ok(report)
+    }
+
+    /// POSTs a tar to `url` with `query`; the JSON answer, or the
+    /// server's error message.
+    async fn post_tar<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<T, RemoteError> {
+        let url = url.to_string();
         let target =
-            reqwest::Url::parse_with_params(&url, &query).map_err(|e| RemoteError::Refused {
+            reqwest::Url::parse_with_params(&url, query).map_err(|e| RemoteError::Refused {
                 url: url.clone(),
                 status: 0,
                 message: format!("not a URL: {e}"),
@@ -274,6 +292,28 @@ impl Remote {
         }
         serde_json::from_slice(&bytes).map_err(|source| RemoteError::Answer { url, source })
     }
+}
+
+/// `dir` as an uncompressed tar (symbolic links kept as links, which the
+/// server's readers skip).
+async fn tar_of_dir(dir: &Path) -> Result<Vec<u8>, RemoteError> {
+    let owned = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.follow_symlinks(false);
+        builder
+            .append_dir_all(".", &owned)
+            .and_then(|()| builder.into_inner())
+            .map_err(|source| RemoteError::Read {
+                path: owned.clone(),
+                source,
+            })
+    })
+    .await
+    .map_err(|e| RemoteError::Read {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 /// The body to send for `paths`: one regular file as it is (with its

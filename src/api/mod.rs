@@ -20,6 +20,7 @@ use crate::store::Store;
 mod catalog;
 mod changes;
 mod feeds;
+mod import;
 mod metrics;
 mod mirror;
 mod openapi;
@@ -33,6 +34,7 @@ mod subscriptions;
 mod upload;
 mod watches;
 
+pub use import::TREE_ROOT as IMPORT_TREE_ROOT;
 pub use metrics::Metrics;
 pub use pool::HeavyPool;
 pub use request_id::REQUEST_ID;
@@ -97,6 +99,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .merge(upload::router())
         .merge(catalog::router())
         .merge(mirror::router())
+        .merge(import::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))

@@ -78,7 +78,7 @@ fn is_json(response: &Response) -> bool {
 fn body_limit(path: &str) -> usize {
     if path.starts_with("/v1/watches") {
         super::watches::MAX_WATCH_BODY
-    } else if path == "/v1/ingest" || path == "/v1/mirror/sync" {
+    } else if matches!(path, "/v1/ingest" | "/v1/mirror/sync" | "/v1/import") {
         usize::try_from(super::upload::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX)
     } else {
         super::MAX_BODY_BYTES

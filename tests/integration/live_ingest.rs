@@ -357,3 +357,74 @@ async fn sync_from_mirror_through_a_running_server_matches_the_offline_command()
     drop(server);
     assert_eq!(stats(&served_db), stats(&offline_db));
 }
+
+#[tokio::test]
+async fn import_through_a_running_server_matches_the_offline_command() {
+    let Some(crates) = shared(CRATES_DIR) else {
+        return;
+    };
+    let Some(go) = shared(GO_BULK) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // An osv.dev-style tree written by `export --osv`, plus an ecosystem
+    // directory holding one unreadable record.
+    let source_db = dir.path().join("source.redb");
+    crate::common::ingest_osv(&source_db, &go, "osv-go");
+    crate::common::ingest_osv(&source_db, &crates, "crates");
+    let tree = dir.path().join("tree");
+    advisord_ok(&[
+        "--db",
+        source_db.to_str().unwrap(),
+        "export",
+        "--osv",
+        tree.to_str().unwrap(),
+    ]);
+    std::fs::create_dir(tree.join("PyPI")).unwrap();
+    std::fs::write(tree.join("PyPI/BAD-1.json"), "{\"id\": ").unwrap();
+
+    let offline_db = dir.path().join("offline.redb");
+    let served_db = dir.path().join("served.redb");
+    let tree = tree.to_str().unwrap();
+    let offline = run(
+        &[
+            "--db",
+            offline_db.to_str().unwrap(),
+            "import",
+            "--json",
+            tree,
+        ],
+        None,
+    );
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let server = Server::start_with(&served_db, &[("ADVISORD_ADMIN_TOKEN", TOKEN)]);
+    let served = run(
+        &["import", "--server", &server.base, "--json", tree],
+        Some(TOKEN),
+    );
+    assert_eq!(
+        served.status.code(),
+        offline.status.code(),
+        "{}",
+        String::from_utf8_lossy(&served.stderr)
+    );
+    let report: Value = serde_json::from_slice(&served.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::from_slice::<Value>(&offline.stdout).unwrap()
+    );
+    assert_eq!(report["feed"], "import:tree");
+    assert!(report["records"].as_u64().unwrap() > 100, "{report}");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 1, "{report}");
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{tree}/PyPI/BAD-1.json")),
+        "{report}"
+    );
+    drop(server);
+    assert_eq!(stats(&served_db), stats(&offline_db));
+}
