@@ -25,6 +25,7 @@ mod metrics;
 mod mirror;
 mod openapi;
 mod osv;
+mod page;
 mod pool;
 mod rejections;
 mod request_id;
@@ -100,6 +101,7 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
         .merge(catalog::router())
         .merge(mirror::router())
         .merge(import::router())
+        .merge(page::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))

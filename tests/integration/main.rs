@@ -16,6 +16,7 @@ mod metrics;
 mod openapi;
 mod osv;
 mod oval;
+mod page;
 mod readme;
 mod server;
 mod store;
