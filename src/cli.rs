@@ -38,6 +38,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADVISORD_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log format on standard error: `text` for people, `json` for log
+    /// shippers (one object per line; requests carry id, route, status, latency).
+    #[arg(
+        long,
+        global = true,
+        env = "ADVISORD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -78,6 +89,15 @@ impl Cli {
         }
         Ok(())
     }
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.
@@ -124,6 +144,11 @@ pub enum Command {
         /// Ingest a directory written by `advisord mirror pull`, with no network.
         #[arg(long, value_name = "DIR")]
         from_mirror: Option<PathBuf>,
+        /// With --from-mirror: send the mirror to this running server
+        /// (`http://HOST:PORT`) instead of opening the database; the admin
+        /// token comes from ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL", requires = "from_mirror")]
+        server: Option<String>,
         /// Parse and write even when no file changed.
         #[arg(long)]
         force: bool,
@@ -172,6 +197,11 @@ pub enum Command {
         /// inside it); by default they are skipped.
         #[arg(long)]
         follow_symlinks: bool,
+        /// Send the tree to this running server (`http://HOST:PORT`)
+        /// instead of opening the database; the admin token comes from
+        /// ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
         /// The tree.
         dir: PathBuf,
     },
@@ -208,6 +238,11 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Send the sources to this running server (`http://HOST:PORT`)
+        /// instead of opening the database; the admin token comes from
+        /// ADVISORD_ADMIN_TOKEN.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
         /// Paths (file, directory, .zip, .tar.gz, ...) or http(s) URLs.
         #[arg(required = true, value_name = "PATH|URL")]
         sources: Vec<String>,

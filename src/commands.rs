@@ -32,6 +32,33 @@ pub async fn run(cli: Cli) -> Result<()> {
                     feeds,
                 },
         } => mirror_pull(&catalog, &fetch, &dir, &feeds).await,
+        // Into a running server, which holds the database.
+        command @ Command::Ingest {
+            server: Some(_), ..
+        } => ingest_remote(&command).await,
+        Command::Import {
+            server: Some(server),
+            feed,
+            json,
+            dir,
+            ..
+        } => {
+            let remote = crate::remote::Remote::from_env(&server)?;
+            let feed = feed.unwrap_or_else(|| import_feed_name(&dir));
+            let report = remote.import(&dir, &feed).await?;
+            print_import(&mut std::io::stdout(), &report, json)
+        }
+        Command::Sync {
+            server: Some(server),
+            from_mirror: Some(dir),
+            json,
+            feeds,
+            ..
+        } => {
+            let remote = crate::remote::Remote::from_env(&server)?;
+            let reports = remote.mirror_sync(&dir, &feeds).await?;
+            print_sync_reports(&mut std::io::stdout(), &reports, json)
+        }
         command => {
             let store =
                 Store::open_with_cache(&cli.db, cli.db_cache_mib.max(1).saturating_mul(1 << 20))?;
@@ -57,6 +84,12 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             let mut options = sync_options(db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
+            let source = catalog.clone();
+            syncer.set_catalog_source(crate::pipeline::sync::CatalogSource::new(move || {
+                let mut catalog = Catalog::load(!source.no_builtin, &source.dirs)?;
+                catalog.enable_osv_ecosystems(&source.osv_ecosystems)?;
+                Ok(catalog)
+            }));
             serve(
                 store,
                 listen,
@@ -74,6 +107,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             force,
             json,
             feeds,
+            ..
         } => {
             let syncer = Syncer::new(
                 store,
@@ -95,6 +129,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             json,
             follow_symlinks,
             dir,
+            ..
         } => import_tree(store, feed, json, follow_symlinks, dir).await,
         Command::Scan {
             image: Some(image),
@@ -144,6 +179,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             feed,
             json,
             sources,
+            ..
         } => {
             let read = crate::formats::ReadOptions {
                 format,
@@ -212,24 +248,7 @@ async fn sync_feeds(
             reports
         }
     };
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
-    } else {
-        for report in &reports {
-            for error in &report.first_errors {
-                eprintln!("skipped: {error}");
-            }
-            writeln!(out, "{}", report.summary())?;
-        }
-    }
-    let failed = reports
-        .iter()
-        .filter(|r| r.status == SyncStatus::Failed)
-        .count();
-    if failed > 0 {
-        anyhow::bail!("{failed} of {} feeds failed", reports.len());
-    }
-    Ok(())
+    print_sync_reports(&mut out, &reports, json)
 }
 
 /// `feeds`: the catalog's feeds with their sync state and freshness.
@@ -296,36 +315,12 @@ async fn import_tree(
     dir: std::path::PathBuf,
 ) -> Result<()> {
     let mut out = std::io::stdout();
-    let feed = feed.unwrap_or_else(|| {
-        let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
-        let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
-        format!("import:{base}")
-    });
+    let feed = feed.unwrap_or_else(|| import_feed_name(&dir));
     let report = tokio::task::spawn_blocking(move || {
         crate::pipeline::export::import_tree_with(&store, &dir, &feed, follow_symlinks)
     })
     .await??;
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        for e in &report.errors {
-            eprintln!("skipped: {e}");
-        }
-        let o = &report.outcome;
-        writeln!(out,
-            "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
-            report.feed,
-            report.records,
-            report.verbatim,
-            report.errors.len(),
-            o.created,
-            o.updated,
-            o.withdrawn,
-            o.removed,
-            o.unchanged
-        )?;
-    }
-    Ok(())
+    print_import(&mut out, &report, json)
 }
 
 /// `ingest`: reads `sources` in one format as one batch of a feed and
@@ -354,31 +349,7 @@ async fn ingest_sources(
         }
         Err(e) => return Err(e.into()),
     };
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        for error in &report.errors {
-            eprintln!("skipped: {error}");
-        }
-        for (eco, n) in &report.unknown_ecosystems {
-            eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
-        }
-        let o = &report.outcome;
-        writeln!(out,
-            "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
-            report.feed,
-            report.files,
-            report.records,
-            report.errors.len(),
-            o.created,
-            o.updated,
-            o.withdrawn,
-            o.unchanged
-        )?;
-        for (reason, n) in &report.skipped_messages {
-            writeln!(out, "  {n} messages skipped: {reason}")?;
-        }
-    }
+    print_ingest(&mut out, &report, json)?;
     match failure {
         Some(message) => anyhow::bail!(message),
         None => Ok(()),
@@ -919,17 +890,18 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, db = %store.path().display(), no_sync, "serving");
-    // Printed on stdout so scripts (and tests) can learn the port when
-    // listening on port 0.
     let hub = crate::notify::Hub::new(store.clone(), notify)?;
     hub.start()?;
+    tracing::info!(address = %local, db = %store.path().display(), no_sync, "listening on http://{local}");
+    // Also printed on stdout so scripts (and tests) can learn the port
+    // when listening on port 0, whatever the log filter.
     println!("listening on http://{local}");
-    let scheduler = if no_sync {
+    let mut scheduler = if no_sync {
         Vec::new()
     } else {
         syncer.spawn_scheduler()
     };
+    scheduler.push(reload_on_hangup(std::sync::Arc::clone(&syncer)));
     let state = AppState {
         store,
         hub,
@@ -940,6 +912,30 @@ async fn serve(
         task.abort();
     }
     result.context("server failed")
+}
+
+/// SIGHUP re-reads the catalog, as `POST /v1/catalog/reload` does.
+fn reload_on_hangup(syncer: std::sync::Arc<Syncer>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                tracing::warn!("cannot listen for SIGHUP; reload the catalog over the API");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                let syncer = std::sync::Arc::clone(&syncer);
+                match tokio::task::spawn_blocking(move || syncer.reload_catalog()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: catalog not reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: reload task failed"),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        drop(syncer);
+    })
 }
 
 async fn shutdown_signal() {
@@ -972,4 +968,140 @@ fn last_problem(view: &crate::pipeline::sync::FeedView) -> String {
         (None, Some(first)) => format!("{} rejected; first: {first}", view.last_rejected),
         (None, None) => "-".into(),
     }
+}
+
+/// Prints an ingest report as `ingest` does, offline or through a server.
+fn print_ingest(out: &mut impl Write, report: &ingest::IngestReport, json: bool) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for error in &report.errors {
+            eprintln!("skipped: {error}");
+        }
+        for (eco, n) in &report.unknown_ecosystems {
+            eprintln!("warning: {n} affected entries in unknown ecosystem {eco:?}: stored, ranges not evaluable");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} files, {} records, {} rejected; {} created, {} updated, {} withdrawn, {} unchanged",
+            report.feed,
+            report.files,
+            report.records,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.unchanged
+        )?;
+        for (reason, n) in &report.skipped_messages {
+            writeln!(out, "  {n} messages skipped: {reason}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `ingest --server URL`: the sources go to the running server's
+/// `POST /v1/ingest`; the report and the exit status are the offline
+/// command's.
+async fn ingest_remote(command: &Command) -> Result<()> {
+    let Command::Ingest {
+        server: Some(server),
+        format,
+        dialect,
+        max_decompressed,
+        follow_symlinks,
+        feed,
+        json,
+        sources,
+        ..
+    } = command
+    else {
+        anyhow::bail!("not an ingest command");
+    };
+    let feed = feed
+        .clone()
+        .unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
+    let read = crate::formats::ReadOptions {
+        format: *format,
+        dialect: *dialect,
+        max_decompressed: *max_decompressed,
+        follow_symlinks: *follow_symlinks,
+    };
+    let remote = crate::remote::Remote::from_env(server)?;
+    let mut out = std::io::stdout();
+    match remote.ingest(&read, &feed, sources).await {
+        Ok(report) => print_ingest(&mut out, &report, *json),
+        Err(crate::remote::RemoteError::AllRejected(report)) => {
+            print_ingest(&mut out, &report, *json)?;
+            anyhow::bail!(
+                "feed {}: every record was rejected ({}), nothing written",
+                report.feed,
+                report.errors.len()
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints sync reports as `sync` does, offline or through a server; fails
+/// when a feed failed.
+fn print_sync_reports(
+    out: &mut impl Write,
+    reports: &[crate::pipeline::sync::FeedReport],
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    } else {
+        for report in reports {
+            for error in &report.first_errors {
+                eprintln!("skipped: {error}");
+            }
+            writeln!(out, "{}", report.summary())?;
+        }
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == SyncStatus::Failed)
+        .count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} feeds failed", reports.len());
+    }
+    Ok(())
+}
+
+/// The default feed of `import DIR`: `import:<DIR name>`.
+fn import_feed_name(dir: &std::path::Path) -> String {
+    let trimmed = dir.to_string_lossy().trim_end_matches('/').to_string();
+    let base = trimmed.rsplit('/').next().unwrap_or(&trimmed).to_string();
+    format!("import:{base}")
+}
+
+/// Prints an import report as `import` does, offline or through a server.
+fn print_import(
+    out: &mut impl Write,
+    report: &crate::pipeline::export::ImportReport,
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for e in &report.errors {
+            eprintln!("skipped: {e}");
+        }
+        let o = &report.outcome;
+        writeln!(out,
+            "feed {}: {} records ({} verbatim), {} rejected; {} created, {} updated, {} withdrawn, {} removed, {} unchanged",
+            report.feed,
+            report.records,
+            report.verbatim,
+            report.errors.len(),
+            o.created,
+            o.updated,
+            o.withdrawn,
+            o.removed,
+            o.unchanged
+        )?;
+    }
+    Ok(())
 }

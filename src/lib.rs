@@ -40,7 +40,8 @@
 //! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
 //! - [`vex`]: OpenVEX documents of an inventory's statuses.
-//! - [`cli`]: the command line (clap); [`commands`]: one function per subcommand.
+//! - [`cli`]: the command line (clap); [`commands`]: one function per
+//!   subcommand; [`remote`]: the same through a running server's admin API.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -56,6 +57,7 @@ pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod query;
+pub mod remote;
 pub mod store;
 pub mod version;
 pub mod vex;

@@ -5,10 +5,20 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = advisord::cli::Cli::parse_checked();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        advisord::cli::LogFormat::Text => logs.init(),
+        // Event fields at the top level; the current span (a request's id
+        // and route) under "span".
+        advisord::cli::LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     match advisord::commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader of our output went away (`advisord get ... | head`):

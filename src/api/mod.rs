@@ -13,25 +13,35 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::query::QueryError;
 use crate::store::Store;
 
 mod admin;
+mod catalog;
 mod changes;
 mod cves;
 mod feeds;
+mod import;
+mod metrics;
+mod mirror;
+mod openapi;
 mod osv;
+mod page;
 mod pool;
 mod rejections;
+mod request_id;
 mod scans;
 mod server;
 mod subscriptions;
+mod upload;
 mod vex;
 mod watches;
 
+pub use import::TREE_ROOT as IMPORT_TREE_ROOT;
+pub use metrics::Metrics;
 pub use pool::HeavyPool;
+pub use request_id::REQUEST_ID;
 pub use server::ServerLimits;
 
 /// Largest request body accepted (a querybatch of 1,000 purls is ~100 KiB).
@@ -73,9 +83,12 @@ pub fn router(state: AppState) -> Router {
 
 /// The whole HTTP app, heavy routes behind `pool`.
 pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
+    let metrics = Metrics::new(pool);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
+        .route("/openapi.json", get(openapi::document))
         .merge(osv::router(pool))
         .merge(cves::router())
         .merge(changes::router(pool))
@@ -89,11 +102,20 @@ pub fn router_with(state: AppState, pool: &HeavyPool) -> Router {
             )),
         )
         .merge(feeds::router())
+        .merge(upload::router())
+        .merge(catalog::router())
+        .merge(mirror::router())
+        .merge(import::router())
+        .merge(page::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(rejections::refuse_oversized))
         .layer(axum::middleware::from_fn(rejections::json_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(request_id::tag))
 }
 
 /// Serves `router(state)` on `listener` with default [`ServerLimits`]

@@ -220,10 +220,14 @@ async fn querybatch(State(state): State<AppState>, body: Bytes) -> Result<Respon
     // Parsing, matching and writing the answer all run off the async
     // threads: a 1,000-query batch is milliseconds of CPU.
     let answer = blocking(move || batch_answer(&state, &body)).await?;
-    Ok(with_stale(
+    let mut response = with_stale(
         json_response(answer.bytes, &answer.unevaluated),
         &answer.stale,
-    ))
+    );
+    response
+        .extensions_mut()
+        .insert(super::metrics::BatchQueries(answer.queries));
+    Ok(response)
 }
 
 /// A `/v1/querybatch` answer, with what goes into its headers.
@@ -234,6 +238,8 @@ struct BatchAnswer {
     unevaluated: Vec<String>,
     /// Feeds the answer depends on that are stale.
     stale: Vec<String>,
+    /// Queries answered.
+    queries: u64,
 }
 
 /// The `/v1/querybatch` answer to `body`.
@@ -263,6 +269,7 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
         queries.push((query, after));
     }
     let stale = stale_feeds(state, queries.iter().map(|(q, _)| &q.ecosystem))?;
+    let answered = u64::try_from(queries.len()).unwrap_or(u64::MAX);
     let asked: Vec<&PackageQuery> = queries.iter().map(|(q, _)| q).collect();
     let answers = match_batch(&state.store.snapshot()?, &asked)?;
     let mut unevaluated = Vec::new();
@@ -306,6 +313,7 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
         bytes,
         unevaluated,
         stale,
+        queries: answered,
     })
 }
 

@@ -27,6 +27,10 @@ pub struct HeavyPool {
     admitted: Arc<Semaphore>,
     /// Running requests.
     running: Arc<Semaphore>,
+    /// Requests allowed to run at once.
+    workers: usize,
+    /// Requests allowed to run or wait at once.
+    capacity: usize,
 }
 
 impl HeavyPool {
@@ -37,7 +41,22 @@ impl HeavyPool {
         HeavyPool {
             admitted: Arc::new(Semaphore::new(workers + queue)),
             running: Arc::new(Semaphore::new(workers)),
+            workers,
+            capacity: workers + queue,
         }
+    }
+
+    /// Heavy requests running now.
+    pub fn running(&self) -> usize {
+        self.workers
+            .saturating_sub(self.running.available_permits())
+    }
+
+    /// Heavy requests waiting for a worker now.
+    pub fn waiting(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.admitted.available_permits())
+            .saturating_sub(self.running())
     }
 }
 

@@ -20,7 +20,11 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    // Pages (`/records/{id}` not found) answer their errors in HTML.
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(&response)
+        || is_html(&response)
+    {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -69,6 +73,14 @@ fn too_large(path: &str) -> String {
     )
 }
 
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 fn is_json(response: &Response) -> bool {
     response.headers().get(header::CONTENT_TYPE)
         == Some(&HeaderValue::from_static("application/json"))
@@ -78,6 +90,8 @@ fn is_json(response: &Response) -> bool {
 fn body_limit(path: &str) -> usize {
     if path.starts_with("/v1/watches") {
         super::watches::MAX_WATCH_BODY
+    } else if matches!(path, "/v1/ingest" | "/v1/mirror/sync" | "/v1/import") {
+        usize::try_from(super::upload::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX)
     } else {
         super::MAX_BODY_BYTES
     }

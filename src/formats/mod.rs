@@ -164,7 +164,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// One record that could not be turned into an [`Advisory`]; it names the
 /// feed, the file, the record and the reason, and never stops the feed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 #[error("feed {feed}: {origin}: {record}: {reason}")]
 pub struct RecordError {
     /// The feed being read.

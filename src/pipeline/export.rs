@@ -248,8 +248,8 @@ fn write_tree(store: &Store, dir: &Path) -> Result<ExportReport, ExportError> {
     Ok(report)
 }
 
-/// What an import did.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What an import did (also the answer of `POST /v1/import`).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ImportReport {
     /// The feed the records were attributed to.
     pub feed: String,

@@ -57,8 +57,9 @@ pub enum IngestError {
     },
 }
 
-/// What one ingest did.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What one ingest did (also the answer of `POST /v1/ingest`, read back
+/// by `ingest --server`).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct IngestReport {
     /// The feed name records were attributed to.
     pub feed: String,
@@ -75,7 +76,7 @@ pub struct IngestReport {
     pub unknown_ecosystems: BTreeMap<String, u64>,
     /// Messages of announcement sources that are not advisories (replies,
     /// discussion, Livepatch notices), counted by reason.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped_messages: BTreeMap<String, u64>,
     /// What the store write did.
     pub outcome: BatchOutcome,

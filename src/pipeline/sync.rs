@@ -58,7 +58,7 @@ impl SyncOptions {
 }
 
 /// How a feed's sync ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncStatus {
     /// Every file answered 304: nothing parsed, nothing written.
@@ -75,8 +75,9 @@ pub enum SyncStatus {
     NotPublished,
 }
 
-/// What one feed's sync did.
-#[derive(Debug, Clone, Serialize)]
+/// What one feed's sync did (also the answer of the sync endpoints, read
+/// back by `sync --from-mirror --server`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FeedReport {
     /// The feed.
     pub feed: String,
@@ -185,6 +186,45 @@ pub enum SyncError {
     /// A feed name is not in the catalog.
     #[error("{0}")]
     UnknownFeed(String),
+    /// The catalog could not be re-read; the one in use stays.
+    #[error("reloading the catalog: {0}")]
+    Catalog(#[from] crate::feeds::catalog::CatalogError),
+    /// This syncer was not told where its catalog comes from.
+    #[error("this process cannot reload its catalog")]
+    NoCatalogSource,
+}
+
+/// Re-reads the catalog from where it was loaded (`--catalog` directories,
+/// built-in feeds, `--osv-ecosystem`); see [`Syncer::set_catalog_source`].
+#[derive(Clone)]
+pub struct CatalogSource(Arc<CatalogLoader>);
+
+type CatalogLoader = dyn Fn() -> Result<Catalog, crate::feeds::catalog::CatalogError> + Send + Sync;
+
+impl CatalogSource {
+    /// A source that calls `load` for each reload.
+    pub fn new(
+        load: impl Fn() -> Result<Catalog, crate::feeds::catalog::CatalogError> + Send + Sync + 'static,
+    ) -> CatalogSource {
+        CatalogSource(Arc::new(load))
+    }
+}
+
+impl std::fmt::Debug for CatalogSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogSource")
+    }
+}
+
+/// What a catalog reload changed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CatalogReload {
+    /// Feeds the new catalog has and the old did not.
+    pub added: Vec<String>,
+    /// Feeds the old catalog had and the new does not.
+    pub removed: Vec<String>,
+    /// Feeds in the catalog now.
+    pub feeds: usize,
 }
 
 /// One local copy of a feed file, ready to parse.
@@ -218,6 +258,10 @@ pub struct RunStatus {
     pub last_status: Option<SyncStatus>,
     /// The last error, cleared by a success.
     pub last_error: Option<String>,
+    /// Wall time of the last sync, in seconds.
+    pub last_seconds: Option<f64>,
+    /// Syncs that failed since this process started.
+    pub failures: u64,
 }
 
 /// A feed as `advisord feeds` and `GET /v1/feeds` show it.
@@ -265,6 +309,10 @@ pub struct FeedView {
     pub etags: BTreeMap<String, String>,
     /// `Last-Modified` per URL.
     pub last_modified: BTreeMap<String, String>,
+    /// Wall time of this process's last sync of it, in seconds.
+    pub last_duration_secs: Option<f64>,
+    /// Syncs of it that failed since this process started.
+    pub failures: u64,
 }
 
 /// Called with each feed's report as it finishes.
@@ -274,7 +322,8 @@ pub type ProgressHook = Arc<dyn Fn(&FeedReport) + Send + Sync>;
 #[derive(Debug)]
 pub struct Syncer {
     store: Store,
-    catalog: Catalog,
+    catalog: std::sync::RwLock<Arc<Catalog>>,
+    catalog_source: Mutex<Option<CatalogSource>>,
     options: SyncOptions,
     fetcher: Fetcher,
     permits: Arc<Semaphore>,
@@ -319,7 +368,8 @@ impl Syncer {
         let fetcher = Fetcher::new(options.fetch.clone())?;
         Ok(Arc::new(Syncer {
             store,
-            catalog,
+            catalog: std::sync::RwLock::new(Arc::new(catalog)),
+            catalog_source: Mutex::new(None),
             permits: Arc::new(Semaphore::new(options.jobs.max(1))),
             options,
             fetcher,
@@ -330,9 +380,43 @@ impl Syncer {
         }))
     }
 
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog in use (a reload swaps it; syncs running keep theirs).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(
+            &self
+                .catalog
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Tells the syncer how to re-read its catalog ([`Syncer::reload_catalog`]).
+    pub fn set_catalog_source(&self, source: CatalogSource) {
+        *lock(&self.catalog_source) = Some(source);
+    }
+
+    /// Re-reads the catalog (`POST /v1/catalog/reload`, SIGHUP): a feed
+    /// file added to a `--catalog` directory becomes syncable without a
+    /// restart. On error the catalog in use stays.
+    pub fn reload_catalog(&self) -> Result<CatalogReload, SyncError> {
+        let source = lock(&self.catalog_source)
+            .clone()
+            .ok_or(SyncError::NoCatalogSource)?;
+        let fresh = (source.0)()?;
+        let old: BTreeSet<String> = self.catalog().feeds().map(|f| f.name.clone()).collect();
+        let new: BTreeSet<String> = fresh.feeds().map(|f| f.name.clone()).collect();
+        let reload = CatalogReload {
+            added: new.difference(&old).cloned().collect(),
+            removed: old.difference(&new).cloned().collect(),
+            feeds: new.len(),
+        };
+        *self
+            .catalog
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        *lock(&self.freshness) = None;
+        tracing::info!(added = ?reload.added, removed = ?reload.removed, feeds = reload.feeds, "catalog reloaded");
+        Ok(reload)
     }
 
     /// The feeds that have not yet synced once and that readiness waits
@@ -359,7 +443,7 @@ impl Syncer {
         }
         let states = self.store.feed_states()?;
         let freshness = Arc::new(Freshness::assess(
-            self.catalog.feeds(),
+            self.catalog().feeds(),
             &states,
             time::OffsetDateTime::now_utc(),
         ));
@@ -381,7 +465,7 @@ impl Syncer {
     /// Syncs the feed called `name` now (waiting for a sync of it already running).
     pub async fn sync_named(&self, name: &str) -> Result<FeedReport, SyncError> {
         let spec = self
-            .catalog
+            .catalog()
             .get(name)
             .cloned()
             .ok_or_else(|| SyncError::UnknownFeed(format!("no feed named {name:?}")))?;
@@ -465,6 +549,7 @@ impl Syncer {
                     s.last_success = Some(now);
                     s.last_status = Some(status);
                     s.last_error = None;
+                    s.last_seconds = Some(report.seconds);
                 });
                 tracing::info!("{}", report.summary());
             }
@@ -474,6 +559,8 @@ impl Syncer {
                 self.note(feed, |s| {
                     s.last_status = Some(SyncStatus::Failed);
                     s.last_error = Some(error.clone());
+                    s.last_seconds = Some(report.seconds);
+                    s.failures += 1;
                 });
                 // Only the feed's bookkeeping is written; its records stay as they were.
                 if let Err(e) = self.store.update_feed_state(feed, |state| {
@@ -776,20 +863,18 @@ impl Syncer {
     /// Every catalog feed and every feed the store knows, with their state.
     pub fn views(&self) -> Result<Vec<FeedView>, StoreError> {
         let states = self.store.feed_states()?;
-        let freshness = Freshness::assess(
-            self.catalog.feeds(),
-            &states,
-            time::OffsetDateTime::now_utc(),
-        );
+        let catalog = self.catalog();
+        let freshness =
+            Freshness::assess(catalog.feeds(), &states, time::OffsetDateTime::now_utc());
         let status = lock(&self.status).clone();
-        let mut names: Vec<String> = self.catalog.feeds().map(|f| f.name.clone()).collect();
+        let mut names: Vec<String> = catalog.feeds().map(|f| f.name.clone()).collect();
         names.extend(states.keys().cloned());
         names.sort();
         names.dedup();
         Ok(names
             .into_iter()
             .map(|name| {
-                let spec = self.catalog.get(&name);
+                let spec = catalog.get(&name);
                 let state = states.get(&name).cloned().unwrap_or_default();
                 let run = status.get(&name).cloned().unwrap_or_default();
                 let not_published = spec.and_then(|s| self.cached_not_published(s));
@@ -810,7 +895,8 @@ impl Syncer {
     /// last sync is older than the interval). Tasks end with the runtime.
     pub fn spawn_scheduler(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = Vec::new();
-        for spec in self.catalog.feeds().filter(|f| f.enabled) {
+        let catalog = self.catalog();
+        for spec in catalog.feeds().filter(|f| f.enabled) {
             if spec.format().is_err() {
                 tracing::warn!(feed = %spec.name, format = %spec.format, "not scheduled: format not supported by this build");
                 continue;
@@ -895,6 +981,8 @@ fn view(
         stale: freshness.is_some_and(FeedFreshness::stale),
         etags: state.etags,
         last_modified: state.last_modified,
+        last_duration_secs: run.last_seconds,
+        failures: run.failures,
     }
 }
 

@@ -236,12 +236,20 @@ impl Server {
 
     /// Runs `command` (an `advisord serve`, possibly under a wrapper that
     /// `exec`s it) and waits for its "listening on" line.
-    pub fn spawn(mut command: std::process::Command) -> Server {
+    pub fn spawn(command: std::process::Command) -> Server {
+        Server::spawn_logging(command, std::process::Stdio::inherit())
+    }
+
+    /// Like [`Server::spawn`], its standard error (the log) going to `log`.
+    pub fn spawn_logging(
+        mut command: std::process::Command,
+        log: impl Into<std::process::Stdio>,
+    ) -> Server {
         use std::io::BufRead;
         let mut child = command
             .env("ADVISORD_LOG", "warn")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("spawn advisord serve");
         let stdout = child.stdout.take().expect("stdout");
