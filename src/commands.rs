@@ -49,7 +49,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             notify,
             catalog,
             fetch,
+            replication,
         } => {
+            let role = replica_role(&store, &replication)?;
+            let no_sync = no_sync || !role.syncs_feeds();
             let mut options = sync_options(&cli.db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
@@ -63,16 +66,33 @@ pub async fn run(cli: Cli) -> Result<()> {
                     notify.heartbeat.as_secs()
                 );
             }
-            serve(store, listen, no_sync, notify, &limits, syncer).await
+            serve(store, listen, no_sync, notify, &limits, syncer, role).await
         }
         Command::Sync {
             catalog,
             fetch,
             from_mirror,
+            from_published,
+            s3,
             force,
             json,
             feeds,
         } => {
+            if let Some(url) = from_published {
+                let remote = crate::publish::Remote::open(&url, &s3.settings())?;
+                let follower = crate::publish::Follower::new(store, remote, Default::default());
+                let position = follower.catch_up().await?;
+                let status = follower.status();
+                writeln!(
+                    out,
+                    "at seq {} (generation {}): {} snapshot(s) loaded, {} segment(s) applied",
+                    position.seq,
+                    position.generation,
+                    status.snapshots_downloaded,
+                    status.segments_applied
+                )?;
+                return Ok(());
+            }
             let catalog = load_catalog(&catalog)?;
             let syncer = Syncer::new(store, catalog, sync_options(&cli.db, &fetch, force))?;
             let reports = match from_mirror {
@@ -744,6 +764,7 @@ async fn serve(
     notify: crate::notify::NotifyConfig,
     limits: &api::ServerLimits,
     syncer: std::sync::Arc<Syncer>,
+    role: crate::publish::Role,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -760,16 +781,45 @@ async fn serve(
     } else {
         syncer.spawn_scheduler()
     };
+    let role_task = role.start();
     let state = AppState {
         store,
-        hub,
+        hub: hub.clone(),
         sync: Some(syncer),
     };
-    let result = api::serve_with(listener, state, limits, shutdown_signal()).await;
-    for task in scheduler {
+    let pool = api::HeavyPool::new(limits.heavy_workers, limits.heavy_queue);
+    let app = role.wrap(api::router_with(state, &pool), hub);
+    let result = api::serve_app(listener, app, limits, shutdown_signal()).await;
+    for task in scheduler.into_iter().chain(role_task) {
         task.abort();
     }
     result.context("server failed")
+}
+
+/// The role `serve` plays under `--publish` / `--follow`.
+fn replica_role(
+    store: &Store,
+    args: &crate::cli::ReplicationArgs,
+) -> Result<crate::publish::Role> {
+    use crate::publish::{Follower, Publisher, Remote, Role};
+    let settings = args.s3.settings();
+    if let Some(url) = &args.publish {
+        let remote = Remote::open(url, &settings)?;
+        return Ok(Role::Writer(Publisher::new(
+            store.clone(),
+            remote,
+            args.publish_options(),
+        )));
+    }
+    if let Some(url) = &args.follow {
+        let remote = Remote::open(url, &settings)?;
+        let follower = Follower::new(store.clone(), remote, args.follow_options());
+        return Ok(Role::Replica(crate::publish::gate::ReplicaGate {
+            follower,
+            writer_url: args.writer_url.clone(),
+        }));
+    }
+    Ok(Role::Alone)
 }
 
 async fn shutdown_signal() {

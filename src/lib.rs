@@ -20,6 +20,8 @@
 //!   [`export`]: the store as an osv.dev bucket tree and back;
 //!   [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
+//! - [`publish`]: scale-out: the writer publishes segments and snapshots
+//!   to object storage, read replicas and air-gapped sites apply them.
 //! - [`cli`]: the command line (clap); [`commands`]: what each subcommand does.
 #![forbid(unsafe_code)]
 
@@ -36,6 +38,7 @@ pub mod inventory;
 pub mod mirror;
 pub mod model;
 pub mod notify;
+pub mod publish;
 pub mod query;
 pub mod store;
 pub mod sync;

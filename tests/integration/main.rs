@@ -13,6 +13,7 @@ mod mail;
 mod osv;
 mod oval;
 mod readme;
+mod replicas;
 mod server;
 mod store;
 mod sync;
