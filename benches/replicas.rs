@@ -137,16 +137,28 @@ fn main() {
 
     // The writer publishes an empty snapshot, ingests, publishes segments.
     let writer = open("writer.redb");
-    let segments = Publisher::new(writer.clone(), remote("by-segments"), PublishOptions::default());
+    let segments = Publisher::new(
+        writer.clone(),
+        remote("by-segments"),
+        PublishOptions::default(),
+    );
     runtime.block_on(segments.publish()).expect("publish empty");
     let ingest_time = ingest(&writer, &feeds);
     let stats = writer.stats().expect("stats");
-    let published = runtime.block_on(segments.publish()).expect("publish segments");
+    let published = runtime
+        .block_on(segments.publish())
+        .expect("publish segments");
 
     // A second tree that starts from a snapshot of the full database.
-    let snapshots = Publisher::new(writer.clone(), remote("by-snapshot"), PublishOptions::default());
+    let snapshots = Publisher::new(
+        writer.clone(),
+        remote("by-snapshot"),
+        PublishOptions::default(),
+    );
     let start = Instant::now();
-    let first = runtime.block_on(snapshots.publish()).expect("publish snapshot");
+    let first = runtime
+        .block_on(snapshots.publish())
+        .expect("publish snapshot");
     let snapshot_time = start.elapsed();
     let snapshot_bytes = first.objects[0].bytes;
 
@@ -172,7 +184,9 @@ fn main() {
         records[0].details.clone().unwrap_or_default()
     ));
     writer.apply_batch(feed, records, |_| {}).expect("edit");
-    let change = runtime.block_on(snapshots.publish()).expect("publish one change");
+    let change = runtime
+        .block_on(snapshots.publish())
+        .expect("publish one change");
     let change_bytes = change.total_bytes();
 
     println!(
@@ -208,7 +222,11 @@ fn main() {
     let replica_one = open("replica-3.redb");
     let replica_two = open("replica-4.redb");
     for store in [&replica_one, &replica_two] {
-        let follower = Follower::new(store.clone(), remote("by-snapshot"), FollowOptions::default());
+        let follower = Follower::new(
+            store.clone(),
+            remote("by-snapshot"),
+            FollowOptions::default(),
+        );
         runtime.block_on(follower.catch_up()).expect("catch up");
     }
     let go = common::shared("data/osv/bulk/golang-vulndb-data-osv.tar.gz").expect("go bulk");
@@ -216,7 +234,11 @@ fn main() {
     for (_, bytes) in common::members(&go) {
         let record: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         for affected in record["affected"].as_array().into_iter().flatten() {
-            for event in affected["ranges"][0]["events"].as_array().into_iter().flatten() {
+            for event in affected["ranges"][0]["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if let Some(v) = event["fixed"].as_str() {
                     queries.push(serde_json::json!({
                         "package": {"ecosystem": "Go", "name": affected["package"]["name"]},

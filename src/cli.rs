@@ -330,7 +330,12 @@ fn parse_platform(s: &str) -> Result<crate::image::Platform, String> {
 pub struct ReplicationArgs {
     /// Publish this database after each committed change: `s3://bucket/prefix`
     /// or `file:///dir`.
-    #[arg(long, value_name = "URL", env = "ADVISORD_PUBLISH", conflicts_with = "follow")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ADVISORD_PUBLISH",
+        conflicts_with = "follow"
+    )]
     pub publish: Option<String>,
     /// Serve as a read replica of what a writer publishes at URL (no feed
     /// sync; own database, resumed after a restart).

@@ -797,10 +797,7 @@ async fn serve(
 }
 
 /// The role `serve` plays under `--publish` / `--follow`.
-fn replica_role(
-    store: &Store,
-    args: &crate::cli::ReplicationArgs,
-) -> Result<crate::publish::Role> {
+fn replica_role(store: &Store, args: &crate::cli::ReplicationArgs) -> Result<crate::publish::Role> {
     use crate::publish::{Follower, Publisher, Remote, Role};
     let settings = args.s3.settings();
     if let Some(url) = &args.publish {

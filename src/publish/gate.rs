@@ -52,7 +52,10 @@ pub async fn replica_front(
             if let Some(object) = body.as_object_mut() {
                 object.insert("ready".into(), false.into());
                 object.insert("code".into(), 14.into());
-                object.insert("message".into(), format!("replica not ready: {reason}").into());
+                object.insert(
+                    "message".into(),
+                    format!("replica not ready: {reason}").into(),
+                );
             }
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         }
@@ -77,11 +80,7 @@ pub async fn replica_front(
                 .path_and_query()
                 .map_or(path.as_str(), |p| p.as_str())
         );
-        return (
-            StatusCode::TEMPORARY_REDIRECT,
-            [(header::LOCATION, target)],
-        )
-            .into_response();
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]).into_response();
     }
     next.run(request).await
 }

@@ -173,8 +173,10 @@ pub fn decode_segment(key: &str, bytes: &[u8]) -> Result<SegmentFile, PublishErr
 
 /// Gzip of `raw` at a fast level (objects are written often, read once).
 pub fn gzip(raw: &[u8]) -> Result<Vec<u8>, PublishError> {
-    let mut encoder =
-        flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 4), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 4),
+        flate2::Compression::fast(),
+    );
     encoder
         .write_all(raw)
         .and_then(|()| encoder.finish())

@@ -79,7 +79,9 @@ impl Remote {
         let dir = match url.strip_prefix("file://") {
             Some(path) => std::path::PathBuf::from(path),
             None if url.contains("://") => {
-                return Err(bad("expected s3://bucket/prefix, file:///dir or a directory".into()))
+                return Err(bad(
+                    "expected s3://bucket/prefix, file:///dir or a directory".into(),
+                ))
             }
             None => std::path::PathBuf::from(url),
         };

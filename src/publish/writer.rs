@@ -124,7 +124,10 @@ impl Publisher {
         if !continues {
             // Nothing published, or another database was: start afresh.
             if state.latest.is_some() {
-                tracing::warn!(url = self.remote.url(), "published tree is ahead of this database; publishing a new snapshot");
+                tracing::warn!(
+                    url = self.remote.url(),
+                    "published tree is ahead of this database; publishing a new snapshot"
+                );
             }
             self.snapshot_locked(&mut state, &mut done).await?;
         }
@@ -134,14 +137,16 @@ impl Publisher {
             };
             let rows = {
                 let store = self.store.clone();
-                blocking(move || {
-                    Ok(store.change_rows(latest.seq, MAX_CHANGES_PER_SEGMENT)?)
-                })
-                .await?
+                blocking(move || Ok(store.change_rows(latest.seq, MAX_CHANGES_PER_SEGMENT)?))
+                    .await?
             };
             // Entries pruned before they were published: the chain would
             // have a gap, so a snapshot carries the state instead.
-            if rows.changes.first().is_some_and(|(seq, _)| *seq != latest.seq + 1) {
+            if rows
+                .changes
+                .first()
+                .is_some_and(|(seq, _)| *seq != latest.seq + 1)
+            {
                 self.snapshot_locked(&mut state, &mut done).await?;
                 continue;
             }
@@ -151,8 +156,9 @@ impl Publisher {
                 .iter()
                 .map(|(feed, bytes)| (feed.clone(), layout::sha256_hex(bytes)))
                 .collect();
-            rows.feeds
-                .retain(|(feed, bytes)| state.feed_digests.get(feed) != Some(&layout::sha256_hex(bytes)));
+            rows.feeds.retain(|(feed, bytes)| {
+                state.feed_digests.get(feed) != Some(&layout::sha256_hex(bytes))
+            });
             if rows.changes.is_empty() && rows.feeds.is_empty() {
                 break;
             }
@@ -189,9 +195,11 @@ impl Publisher {
                 break;
             }
         }
-        let due = state.latest.as_ref().is_some_and(|l| {
-            l.segments.len() >= self.options.snapshot_after_segments
-        }) || state.last_snapshot.elapsed() >= self.options.snapshot_every;
+        let due = state
+            .latest
+            .as_ref()
+            .is_some_and(|l| l.segments.len() >= self.options.snapshot_after_segments)
+            || state.last_snapshot.elapsed() >= self.options.snapshot_every;
         if due {
             self.snapshot_locked(&mut state, &mut done).await?;
         }
@@ -279,7 +287,12 @@ impl Publisher {
             .map(|(feed, bytes)| (feed, layout::sha256_hex(&bytes)))
             .collect();
         state.last_snapshot = Instant::now();
-        tracing::info!(url = self.remote.url(), generation, seq = position.seq, "published snapshot");
+        tracing::info!(
+            url = self.remote.url(),
+            generation,
+            seq = position.seq,
+            "published snapshot"
+        );
         Ok(())
     }
 
@@ -308,7 +321,11 @@ impl Publisher {
             loop {
                 match publisher.publish().await {
                     Ok(done) if !done.objects.is_empty() => {
-                        tracing::debug!(objects = done.objects.len(), bytes = done.total_bytes(), "published");
+                        tracing::debug!(
+                            objects = done.objects.len(),
+                            bytes = done.total_bytes(),
+                            "published"
+                        );
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "publishing failed; retrying"),

@@ -314,7 +314,9 @@ impl super::Store {
         })?;
         let read = source.begin_read().map_err(db_err("begin read"))?;
         let position = {
-            let meta = read.open_table(META).map_err(db_err("open snapshot meta"))?;
+            let meta = read
+                .open_table(META)
+                .map_err(db_err("open snapshot meta"))?;
             read_position(&meta)?.ok_or_else(|| StoreError::NotSnapshot {
                 path: path.to_path_buf(),
             })?
@@ -342,11 +344,7 @@ impl super::Store {
 /// Replaces the stored rows of one record with `rows`.
 fn apply_record(t: &mut Tables<'_>, rows: &RecordRows) -> Result<(), StoreError> {
     let id = rows.id.as_str();
-    let was_removed = t
-        .removed
-        .get(id)
-        .map_err(db_err("read removed"))?
-        .is_some();
+    let was_removed = t.removed.get(id).map_err(db_err("read removed"))?.is_some();
     let old = t
         .records
         .get(id)
@@ -392,13 +390,9 @@ fn read_position(
         let Some(value) = meta.get(key).map_err(db_err("read meta"))? else {
             return Ok(None);
         };
-        let bytes: [u8; 8] =
-            value
-                .value()
-                .try_into()
-                .map_err(|_| StoreError::BadMeta {
-                    key: key.to_string(),
-                })?;
+        let bytes: [u8; 8] = value.value().try_into().map_err(|_| StoreError::BadMeta {
+            key: key.to_string(),
+        })?;
         Ok(Some(u64::from_be_bytes(bytes)))
     };
     match (number(META_GENERATION)?, number(META_SEQ)?) {
@@ -411,8 +405,11 @@ fn write_position(
     meta: &mut redb::Table<'_, &'static str, &'static [u8]>,
     position: StreamPosition,
 ) -> Result<(), StoreError> {
-    meta.insert(META_GENERATION, position.generation.to_be_bytes().as_slice())
-        .map_err(db_err("write meta"))?;
+    meta.insert(
+        META_GENERATION,
+        position.generation.to_be_bytes().as_slice(),
+    )
+    .map_err(db_err("write meta"))?;
     meta.insert(META_SEQ, position.seq.to_be_bytes().as_slice())
         .map_err(db_err("write meta"))?;
     Ok(())

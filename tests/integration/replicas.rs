@@ -134,7 +134,12 @@ async fn batch_answer(
             .map(str::to_string)
     };
     let (kind, stale) = (header("content-type"), header("x-advisord-stale"));
-    (status, kind, stale, response.bytes().await.unwrap().to_vec())
+    (
+        status,
+        kind,
+        stale,
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 /// The whole README scenario against the published tree at `url`, with
@@ -178,6 +183,7 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
     assert!(writer_last > 500, "the Go feed made {writer_last} changes");
 
     // Two replicas, each with its own database.
+    let writer_base = writer.base.clone();
     let replica_args = |db: &str| {
         vec![
             "--db".to_string(),
@@ -196,7 +202,7 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
                 "--follow",
                 url,
                 "--writer-url",
-                writer.base.as_str(),
+                writer_base.as_str(),
                 "--max-lag-secs",
                 "4",
             ])
@@ -306,9 +312,12 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
     bad[middle] ^= 0x5a;
     remote.put(&key, bad).await.unwrap();
     let third = start_replica("replica-3.redb");
-    let body = readyz_until(&client, &third, "replica given a corrupt snapshot", |_, b| {
-        b["refused_objects"].as_u64().is_some_and(|n| n > 0)
-    })
+    let body = readyz_until(
+        &client,
+        &third,
+        "replica given a corrupt snapshot",
+        |_, b| b["refused_objects"].as_u64().is_some_and(|n| n > 0),
+    )
     .await;
     assert!(
         body["last_error"].as_str().unwrap().contains("refused"),
@@ -316,23 +325,40 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
     );
     assert_eq!(body["local_seq"], 0, "{body}");
     let missing = client.get(third.url(&record_url)).send().await.unwrap();
-    assert_eq!(missing.status(), 404, "nothing of a refused object is applied");
+    assert_eq!(
+        missing.status(),
+        404,
+        "nothing of a refused object is applied"
+    );
     let offline = dir.path().join("offline.redb");
-    let mut sync = vec!["--db", offline.to_str().unwrap(), "sync", "--from-published", url];
+    let mut sync = vec![
+        "--db",
+        offline.to_str().unwrap(),
+        "sync",
+        "--from-published",
+        url,
+    ];
     let out = advisord_env(&sync, env);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"));
 
     // Restored, it is accepted: the replica retries on its own.
     remote.put(&key, good).await.unwrap();
-    readyz_until(&client, &third, "replica after the object is restored", |_, b| {
-        b["local_seq"] == json!(writer_last + 1)
-    })
+    readyz_until(
+        &client,
+        &third,
+        "replica after the object is restored",
+        |_, b| b["local_seq"] == json!(writer_last + 1),
+    )
     .await;
     assert!(batch_answer(&client, &third, &batch).await == expected);
     sync.truncate(5);
     let out = advisord_env(&sync, env);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("at seq {}", writer_last + 1)));
 }
 
@@ -430,13 +456,18 @@ impl SeaweedFs {
         let start = Instant::now();
         loop {
             let made = client
-                .post(format!("http://127.0.0.1:{filer}/buckets/{BUCKET}/?op=mkdir"))
+                .post(format!(
+                    "http://127.0.0.1:{filer}/buckets/{BUCKET}/?op=mkdir"
+                ))
                 .send()
                 .await;
             if made.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "SeaweedFS did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "SeaweedFS did not start"
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         Some(weed)
