@@ -435,6 +435,10 @@ impl SeaweedFs {
                 "-ip.bind=127.0.0.1",
                 "-s3",
                 "-volume.max=8",
+                // Fixed-port extras (Iceberg and Lance catalogs) are off, so
+                // the server needs only the ports chosen here.
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
             ])
             .arg(format!("-dir={}", data.display()))
             .arg(format!("-s3.config={}", config.display()))
