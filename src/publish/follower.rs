@@ -327,11 +327,13 @@ impl Follower {
             "Seconds this replica has been behind the published tree.",
             status.lag_seconds(),
         );
-        gauge(
-            "advisord_replica_published_age_seconds",
-            "Seconds since the writer last wrote latest.json.",
-            status.published_age_seconds().unwrap_or(u64::MAX),
-        );
+        if let Some(age) = status.published_age_seconds() {
+            gauge(
+                "advisord_replica_published_age_seconds",
+                "Seconds since the writer last wrote latest.json.",
+                age,
+            );
+        }
         gauge(
             "advisord_replica_local_seq",
             "Seq of the newest change applied here.",

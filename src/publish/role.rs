@@ -31,6 +31,15 @@ impl Role {
         !matches!(self, Role::Replica(_))
     }
 
+    /// A replica's lag, position and refusals in the Prometheus text
+    /// format, for `/metrics`; `None` unless this is a replica.
+    pub fn metrics_text(&self) -> Option<String> {
+        match self {
+            Role::Replica(gate) => Some(gate.follower.metrics_text()),
+            _ => None,
+        }
+    }
+
     /// Starts publishing or following in the background.
     pub fn start(&self) -> Option<tokio::task::JoinHandle<()>> {
         match self {

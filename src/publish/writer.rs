@@ -131,10 +131,7 @@ impl Publisher {
             }
             self.snapshot_locked(&mut state, &mut done).await?;
         }
-        loop {
-            let Some(latest) = state.latest.clone() else {
-                break;
-            };
+        while let Some(latest) = state.latest.clone() {
             let rows = {
                 let store = self.store.clone();
                 blocking(move || Ok(store.change_rows(latest.seq, MAX_CHANGES_PER_SEGMENT)?))

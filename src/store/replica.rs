@@ -77,8 +77,11 @@ pub struct ChangeRows {
     /// The rows of every record the changes name, once each.
     pub records: Vec<RecordRows>,
     /// `(feed, stored FeedState JSON)` of every feed.
-    pub feeds: Vec<(String, Vec<u8>)>,
+    pub feeds: FeedRows,
 }
+
+/// `(feed, stored FeedState JSON)` rows.
+pub type FeedRows = Vec<(String, Vec<u8>)>;
 
 /// The tables a read copy holds, each copied whole into a snapshot.
 macro_rules! served_tables {
@@ -258,7 +261,7 @@ impl super::Store {
         &self,
         path: &Path,
         generation: u64,
-    ) -> Result<(StreamPosition, Vec<(String, Vec<u8>)>), StoreError> {
+    ) -> Result<(StreamPosition, FeedRows), StoreError> {
         let open = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
