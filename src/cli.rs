@@ -132,6 +132,9 @@ pub enum Command {
         /// How feeds are fetched.
         #[command(flatten)]
         fetch: FetchArgs,
+        /// Scale-out: publish to, or follow, object storage.
+        #[command(flatten)]
+        replication: ReplicationArgs,
     },
     /// Bring feeds up to date from upstream (or from an offline mirror).
     Sync {
@@ -149,6 +152,14 @@ pub enum Command {
         /// token comes from ADVISORD_ADMIN_TOKEN.
         #[arg(long, value_name = "URL", requires = "from_mirror")]
         server: Option<String>,
+        /// Apply what a writer published (`serve --publish`): a directory,
+        /// `file:///dir` or `s3://bucket/prefix`. Makes this database a read
+        /// copy: the newest snapshot the first time, then only new segments.
+        #[arg(long, value_name = "DIR|URL", conflicts_with = "from_mirror")]
+        from_published: Option<String>,
+        /// Object storage settings for --from-published s3://.
+        #[command(flatten)]
+        s3: S3Args,
         /// Parse and write even when no file changed.
         #[arg(long)]
         force: bool,
@@ -372,6 +383,97 @@ fn parse_image_ref(s: &str) -> Result<crate::image::ImageRef, String> {
 
 fn parse_platform(s: &str) -> Result<crate::image::Platform, String> {
     s.parse()
+}
+
+/// How `serve` takes part in a scaled-out deployment: as the writer that
+/// publishes (`--publish`), as a read replica (`--follow`), or alone.
+#[derive(Debug, Clone, Args)]
+pub struct ReplicationArgs {
+    /// Publish this database after each committed change: `s3://bucket/prefix`
+    /// or `file:///dir`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ADVISORD_PUBLISH",
+        conflicts_with = "follow"
+    )]
+    pub publish: Option<String>,
+    /// Serve as a read replica of what a writer publishes at URL (no feed
+    /// sync; own database, resumed after a restart).
+    #[arg(long, value_name = "URL", env = "ADVISORD_FOLLOW")]
+    pub follow: Option<String>,
+    /// Replica: where write and admin requests are redirected (307); 503 without.
+    #[arg(long, value_name = "URL", env = "ADVISORD_WRITER_URL")]
+    pub writer_url: Option<String>,
+    /// Replica: `/readyz` fails when behind for longer than this, or when the
+    /// writer has published nothing (not even a heartbeat) for this long.
+    #[arg(long, env = "ADVISORD_MAX_LAG_SECS", default_value_t = 120)]
+    pub max_lag_secs: u64,
+    /// Replica: seconds between reads of `latest.json`.
+    #[arg(long, env = "ADVISORD_FOLLOW_POLL_SECS", default_value_t = 1)]
+    pub follow_poll_secs: u64,
+    /// Writer: seconds between publishes (changes in between are batched).
+    #[arg(long, env = "ADVISORD_PUBLISH_INTERVAL_SECS", default_value_t = 2)]
+    pub publish_interval_secs: u64,
+    /// Writer: `latest.json` is rewritten at least this often (must be well
+    /// under the replicas' --max-lag-secs).
+    #[arg(long, env = "ADVISORD_PUBLISH_HEARTBEAT_SECS", default_value_t = 15)]
+    pub publish_heartbeat_secs: u64,
+    /// Writer: a new snapshot after this many seconds...
+    #[arg(long, env = "ADVISORD_SNAPSHOT_EVERY_SECS", default_value_t = 21600)]
+    pub snapshot_every_secs: u64,
+    /// Writer: ...or after this many segments.
+    #[arg(long, env = "ADVISORD_SNAPSHOT_AFTER_SEGMENTS", default_value_t = 500)]
+    pub snapshot_after_segments: usize,
+    /// Object storage settings.
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+impl ReplicationArgs {
+    /// The writer's publishing options.
+    pub fn publish_options(&self) -> crate::publish::PublishOptions {
+        use std::time::Duration;
+        crate::publish::PublishOptions {
+            interval: Duration::from_secs(self.publish_interval_secs.max(1)),
+            heartbeat: Duration::from_secs(self.publish_heartbeat_secs.max(1)),
+            snapshot_every: Duration::from_secs(self.snapshot_every_secs.max(1)),
+            snapshot_after_segments: self.snapshot_after_segments.max(1),
+        }
+    }
+
+    /// The replica's following options.
+    pub fn follow_options(&self) -> crate::publish::FollowOptions {
+        use std::time::Duration;
+        crate::publish::FollowOptions {
+            poll: Duration::from_secs(self.follow_poll_secs.max(1)),
+            max_lag: Duration::from_secs(self.max_lag_secs.max(1)),
+        }
+    }
+}
+
+/// S3-compatible object storage; credentials come from `AWS_ACCESS_KEY_ID`
+/// and `AWS_SECRET_ACCESS_KEY` (never from flags).
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Args {
+    /// Endpoint of an S3-compatible service (MinIO, SeaweedFS, GCS's
+    /// `https://storage.googleapis.com`); default: AWS.
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub s3_endpoint: Option<String>,
+    /// Region (default: `AWS_REGION`, else `AWS_DEFAULT_REGION`).
+    #[arg(long, value_name = "REGION", env = "AWS_REGION")]
+    pub s3_region: Option<String>,
+}
+
+impl S3Args {
+    /// The settings for [`crate::publish::Remote::open`].
+    pub fn settings(&self) -> crate::publish::S3Settings {
+        crate::publish::S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            credentials: None,
+        }
+    }
 }
 
 /// Settings of the change feed, retention, webhooks and watches.

@@ -80,7 +80,10 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             notify,
             catalog,
             fetch,
+            replication,
         } => {
+            let role = replica_role(&store, &replication)?;
+            let no_sync = no_sync || !role.syncs_feeds();
             let mut options = sync_options(db, &fetch, false);
             options.ready_feeds = ready_feeds;
             let syncer = Syncer::new(store.clone(), load_catalog(&catalog)?, options)?;
@@ -97,6 +100,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
                 notify.config(),
                 limits.limits(),
                 syncer,
+                role,
             )
             .await
         }
@@ -104,11 +108,16 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             catalog,
             fetch,
             from_mirror,
+            from_published,
+            s3,
             force,
             json,
             feeds,
             ..
         } => {
+            if let Some(url) = from_published {
+                return sync_published(store, &url, &s3).await;
+            }
             let syncer = Syncer::new(
                 store,
                 load_catalog(&catalog)?,
@@ -249,6 +258,24 @@ async fn sync_feeds(
         }
     };
     print_sync_reports(&mut out, &reports, json)
+}
+
+/// `sync --from-published`: applies what a writer published (the newest
+/// snapshot the first time, then only new segments) to this read copy.
+async fn sync_published(store: Store, url: &str, s3: &crate::cli::S3Args) -> Result<()> {
+    let remote = crate::publish::Remote::open(url, &s3.settings())?;
+    let follower = crate::publish::Follower::new(store, remote, Default::default());
+    let position = follower.catch_up().await?;
+    let status = follower.status();
+    writeln!(
+        std::io::stdout(),
+        "at seq {} (generation {}): {} snapshot(s) loaded, {} segment(s) applied",
+        position.seq,
+        position.generation,
+        status.snapshots_downloaded,
+        status.segments_applied
+    )?;
+    Ok(())
 }
 
 /// `feeds`: the catalog's feeds with their sync state and freshness.
@@ -877,6 +904,7 @@ async fn serve(
     notify: crate::notify::NotifyConfig,
     limits: api::ServerLimits,
     syncer: std::sync::Arc<Syncer>,
+    role: crate::publish::Role,
 ) -> Result<()> {
     // The idle timeout must not cut SSE streams between heartbeats.
     if limits.idle_timeout <= notify.heartbeat {
@@ -902,13 +930,16 @@ async fn serve(
         syncer.spawn_scheduler()
     };
     scheduler.push(reload_on_hangup(std::sync::Arc::clone(&syncer)));
+    let role_task = role.start();
     let state = AppState {
         store,
-        hub,
+        hub: hub.clone(),
         sync: Some(syncer),
     };
-    let result = api::serve_with(listener, state, &limits, shutdown_signal()).await;
-    for task in scheduler {
+    let pool = api::HeavyPool::new(limits.heavy_workers, limits.heavy_queue);
+    let app = role.wrap(api::router_with(state, &pool), hub);
+    let result = api::serve_app(listener, app, &limits, shutdown_signal()).await;
+    for task in scheduler.into_iter().chain(role_task) {
         task.abort();
     }
     result.context("server failed")
@@ -936,6 +967,29 @@ fn reload_on_hangup(syncer: std::sync::Arc<Syncer>) -> tokio::task::JoinHandle<(
         #[cfg(not(unix))]
         drop(syncer);
     })
+}
+
+/// The role `serve` plays under `--publish` / `--follow`.
+fn replica_role(store: &Store, args: &crate::cli::ReplicationArgs) -> Result<crate::publish::Role> {
+    use crate::publish::{Follower, Publisher, Remote, Role};
+    let settings = args.s3.settings();
+    if let Some(url) = &args.publish {
+        let remote = Remote::open(url, &settings)?;
+        return Ok(Role::Writer(Publisher::new(
+            store.clone(),
+            remote,
+            args.publish_options(),
+        )));
+    }
+    if let Some(url) = &args.follow {
+        let remote = Remote::open(url, &settings)?;
+        let follower = Follower::new(store.clone(), remote, args.follow_options());
+        return Ok(Role::Replica(crate::publish::gate::ReplicaGate {
+            follower,
+            writer_url: args.writer_url.clone(),
+        }));
+    }
+    Ok(Role::Alone)
 }
 
 async fn shutdown_signal() {

@@ -40,6 +40,8 @@
 //! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
 //! - [`vex`]: OpenVEX documents of an inventory's statuses.
+//! - [`publish`]: scale-out: the writer publishes segments and snapshots
+//!   to object storage, read replicas and air-gapped sites apply them.
 //! - [`cli`]: the command line (clap); [`commands`]: one function per
 //!   subcommand; [`remote`]: the same through a running server's admin API.
 #![forbid(unsafe_code)]
@@ -56,6 +58,7 @@ pub mod inventory;
 pub mod model;
 pub mod notify;
 pub mod pipeline;
+pub mod publish;
 pub mod query;
 pub mod remote;
 pub mod store;

@@ -139,6 +139,17 @@ pub async fn serve_with(
     server::run(listener, router_with(state, &pool), limits, shutdown).await
 }
 
+/// Serves an app built with [`router_with`] (and wrapped by the caller,
+/// e.g. for a replica's role) on `listener` within `limits`.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    limits: &ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::run(listener, app, limits, shutdown).await
+}
+
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"

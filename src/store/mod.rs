@@ -19,6 +19,7 @@ use crate::version::{EvalRange, RangeSpec};
 
 mod key;
 mod merge;
+pub mod replica;
 pub mod snapshot;
 pub mod subscriptions;
 pub mod tables;
@@ -77,6 +78,33 @@ pub enum StoreError {
         key: String,
         /// The cause.
         source: postcard::Error,
+    },
+    /// A published change batch or snapshot was offered to a database
+    /// that ingests feeds itself (see [`replica`]).
+    #[error("database {path} holds feed contributions of its own: published data applies only to a read copy (use a new --db)")]
+    NotReadCopy {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A published change batch does not continue where the read copy is.
+    #[error("published changes start after seq {after} but this copy is at seq {at}")]
+    StreamGap {
+        /// The copy's seq.
+        at: u64,
+        /// The seq the batch starts after.
+        after: u64,
+    },
+    /// A file offered as a snapshot carries no stream position.
+    #[error("{path} is not a published snapshot (no stream position in its meta table)")]
+    NotSnapshot {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `meta` value has the wrong size.
+    #[error("database meta value {key} is malformed")]
+    BadMeta {
+        /// The key.
+        key: String,
     },
     /// A stored value could not be decoded or a record encoded.
     #[error("database value for {key}: {source}")]

@@ -180,10 +180,16 @@ pub fn binary() -> std::path::PathBuf {
 
 /// Runs the real `advisord` binary with `args`, returning its output.
 pub fn advisord(args: &[&str]) -> std::process::Output {
+    advisord_env(args, &[])
+}
+
+/// Like [`advisord`] with extra environment variables.
+pub fn advisord_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     std::process::Command::new(binary())
         .args(args)
         .env_remove("ADVISORD_DB")
         .env_remove("ADVISORD_LISTEN")
+        .envs(env.iter().copied())
         .output()
         .expect("run advisord")
 }

@@ -229,7 +229,7 @@ async fn idle_sockets_past_the_descriptor_limit_leave_healthz_answering() {
 }
 
 /// 1,000 Go queries at versions named in the dump's own ranges.
-fn go_batch(go: &std::path::Path) -> Value {
+pub(crate) fn go_batch(go: &std::path::Path) -> Value {
     let file = std::fs::File::open(go).unwrap();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut queries = Vec::new();

@@ -18,6 +18,7 @@ mod osv;
 mod oval;
 mod page;
 mod readme;
+mod replicas;
 mod server;
 mod status;
 mod store;
