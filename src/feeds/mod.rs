@@ -12,6 +12,7 @@ use crate::formats::sha256_digest;
 pub mod catalog;
 pub mod check;
 pub mod http;
+pub mod redhat_vex;
 
 /// One upstream file handed to a parser.
 #[derive(Debug, Clone)]
