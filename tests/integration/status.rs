@@ -77,7 +77,11 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
         }
     };
     // 2.10: before the 2.11.0-3 fix, and the open (unimportant) issue.
-    let (code, answer) = ask(query(Some("2.10-1"), None)).await;
+    // An OSV client (no ignore_status) gets OSV.dev's shape, no statuses.
+    let (code, plain) = ask(query(Some("2.10-1"), None)).await;
+    assert_eq!(code, 200, "{plain}");
+    assert!(plain.get("statuses").is_none(), "{plain}");
+    let (code, answer) = ask(query(Some("2.10-1"), Some(json!(["not_affected"])))).await;
     assert_eq!(code, 200, "{answer}");
     assert_eq!(
         ids(&answer),
@@ -87,6 +91,7 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     );
     assert_eq!(answer["statuses"]["DEBIAN-CVE-2016-1585"], "will_not_fix");
     assert_eq!(answer["statuses"]["DEBIAN-CVE-2017-6507"], "fixed");
+    assert_eq!(ids(&plain), ids(&answer));
     let (_, answer) = ask(query(Some("2.10-1"), Some(json!(["fixed"])))).await;
     assert_eq!(ids(&answer), ["DEBIAN-CVE-2016-1585".to_string()].into());
     let (_, answer) = ask(query(
@@ -112,8 +117,9 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
 
     // querybatch: per query, each vuln with its status.
     let body = json!({"queries": [
-        query(Some("2.10-1"), None),
+        query(Some("2.10-1"), Some(json!(["not_affected"]))),
         query(Some("2.10-1"), Some(json!(["will_not_fix"]))),
+        query(Some("2.10-1"), None),
     ]});
     let r = post_raw(&client, &server.url("/v1/querybatch"), &body).await;
     assert_eq!(r.status(), 200);
@@ -142,6 +148,10 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     let second = &answer["results"][1]["vulns"];
     assert_eq!(second.as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(second[0]["id"], "DEBIAN-CVE-2017-6507");
+    // Without ignore_status: id and modified only, as OSV.dev answers.
+    for vuln in answer["results"][2]["vulns"].as_array().unwrap() {
+        assert_eq!(vuln.as_object().unwrap().len(), 2, "{vuln}");
+    }
 }
 
 #[tokio::test]
