@@ -538,8 +538,11 @@ async fn the_cve_view_answers_for_debian_ubuntu_red_hat_and_alpine_and_shows_a_r
     assert_eq!(serde_json::from_str::<Value>(&json_out).unwrap(), python);
 }
 
-/// One file of the loopback feed server: its bytes and response headers.
-type Served = std::collections::HashMap<String, (Vec<u8>, Vec<(String, String)>)>;
+/// Response headers of a served file.
+type Headers = Vec<(String, String)>;
+
+/// The files of the loopback feed server: path -> bytes and response headers.
+type Served = std::collections::HashMap<String, (Vec<u8>, Headers)>;
 
 /// Reads a txtar fixture: `-- /path name:value... --` sections, plus the
 /// files its comment names (`server/NAME header:value\nheader:value`),
@@ -548,7 +551,7 @@ fn read_txtar(path: &Path) -> Served {
     let text = std::fs::read_to_string(path).expect("read txtar");
     let mut served = Served::new();
     let mut lines = text.split_inclusive('\n').peekable();
-    let header = |spec: &str| -> Vec<(String, String)> {
+    let header = |spec: &str| -> Headers {
         spec.split("\\n")
             .flat_map(|part| part.split_whitespace())
             .filter_map(|h| h.split_once(':'))
@@ -570,7 +573,7 @@ fn read_txtar(path: &Path) -> Served {
             .collect();
         served.insert(format!("/{file}"), (bytes, headers));
     }
-    let mut current: Option<(String, Vec<(String, String)>, Vec<u8>)> = None;
+    let mut current: Option<(String, Headers, Vec<u8>)> = None;
     for line in lines {
         if let Some(spec) = line
             .strip_prefix("-- ")
