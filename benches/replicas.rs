@@ -63,8 +63,9 @@ fn ingest(store: &Store, feeds: &[(String, PathBuf)]) -> Duration {
     let fetched: Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
     let start = Instant::now();
     for (feed, path) in feeds {
-        let (records, _) = advisord::pipeline::ingest::collect_path(Format::Osv, feed, path, fetched.clone())
-            .expect("parse");
+        let (records, _) =
+            advisord::pipeline::ingest::collect_path(Format::Osv, feed, path, fetched.clone())
+                .expect("parse");
         store.apply_snapshot(feed, records, |_| {}).expect("store");
     }
     start.elapsed()

@@ -40,10 +40,11 @@ pub const STALE_HEADER: &str = "x-advisord-stale";
 /// evaluated (OSV clients ignore fields they do not know).
 pub const UNREADABLE_VERSION_FIELD: &str = "unevaluated_version";
 /// The field giving the fix status of the matching entry on each
-/// `/v1/querybatch` vuln (advisord extension).
+/// `/v1/querybatch` vuln (advisord extension: only for a query that sent
+/// `ignore_status`, so OSV clients get OSV.dev's shape).
 pub const MATCH_STATUS_FIELD: &str = "status";
 /// The `/v1/query` answer's map from matched id to the fix status of the
-/// matching entry (advisord extension; OSV clients ignore it).
+/// matching entry (advisord extension: only when the query sent `ignore_status`).
 pub const MATCH_STATUSES_FIELD: &str = "statuses";
 
 pub(super) fn router(pool: &HeavyPool) -> Router<AppState> {
@@ -141,6 +142,9 @@ impl QueryBody {
 async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let body: QueryBody = parse_body(&body)?;
     let query = body.to_query(&state.store)?;
+    // Statuses are told only to clients that speak the extension, so an
+    // OSV client's answer keeps OSV.dev's shape.
+    let tell_status = body.ignore_status.is_some();
     let after = body.page_token.as_deref().map(decode_token).transpose()?;
     let store = state.store.clone();
     let unreadable = query.unevaluated.is_some();
@@ -157,6 +161,7 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Response, A
         let records = store.get_many_json(&ids)?;
         let statuses: Vec<(String, FixStatus)> = page
             .iter()
+            .filter(|_| tell_status)
             .filter_map(|m| Some((m.id.clone(), m.status?)))
             .collect();
         Ok::<_, ApiError>((next, unevaluated, (records, statuses), stale))
@@ -266,17 +271,17 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
             .map(decode_token)
             .transpose()
             .map_err(in_query)?;
-        queries.push((query, after));
+        queries.push((query, after, q.ignore_status.is_some()));
     }
-    let stale = stale_feeds(state, queries.iter().map(|(q, _)| &q.ecosystem))?;
+    let stale = stale_feeds(state, queries.iter().map(|(q, _, _)| &q.ecosystem))?;
     let answered = u64::try_from(queries.len()).unwrap_or(u64::MAX);
-    let asked: Vec<&PackageQuery> = queries.iter().map(|(q, _)| q).collect();
+    let asked: Vec<&PackageQuery> = queries.iter().map(|(q, _, _)| q).collect();
     let answers = match_batch(&state.store.snapshot()?, &asked)?;
     let mut unevaluated = Vec::new();
     let results: Vec<serde_json::Value> = queries
         .into_iter()
         .zip(answers)
-        .map(|((q, after), answer)| {
+        .map(|((q, after, tell_status), answer)| {
             let matches = answer.matches;
             let (page, next) = page_of(&matches, after.as_deref());
             let mut result = serde_json::Map::new();
@@ -288,7 +293,7 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
                             unevaluated.push(m.id.clone());
                         }
                         let mut vuln = serde_json::json!({"id": m.id, "modified": m.modified});
-                        if let Some(status) = m.status {
+                        if let Some(status) = m.status.filter(|_| tell_status) {
                             vuln[MATCH_STATUS_FIELD] = status.name().into();
                         }
                         vuln

@@ -584,6 +584,9 @@ impl Syncer {
         let format = spec
             .format()
             .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
+        if spec.dialect.as_deref() == Some(crate::feeds::redhat_vex::DIALECT) {
+            return self.sync_redhat_vex(spec, report).await;
+        }
         let read = ReadOptions::for_feed(format, spec.dialect.as_deref())?;
         if let Some(export) = spec.osv_export() {
             let listed = self.osv_listing(&export.index_url).await;
@@ -629,6 +632,37 @@ impl Syncer {
             }
         }
         outcome
+    }
+
+    /// An incremental Red Hat CSAF VEX feed (see [`crate::feeds::redhat_vex`]).
+    async fn sync_redhat_vex(
+        &self,
+        spec: &FeedSpec,
+        report: &mut FeedReport,
+    ) -> Result<SyncStatus, String> {
+        let base = spec
+            .urls
+            .first()
+            .ok_or_else(|| format!("feed {}: no base URL", spec.name))?;
+        let dir = self.options.cache_dir.join(safe_name(&spec.name));
+        let done = crate::feeds::redhat_vex::sync(
+            &self.store,
+            &self.options.fetch,
+            &spec.name,
+            base,
+            &dir,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        report.records = done.documents;
+        report.record_errors = done.errors.len() as u64;
+        report.first_errors = done.errors.iter().take(5).cloned().collect();
+        report.outcome = done.outcome;
+        Ok(if done.not_modified {
+            SyncStatus::NotModified
+        } else {
+            SyncStatus::Ingested
+        })
     }
 
     /// The ecosystems the OSV bucket's `index_url` lists, read at most once

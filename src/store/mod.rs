@@ -211,6 +211,10 @@ pub struct FeedState {
     /// The error of the last attempt, `None` when it succeeded.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// How far an incremental feed has read its upstream change lists
+    /// (RFC 3339; see [`crate::feeds::redhat_vex`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
     /// What the last batch written for this feed did.
     #[serde(default)]
     pub last_outcome: Option<BatchOutcome>,

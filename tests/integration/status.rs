@@ -77,7 +77,11 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
         }
     };
     // 2.10: before the 2.11.0-3 fix, and the open (unimportant) issue.
-    let (code, answer) = ask(query(Some("2.10-1"), None)).await;
+    // An OSV client (no ignore_status) gets OSV.dev's shape, no statuses.
+    let (code, plain) = ask(query(Some("2.10-1"), None)).await;
+    assert_eq!(code, 200, "{plain}");
+    assert!(plain.get("statuses").is_none(), "{plain}");
+    let (code, answer) = ask(query(Some("2.10-1"), Some(json!(["not_affected"])))).await;
     assert_eq!(code, 200, "{answer}");
     assert_eq!(
         ids(&answer),
@@ -87,6 +91,7 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     );
     assert_eq!(answer["statuses"]["DEBIAN-CVE-2016-1585"], "will_not_fix");
     assert_eq!(answer["statuses"]["DEBIAN-CVE-2017-6507"], "fixed");
+    assert_eq!(ids(&plain), ids(&answer));
     let (_, answer) = ask(query(Some("2.10-1"), Some(json!(["fixed"])))).await;
     assert_eq!(ids(&answer), ["DEBIAN-CVE-2016-1585".to_string()].into());
     let (_, answer) = ask(query(
@@ -112,8 +117,9 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
 
     // querybatch: per query, each vuln with its status.
     let body = json!({"queries": [
-        query(Some("2.10-1"), None),
+        query(Some("2.10-1"), Some(json!(["not_affected"]))),
         query(Some("2.10-1"), Some(json!(["will_not_fix"]))),
+        query(Some("2.10-1"), None),
     ]});
     let r = post_raw(&client, &server.url("/v1/querybatch"), &body).await;
     assert_eq!(r.status(), 200);
@@ -142,6 +148,10 @@ async fn ignore_status_filters_query_and_batch_and_each_match_carries_its_status
     let second = &answer["results"][1]["vulns"];
     assert_eq!(second.as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(second[0]["id"], "DEBIAN-CVE-2017-6507");
+    // Without ignore_status: id and modified only, as OSV.dev answers.
+    for vuln in answer["results"][2]["vulns"].as_array().unwrap() {
+        assert_eq!(vuln.as_object().unwrap().len(), 2, "{vuln}");
+    }
 }
 
 #[tokio::test]
@@ -526,4 +536,201 @@ async fn the_cve_view_answers_for_debian_ubuntu_red_hat_and_alpine_and_shows_a_r
         "CVE-2024-8088",
     ]);
     assert_eq!(serde_json::from_str::<Value>(&json_out).unwrap(), python);
+}
+
+/// Response headers of a served file.
+type Headers = Vec<(String, String)>;
+
+/// The files of the loopback feed server: path -> bytes and response headers.
+type Served = std::collections::HashMap<String, (Vec<u8>, Headers)>;
+
+/// Reads a txtar fixture: `-- /path name:value... --` sections, plus the
+/// files its comment names (`server/NAME header:value\nheader:value`),
+/// which lie beside it.
+fn read_txtar(path: &Path) -> Served {
+    let text = std::fs::read_to_string(path).expect("read txtar");
+    let mut served = Served::new();
+    let mut lines = text.split_inclusive('\n').peekable();
+    let header = |spec: &str| -> Headers {
+        spec.split("\\n")
+            .flat_map(|part| part.split_whitespace())
+            .filter_map(|h| h.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    while let Some(line) = lines.next_if(|l| !l.starts_with("-- ")) {
+        let line = line.trim_end();
+        let Some((name, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let file = name.rsplit('/').next().unwrap();
+        let bytes = std::fs::read(path.with_file_name(file)).expect("fixture file");
+        // `last-modified:Mon, 11 Dec ... GMT\nanother:header`: one value per `\n`.
+        let headers = rest
+            .split("\\n")
+            .filter_map(|h| h.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect();
+        served.insert(format!("/{file}"), (bytes, headers));
+    }
+    let mut current: Option<(String, Headers, Vec<u8>)> = None;
+    for line in lines {
+        if let Some(spec) = line
+            .strip_prefix("-- ")
+            .and_then(|l| l.trim_end().strip_suffix(" --"))
+        {
+            if let Some((p, h, b)) = current.take() {
+                served.insert(p, (b, h));
+            }
+            let (p, rest) = spec.split_once(' ').unwrap_or((spec, ""));
+            current = Some((p.to_string(), header(rest), Vec::new()));
+        } else if let Some((_, _, body)) = current.as_mut() {
+            body.extend_from_slice(line.as_bytes());
+        }
+    }
+    if let Some((p, h, b)) = current {
+        served.insert(p, (b, h));
+    }
+    served
+}
+
+/// Serves `files` on loopback, answering 304 to a matching `If-None-Match`
+/// or `If-Modified-Since`, 404 to anything else; returns the base URL.
+async fn serve_feed(files: std::sync::Arc<std::sync::Mutex<Served>>) -> String {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+        let files = files.clone();
+        async move {
+            let found = files.lock().unwrap().get(uri.path()).cloned();
+            let Some((body, sent)) = found else {
+                return (StatusCode::NOT_FOUND, HeaderMap::new(), Vec::new());
+            };
+            let mut out = HeaderMap::new();
+            for (k, v) in &sent {
+                if let (Ok(k), Ok(v)) = (
+                    axum::http::HeaderName::from_bytes(k.as_bytes()),
+                    axum::http::HeaderValue::from_str(v),
+                ) {
+                    out.insert(k, v);
+                }
+            }
+            let asked = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let same = |name: &str, ours: &str| {
+                asked(name).is_some_and(|a| sent.iter().any(|(k, v)| k == ours && v == a))
+            };
+            if same("if-none-match", "etag") || same("if-modified-since", "last-modified") {
+                return (StatusCode::NOT_MODIFIED, out, Vec::new());
+            }
+            (StatusCode::OK, out, body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redhat_vex_feed_syncs_baseline_changes_and_deletions_from_the_loopback_fixture() {
+    let Some(txtar) = shared("data/vex/redhat-feed/server.txtar") else {
+        return;
+    };
+    let files = std::sync::Arc::new(std::sync::Mutex::new(read_txtar(&txtar)));
+    assert!(files
+        .lock()
+        .unwrap()
+        .contains_key("/csaf_vex_2023-10-31.tar.zst"));
+    let base = serve_feed(files.clone()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = tmp.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    std::fs::write(
+        catalog.join("vex.toml"),
+        format!(
+            "name = \"rh-vex\"\nformat = \"csaf\"\ndialect = \"redhat-vex-feed\"\nurls = [\"{base}/\"]\ninterval = \"6h\"\nsnapshot = false\n"
+        ),
+    )
+    .unwrap();
+    let db = tmp.path().join("vex.redb");
+    let db_arg = db.to_str().unwrap().to_string();
+    let catalog_arg = catalog.to_str().unwrap().to_string();
+    let run = move |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            advisord_ok(&args)
+        })
+    };
+    let sync = || {
+        run(vec![
+            "--db".into(),
+            db_arg.clone(),
+            "sync".into(),
+            "--no-builtin".into(),
+            "--catalog".into(),
+            catalog_arg.clone(),
+            "rh-vex".into(),
+        ])
+    };
+    let stats = || {
+        let db_arg = db.to_str().unwrap().to_string();
+        async move {
+            let out = run(vec!["--db".into(), db_arg, "stats".into(), "--json".into()])
+                .await
+                .unwrap();
+            serde_json::from_str::<Value>(&out).unwrap()
+        }
+    };
+    let get = |id: &str| {
+        let db_arg = db.to_str().unwrap().to_string();
+        let id = id.to_string();
+        async move {
+            let out = run(vec!["--db".into(), db_arg, "get".into(), id])
+                .await
+                .unwrap();
+            serde_json::from_str::<Value>(&out).unwrap()
+        }
+    };
+
+    // Baseline: the five documents of the .tar.zst.
+    sync().await.unwrap();
+    let after_baseline = stats().await;
+    assert_eq!(after_baseline["feeds"]["rh-vex"], 5, "{after_baseline}");
+    let before = get("REDHAT-CVE-2023-0044").await;
+    assert!(before["withdrawn"].is_null());
+
+    // Changes since the archive's Last-Modified (11 Dec 2023): 0044 and
+    // 0118 (0030, changed on the 10th, is already in the baseline).
+    sync().await.unwrap();
+    let after_changes = stats().await;
+    assert_eq!(after_changes["feeds"]["rh-vex"], 6, "{after_changes}");
+    let added = get("REDHAT-CVE-2023-0118").await;
+    assert_eq!(added["id"], "REDHAT-CVE-2023-0118");
+    assert!(
+        added["database_specific"]["advisord"]["sources"][0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("/2023/cve-2023-0118.json")
+    );
+
+    // Unchanged upstream: both lists answer 304 and nothing is written.
+    sync().await.unwrap();
+    assert_eq!(
+        stats().await["last_change_seq"],
+        after_changes["last_change_seq"]
+    );
+
+    // A deletion published later withdraws the document's record.
+    files.lock().unwrap().insert(
+        "/deletions.csv".into(),
+        (
+            b"\"2023/cve-2023-0044.json\",\"2023-12-20T00:00:00+00:00\"\n".to_vec(),
+            vec![("etag".into(), "deletions-2".into())],
+        ),
+    );
+    sync().await.unwrap();
+    let deleted = get("REDHAT-CVE-2023-0044").await;
+    assert!(deleted["withdrawn"].is_string(), "{deleted}");
+    let after_deletion = stats().await;
+    assert_eq!(after_deletion["withdrawn"], 1);
+    assert!(after_deletion["last_change_seq"].as_u64() > after_changes["last_change_seq"].as_u64());
 }
