@@ -937,7 +937,14 @@ async fn serve(
         sync: Some(syncer),
     };
     let pool = api::HeavyPool::new(limits.heavy_workers, limits.heavy_queue);
-    let app = role.wrap(api::router_with(state, &pool), hub);
+    let mut app = role.wrap(api::router_with(state, &pool), hub);
+    if role.metrics_text().is_some() {
+        let role = role.clone();
+        let more = move || role.metrics_text().unwrap_or_default();
+        app = app.layer(axum::Extension(api::MetricsSource(std::sync::Arc::new(
+            more,
+        ))));
+    }
     let result = api::serve_app(listener, app, &limits, shutdown_signal()).await;
     for task in scheduler.into_iter().chain(role_task) {
         task.abort();

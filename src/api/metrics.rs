@@ -111,6 +111,12 @@ impl Metrics {
     }
 }
 
+/// Families from a part of the process the API does not own (a read
+/// replica's lag), in the Prometheus text format, added to every scrape
+/// when the app carries one as an extension.
+#[derive(Clone)]
+pub struct MetricsSource(pub Arc<dyn Fn() -> String + Send + Sync>);
+
 /// Middleware counting every request by route template, method and status,
 /// timing it (to the response head; a stream's body is not waited for),
 /// and counting 503 rejections and querybatch queries. It also hands the
@@ -169,8 +175,14 @@ fn method_label(method: &Method) -> &'static str {
 pub(super) async fn scrape(
     State(state): State<AppState>,
     Extension(metrics): Extension<Metrics>,
+    more: Option<Extension<MetricsSource>>,
 ) -> Result<Response, ApiError> {
-    let text = blocking(move || encode(&state, &metrics)).await?;
+    let mut text = blocking(move || encode(&state, &metrics)).await?;
+    if let Some(Extension(more)) = more {
+        // OpenMetrics ends at `# EOF`: further families go before it.
+        let end = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(end, &(more.0)());
+    }
     let mut response = text.into_response();
     response
         .headers_mut()

@@ -39,7 +39,7 @@ mod vex;
 mod watches;
 
 pub use import::TREE_ROOT as IMPORT_TREE_ROOT;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, MetricsSource};
 pub use pool::HeavyPool;
 pub use request_id::REQUEST_ID;
 pub use server::ServerLimits;

@@ -14,7 +14,6 @@ pub mod catalog;
 pub mod check;
 pub mod http;
 pub mod naming;
-pub mod redhat_vex;
 
 /// One upstream file handed to a parser.
 #[derive(Debug, Clone)]

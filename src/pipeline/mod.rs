@@ -10,4 +10,5 @@
 pub mod export;
 pub mod ingest;
 pub mod mirror;
+pub mod redhat_vex;
 pub mod sync;

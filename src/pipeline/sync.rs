@@ -584,7 +584,7 @@ impl Syncer {
         let format = spec
             .format()
             .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
-        if spec.dialect.as_deref() == Some(crate::feeds::redhat_vex::DIALECT) {
+        if spec.dialect.as_deref() == Some(crate::pipeline::redhat_vex::DIALECT) {
             return self.sync_redhat_vex(spec, report).await;
         }
         let read = ReadOptions::for_feed(format, spec.dialect.as_deref())?;
@@ -634,7 +634,7 @@ impl Syncer {
         outcome
     }
 
-    /// An incremental Red Hat CSAF VEX feed (see [`crate::feeds::redhat_vex`]).
+    /// An incremental Red Hat CSAF VEX feed (see [`crate::pipeline::redhat_vex`]).
     async fn sync_redhat_vex(
         &self,
         spec: &FeedSpec,
@@ -645,7 +645,7 @@ impl Syncer {
             .first()
             .ok_or_else(|| format!("feed {}: no base URL", spec.name))?;
         let dir = self.options.cache_dir.join(safe_name(&spec.name));
-        let done = crate::feeds::redhat_vex::sync(
+        let done = crate::pipeline::redhat_vex::sync(
             &self.store,
             &self.options.fetch,
             &spec.name,

@@ -212,7 +212,7 @@ pub struct FeedState {
     #[serde(default)]
     pub last_error: Option<String>,
     /// How far an incremental feed has read its upstream change lists
-    /// (RFC 3339; see [`crate::feeds::redhat_vex`]).
+    /// (RFC 3339; the Red Hat VEX feed in `pipeline::redhat_vex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// What the last batch written for this feed did.

@@ -233,6 +233,23 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
             changes_after(&client, replica, 0).await["last"],
             json!(writer_last)
         );
+        // The replica's position and lag are in its /metrics, before the
+        // exposition's end marker.
+        let metrics = client.get(replica.url("/metrics")).send().await.unwrap();
+        assert_eq!(metrics.status(), 200);
+        let metrics = metrics.text().await.unwrap();
+        let sample = |name: &str| {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+        };
+        assert_eq!(
+            sample("advisord_replica_local_seq"),
+            Some(writer_last),
+            "{metrics}"
+        );
+        assert_eq!(sample("advisord_replica_lag_changes"), Some(0), "{metrics}");
+        assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
     }
 
     // Writes go to the writer.
