@@ -3,7 +3,10 @@
 //! asset, so it works with JavaScript off and by keyboard (plain forms and
 //! links). It shows each feed's freshness, last error and record count
 //! (stale feeds flagged), and searches by ecosystem + package (+ version),
-//! by purl, or by advisory/CVE id.
+//! by purl, or by advisory/CVE id. A CVE id opens the per-CVE view at
+//! `/cves/{id}` (see [`cve`]).
+
+mod cve;
 
 use std::fmt::Write as _;
 
@@ -16,12 +19,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{blocking, ApiError, AppState};
+use crate::model::is_cve_id;
 use crate::query::PackageQuery;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/records/{id}", get(record))
+        .route("/cves/{id}", get(cve::cve_page))
 }
 
 /// The search form's fields (all optional).
@@ -60,7 +65,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// A path segment made safe in a URL (`/records/{id}`).
+/// A path segment made safe in a URL (`/records/{id}`, `/cves/{id}`).
 fn url_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -92,6 +97,27 @@ fn page(title: &str, body: &str) -> Response {
     response
 }
 
+/// A page answering an error (`status`) in HTML, its message as an alert.
+fn error_page(status: axum::http::StatusCode, title: &str, message: &str) -> Response {
+    let mut response = page(
+        title,
+        &format!(
+            "<h1>{}</h1><p role=\"alert\">{}</p>",
+            escape(title),
+            escape(message)
+        ),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+/// Where a CVE id or other advisory id is shown: the per-CVE view for a
+/// CVE, the record view for anything else.
+fn id_link(id: &str) -> String {
+    let base = if is_cve_id(id) { "cves" } else { "records" };
+    format!("<a href=\"/{base}/{}\">{}</a>", url_segment(id), escape(id))
+}
+
 fn field(name: &str, label: &str, value: Option<&str>) -> String {
     format!(
         "<label for=\"{name}\">{label} <input id=\"{name}\" name=\"{name}\" value=\"{}\"></label>",
@@ -104,6 +130,11 @@ async fn home(
     Query(search): Query<Search>,
 ) -> Result<Response, ApiError> {
     if let Some(id) = given(&search.id) {
+        // A CVE id opens what every source says about it.
+        let upper = id.to_ascii_uppercase();
+        if is_cve_id(&upper) {
+            return Ok(Redirect::to(&format!("/cves/{}", url_segment(&upper))).into_response());
+        }
         // An id opens its record; an alias (a CVE) the records naming it.
         let store = state.store.clone();
         let wanted = id.to_string();
@@ -255,15 +286,11 @@ async fn record(
     let lookup = id.clone();
     let json = blocking(move || Ok(store.get_json(&lookup)?)).await?;
     let Some(bytes) = json else {
-        let mut response = page(
-            "not found",
-            &format!(
-                "<h1>Not found</h1><p role=\"alert\">No advisory {} here.</p>",
-                escape(&id)
-            ),
-        );
-        *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
-        return Ok(response);
+        return Ok(error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("No advisory {id} here."),
+        ));
     };
     let record: Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -298,7 +325,7 @@ fn render_record(record: &Value) -> String {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .map(|a| format!("<a href=\"/records/{}\">{}</a>", url_segment(a), escape(a)))
+        .map(id_link)
         .collect();
     if !aliases.is_empty() {
         let _ = write!(out, "<dt>aliases</dt><dd>{}</dd>", aliases.join(", "));
@@ -362,10 +389,19 @@ fn render_record(record: &Value) -> String {
         };
         let _ = write!(out, "<li>{}: {shown}</li>", text(&reference["type"]));
     }
+    let id = record["id"].as_str().unwrap_or("");
     let _ = write!(
         out,
         "</ul><p><a href=\"/v1/vulns/{}\">OSV JSON</a></p>",
-        url_segment(record["id"].as_str().unwrap_or(""))
+        url_segment(id)
     );
+    if is_cve_id(id) {
+        let _ = write!(
+            out,
+            "<p><a href=\"/cves/{}\">What every source says about {}</a></p>",
+            url_segment(id),
+            escape(id)
+        );
+    }
     out
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{ingest_osv, require_shared, shared, Server};
+use crate::common::{get_json, ingest_osv, ingest_report, require_shared, shared, Server};
 
 const GO_BULK: &str = "data/osv/bulk/golang-vulndb-data-osv.tar.gz";
 
@@ -164,4 +164,92 @@ async fn the_page_searches_opens_records_and_flags_stale_feeds_in_chromium() {
     }
     let missing = page("/records/GO-1900-0001".into()).await.unwrap();
     assert!(missing.contains("No advisory GO-1900-0001"), "{missing}");
+}
+
+/// Red Hat's two advisories on CVE-2024-8088 name different fixed versions
+/// of python3.9 in RHEL 9 AppStream; the per-CVE page shows both and flags
+/// the package; the search's id field lands there; an unknown CVE is a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cve_page_shows_each_source_and_flags_a_real_disagreement_in_chromium() {
+    let mut advisories = Vec::new();
+    for relative in [
+        "data/csaf/redhat/advisories/rhsa-2024_6163.json",
+        "data/csaf/redhat/advisories/rhsa-2024_9371.json",
+    ] {
+        let Some(path) = shared(relative) else { return };
+        advisories.push(path);
+    }
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cve.redb");
+    for path in &advisories {
+        ingest_report(&db, "csaf", Some("csaf-redhat"), path);
+    }
+    let server = Server::start(&db);
+    let base = server.base.clone();
+    let page = |path: &str| {
+        let (b, url) = (browser.to_string(), format!("{base}{path}"));
+        tokio::task::spawn_blocking(move || dom(&b, &url))
+    };
+
+    // Reached from the search form's id field (lower case too).
+    let cve = page("/?id=cve-2024-8088").await.unwrap();
+    assert!(cve.contains("<h1>CVE-2024-8088</h1>"), "{cve}");
+    assert!(cve.contains("The sources disagree on"), "{cve}");
+    // The python3.9 row group: both statements, the flag, both claims.
+    let start = cve
+        .find("<th scope=\"row\" rowspan=\"2\">python3.9</th>")
+        .unwrap_or_else(|| panic!("no python3.9 with two statements: {cve}"));
+    let end = cve[start..].find("</tbody>").unwrap() + start;
+    let python = &cve[start..end];
+    assert!(python.contains("sources disagree"), "{python}");
+    for (upstream, fixed) in [
+        ("RHSA-2024:6163", "0:3.9.18-3.el9_4.5"),
+        ("RHSA-2024:9371", "0:3.9.19-8.el9"),
+    ] {
+        assert!(
+            python.contains(&format!("<li>fixed {fixed}: csaf-redhat ({upstream})</li>")),
+            "{upstream}: {python}"
+        );
+        assert!(python.contains(&format!(">{upstream}</a>")), "{python}");
+        assert!(python.contains(&format!("<td>{fixed}</td>")), "{python}");
+    }
+    assert_eq!(
+        python.matches("<td>csaf-redhat</td>").count(),
+        2,
+        "{python}"
+    );
+    // The same view the JSON API answers: its release heads a section here.
+    let (status, api) = get_json(
+        &reqwest::Client::new(),
+        &server.url("/v1/cves/CVE-2024-8088"),
+    )
+    .await;
+    assert_eq!(status, 200, "{api}");
+    for release in api["releases"].as_array().unwrap() {
+        let ecosystem = release["ecosystem"].as_str().unwrap();
+        assert!(cve.contains(&format!("\">{ecosystem}</h2>")), "{ecosystem}");
+    }
+
+    // The record view links its CVE alias to this page.
+    let rhsa = api["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|id| *id != "CVE-2024-8088")
+        .expect("an advisory naming the CVE");
+    let record = page(&format!("/records/{rhsa}")).await.unwrap();
+    assert!(record.contains("href=\"/cves/CVE-2024-8088\""), "{record}");
+
+    // An unknown CVE: a 404 page.
+    let answer = reqwest::get(server.url("/cves/CVE-1999-99999"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let missing = page("/cves/CVE-1999-99999").await.unwrap();
+    assert!(
+        missing.contains("No record names CVE-1999-99999"),
+        "{missing}"
+    );
 }
