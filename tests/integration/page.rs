@@ -196,11 +196,18 @@ async fn the_cve_page_shows_each_source_and_flags_a_real_disagreement_in_chromiu
     let cve = page("/?id=cve-2024-8088").await.unwrap();
     assert!(cve.contains("<h1>CVE-2024-8088</h1>"), "{cve}");
     assert!(cve.contains("The sources disagree on"), "{cve}");
-    // The python3.9 row group: both statements, the flag, both claims.
-    let start = cve
+    // python3.9 in RHEL 9 AppStream: both statements, the flag, both claims.
+    let release = cve
+        .find("\">Red Hat:enterprise_linux:9::appstream</h2>")
+        .unwrap_or_else(|| panic!("no RHEL 9 AppStream section: {cve}"));
+    let release_end = cve[release..].find("</section>").unwrap() + release;
+    let start = cve[release..release_end]
         .find("<th scope=\"row\" rowspan=\"2\">python3.9</th>")
-        .unwrap_or_else(|| panic!("no python3.9 with two statements: {cve}"));
-    let end = cve[start..].find("</tbody>").unwrap() + start;
+        .unwrap_or_else(|| panic!("no python3.9 with two statements: {cve}"))
+        + release;
+    let end = cve[start + 1..release_end]
+        .find("<th scope=\"row\"")
+        .map_or(release_end, |next| next + start + 1);
     let python = &cve[start..end];
     assert!(python.contains("sources disagree"), "{python}");
     for (upstream, fixed) in [
