@@ -120,28 +120,7 @@ impl Remote {
             query.push(("max_decompressed", cap.to_string()));
         }
         let url = format!("{}/v1/ingest", self.base);
-        let target =
-            reqwest::Url::parse_with_params(&url, &query).map_err(|e| RemoteError::Refused {
-                url: url.clone(),
-                status: 0,
-                message: format!("not a URL: {e}"),
-            })?;
-        let response = self
-            .client
-            .post(target)
-            .bearer_auth(&self.token)
-            .body(body)
-            .send()
-            .await
-            .map_err(|source| RemoteError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|source| RemoteError::Http {
-            url: url.clone(),
-            source,
-        })?;
+        let (status, bytes) = self.send(&url, &query, None, body).await?;
         let answer: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|source| RemoteError::Answer {
                 url: url.clone(),
@@ -248,6 +227,35 @@ impl Remote {
         Ok(report)
     }
 
+    /// POSTs `body` to `url` with `query` and the admin token; the
+    /// answer's status and bytes.
+    async fn send(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        content_type: Option<&'static str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, bytes::Bytes), RemoteError> {
+        let target =
+            reqwest::Url::parse_with_params(url, query).map_err(|e| RemoteError::Refused {
+                url: url.to_string(),
+                status: 0,
+                message: format!("not a URL: {e}"),
+            })?;
+        let mut request = self.client.post(target).bearer_auth(&self.token);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let http = |source| RemoteError::Http {
+            url: url.to_string(),
+            source,
+        };
+        let response = request.body(body).send().await.map_err(http)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(http)?;
+        Ok((status, bytes))
+    }
+
     /// POSTs a tar to `url` with `query`; the JSON answer, or the
     /// server's error message.
     async fn post_tar<T: serde::de::DeserializeOwned>(
@@ -257,29 +265,9 @@ impl Remote {
         body: Vec<u8>,
     ) -> Result<T, RemoteError> {
         let url = url.to_string();
-        let target =
-            reqwest::Url::parse_with_params(&url, query).map_err(|e| RemoteError::Refused {
-                url: url.clone(),
-                status: 0,
-                message: format!("not a URL: {e}"),
-            })?;
-        let response = self
-            .client
-            .post(target)
-            .bearer_auth(&self.token)
-            .header("content-type", "application/x-tar")
-            .body(body)
-            .send()
-            .await
-            .map_err(|source| RemoteError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|source| RemoteError::Http {
-            url: url.clone(),
-            source,
-        })?;
+        let (status, bytes) = self
+            .send(&url, query, Some("application/x-tar"), body)
+            .await?;
         if status != 200 {
             let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             return Err(RemoteError::Refused {

@@ -107,12 +107,7 @@ impl Publisher {
     pub async fn publish(&self) -> Result<Published, PublishError> {
         let mut state = self.state.lock().await;
         let mut done = Published::default();
-        if state.latest.is_none() {
-            state.latest = match self.remote.get(layout::LATEST).await? {
-                Some(bytes) => Some(Latest::decode(&bytes)?),
-                None => None,
-            };
-        }
+        self.read_latest(&mut state).await?;
         let local_seq = {
             let store = self.store.clone();
             blocking(move || Ok(store.stats()?.last_change_seq)).await?
@@ -208,16 +203,23 @@ impl Publisher {
         Ok(done)
     }
 
-    /// Takes and publishes a snapshot now (then `latest.json`).
-    pub async fn snapshot(&self) -> Result<Published, PublishError> {
-        let mut state = self.state.lock().await;
-        let mut done = Published::default();
+    /// Reads the published `latest.json` once, when this process has not
+    /// seen it yet (`None` stays when nothing is published).
+    async fn read_latest(&self, state: &mut WriterState) -> Result<(), PublishError> {
         if state.latest.is_none() {
             state.latest = match self.remote.get(layout::LATEST).await? {
                 Some(bytes) => Some(Latest::decode(&bytes)?),
                 None => None,
             };
         }
+        Ok(())
+    }
+
+    /// Takes and publishes a snapshot now (then `latest.json`).
+    pub async fn snapshot(&self) -> Result<Published, PublishError> {
+        let mut state = self.state.lock().await;
+        let mut done = Published::default();
+        self.read_latest(&mut state).await?;
         self.snapshot_locked(&mut state, &mut done).await?;
         Ok(done)
     }

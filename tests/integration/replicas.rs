@@ -311,7 +311,8 @@ async fn writer_and_two_replicas(url: &str, env: &[(&str, &str)]) {
     drop(first);
     let first = start_replica("replica-1.redb");
     let body = readyz_until(&client, &first, "restarted replica", |_, b| {
-        b["published_seq"].as_u64().is_some() && b["local_seq"] == b["published_seq"]
+        // Until its first look at latest.json a replica knows no published seq.
+        b["published_at"].is_string() && b["local_seq"] == b["published_seq"]
     })
     .await;
     assert_eq!(body["snapshots_downloaded"], 0, "{body}");
