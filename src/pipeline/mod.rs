@@ -3,8 +3,10 @@
 //! The arrows run one way, top to bottom: [`sync`] (the catalog kept current)
 //! uses [`mirror`] (the offline copy for air gaps) and [`ingest`] (read ->
 //! parse -> store for one batch); [`export`] writes the store as an osv.dev
-//! bucket tree and reads one back through the same batch store. None of them
-//! knows a format: that lives in [`crate::formats`]; fetching and local file
+//! bucket tree and reads one back through the same batch store;
+//! [`redhat_vex`] keeps Red Hat's incremental CSAF VEX feed (baseline archive,
+//! then change and deletion lists) for `sync`, the one feed that is a
+//! single format by definition. The others know no format: that lives in [`crate::formats`]; fetching and local file
 //! names live in [`crate::feeds`].
 
 pub mod export;
