@@ -6,8 +6,8 @@
 //! bucket tree and reads one back through the same batch store;
 //! [`redhat_vex`] keeps Red Hat's incremental CSAF VEX feed (baseline archive,
 //! then change and deletion lists) for `sync`, the one feed that is a
-//! single format by definition. The others know no format: that lives in [`crate::formats`]; fetching and local file
-//! names live in [`crate::feeds`].
+//! single format by definition. The others know no format: that lives in
+//! [`crate::formats`]; fetching and local file names live in [`crate::feeds`].
 
 pub mod export;
 pub mod ingest;
