@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{advisord_ok, binary, shared, Server};
+use crate::common::{advisord_ok, binary, get_json, shared, Server};
 
 const GO_BULK: &str = "data/osv/bulk/golang-vulndb-data-osv.tar.gz";
 const CRATES_DIR: &str = "data/osv/crates.io";
@@ -223,14 +223,7 @@ async fn a_catalog_reload_makes_a_new_feed_syncable_without_restart() {
     assert!(hup.success());
     let mut names = Vec::new();
     for _ in 0..50 {
-        let feeds: Value = client
-            .get(server.url("/v1/feeds"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, feeds) = get_json(&client, &server.url("/v1/feeds")).await;
         names = feeds["feeds"]
             .as_array()
             .unwrap()
