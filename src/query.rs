@@ -9,7 +9,7 @@ use std::str::FromStr;
 use crate::model::{ecosystem, Ecosystem, FixStatus};
 use crate::store::snapshot::Snapshot;
 use crate::store::{IndexedMatch, PackageKey, Store, StoreError};
-use crate::version::AffectedVerdict;
+use crate::version::{AffectedVerdict, Target};
 
 /// Why a query cannot be answered as asked.
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +210,12 @@ pub fn match_rows(
     ignore: &[FixStatus],
 ) -> Vec<QueryMatch> {
     let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
+    // A readable version is parsed once (per scheme met) for every range
+    // of every row; `None` stands for "every row", `Err` for "lists only".
+    let mut asked = version.map(|v| match v {
+        AskedVersion::Readable(v) => Ok(Target::new(v)),
+        AskedVersion::Unreadable(v) => Err(v),
+    });
     for row in rows {
         let mut verdict = AffectedVerdict::NotAffected;
         let mut status = None;
@@ -218,11 +224,11 @@ pub fn match_rows(
             .iter()
             .filter(|s| s.status.is_none_or(|st| !ignore.contains(&st)));
         for spec in kept {
-            let spec_verdict = match version {
+            let spec_verdict = match &mut asked {
                 None => AffectedVerdict::Affected,
-                Some(AskedVersion::Readable(v)) => spec.evaluate(v),
-                Some(AskedVersion::Unreadable(v)) => {
-                    if spec.versions.iter().any(|listed| listed == v) {
+                Some(Ok(target)) => spec.evaluate_target(target),
+                Some(Err(v)) => {
+                    if spec.versions.iter().any(|listed| listed == *v) {
                         AffectedVerdict::Affected
                     } else {
                         AffectedVerdict::NotAffected
@@ -407,7 +413,7 @@ mod tests {
             id: id.into(),
             modified: "2024-01-01T00:00:00Z".into(),
             specs: vec![RangeSpec {
-                ranges: vec![EvalRange { scheme, events }],
+                ranges: vec![EvalRange::new(scheme, events)],
                 versions: vec![],
                 status: None,
             }],

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{Advisory, Provenance, RangeKind, Timestamp};
 use crate::version::{EvalRange, RangeSpec};
 
+mod index;
 mod key;
 mod merge;
 pub mod replica;
@@ -25,6 +26,7 @@ pub mod subscriptions;
 pub mod tables;
 pub mod watches;
 
+use index::IndexRow;
 pub use key::PackageKey;
 use key::{row_key, RowKey};
 pub use merge::merge;
@@ -292,51 +294,6 @@ pub struct IndexedMatch {
     pub modified: String,
     /// One range spec per affected entry of this package in the record.
     pub specs: Vec<RangeSpec>,
-}
-
-/// The stored value of a package-index row (postcard: compact and several
-/// times faster to decode than JSON on the query path).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IndexValue {
-    modified: String,
-    specs: Vec<RangeSpec>,
-    /// The fix status of each spec, in order (after the specs, so rows
-    /// written before statuses existed still decode, as [`IndexValueV1`]).
-    statuses: Vec<Option<crate::model::FixStatus>>,
-}
-
-/// [`IndexValue`] as written before it carried the specs' statuses: still
-/// read, so a database keeps answering (without statuses) until re-ingested.
-#[derive(Deserialize)]
-struct IndexValueV1 {
-    modified: String,
-    specs: Vec<RangeSpec>,
-}
-
-impl IndexValue {
-    /// The row of `specs`, their statuses kept beside them.
-    fn new(modified: String, specs: Vec<RangeSpec>) -> IndexValue {
-        let statuses = specs.iter().map(|s| s.status).collect();
-        IndexValue {
-            modified,
-            specs,
-            statuses,
-        }
-    }
-
-    /// Decodes a row in the current encoding, or else the one before
-    /// statuses (a prefix of it, so the two cannot be confused), and puts
-    /// each status back on its spec.
-    fn decode(bytes: &[u8]) -> Result<IndexValue, postcard::Error> {
-        let mut value = postcard::from_bytes::<IndexValue>(bytes).or_else(|current| {
-            let old: IndexValueV1 = postcard::from_bytes(bytes).map_err(|_| current)?;
-            Ok::<_, postcard::Error>(IndexValue::new(old.modified, old.specs))
-        })?;
-        for (spec, status) in value.specs.iter_mut().zip(&value.statuses) {
-            spec.status = *status;
-        }
-        Ok(value)
-    }
 }
 
 /// Store-wide counts for `advisord stats`.
@@ -881,7 +838,7 @@ fn lookup_in(
         if b != base || n != name || full.is_some_and(|want| want != f) {
             break;
         }
-        let value = IndexValue::decode(value.value()).map_err(|source| StoreError::Index {
+        let value = IndexRow::decode(value.value()).map_err(|source| StoreError::Index {
             key: format!("{f}/{n}/{id}"),
             source,
         })?;
@@ -1151,11 +1108,12 @@ impl<'txn> Tables<'txn> {
             return Ok(());
         }
         for ((base, name, full), specs) in index_entries(record) {
-            let value = IndexValue::new(record.modified.to_string(), specs);
-            let bytes = postcard::to_allocvec(&value).map_err(|source| StoreError::Index {
-                key: format!("{full}/{name}/{id}"),
-                source,
-            })?;
+            let bytes = IndexRow::new(record.modified.to_string(), specs)
+                .encode()
+                .map_err(|source| StoreError::Index {
+                    key: format!("{full}/{name}/{id}"),
+                    source,
+                })?;
             self.packages
                 .insert(
                     (base.as_str(), name.as_str(), full.as_str(), id),
@@ -1232,14 +1190,13 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Ve
             .iter()
             .filter_map(|r| match r.kind {
                 RangeKind::Git => None,
-                RangeKind::Semver => Some(EvalRange {
-                    scheme: Some(crate::version::VersionScheme::Semver),
-                    events: r.events.clone(),
-                }),
-                RangeKind::Ecosystem => Some(EvalRange {
-                    scheme: package.ecosystem.scheme(),
-                    events: r.events.clone(),
-                }),
+                RangeKind::Semver => Some(EvalRange::new(
+                    Some(crate::version::VersionScheme::Semver),
+                    r.events.clone(),
+                )),
+                RangeKind::Ecosystem => {
+                    Some(EvalRange::new(package.ecosystem.scheme(), r.events.clone()))
+                }
             })
             .collect();
         out.entry(row_key(&package.ecosystem, &package.name))

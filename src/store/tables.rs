@@ -10,8 +10,9 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("contributions");
 
-/// (base ecosystem, index name, full ecosystem, id) -> postcard encoding of the record's
-/// `modified` and a [`crate::version::RangeSpec`] per affected entry of that package.
+/// (base ecosystem, index name, full ecosystem, id) -> `store::index::IndexRow`: the record's
+/// `modified`, a [`crate::version::RangeSpec`] per affected entry of that package, their
+/// statuses and their events' order keys.
 /// Withdrawn records are not indexed, so queries never see them.
 pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
     TableDefinition::new("packages");

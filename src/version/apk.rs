@@ -51,7 +51,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// Token types, in apk 2's order: a later type means "more version to come".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -245,6 +246,36 @@ impl SchemeVersion for ApkVersion {
             return Err(VersionError::new("apk", input, "empty version"));
         }
         Ok(ApkVersion { raw: input.into() })
+    }
+
+    /// [`apk_compare`]'s walk written out: per token a tag for its type,
+    /// then its value (sign bit flipped, big-endian); the key ends at the
+    /// end or at an unreadable token, as the walk does. Tags rank types as
+    /// the walk does when the two sides' types differ: a pre-release (or
+    /// unreadable) suffix lowest, then the end, then the other types in
+    /// reverse order (an earlier type means more version).
+    fn order_key(&self) -> Option<OrderKey> {
+        let tag = |next: Tok, value: i64| match next {
+            Tok::Suffix if value < 0 => 0,
+            Tok::End => 1,
+            Tok::Revision => 2,
+            Tok::SuffixNumber => 3,
+            Tok::Suffix => 4,
+            Tok::Letter => 5,
+            Tok::Number => 6,
+            Tok::DotNumber => 7,
+            Tok::Invalid => 8,
+        };
+        let mut key = KeyWriter::new();
+        let mut tokens = Tokens::new(self.raw.as_bytes());
+        while !tokens.done() {
+            let next = tokens.next;
+            let value = tokens.take();
+            key.byte(tag(next, value));
+            key.u64((value as u64) ^ (1 << 63));
+        }
+        key.byte(tag(tokens.next, 0));
+        Some(key.finish())
     }
 }
 

@@ -16,7 +16,8 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// A Debian version, kept as the original string plus offsets.
 #[derive(Debug, Clone)]
@@ -167,6 +168,92 @@ impl SchemeVersion for DebVersion {
             warning,
         })
     }
+
+    /// The epoch (4 bytes), then upstream and revision as [`verrevcmp_key`]s.
+    fn order_key(&self) -> Option<OrderKey> {
+        let raw = self.raw.as_bytes();
+        let mut key = KeyWriter::new();
+        for b in self.epoch.to_be_bytes() {
+            key.byte(b);
+        }
+        verrevcmp_key(&mut key, &raw[self.upstream.clone()]);
+        verrevcmp_key(&mut key, &raw[self.revision.clone()]);
+        Some(key.finish())
+    }
+}
+
+/// One step of [`verrevcmp`]'s walk: a character of a non-digit run, or the
+/// end of a run with the number that follows it (`0` when none).
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Char(u8),
+    Number(&'a [u8]),
+}
+
+impl Unit<'_> {
+    /// The end of a run followed by zero: what the end of the string
+    /// repeats forever.
+    fn is_zero_end(&self) -> bool {
+        matches!(self, Unit::Number(d) if d.iter().all(|&c| c == b'0'))
+    }
+}
+
+/// Writes the key of [`verrevcmp`]: its walk is one sequence of units,
+/// characters weighted like dpkg's `order()` (`~` lowest, then a run's end,
+/// then letters, bytes above 0x7f, other characters), each run's end
+/// followed by its number. The string's end stands for endless "run end,
+/// 0" units, so trailing ones are dropped and the key closed by `03`, which
+/// must sort against a longer key's "run end, 0" by what comes after that:
+/// such units are written `02` when the next other unit is a `~` (lower
+/// than the end) and `04` otherwise. A run end with a number above 0 is
+/// `05` and the number; characters `01` (`~`), `06`/`07`/`08` + byte.
+fn verrevcmp_key(key: &mut KeyWriter, s: &[u8]) {
+    let mut units = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        while i < s.len() && !s[i].is_ascii_digit() {
+            units.push(Unit::Char(s[i]));
+            i += 1;
+        }
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        units.push(Unit::Number(&s[start..i]));
+    }
+    while units.last().is_some_and(Unit::is_zero_end) {
+        units.pop();
+    }
+    // For each unit: whether the next unit that is not a zero end is a `~`.
+    let mut tilde_next = vec![false; units.len()];
+    let mut next_is_tilde = false;
+    for (k, unit) in units.iter().enumerate().rev() {
+        tilde_next[k] = next_is_tilde;
+        if !unit.is_zero_end() {
+            next_is_tilde = matches!(unit, Unit::Char(b'~'));
+        }
+    }
+    for (unit, tilde_next) in units.iter().zip(tilde_next) {
+        match *unit {
+            Unit::Char(b'~') => key.byte(1),
+            Unit::Char(b) => {
+                key.byte(if b.is_ascii_alphabetic() {
+                    6
+                } else if b >= 0x80 {
+                    7
+                } else {
+                    8
+                });
+                key.byte(b);
+            }
+            Unit::Number(_) if unit.is_zero_end() => key.byte(if tilde_next { 2 } else { 4 }),
+            Unit::Number(digits) => {
+                key.byte(5);
+                key.digits(digits);
+            }
+        }
+    }
+    key.byte(3);
 }
 
 /// dpkg's `order()`: the weight of one character in a non-digit run (0 = end).

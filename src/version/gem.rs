@@ -10,7 +10,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// One canonical segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +117,41 @@ impl SchemeVersion for GemVersion {
         }
         segs.extend(rest);
         Ok(GemVersion { canonical: segs })
+    }
+
+    /// The segments in order: a string `01` + text, a number above 0 `05` +
+    /// value; the end (endless zeros, trailing zeros dropped) `03`. A zero
+    /// must sort against the end by what follows it: `02` when the next
+    /// non-zero segment is a string (below 0), `04` when it is a number.
+    fn order_key(&self) -> Option<OrderKey> {
+        let zero = |s: &Seg| matches!(s, Seg::Num(d) if d.is_empty());
+        let mut segs: &[Seg] = &self.canonical;
+        while segs.last().is_some_and(zero) {
+            segs = &segs[..segs.len() - 1];
+        }
+        let mut key = KeyWriter::new();
+        for (k, seg) in segs.iter().enumerate() {
+            match seg {
+                Seg::Str(text) => {
+                    key.byte(1);
+                    key.text(text.as_bytes());
+                }
+                Seg::Num(_) if zero(seg) => {
+                    let next = segs[k..].iter().find(|s| !zero(s));
+                    key.byte(if matches!(next, Some(Seg::Str(_))) {
+                        2
+                    } else {
+                        4
+                    });
+                }
+                Seg::Num(digits) => {
+                    key.byte(5);
+                    key.digits(digits.as_bytes());
+                }
+            }
+        }
+        key.byte(3);
+        Some(key.finish())
     }
 }
 

@@ -9,7 +9,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// A Go module version.
 #[derive(Debug, Clone)]
@@ -131,6 +132,39 @@ impl SchemeVersion for GoVersion {
             incompatible,
         })
     }
+
+    /// The three numbers, then `02` for a release or `01` and the
+    /// prerelease identifiers (`01` number or `02` text), closed by `00`.
+    fn order_key(&self) -> Option<OrderKey> {
+        let mut key = KeyWriter::new();
+        for n in &self.nums {
+            key.digits(n.as_bytes());
+        }
+        prerelease_key(&mut key, &self.pre);
+        Some(key.finish())
+    }
+}
+
+/// The key of SemVer 2.0 prerelease precedence ([`cmp_prerelease`]): a
+/// release (`02`) above any prerelease (`01`); identifiers numeric (`01`,
+/// by value) below text (`02`, by bytes); a shorter list (`00`) lower.
+pub(crate) fn prerelease_key<S: AsRef<str>>(key: &mut KeyWriter, pre: &[S]) {
+    if pre.is_empty() {
+        key.byte(2);
+        return;
+    }
+    key.byte(1);
+    for id in pre {
+        let id = id.as_ref().as_bytes();
+        if id.iter().all(u8::is_ascii_digit) {
+            key.byte(1);
+            key.digits(id);
+        } else {
+            key.byte(2);
+            key.text(id);
+        }
+    }
+    key.byte(0);
 }
 
 /// Compares two digit strings without leading zeros by numeric value.

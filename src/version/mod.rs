@@ -51,6 +51,7 @@ pub mod composer;
 pub mod deb;
 pub mod gem;
 pub mod go;
+pub mod key;
 pub mod maven;
 pub mod nuget;
 pub mod pep440;
@@ -59,7 +60,8 @@ pub mod rpm;
 pub mod semver;
 
 pub use crate::model::{UnknownScheme, VersionScheme, ALL_SCHEMES};
-pub use range::{AffectedVerdict, EvalRange, RangeSpec};
+pub use key::OrderKey;
+pub use range::{AffectedVerdict, EvalRange, KeyedRange, RangeSpec, Target};
 
 /// A version string that its scheme rejects, or a scheme we cannot evaluate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +95,12 @@ pub trait SchemeVersion: Ord + Sized {
     /// versions) rather than the scheme proper, if it did. Matching does
     /// not trust fallback ordering: such a range is reported as unevaluable.
     fn fallback_reason(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// This version's order key (see [`key`]), or `None` where no byte key
+    /// captures the scheme's order for it; matching then compares parsed values.
+    fn order_key(&self) -> Option<OrderKey> {
         None
     }
 }
@@ -143,6 +151,31 @@ impl VersionScheme {
     /// range evaluator applies to every version it orders.
     pub fn check_orderable(self, version: &str) -> Result<(), VersionError> {
         self.contains(version, &[]).map(|_| ())
+    }
+
+    /// The order key of `version` (see [`key`]): `None` when the scheme
+    /// rejects it, when it is a fallback parse (never ordered in ranges), or
+    /// when the scheme has no byte key for it.
+    pub fn order_key(self, version: &str) -> Option<OrderKey> {
+        fn of<V: SchemeVersion>(version: &str) -> Option<OrderKey> {
+            let parsed = V::parse(version).ok()?;
+            match parsed.fallback_reason() {
+                Some(_) => None,
+                None => parsed.order_key(),
+            }
+        }
+        match self {
+            VersionScheme::Deb => of::<deb::DebVersion>(version),
+            VersionScheme::Apk => of::<apk::ApkVersion>(version),
+            VersionScheme::Rpm => of::<rpm::RpmVersion>(version),
+            VersionScheme::Go => of::<go::GoVersion>(version),
+            VersionScheme::Gem => of::<gem::GemVersion>(version),
+            VersionScheme::Maven => of::<maven::MavenVersion>(version),
+            VersionScheme::Nuget => of::<nuget::NugetVersion>(version),
+            VersionScheme::Composer => of::<composer::ComposerVersion>(version),
+            VersionScheme::Pep440 => of::<pep440::PypiVersion>(version),
+            VersionScheme::Semver => of::<semver::SemverVersion>(version),
+        }
     }
 
     /// Whether `version` lies inside the range made of `events` (see [`range`]).

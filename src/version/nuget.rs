@@ -10,7 +10,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// A NuGet version.
 #[derive(Debug, Clone)]
@@ -151,6 +152,40 @@ impl SchemeVersion for NugetVersion {
             }
         }
         Ok(NugetVersion { nums, labels })
+    }
+
+    /// The four numbers (sign bit flipped, big-endian), then `02` for a
+    /// release or `01` and the labels: a .NET `int` `01` + value, any other
+    /// `02` + its upper-cased text; `00` closing (more labels win).
+    fn order_key(&self) -> Option<OrderKey> {
+        let mut key = KeyWriter::new();
+        let int = |key: &mut KeyWriter, n: i32| {
+            for b in ((n as u32) ^ (1 << 31)).to_be_bytes() {
+                key.byte(b);
+            }
+        };
+        for n in self.nums {
+            int(&mut key, n);
+        }
+        if !self.is_prerelease() {
+            key.byte(2);
+            return Some(key.finish());
+        }
+        key.byte(1);
+        for label in &self.labels {
+            match dotnet_int(label) {
+                Some(n) => {
+                    key.byte(1);
+                    int(&mut key, n);
+                }
+                None => {
+                    key.byte(2);
+                    key.text(label.to_ascii_uppercase().as_bytes());
+                }
+            }
+        }
+        key.byte(0);
+        Some(key.finish())
     }
 }
 

@@ -31,7 +31,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// An arbitrary-size non-negative integer held as its decimal digits (no leading zeros).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,51 @@ impl Ord for Pep440Version {
             .then_with(|| self.release.cmp(&other.release))
             .then_with(|| self.suffix.cmp(&other.suffix))
             .then_with(|| self.local.cmp(&other.local))
+    }
+}
+
+impl Pep440Version {
+    /// The key of packaging's `_cmpkey`, field by field: epoch; release
+    /// numbers (`01` + value each, `00` closing: a shorter release is lower);
+    /// the suffix ranks (one byte each, pre-release rank shifted by 2) and
+    /// numbers; then `00` without a local version or `01` and its segments
+    /// (`01` + text below `02` + number, `00` closing). Local versions need
+    /// no parsed form: their order is a plain lexicographic one.
+    fn order_key(&self) -> OrderKey {
+        let mut key = KeyWriter::new();
+        key.digits(self.epoch.0.as_bytes());
+        for n in &self.release {
+            key.byte(1);
+            key.digits(n.0.as_bytes());
+        }
+        key.byte(0);
+        let (pre_rank, pre_n, post_rank, post_n, dev_rank, dev_n) = &self.suffix;
+        key.byte((pre_rank + 2) as u8);
+        key.digits(pre_n.0.as_bytes());
+        key.byte(*post_rank);
+        key.digits(post_n.0.as_bytes());
+        key.byte(*dev_rank);
+        key.digits(dev_n.0.as_bytes());
+        match &self.local {
+            None => key.byte(0),
+            Some(segments) => {
+                key.byte(1);
+                for segment in segments {
+                    match segment {
+                        LocalSeg::Str(text) => {
+                            key.byte(1);
+                            key.text(text.as_bytes());
+                        }
+                        LocalSeg::Num(n) => {
+                            key.byte(2);
+                            key.digits(n.0.as_bytes());
+                        }
+                    }
+                }
+                key.byte(0);
+            }
+        }
+        key.finish()
     }
 }
 
@@ -467,6 +513,15 @@ impl SchemeVersion for PypiVersion {
                 Some("not a PEP 440 version (only the legacy fallback orders it)")
             }
             PypiVersion::Pep440(_) => None,
+        }
+    }
+
+    /// A PEP 440 version's key ([`Pep440Version`]); legacy versions are
+    /// never ordered in ranges, so they have none.
+    fn order_key(&self) -> Option<OrderKey> {
+        match self {
+            PypiVersion::Legacy(_) => None,
+            PypiVersion::Pep440(v) => Some(v.order_key()),
         }
     }
 }

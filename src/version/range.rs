@@ -6,6 +6,11 @@
 //! a `limit` caps the range (`"*"` means no cap). Events may arrive unsorted;
 //! ties sort `introduced` first so `introduced: X, fixed: X` affects nothing.
 //!
+//! Indexed ranges carry their events' order keys ([`KeyedRange`], see
+//! [`super::key`]) and a query's version is parsed once per scheme
+//! ([`Target`]), so evaluating such a range is byte comparisons; a range
+//! or version without keys is evaluated by parsing, with the same answer.
+//!
 //! A range that cannot be evaluated (no comparator for its ecosystem, or an
 //! event version the scheme rejects) yields [`AffectedVerdict::Unknown`]: the
 //! caller reports it as *possibly affected* and says so, never silently drops
@@ -13,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SchemeVersion, VersionError, VersionScheme};
+use super::{OrderKey, SchemeVersion, VersionError, VersionScheme};
 use crate::model::{Event, FixStatus};
 
 /// One OSV range reduced to what matching needs.
@@ -24,6 +29,105 @@ pub struct EvalRange {
     pub scheme: Option<VersionScheme>,
     /// The range's events, as published.
     pub events: Vec<Event>,
+    /// The events with their order keys, when every event version has one
+    /// (see [`KeyedRange`]). Stored beside the ranges in the package index,
+    /// not in them, like [`RangeSpec::status`].
+    #[serde(skip)]
+    pub keyed: Option<KeyedRange>,
+}
+
+impl EvalRange {
+    /// A range of `events` ordered by `scheme`, with its order keys.
+    pub fn new(scheme: Option<VersionScheme>, events: Vec<Event>) -> EvalRange {
+        let keyed = scheme.and_then(|scheme| KeyedRange::new(scheme, &events));
+        EvalRange {
+            scheme,
+            events,
+            keyed,
+        }
+    }
+}
+
+/// A range's events reduced to order keys, sorted as the evaluator walks
+/// them (version, then `introduced` < `last_affected` < `fixed`), with the
+/// `limit`s apart: what [`contains`] computes from strings, computed once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedRange {
+    /// (event kind rank, key); `None` is the `introduced: "0"` sentinel.
+    steps: Vec<(u8, Option<OrderKey>)>,
+    /// The `limit` keys (`"*"` left out: no cap).
+    limits: Vec<OrderKey>,
+}
+
+impl KeyedRange {
+    /// The keyed form of `events` under `scheme`; `None` when an event
+    /// version has no key (rejected, fallback parse, or no byte key).
+    pub fn new(scheme: VersionScheme, events: &[Event]) -> Option<KeyedRange> {
+        let mut steps = Vec::with_capacity(events.len());
+        let mut limits = Vec::new();
+        for event in events {
+            match event {
+                Event::Introduced(v) if v == "0" => steps.push((tie_rank(event), None)),
+                Event::Limit(v) if v == "*" => {}
+                Event::Limit(v) => limits.push(scheme.order_key(v)?),
+                _ => steps.push((tie_rank(event), Some(scheme.order_key(event.version())?))),
+            }
+        }
+        steps.sort_by(|(ra, a), (rb, b)| a.cmp(b).then(ra.cmp(rb)));
+        Some(KeyedRange { steps, limits })
+    }
+
+    /// Whether the version whose key is `target` lies inside the range:
+    /// [`contains`] on keys.
+    pub fn contains(&self, target: &OrderKey) -> bool {
+        let mut affected = false;
+        for (rank, at) in &self.steps {
+            match (rank, at) {
+                (0, None) => affected = true,
+                (0, Some(at)) if target >= at => affected = true,
+                (1, Some(at)) if target > at => affected = false,
+                (2, Some(at)) if target >= at => affected = false,
+                _ => {}
+            }
+        }
+        affected && !self.limits.iter().any(|limit| target >= limit)
+    }
+}
+
+/// How many schemes there are (the size of [`Target`]'s cache).
+const SCHEMES: usize = super::ALL_SCHEMES.len();
+
+/// A version being matched, parsed at most once per scheme however many
+/// ranges it is checked against (one query's version).
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    text: &'a str,
+    /// Per scheme (by position in the enum): not computed yet, or its key.
+    keys: [Option<Option<OrderKey>>; SCHEMES],
+}
+
+impl<'a> Target<'a> {
+    /// The version `text`, not parsed yet.
+    pub fn new(text: &'a str) -> Self {
+        Target {
+            text,
+            keys: Default::default(),
+        }
+    }
+
+    /// The version as given.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Its order key under `scheme`, computed on first use.
+    fn key(&mut self, scheme: VersionScheme) -> Option<&OrderKey> {
+        let text = self.text;
+        self.keys
+            .get_mut(scheme as usize)?
+            .get_or_insert_with(|| scheme.order_key(text))
+            .as_ref()
+    }
 }
 
 /// What matching needs of one `affected` entry: its version ranges, its
@@ -58,13 +162,23 @@ pub enum AffectedVerdict {
 impl RangeSpec {
     /// Decides whether `version` is affected.
     pub fn evaluate(&self, version: &str) -> AffectedVerdict {
+        self.evaluate_target(&mut Target::new(version))
+    }
+
+    /// Decides whether `target` is affected, comparing order keys where the
+    /// range and the version have them and parsing otherwise.
+    pub fn evaluate_target(&self, target: &mut Target<'_>) -> AffectedVerdict {
+        let version = target.text();
         if self.versions.iter().any(|v| v == version) {
             return AffectedVerdict::Affected;
         }
         let mut unknown: Option<String> = None;
         for range in &self.ranges {
             let result = match range.scheme {
-                Some(scheme) => scheme.contains(version, &range.events),
+                Some(scheme) => match (&range.keyed, target.key(scheme)) {
+                    (Some(keyed), Some(key)) => Ok(keyed.contains(key)),
+                    _ => scheme.contains(version, &range.events),
+                },
                 None => Err(VersionError::new(
                     "none",
                     version,
@@ -141,7 +255,7 @@ mod tests {
 
     fn spec(scheme: Option<VersionScheme>, events: Vec<Event>) -> RangeSpec {
         RangeSpec {
-            ranges: vec![EvalRange { scheme, events }],
+            ranges: vec![EvalRange::new(scheme, events)],
             versions: vec![],
             status: None,
         }
@@ -230,10 +344,7 @@ mod tests {
     #[test]
     fn unknown_scheme_is_reported_not_dropped() {
         let s = RangeSpec {
-            ranges: vec![EvalRange {
-                scheme: None,
-                events: vec![intro("0"), fixed("5")],
-            }],
+            ranges: vec![EvalRange::new(None, vec![intro("0"), fixed("5")])],
             versions: vec!["1".into()],
             status: None,
         };

@@ -11,7 +11,8 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// An rpm `[epoch:]version[-release]`, kept as the original bytes plus offsets.
 #[derive(Debug, Clone)]
@@ -72,6 +73,64 @@ impl SchemeVersion for RpmVersion {
             release,
         })
     }
+
+    /// Epoch and version as [`rpmvercmp_key`]s, then `00` without a
+    /// release or `01` and the release's key.
+    fn order_key(&self) -> Option<OrderKey> {
+        let mut key = KeyWriter::new();
+        let epoch = match &self.epoch {
+            Some(r) if !r.is_empty() => self.part(r),
+            _ => b"0".as_slice(),
+        };
+        rpmvercmp_key(&mut key, epoch);
+        rpmvercmp_key(&mut key, self.part(&self.version));
+        match &self.release {
+            Some(r) => {
+                key.byte(1);
+                rpmvercmp_key(&mut key, self.part(r));
+            }
+            None => key.byte(0),
+        }
+        Some(key.finish())
+    }
+}
+
+/// Writes the key of [`rpmvercmp`]: separators dropped, each token in
+/// order `~` (`01`) < the end (`02`) < `^` (`03`) < a letter segment (`04`
+/// and its text) < a digit segment (`05` and its value).
+fn rpmvercmp_key(key: &mut KeyWriter, s: &[u8]) {
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'~' || c == b'^' {
+            key.byte(if c == b'~' { 1 } else { 3 });
+            i += 1;
+        } else if c.is_ascii_alphanumeric() {
+            let digits = c.is_ascii_digit();
+            let len = s[i..]
+                .iter()
+                .take_while(|b| {
+                    if digits {
+                        b.is_ascii_digit()
+                    } else {
+                        b.is_ascii_alphabetic()
+                    }
+                })
+                .count();
+            let segment = &s[i..i + len];
+            if digits {
+                key.byte(5);
+                key.digits(segment);
+            } else {
+                key.byte(4);
+                key.text(segment);
+            }
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    key.byte(2);
 }
 
 impl Ord for RpmVersion {

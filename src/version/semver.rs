@@ -13,7 +13,8 @@
 
 use std::cmp::Ordering;
 
-use super::{SchemeVersion, VersionError};
+use super::key::KeyWriter;
+use super::{OrderKey, SchemeVersion, VersionError};
 
 /// 2^53 - 1, JavaScript's `Number.MAX_SAFE_INTEGER`.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -195,6 +196,39 @@ impl SchemeVersion for SemverVersion {
             }
         }
         Err(err(input, "invalid prerelease or build metadata"))
+    }
+
+    /// The three numbers, then `02` for a release or `01` and the
+    /// prerelease identifiers (`01` number or `02` text), closed by `00`.
+    /// `None` with a numeric identifier above 2^53-1: node-semver compares
+    /// those as rounded floats and stops at the first pair it calls equal,
+    /// an order no key can reproduce.
+    fn order_key(&self) -> Option<OrderKey> {
+        let mut key = KeyWriter::new();
+        for n in self.main {
+            key.u64(n);
+        }
+        if self.pre.is_empty() {
+            key.byte(2);
+            return Some(key.finish());
+        }
+        key.byte(1);
+        for id in self.pre.split('.').map(pre_id) {
+            match id {
+                // Below 2^53: an exact integer.
+                PreId::Num(n) => {
+                    key.byte(1);
+                    key.u64(n as u64);
+                }
+                PreId::Str { numeric: true, .. } => return None,
+                PreId::Str { text, .. } => {
+                    key.byte(2);
+                    key.text(text.as_bytes());
+                }
+            }
+        }
+        key.byte(0);
+        Some(key.finish())
     }
 }
 

@@ -1272,32 +1272,33 @@ fn deb_agrees_with_libdpkg() {
 /// Alpine has no packaged oracle: apk-tools 2.14's own test vectors are the
 /// reference and must all pass; other files are checked with their documented
 /// differences (rows counted in both directions).
+/// apk-tools 2 vector files: (file, expected disagreements, reason).
+const APK_VECTORS: &[(&str, usize, &str)] = &[
+    ("apk-tools-2.14-version.tsv", 0, "apk-tools 2.14's own test data"),
+    ("univers-apk-2.12.9-version.tsv", 0, "apk-tools 2.12.9's test data"),
+    ("univers-apk.tsv", 0, "univers' apk ordering list"),
+    (
+        "osv-scalibr-alpine-versions.tsv",
+        16,
+        "osv-scalibr's own reading of strings apk 2.14 calls invalid: '1-r-0', '0.r1', uppercase letters; apk 2.14 sorts a side stopped at an unreadable token above",
+    ),
+    ("osv-scalibr-alpine-versions-generated.tsv", 0, "generated pairs"),
+    (
+        "apk-tools-master-version.tsv",
+        10,
+        "apk-tools 3 only: leading zeros compared as strings ('8.2.0' < '8.2.001'), '~hash' commit tokens",
+    ),
+    (
+        "apk-tools-master-version-validity.tsv",
+        9,
+        "apk-tools 3 validity rules: '~hash' accepted; digits after a letter, empty '-r' and '_', a repeated '-r', a missing first number rejected",
+    ),
+];
+
 #[test]
 fn apk_agrees_with_apk_tools_2_vectors() {
-    // (file, expected disagreements, reason)
-    const FILES: &[(&str, usize, &str)] = &[
-        ("apk-tools-2.14-version.tsv", 0, "apk-tools 2.14's own test data"),
-        ("univers-apk-2.12.9-version.tsv", 0, "apk-tools 2.12.9's test data"),
-        ("univers-apk.tsv", 0, "univers' apk ordering list"),
-        (
-            "osv-scalibr-alpine-versions.tsv",
-            16,
-            "osv-scalibr's own reading of strings apk 2.14 calls invalid: '1-r-0', '0.r1', uppercase letters; apk 2.14 sorts a side stopped at an unreadable token above",
-        ),
-        ("osv-scalibr-alpine-versions-generated.tsv", 0, "generated pairs"),
-        (
-            "apk-tools-master-version.tsv",
-            10,
-            "apk-tools 3 only: leading zeros compared as strings ('8.2.0' < '8.2.001'), '~hash' commit tokens",
-        ),
-        (
-            "apk-tools-master-version-validity.tsv",
-            9,
-            "apk-tools 3 validity rules: '~hash' accepted; digits after a letter, empty '-r' and '_', a repeated '-r', a missing first number rejected",
-        ),
-    ];
     let mut problems = Vec::new();
-    for (file, known, reason) in FILES {
+    for (file, known, reason) in APK_VECTORS {
         let Some(path) = common::shared(&format!("vectors/{file}")) else {
             continue;
         };
@@ -1472,4 +1473,96 @@ fn vercmp_command_answers_per_line() {
     );
     let (ok, _) = run(&["vercmp", "--ecosystem", "NoSuchEcosystem"], "1\t2\n");
     assert!(!ok, "an ecosystem without comparator is an error");
+}
+
+/// Order keys (`version::key`) order exactly like the comparators, per
+/// scheme: on every pair of every vector file above (both directions), the
+/// edge cases and the generated pairs (no oracle needed: the comparators
+/// are the reference, proven against the tools by the tests above). Pairs
+/// where a side has no key are counted, not compared: matching parses them.
+#[test]
+fn order_keys_agree_with_comparators() {
+    use advisord::version::ALL_SCHEMES;
+    // The schemes whose keys must cover the vectors (see `version::key`).
+    const KEYED: &[VersionScheme] = &[
+        VersionScheme::Apk,
+        VersionScheme::Nuget,
+        VersionScheme::Gem,
+        VersionScheme::Pep440,
+        VersionScheme::Deb,
+        VersionScheme::Rpm,
+        VersionScheme::Go,
+        VersionScheme::Semver,
+    ];
+    let mut problems = Vec::new();
+    for &scheme in ALL_SCHEMES {
+        let (files, edges, tokens): (Vec<&str>, &[&str], &[&str]) = match scheme {
+            VersionScheme::Pep440 => (PYPI_VECTORS.to_vec(), PYPI_EDGES, PYPI_TOKENS),
+            VersionScheme::Apk => (APK_VECTORS.iter().map(|f| f.0).collect(), &[], &[]),
+            _ => {
+                let case = case(scheme);
+                (case.vectors.to_vec(), case.edges, case.tokens)
+            }
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for file in files {
+            let Some(path) = common::shared(&format!("vectors/{file}")) else {
+                continue;
+            };
+            pairs.extend(load_vectors(&path).into_iter().map(|r| (r.a, r.b)));
+        }
+        for a in edges {
+            pairs.extend(edges.iter().map(|b| (a.to_string(), b.to_string())));
+        }
+        let mut corpus: Vec<String> = pairs.iter().map(|(a, _)| a.clone()).collect();
+        corpus.sort();
+        corpus.dedup();
+        let vector_pairs = pairs.len();
+        pairs.extend(generate(
+            &corpus,
+            tokens,
+            pair_count(),
+            seed() ^ scheme as u64,
+        ));
+        let (mut keyed, mut unkeyed, mut ordered) = (0usize, 0usize, 0usize);
+        let mut bad = Vec::new();
+        for (a, b) in &pairs {
+            let Ok(want) = scheme.compare(a, b) else {
+                continue;
+            };
+            ordered += 1;
+            match (scheme.order_key(a), scheme.order_key(b)) {
+                (Some(ka), Some(kb)) => {
+                    keyed += 1;
+                    if ka.cmp(&kb) != want {
+                        bad.push(format!(
+                            "{a:?} vs {b:?}: comparator {want:?}, keys {:?}",
+                            ka.cmp(&kb)
+                        ));
+                    }
+                }
+                _ => unkeyed += 1,
+            }
+        }
+        eprintln!(
+            "{scheme}: {} pairs ({vector_pairs} from vectors and edges), {ordered} ordered by the comparator, {keyed} keyed, {unkeyed} without key, {} disagree",
+            pairs.len(),
+            bad.len()
+        );
+        for line in bad.iter().take(20) {
+            eprintln!("   {line}");
+        }
+        if !bad.is_empty() {
+            problems.push(format!(
+                "{scheme}: {} pairs where key order differs from the comparator",
+                bad.len()
+            ));
+        }
+        if KEYED.contains(&scheme) && vector_pairs > 0 && keyed * 10 < ordered * 9 {
+            problems.push(format!(
+                "{scheme}: only {keyed} of {ordered} ordered pairs have keys"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
