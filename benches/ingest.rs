@@ -3,17 +3,155 @@
 //!
 //! - baseline: `serde_json::Value` (JSON) / `serde_norway` to `Value` (YAML);
 //! - parse: advisord's OSV parser into the typed model, with provenance;
-//! - ingest: parse + one redb write batch into a fresh database.
+//! - ingest: parse + one redb write batch into a fresh database;
+//! - the size of that database file against the input JSON;
+//! - peak RSS of a whole `ingest` of an OSV `all.zip` built from the
+//!   AlmaLinux records at x1 and x5, the replicas with renamed ids (each
+//!   copy is distinct records, as a large ecosystem's dump is), each in a
+//!   fresh child process (`VmHWM` of /proc/self/status).
 //!
 //! Run: `cargo bench --bench ingest`.
 
-use advisord::formats::{osv, SourceContext};
+use std::io::Write;
+use std::path::Path;
+
+use advisord::formats::{osv, Format, SourceContext};
 use advisord::model::Timestamp;
+use advisord::pipeline::ingest::{self, Input};
 use advisord::store::Store;
 
 mod common;
 
+/// The AlmaLinux archive the all.zip replicas are built from.
+const ALMA: &str = "data/osv/bulk/almalinux-osv-advisories.tar.gz";
+
+/// The redb page caches the RSS children run with: the command line's
+/// default (1 GiB) and a small one, so the store's cache is told apart from
+/// what the ingest itself holds.
+const RSS_CACHES_MIB: &[usize] = &[1024, 64];
+
+/// Peak resident set size of this process in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Child mode: one whole ingest of the zip at `path` into a fresh database
+/// with a page cache of `cache_mib`, as `advisord ingest --format osv` runs
+/// it; prints the peak RSS before and after (KiB) and the records created.
+fn rss_child(path: &Path, cache_mib: usize) {
+    let base = vm_hwm_kib();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        Store::open_with_cache(&dir.path().join("rss.redb"), cache_mib << 20).expect("store");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let report = runtime
+        .block_on(ingest::ingest(
+            &store,
+            Format::Osv,
+            "bench",
+            &[Input::Path(path.to_path_buf())],
+        ))
+        .expect("ingest");
+    println!("{base} {} {}", vm_hwm_kib(), report.outcome.created);
+}
+
+/// Writes an OSV `all.zip` of `copies` replicas of `records` (member name,
+/// JSON), copy k's ids suffixed `-xk`; returns the JSON bytes written.
+fn write_replica_zip(records: &[(String, Vec<u8>)], copies: usize, out: &Path) -> u64 {
+    let file = std::fs::File::create(out).expect("create zip");
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut total = 0u64;
+    for k in 0..copies {
+        for (_, data) in records {
+            let mut value: serde_json::Value = serde_json::from_slice(data).expect("json");
+            let id = format!("{}-x{k}", value["id"].as_str().expect("id"));
+            value["id"] = serde_json::Value::String(id.clone());
+            let bytes = serde_json::to_vec(&value).expect("json");
+            total += bytes.len() as u64;
+            zip.start_file(format!("{id}.json"), options)
+                .expect("zip member");
+            zip.write_all(&bytes).expect("zip write");
+        }
+    }
+    zip.finish().expect("zip finish");
+    total
+}
+
+/// Peak-RSS growth of a whole all.zip ingest from x1 to x5 distinct-id
+/// AlmaLinux replicas, against the growth of the input JSON.
+fn rss_growth() {
+    let Some(alma) = common::shared(ALMA) else {
+        eprintln!("skipping RSS: {ALMA} not found");
+        return;
+    };
+    let records: Vec<_> = common::members(&alma)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".json"))
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::env::current_exe().expect("exe");
+    let scales = [1usize, 5];
+    let inputs: Vec<_> = scales
+        .iter()
+        .map(|&k| {
+            let path = dir.path().join(format!("alma-x{k}.zip"));
+            let json = write_replica_zip(&records, k, &path);
+            (k, path, json)
+        })
+        .collect();
+    for &cache in RSS_CACHES_MIB {
+        let mut peaks = Vec::new();
+        for (k, path, json) in &inputs {
+            let out = std::process::Command::new(&exe)
+                .env("INGEST_BENCH_RSS_ZIP", path)
+                .env("INGEST_BENCH_RSS_CACHE_MIB", cache.to_string())
+                .output()
+                .expect("child");
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let fields: Vec<u64> = text
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            let (peak, created) = (
+                fields.get(1).copied().unwrap_or(0),
+                fields.get(2).copied().unwrap_or(0),
+            );
+            println!(
+                "all.zip x{k}: {:.1} MB JSON, {created} created, peak RSS {:.1} MB (redb cache {cache} MiB)",
+                *json as f64 / 1e6,
+                peak as f64 / 1024.0
+            );
+            peaks.push((*json, peak));
+        }
+        if let (Some(first), Some(last)) = (peaks.first(), peaks.last()) {
+            let growth = (last.1.saturating_sub(first.1) * 1024) as f64;
+            println!(
+                "ratio: all.zip RSS growth / input growth x1 -> x5 = {:.3} (redb cache {cache} MiB)",
+                growth / (last.0 - first.0) as f64
+            );
+        }
+    }
+}
+
 fn main() {
+    if let Some(path) = std::env::var_os("INGEST_BENCH_RSS_ZIP") {
+        let cache = std::env::var("INGEST_BENCH_RSS_CACHE_MIB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024);
+        rss_child(Path::new(&path), cache);
+        return;
+    }
     let mut files = Vec::new();
     for archive in common::OSV_BULK {
         match common::shared(archive) {
@@ -62,12 +200,15 @@ fn main() {
     let parsed = records.len();
     drop(records);
 
-    let (ingest, created) = common::best_of(3, || {
+    let (ingest, (created, db_bytes)) = common::best_of(3, || {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("bench.redb")).expect("open store");
+        let path = dir.path().join("bench.redb");
+        let store = Store::open(&path).expect("open store");
         let records = parse_all();
         let outcome = store.apply_batch("bench", records, |_| {}).expect("batch");
-        outcome.created
+        drop(store);
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        (outcome.created, size)
     });
 
     let rate = |d: std::time::Duration| files.len() as f64 / d.as_secs_f64();
@@ -91,4 +232,11 @@ fn main() {
         parse.as_secs_f64() / baseline.as_secs_f64(),
         ingest.as_secs_f64() / baseline.as_secs_f64()
     );
+    println!(
+        "ratio: database file / input JSON = {:.2}x ({:.1} MB for {:.1} MiB in)",
+        db_bytes as f64 / bytes as f64,
+        db_bytes as f64 / 1e6,
+        bytes as f64 / 1048576.0
+    );
+    rss_growth();
 }

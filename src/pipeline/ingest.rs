@@ -1,5 +1,9 @@
 //! One ingest batch: read sources, parse them with a format, write the
 //! records to the store in one transaction, and report what happened.
+//!
+//! Records go to a [`RecordSink`] file by file as they are parsed: `ingest`
+//! streams them into the open store batch (memory holds one file's records,
+//! not the batch); the `collect_*` functions gather them in a `Vec`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +13,35 @@ use serde::Serialize;
 use crate::feeds::{self, FeedError, SourceFile};
 use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, SourceContext};
 use crate::model::{Advisory, Timestamp};
-use crate::store::{BatchOutcome, Store, StoreError};
+use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
+
+/// Where parsed records go, one at a time: a `Vec`, or the open store batch
+/// ([`BatchWriter::push`]); a sink that fails stops the read.
+pub type RecordSink<'a> = dyn FnMut(Advisory) -> Result<(), StoreError> + 'a;
+
+/// Why reading into a [`RecordSink`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// A source could not be read.
+    #[error(transparent)]
+    Source(#[from] FeedError),
+    /// The sink (the store) failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StreamError {
+    /// The error of a read into a `Vec`, whose sink cannot fail.
+    fn into_feed_error(self) -> FeedError {
+        match self {
+            StreamError::Source(e) => e,
+            StreamError::Store(e) => FeedError::Io {
+                path: "records".into(),
+                source: std::io::Error::other(e),
+            },
+        }
+    }
+}
 
 /// Where an ingest reads from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,11 +142,14 @@ pub async fn collect(
                 Box::new(move || collect_path(read, &feed_name, &path, fetched))
             }
             Input::Url(url) => {
-                let bytes = feeds::http::get(url, &feeds::http::FetchOptions::default())
-                    .await
-                    .map_err(|e| source_err(FeedError::Http(e)))?;
+                let download = download(url).await.map_err(source_err)?;
                 let location = url.clone();
-                Box::new(move || collect_bytes(&read, &feed_name, &location, bytes, &fetched))
+                Box::new(move || {
+                    let path = download.path.clone();
+                    let result = collect_download(read, &feed_name, &location, &path, fetched);
+                    drop(download);
+                    result
+                })
             }
         };
         let (mut part, part_report) = tokio::task::spawn_blocking(read_input)
@@ -137,7 +172,7 @@ pub async fn collect(
 type PartResult = Result<(Vec<Advisory>, IngestReport), FeedError>;
 
 /// Keeps the first fatal error of a file visitor (which cannot return one).
-fn keep_first_error(slot: &mut Option<FeedError>, result: Result<(), FeedError>) {
+fn keep_first_error(slot: &mut Option<StreamError>, result: Result<(), StreamError>) {
     if let (None, Err(e)) = (&slot, result) {
         *slot = Some(e);
     }
@@ -152,36 +187,43 @@ pub fn collect_path(
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
     let read = read.into();
-    if read.format.streams_from_disk() && path.is_file() && !feeds::is_archive(path)? {
-        return collect_streamed(&read, feed, &path.display().to_string(), path, fetched);
-    }
     let mut records = Vec::new();
+    let report = stream_path(&read, feed, path, fetched, &mut |r| {
+        records.push(r);
+        Ok(())
+    })
+    .map_err(StreamError::into_feed_error)?;
+    Ok((formats::merge_batch(read.format, records), report))
+}
+
+/// [`collect_path`] handing each file's records to `sink` as soon as the
+/// file is parsed (records of one batch are not joined: see [`sink_for`]).
+pub fn stream_path(
+    read: &ReadOptions,
+    feed: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+    sink: &mut RecordSink<'_>,
+) -> Result<IngestReport, StreamError> {
+    if read.format.streams_from_disk() && path.is_file() && !feeds::is_archive(path)? {
+        let source = path.display().to_string();
+        return stream_streamed(read, feed, &source, path, fetched, sink);
+    }
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
     };
     let in_tree = path.is_dir();
     let mut fatal = None;
-    feeds::for_each_file_with(path, limits(&read), &mut |file| {
+    feeds::for_each_file_with(path, limits(read), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
         }
-        let result = parse_file(
-            &read,
-            feed,
-            &fetched,
-            &file,
-            in_tree,
-            &mut records,
-            &mut report,
-        );
+        let result = parse_file(read, feed, &fetched, &file, in_tree, sink, &mut report);
         keep_first_error(&mut fatal, result);
     })?;
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    Ok((formats::merge_batch(read.format, records), report))
+    fatal.map_or(Ok(report), Err)
 }
 
 /// Reads and parses one downloaded file saved at `path` (blocking) with
@@ -195,29 +237,34 @@ pub fn collect_download(
     fetched: Timestamp,
 ) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
     let read = read.into();
+    let mut records = Vec::new();
+    let report = stream_download(&read, feed, location, path, fetched, &mut |r| {
+        records.push(r);
+        Ok(())
+    })
+    .map_err(StreamError::into_feed_error)?;
+    Ok((records, report))
+}
+
+/// [`collect_download`] handing each file's records to `sink` as soon as
+/// the file is parsed.
+pub fn stream_download(
+    read: &ReadOptions,
+    feed: &str,
+    location: &str,
+    path: &std::path::Path,
+    fetched: Timestamp,
+    sink: &mut RecordSink<'_>,
+) -> Result<IngestReport, StreamError> {
     // A download the format streams is read from its saved copy like a
     // local file; archives are unpacked.
     if read.format.streams_from_disk() && !feeds::is_archive(path)? {
-        return collect_streamed(&read, feed, location, path, fetched);
+        return stream_streamed(read, feed, location, path, fetched, sink);
     }
     let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    collect_bytes(&read, feed, location, bytes, &fetched)
-}
-
-/// Unpacks and parses fetched bytes whose records and errors name
-/// `location` (blocking). A file past the decompression cap fails the
-/// whole call; nothing after it is parsed.
-fn collect_bytes(
-    read: &ReadOptions,
-    feed: &str,
-    location: &str,
-    bytes: Vec<u8>,
-    fetched: &Timestamp,
-) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
-    let mut records = Vec::new();
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
@@ -228,29 +275,161 @@ fn collect_bytes(
         if fatal.is_some() {
             return;
         }
-        let result = parse_file(read, feed, fetched, &file, false, &mut records, &mut report);
+        let result = parse_file(read, feed, &fetched, &file, false, sink, &mut report);
         keep_first_error(&mut fatal, result);
     })?;
-    fatal.map_or(Ok((records, report)), Err)
+    fatal.map_or(Ok(report), Err)
+}
+
+/// Whether a format joins records of one id across the files of a batch
+/// ([`formats::merge_batch`]: the Alpine secdb, one file per release), so
+/// its records must all be read before any is stored.
+fn joins_across_files(format: formats::Format) -> bool {
+    matches!(format, formats::Format::AlpineSecdb)
+}
+
+/// Runs `read` (which reads every input of a batch into the sink it is
+/// given) with records going into `writer` as they are parsed; a format
+/// that joins records across files ([`joins_across_files`]) is gathered,
+/// joined, then written.
+pub fn sink_for<T, E: From<StoreError>>(
+    format: formats::Format,
+    writer: &mut BatchWriter<'_>,
+    read: impl FnOnce(&mut RecordSink<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    if !joins_across_files(format) {
+        return read(&mut |record| writer.push(record));
+    }
+    let mut records = Vec::new();
+    let value = read(&mut |record| {
+        records.push(record);
+        Ok(())
+    })?;
+    for record in formats::merge_batch(format, records) {
+        writer.push(record)?;
+    }
+    Ok(value)
+}
+
+/// A downloaded input saved to a temporary file, removed when dropped.
+struct Download {
+    path: PathBuf,
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove a download");
+            }
+        }
+    }
+}
+
+/// Downloads `url` to a new temporary file, streaming (as `sync` does): the
+/// body is never held in memory.
+async fn download(url: &str) -> Result<Download, FeedError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(
+        "advisord-ingest-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let download = Download {
+        path: std::env::temp_dir().join(name),
+    };
+    let fetcher =
+        feeds::http::Fetcher::new(feeds::http::FetchOptions::default()).map_err(FeedError::Http)?;
+    fetcher
+        .fetch_to_file(
+            url,
+            &download.path,
+            &feeds::http::Validators::default(),
+            false,
+            None,
+        )
+        .await
+        .map_err(FeedError::Http)?;
+    Ok(download)
+}
+
+/// Why a streamed ingest batch was abandoned (nothing is written).
+enum Abandoned {
+    /// A source or the store failed.
+    Stream(StreamError),
+    /// Every record was rejected.
+    AllRejected(Box<IngestReport>),
+}
+
+impl From<StoreError> for Abandoned {
+    fn from(e: StoreError) -> Self {
+        Abandoned::Stream(StreamError::Store(e))
+    }
+}
+
+impl From<StreamError> for Abandoned {
+    fn from(e: StreamError) -> Self {
+        Abandoned::Stream(e)
+    }
 }
 
 /// Reads, parses and stores `inputs` as one batch of feed `feed`, read with
-/// `read` (a [`formats::Format`] or [`ReadOptions`]).
+/// `read` (a [`formats::Format`] or [`ReadOptions`]). URLs are downloaded
+/// to temporary files first; then records are written into one store
+/// transaction as each file is parsed, committed when every input was read.
 pub async fn ingest(
     store: &Store,
     read: impl Into<ReadOptions>,
     feed: &str,
     inputs: &[Input],
 ) -> Result<IngestReport, IngestError> {
-    let (records, mut report) = collect(read, feed, inputs).await?;
-    if records.is_empty() && !report.errors.is_empty() {
-        return Err(IngestError::AllRejected(Box::new(report)));
+    let read = read.into();
+    let source_err = |source| IngestError::Source {
+        feed: feed.to_string(),
+        source,
+    };
+    // Downloads first, so the write transaction is not held across the network.
+    let mut sources = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        sources.push(match input {
+            Input::Path(path) => (path.display().to_string(), path.clone(), None),
+            Input::Url(url) => {
+                let download = download(url).await.map_err(source_err)?;
+                (url.clone(), download.path.clone(), Some(download))
+            }
+        });
     }
     let store = store.clone();
     let feed_name = feed.to_string();
-    let errors = report.errors.len() as u64;
-    let outcome = tokio::task::spawn_blocking(move || {
-        store.apply_batch(&feed_name, records, |state| state.last_errors = errors)
+    let written = tokio::task::spawn_blocking(move || {
+        store.write_batch(&feed_name, |writer| {
+            let mut report = IngestReport {
+                feed: feed_name.clone(),
+                ..IngestReport::default()
+            };
+            sink_for(read.format, writer, |sink| {
+                for (location, path, download) in &sources {
+                    let fetched = Timestamp::now();
+                    let part = match download {
+                        None => stream_path(&read, &feed_name, path, fetched, sink)?,
+                        Some(_) => {
+                            stream_download(&read, &feed_name, location, path, fetched, sink)?
+                        }
+                    };
+                    merge_reports(&mut report, part);
+                }
+                Ok::<_, StreamError>(())
+            })?;
+            if writer.pushed() == 0 && !report.errors.is_empty() {
+                return Err(Abandoned::AllRejected(Box::new(report)));
+            }
+            writer.state_mut().last_errors = report.errors.len() as u64;
+            Ok(report)
+        })
     })
     .await
     .map_err(|e| IngestError::Source {
@@ -259,13 +438,19 @@ pub async fn ingest(
             path: "store writer".into(),
             source: std::io::Error::other(e),
         },
-    })?
-    .map_err(|source| IngestError::Store {
-        feed: feed.to_string(),
-        source,
     })?;
-    report.outcome = outcome;
-    Ok(report)
+    match written {
+        Ok((mut report, outcome)) => {
+            report.outcome = outcome;
+            Ok(report)
+        }
+        Err(Abandoned::AllRejected(report)) => Err(IngestError::AllRejected(report)),
+        Err(Abandoned::Stream(StreamError::Source(source))) => Err(source_err(source)),
+        Err(Abandoned::Stream(StreamError::Store(source))) => Err(IngestError::Store {
+            feed: feed.to_string(),
+            source,
+        }),
+    }
 }
 
 fn input_label(input: &Input) -> String {
@@ -318,13 +503,14 @@ fn take_item(item: formats::ParseItem, report: &mut IngestReport) -> Option<Advi
 /// [`formats::read_path`]); the digest takes one more read of the file
 /// before the parse (records are stamped with it). Records and errors name
 /// `source` (the path, or the URL a download came from).
-fn collect_streamed(
+fn stream_streamed(
     read: &ReadOptions,
     feed: &str,
     source: &str,
     path: &std::path::Path,
     fetched: Timestamp,
-) -> Result<(Vec<Advisory>, IngestReport), FeedError> {
+    sink: &mut RecordSink<'_>,
+) -> Result<IngestReport, StreamError> {
     let mut records = Vec::new();
     let mut report = IngestReport {
         feed: feed.to_string(),
@@ -348,7 +534,10 @@ fn collect_streamed(
         take_item(item, &mut report)
     });
     settle(outcome, &mut report)?;
-    Ok((records, report))
+    for record in records {
+        sink(record)?;
+    }
+    Ok(report)
 }
 
 /// Adds what reading one file gave besides records to `report`; a read
@@ -392,9 +581,9 @@ fn parse_file(
     fetched: &Timestamp,
     file: &SourceFile,
     in_tree: bool,
-    records: &mut Vec<Advisory>,
+    sink: &mut RecordSink<'_>,
     report: &mut IngestReport,
-) -> Result<(), FeedError> {
+) -> Result<(), StreamError> {
     let is_member = in_tree || file.location.contains('!');
     if is_member && !read.format.reads_member(&file.name) {
         report.skipped_files += 1;
@@ -402,8 +591,18 @@ fn parse_file(
     }
     report.files += 1;
     let ctx = file.context(feed, fetched.clone());
-    let outcome = formats::read_bytes(read, &ctx, &file.name, &file.bytes, records, &mut |item| {
-        take_item(item, report)
-    });
-    settle(outcome, report)
+    let mut records = Vec::new();
+    let outcome = formats::read_bytes(
+        read,
+        &ctx,
+        &file.name,
+        &file.bytes,
+        &mut records,
+        &mut |item| take_item(item, report),
+    );
+    settle(outcome, report)?;
+    for record in records {
+        sink(record)?;
+    }
+    Ok(())
 }

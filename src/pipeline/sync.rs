@@ -1063,127 +1063,179 @@ impl Batch<'_> {
             }
             return Ok(SyncStatus::Unchanged);
         }
-        // Parse every file of the feed (a snapshot needs all of them), on
-        // the blocking pool. A 304 file is read from the cached copy, whose
-        // digest must still be the one ingested.
+        // Parse every file of the feed (a snapshot needs all of them) on
+        // the blocking pool, each file's records written into one store
+        // batch as it is parsed; the batch commits only when every check
+        // below passes (an `Err` leaves the store as it was). A 304 file is
+        // read from the cached copy, whose digest must still be the one
+        // ingested.
         let feed = self.feed.to_string();
         let read = self.read;
         let to_parse = files.to_vec();
         let digests = state.digests.clone();
-        let (records, parsed, files) = tokio::task::spawn_blocking(move || {
-            let mut all = Vec::new();
-            let mut total = IngestReport::default();
-            let mut files = to_parse;
-            for file in &mut files {
-                let path = file.pending.clone().unwrap_or_else(|| file.path.clone());
-                if file.sha256.is_none() {
-                    let (digest, _) = http::sha256_file(&path)
-                        .map_err(|e| format!("reading cached copy {}: {e}", path.display()))?;
-                    if digests.get(&file.url) != Some(&digest) {
-                        return Err(format!(
-                            "cached copy of {} does not match the ingested digest; run sync again (it will download it)",
-                            file.url
-                        ));
-                    }
-                    file.sha256 = Some(digest);
-                }
-                let (mut records, part) =
-                    ingest::collect_download(read, &feed, &file.url, &path, file.fetched.clone())
-                        .map_err(|e| e.to_string())?;
-                all.append(&mut records);
-                total.files += part.files;
-                total.records += part.records;
-                total.errors.extend(part.errors);
-            }
-            Ok((all, total, files))
-        })
-        .await
-        .map_err(|e| format!("parser task failed: {e}"))??;
-        report.records = parsed.records;
-        report.record_errors = parsed.errors.len() as u64;
-        report.first_errors = parsed
-            .errors
-            .iter()
-            .take(10)
-            .map(|e| e.to_string())
-            .collect();
-        // A file that holds many records (OVAL, secdb, tracker, CSAF, mail)
-        // and could not be read as a whole would drop all of them from a
-        // snapshot: fail the sync and keep what is stored. (An OSV file is
-        // one record; it counts as a rejected record.)
-        if self.snapshot && self.read.format != Format::Osv {
-            if let Some(broken) = parsed.errors.iter().find(|e| e.is_whole_file()) {
-                return Err(format!(
-                    "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
-                    broken.origin, broken.reason
-                ));
-            }
-        }
-        // An empty snapshot is far more likely a broken upstream (or a
-        // format change the parser rejects wholesale) than a feed that
-        // withdrew everything: refuse to remove every record on its word.
-        if self.snapshot && records.is_empty() && state.records > 0 {
-            return Err(format!(
-                "the feed's files hold no readable record ({} rejected); refusing to remove its {} records",
-                report.record_errors, state.records
-            ));
-        }
-        // Every record rejected: a failure, not an empty feed.
-        if let (true, Some(first)) = (records.is_empty(), parsed.errors.first()) {
-            return Err(format!(
-                "every record was rejected ({}), nothing written; first: {first}",
-                parsed.errors.len()
-            ));
-        }
-        // Records a snapshot could not read keep their last good version:
-        // those a per-record error names, and those of a file that could
-        // not be read as a whole (an OSV file is one record: any error
-        // about it puts the file in doubt).
-        let one_record_files = self.read.format == Format::Osv;
-        let unreadable = crate::store::Unreadable {
-            ids: parsed
-                .errors
-                .iter()
-                .filter(|e| !e.is_whole_file())
-                .map(|e| e.record.clone())
-                .collect(),
-            sources: parsed
-                .errors
-                .iter()
-                .filter(|e| e.is_whole_file() || one_record_files)
-                .map(|e| e.origin.clone())
-                .collect(),
-        };
-        let rejections = report.first_errors.clone();
-        let rejected = parsed.errors.len() as u64;
-        let store = store.clone();
-        let feed = self.feed.to_string();
         let snapshot = self.snapshot;
-        let outcome = tokio::task::spawn_blocking(move || {
-            let now = Timestamp::now().to_string();
-            let update = |s: &mut FeedState| {
+        let known_records = state.records;
+        let store = store.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            store.write_batch(&feed, |writer| {
+                let mut parsed = IngestReport::default();
+                let mut files = to_parse;
+                ingest::sink_for(read.format, writer, |sink| {
+                    for file in &mut files {
+                        let path = file.pending.clone().unwrap_or_else(|| file.path.clone());
+                        if file.sha256.is_none() {
+                            let (digest, _) = http::sha256_file(&path).map_err(|e| {
+                                SyncAbort::new(format!("reading cached copy {}: {e}", path.display()))
+                            })?;
+                            if digests.get(&file.url) != Some(&digest) {
+                                return Err(SyncAbort::new(format!(
+                                    "cached copy of {} does not match the ingested digest; run sync again (it will download it)",
+                                    file.url
+                                )));
+                            }
+                            file.sha256 = Some(digest);
+                        }
+                        let part = ingest::stream_download(
+                            &read,
+                            &feed,
+                            &file.url,
+                            &path,
+                            file.fetched.clone(),
+                            sink,
+                        )
+                        .map_err(|e| SyncAbort::new(e.to_string()))?;
+                        parsed.files += part.files;
+                        parsed.records += part.records;
+                        parsed.errors.extend(part.errors);
+                    }
+                    Ok(())
+                })?;
+                let record_errors = parsed.errors.len() as u64;
+                // A file that holds many records (OVAL, secdb, tracker, CSAF,
+                // mail) and could not be read as a whole would drop all of
+                // them from a snapshot: fail the sync and keep what is
+                // stored. (An OSV file is one record; it counts as a
+                // rejected record.)
+                if snapshot && read.format != Format::Osv {
+                    if let Some(broken) = parsed.errors.iter().find(|e| e.is_whole_file()) {
+                        let message = format!(
+                            "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
+                            broken.origin, broken.reason
+                        );
+                        return Err(SyncAbort::after_parse(message, parsed));
+                    }
+                }
+                // An empty snapshot is far more likely a broken upstream (or
+                // a format change the parser rejects wholesale) than a feed
+                // that withdrew everything: refuse to remove every record
+                // on its word.
+                let empty = writer.pushed() == 0;
+                if snapshot && empty && known_records > 0 {
+                    let message = format!(
+                        "the feed's files hold no readable record ({record_errors} rejected); refusing to remove its {known_records} records"
+                    );
+                    return Err(SyncAbort::after_parse(message, parsed));
+                }
+                // Every record rejected: a failure, not an empty feed.
+                if let (true, Some(first)) = (empty, parsed.errors.first()) {
+                    let message = format!(
+                        "every record was rejected ({}), nothing written; first: {first}",
+                        parsed.errors.len()
+                    );
+                    return Err(SyncAbort::after_parse(message, parsed));
+                }
+                if snapshot {
+                    // Records a snapshot could not read keep their last good
+                    // version: those a per-record error names, and those of
+                    // a file that could not be read as a whole (an OSV file
+                    // is one record: any error about it puts the file in
+                    // doubt).
+                    let one_record_files = read.format == Format::Osv;
+                    let unreadable = crate::store::Unreadable {
+                        ids: parsed
+                            .errors
+                            .iter()
+                            .filter(|e| !e.is_whole_file())
+                            .map(|e| e.record.clone())
+                            .collect(),
+                        sources: parsed
+                            .errors
+                            .iter()
+                            .filter(|e| e.is_whole_file() || one_record_files)
+                            .map(|e| e.origin.clone())
+                            .collect(),
+                    };
+                    writer.remove_absent(&unreadable)?;
+                }
+                let now = Timestamp::now().to_string();
+                let s = writer.state_mut();
                 set_validators(s, &files);
                 s.digests = files
                     .iter()
                     .filter_map(|f| f.sha256.clone().map(|d| (f.url.clone(), d)))
                     .collect();
-                s.last_errors = rejected;
-                s.last_rejections = rejections;
+                s.last_errors = record_errors;
+                s.last_rejections = parsed.errors.iter().take(10).map(|e| e.to_string()).collect();
                 s.last_attempt = Some(now.clone());
-                s.last_success = Some(now.clone());
+                s.last_success = Some(now);
                 s.last_error = None;
-            };
-            if snapshot {
-                store.apply_snapshot_keeping(&feed, records, &unreadable, update)
-            } else {
-                store.apply_batch(&feed, records, update)
-            }
+                Ok(parsed)
+            })
         })
         .await
-        .map_err(|e| format!("store task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("store task failed: {e}"))?;
+        let fill = |report: &mut FeedReport, parsed: &IngestReport| {
+            report.records = parsed.records;
+            report.record_errors = parsed.errors.len() as u64;
+            report.first_errors = parsed
+                .errors
+                .iter()
+                .take(10)
+                .map(|e| e.to_string())
+                .collect();
+        };
+        let (parsed, outcome) = match written {
+            Ok(written) => written,
+            Err(abort) => {
+                if let Some(parsed) = &abort.parsed {
+                    fill(report, parsed);
+                }
+                return Err(abort.message);
+            }
+        };
+        fill(report, &parsed);
         report.outcome = outcome;
         Ok(SyncStatus::Ingested)
+    }
+}
+
+/// Why a sync's store batch was abandoned (nothing written): the message
+/// the sync fails with.
+struct SyncAbort {
+    message: String,
+    /// What was parsed, when the batch was refused after the parse.
+    parsed: Option<Box<IngestReport>>,
+}
+
+impl SyncAbort {
+    fn new(message: String) -> Self {
+        SyncAbort {
+            message,
+            parsed: None,
+        }
+    }
+
+    fn after_parse(message: String, parsed: IngestReport) -> Self {
+        SyncAbort {
+            message,
+            parsed: Some(Box::new(parsed)),
+        }
+    }
+}
+
+impl From<StoreError> for SyncAbort {
+    fn from(e: StoreError) -> Self {
+        SyncAbort::new(e.to_string())
     }
 }
 

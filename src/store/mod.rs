@@ -2,21 +2,24 @@
 //! change log, all in one file.
 //!
 //! [`Store`] is a cheap-to-clone handle (cloning shares the open database).
-//! Writes happen in [`Store::apply_batch`], one write transaction per feed
-//! batch: either the whole batch lands with its change-log entries, or
-//! nothing does and the previous state stays intact.
+//! Writes happen in [`Store::write_batch`] (records streamed in as they are
+//! read, see [`batch`]) or [`Store::apply_batch`], one write transaction per
+//! feed batch: either the whole batch lands with its change-log entries, or
+//! nothing does and the previous state stays intact. Each served record is
+//! stored once; a feed's own version of it is a digest, or a compressed copy
+//! only while several feeds share the id (see [`contribution`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::model::{Advisory, Provenance, RangeKind};
+use crate::version::{EvalRange, RangeSpec};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::model::{Advisory, Provenance, RangeKind, Timestamp};
-use crate::version::{EvalRange, RangeSpec};
-
+pub mod batch;
+mod contribution;
 mod index;
 mod key;
 mod merge;
@@ -26,6 +29,7 @@ pub mod subscriptions;
 pub mod tables;
 pub mod watches;
 
+pub use batch::BatchWriter;
 use index::IndexRow;
 pub use key::PackageKey;
 use key::{row_key, RowKey};
@@ -33,7 +37,9 @@ pub use merge::merge;
 use tables::*;
 
 /// The layout version written to `meta.schema`; bumped on incompatible changes.
-const LAYOUT_VERSION: &[u8] = b"1";
+/// 2: a feed's contribution is a digest (sole contributor) or a compressed
+/// copy (several feeds), no longer a second copy of the served JSON.
+const LAYOUT_VERSION: &[u8] = b"2";
 
 /// The redb page cache of [`Store::open`] (redb's own default, 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
@@ -56,7 +62,7 @@ pub enum StoreError {
         source: redb::DatabaseError,
     },
     /// The file was written by an incompatible advisord version.
-    #[error("database {path} has layout version {found}, this advisord expects {expected}")]
+    #[error("database {path} has layout version {found}, this advisord expects {expected}: move it aside and ingest or sync the feeds again into a new database")]
     Layout {
         /// The database file.
         path: PathBuf,
@@ -107,6 +113,14 @@ pub enum StoreError {
     BadMeta {
         /// The key.
         key: String,
+    },
+    /// A feed's stored contribution could not be packed or unpacked.
+    #[error("database {key}: {source}")]
+    Contribution {
+        /// The contribution (`contribution ID/FEED`).
+        key: String,
+        /// The cause.
+        source: std::io::Error,
     },
     /// A stored value could not be decoded or a record encoded.
     #[error("database value for {key}: {source}")]
@@ -536,8 +550,8 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a batch; `snapshot` is `Some` for a full snapshot (with what
-    /// it could not read), `None` for a plain batch.
+    /// Writes a batch given whole; `snapshot` is `Some` for a full
+    /// snapshot (with what it could not read), `None` for a plain batch.
     fn apply(
         &self,
         feed: &str,
@@ -545,120 +559,16 @@ impl Store {
         snapshot: Option<&Unreadable>,
         update_state: impl FnOnce(&mut FeedState),
     ) -> Result<BatchOutcome, StoreError> {
-        let now = Timestamp::now().to_string();
-        let mut outcome = BatchOutcome::default();
-        let txn = self.db.begin_write().map_err(db_err("begin write"))?;
-        {
-            let mut t = Tables::open(&txn)?;
-            let mut state = t.feed_state(feed)?;
-            let mut next_seq = t.last_seq()? + 1;
-            let mut seen: BTreeSet<String> = BTreeSet::new();
-            // One id given several times in one batch (OSS-Fuzz files the
-            // same record under two project directories): the last one read
-            // is kept, and the others are not written in between, so the
-            // same batch read again changes nothing.
-            let last: std::collections::HashMap<&str, usize> = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.id.as_str(), i))
-                .collect();
-            let superseded: Vec<bool> = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| last.get(r.id.as_str()) != Some(&i))
-                .collect();
-            drop(last);
-            for (mut record, superseded) in records.into_iter().zip(superseded) {
-                if superseded {
-                    outcome.unchanged += 1;
-                    continue;
-                }
-                let id = record.id.to_string();
-                for affected in &record.affected {
-                    if let Some(package) = &affected.package {
-                        if !state.ecosystems.contains(package.ecosystem.as_str()) {
-                            state.ecosystems.insert(package.ecosystem.to_string());
-                        }
-                    }
-                }
-                if snapshot.is_some() {
-                    seen.insert(id.clone());
-                }
-                let (digest, json) = contribution_bytes(&mut record)?;
-                let old = t
-                    .contributions
-                    .get((id.as_str(), feed))
-                    .map_err(db_err("read contribution"))?
-                    .map(|v| v.value().get(..32).map(<[u8]>::to_vec).unwrap_or_default());
-                if old.as_deref() == Some(digest.as_slice()) {
-                    outcome.unchanged += 1;
-                    continue;
-                }
-                if old.is_none() {
-                    state.records += 1;
-                    t.feed_records
-                        .insert((feed, id.as_str()), ())
-                        .map_err(db_err("write feed record"))?;
-                }
-                let mut value = digest.to_vec();
-                value.extend_from_slice(&json);
-                t.contributions
-                    .insert((id.as_str(), feed), value.as_slice())
-                    .map_err(db_err("write contribution"))?;
-                let change = t.rebuild_with(&id, feed, Some((record, &json)))?;
-                let Some(mut change) = change else {
-                    outcome.unchanged += 1;
-                    continue;
-                };
-                match change.kind {
-                    ChangeKind::Created => outcome.created += 1,
-                    ChangeKind::Updated => outcome.updated += 1,
-                    ChangeKind::Withdrawn => outcome.withdrawn += 1,
-                    ChangeKind::Removed => {}
-                }
-                change.seq = next_seq;
-                change.recorded = now.clone();
-                t.append_change(&change)?;
-                outcome.last_seq = Some(next_seq);
-                next_seq += 1;
+        let ((), outcome) = self.write_batch(feed, |w| {
+            for record in records {
+                w.push(record)?;
             }
             if let Some(unreadable) = snapshot {
-                let gone: Vec<String> = t
-                    .feed_ids(feed)?
-                    .into_iter()
-                    .filter(|id| !seen.contains(id))
-                    .collect();
-                for id in gone {
-                    if t.contribution_unreadable(&id, feed, unreadable)? {
-                        outcome.kept_unreadable += 1;
-                        continue;
-                    }
-                    t.contributions
-                        .remove((id.as_str(), feed))
-                        .map_err(db_err("remove contribution"))?;
-                    t.feed_records
-                        .remove((feed, id.as_str()))
-                        .map_err(db_err("remove feed record"))?;
-                    state.records = state.records.saturating_sub(1);
-                    outcome.removed += 1;
-                    if let Some(mut change) = t.rebuild_with(&id, feed, None)? {
-                        change.seq = next_seq;
-                        change.recorded = now.clone();
-                        t.append_change(&change)?;
-                        outcome.last_seq = Some(next_seq);
-                        next_seq += 1;
-                    }
-                }
+                w.remove_absent(unreadable)?;
             }
-            state.last_outcome = Some(outcome.clone());
-            state.last_ingest = Some(now.clone());
-            update_state(&mut state);
-            let bytes = serde_json::to_vec(&state).map_err(codec_err(feed))?;
-            t.feeds
-                .insert(feed, bytes.as_slice())
-                .map_err(db_err("write feed state"))?;
-        }
-        txn.commit().map_err(db_err("commit"))?;
+            update_state(w.state_mut());
+            Ok::<_, StoreError>(())
+        })?;
         Ok(outcome)
     }
 
@@ -852,43 +762,6 @@ fn lookup_in(
     Ok(out)
 }
 
-/// The content digest and the JSON of one feed's record.
-///
-/// Provenance is not content: the digest leaves out where and when the
-/// record was read (`source`, `fetched`, `digest` of each provenance entry,
-/// and a `modified` that is only the fetch time of a format without dates),
-/// so the same record read again from another path, URL, archive member or
-/// copy is "unchanged" and nothing is written: the stored record keeps the
-/// provenance of the read that last changed it.
-fn contribution_bytes(record: &mut Advisory) -> Result<([u8; 32], Vec<u8>), StoreError> {
-    let json = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()))?;
-    if record.sources().is_empty() {
-        return Ok((Sha256::digest(&json).into(), json));
-    }
-    let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
-    let modified_is_fetch_time = record
-        .sources()
-        .iter()
-        .any(|p| p.fetched == record.modified);
-    let sources = std::mem::take(&mut record.meta_mut().sources);
-    record.meta_mut().sources = sources
-        .iter()
-        .map(|p| Provenance {
-            source: String::new(),
-            fetched: epoch.clone(),
-            digest: String::new(),
-            ..p.clone()
-        })
-        .collect();
-    let modified = modified_is_fetch_time.then(|| std::mem::replace(&mut record.modified, epoch));
-    let canonical = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()));
-    record.meta_mut().sources = sources;
-    if let Some(modified) = modified {
-        record.modified = modified;
-    }
-    Ok((Sha256::digest(canonical?).into(), json))
-}
-
 /// The open tables of one write transaction.
 struct Tables<'txn> {
     records: redb::Table<'txn, &'static str, &'static [u8]>,
@@ -949,29 +822,6 @@ impl<'txn> Tables<'txn> {
         Ok(out)
     }
 
-    /// Whether `feed`'s stored contribution to `id` is one `unreadable` covers.
-    fn contribution_unreadable(
-        &self,
-        id: &str,
-        feed: &str,
-        unreadable: &Unreadable,
-    ) -> Result<bool, StoreError> {
-        if unreadable.ids.is_empty() && unreadable.sources.is_empty() {
-            return Ok(false);
-        }
-        let Some(value) = self
-            .contributions
-            .get((id, feed))
-            .map_err(db_err("read contribution"))?
-        else {
-            return Ok(false);
-        };
-        let json = value.value().get(32..).unwrap_or_default();
-        let part: Advisory =
-            serde_json::from_slice(json).map_err(codec_err(format!("contribution {id}/{feed}")))?;
-        Ok(unreadable.covers(id, part.sources()))
-    }
-
     fn last_seq(&self) -> Result<u64, StoreError> {
         Ok(self
             .changes
@@ -987,54 +837,21 @@ impl<'txn> Tables<'txn> {
         }
     }
 
-    /// Rebuilds the merged record of `id` from its contributions and updates
-    /// the record, index, alias and withdrawn tables. Returns the change
-    /// (without seq) or `None` when the merged record did not change.
-    ///
-    /// `current` is `feed`'s new contribution when the caller has it at hand
-    /// (decoded, with its JSON): it is not decoded again, and when it is the
-    /// only contribution its JSON is stored as the record without re-encoding.
-    fn rebuild_with(
+    /// Stores `merged` (the record rebuilt from `id`'s contributions, with
+    /// its JSON) as the served record and updates the index, alias and
+    /// withdrawn tables; `None`: no feed publishes `id` any more, so its
+    /// last version stays readable by id, out of the indexes. Returns the
+    /// change (without seq), or `None` when nothing changed.
+    fn put_record(
         &mut self,
         id: &str,
         feed: &str,
-        current: Option<(Advisory, &[u8])>,
+        merged: Option<(Advisory, Vec<u8>)>,
     ) -> Result<Option<ChangeEntry>, StoreError> {
-        let mut parts = Vec::new();
-        for row in self
-            .contributions
-            .range((id, "")..)
-            .map_err(db_err("scan contributions"))?
-        {
-            let (key, value) = row.map_err(db_err("scan contributions"))?;
-            let (i, f) = key.value();
-            if i != id {
-                break;
-            }
-            if current.is_some() && f == feed {
-                continue;
-            }
-            let json = value.value().get(32..).unwrap_or_default();
-            let part: Advisory =
-                serde_json::from_slice(json).map_err(codec_err(format!("contribution {i}/{f}")))?;
-            parts.push(part);
-        }
         let old: Option<Advisory> = match self.records.get(id).map_err(db_err("read record"))? {
             Some(v) => Some(serde_json::from_slice(v.value()).map_err(codec_err(id))?),
             None => None,
         };
-        let reuse = match current {
-            Some((record, json)) if parts.is_empty() => {
-                parts.push(record);
-                Some(json)
-            }
-            Some((record, _)) => {
-                parts.push(record);
-                None
-            }
-            None => None,
-        };
-        let merged = merge(parts);
         let was_removed = self
             .removed
             .get(id)
@@ -1045,7 +862,7 @@ impl<'txn> Tables<'txn> {
                 self.unindex(old)?;
             }
         }
-        let Some(merged) = merged else {
+        let Some((merged, json)) = merged else {
             // No feed publishes it any more: keep the last version readable
             // by id, out of the package and alias indexes.
             if was_removed {
@@ -1059,10 +876,6 @@ impl<'txn> Tables<'txn> {
         if was_removed {
             self.removed.remove(id).map_err(db_err("unmark removed"))?;
         }
-        let json = match reuse {
-            Some(json) => json.to_vec(),
-            None => serde_json::to_vec(&merged).map_err(codec_err(id))?,
-        };
         let kind = match &old {
             None => ChangeKind::Created,
             Some(_) if was_removed => ChangeKind::Created,

@@ -352,3 +352,238 @@ fn not_affected_statements_never_match_even_without_a_version() {
     assert_eq!(query("safe"), "");
     assert!(query("unsafe").starts_with("TEST-NA-1\t"));
 }
+
+/// Every served record (id -> stored JSON), the change log and the stats:
+/// what a reader of the database can see.
+fn visible_state(store: &Store) -> (Vec<(String, Vec<u8>)>, Vec<String>, advisord::store::Stats) {
+    let mut records = Vec::new();
+    store
+        .for_each_record(&mut |id, json| {
+            records.push((id.to_string(), json.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    let changes = store
+        .changes_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{} {} {:?} {}", c.seq, c.id, c.kind, c.feed))
+        .collect();
+    (records, changes, store.stats().unwrap())
+}
+
+fn advisory(value: &Value, feed: &str) -> advisord::model::Advisory {
+    let mut record: advisord::model::Advisory = serde_json::from_value(value.clone()).unwrap();
+    let ctx = advisord::formats::SourceContext::for_bytes(
+        feed,
+        "x.json",
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+        value.to_string().as_bytes(),
+    );
+    let id = record.id.to_string();
+    ctx.stamp(&mut record, &id);
+    record
+}
+
+#[test]
+fn a_reingest_of_the_same_data_writes_no_change() {
+    let Some(go) = shared("data/osv/bulk/golang-vulndb-data-osv.tar.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.redb");
+    let first = ingest(&db, "osv-go", &go);
+    assert!(first["outcome"]["created"].as_u64().unwrap() > 1000);
+    let store = Store::open(&db).unwrap();
+    let before = visible_state(&store);
+    drop(store);
+    let again = ingest(&db, "osv-go", &go);
+    assert_eq!(again["outcome"]["created"], 0);
+    assert_eq!(again["outcome"]["updated"], 0);
+    assert_eq!(again["outcome"]["last_seq"], Value::Null);
+    assert_eq!(again["outcome"]["unchanged"], first["records"]);
+    let store = Store::open(&db).unwrap();
+    assert!(
+        visible_state(&store) == before,
+        "a re-ingest changed what is served"
+    );
+}
+
+#[test]
+fn an_id_given_twice_in_one_batch_keeps_the_last_and_reads_again_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.redb")).unwrap();
+    let v1 = record("TEST-1", "2024-01-01T00:00:00Z", "1.0.0");
+    let v2 = record("TEST-1", "2024-02-01T00:00:00Z", "2.0.0");
+    let v3 = record("TEST-1", "2024-03-01T00:00:00Z", "3.0.0");
+    let other = record("TEST-2", "2024-01-01T00:00:00Z", "1.0.0");
+    store
+        .apply_batch("f", vec![advisory(&v1, "f")], |_| {})
+        .unwrap();
+    let only_v1 = visible_state(&store);
+    // The earlier TEST-1 is superseded: one update (to v3), one creation,
+    // and the log stays gap-free.
+    let batch = || {
+        vec![
+            advisory(&v2, "f"),
+            advisory(&other, "f"),
+            advisory(&v3, "f"),
+        ]
+    };
+    let outcome = store.apply_batch("f", batch(), |_| {}).unwrap();
+    assert_eq!(
+        (outcome.created, outcome.updated, outcome.unchanged),
+        (1, 1, 1)
+    );
+    assert_eq!(outcome.last_seq, Some(3));
+    let kinds: Vec<_> = store
+        .changes_after(1, 10)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.seq, c.id, c.kind))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(
+        kinds.contains(&(2, "TEST-2".into(), ChangeKind::Created))
+            || kinds.contains(&(3, "TEST-2".into(), ChangeKind::Created)),
+        "{kinds:?}"
+    );
+    assert!(kinds
+        .iter()
+        .any(|(_, id, kind)| id == "TEST-1" && *kind == ChangeKind::Updated));
+    let served = store.get("TEST-1").unwrap().unwrap();
+    assert_eq!(served.modified.to_string(), "2024-03-01T00:00:00Z");
+    // The package index holds v3's range only: 2.5.0 is affected (fixed in 3.0.0).
+    let key =
+        advisord::store::PackageKey::of(&advisord::model::Ecosystem::new("PyPI").unwrap(), "demo");
+    let rows = store.lookup_package(&key).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.id == "TEST-1").count(), 1);
+    assert_eq!(
+        rows.iter().find(|r| r.id == "TEST-1").unwrap().modified,
+        "2024-03-01T00:00:00Z"
+    );
+    // The same batch again changes nothing.
+    let after = visible_state(&store);
+    let outcome = store.apply_batch("f", batch(), |_| {}).unwrap();
+    assert_eq!(
+        (outcome.created, outcome.updated, outcome.last_seq),
+        (0, 0, None)
+    );
+    assert!(visible_state(&store) == after);
+    // A batch whose last TEST-1 is the stored one writes no change at all.
+    let fresh = tempfile::tempdir().unwrap();
+    let store = Store::open(&fresh.path().join("b.redb")).unwrap();
+    store
+        .apply_batch("f", vec![advisory(&v1, "f")], |_| {})
+        .unwrap();
+    let outcome = store
+        .apply_batch("f", vec![advisory(&v2, "f"), advisory(&v1, "f")], |_| {})
+        .unwrap();
+    assert_eq!(
+        (outcome.updated, outcome.unchanged, outcome.last_seq),
+        (0, 2, None)
+    );
+    assert!(visible_state(&store) == only_v1);
+}
+
+#[test]
+fn dropping_one_feeds_contribution_restores_the_others_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.redb")).unwrap();
+    let mine = record("TEST-9", "2024-01-01T00:00:00Z", "1.0.0");
+    let theirs = json!({
+        "id": "TEST-9",
+        "modified": "2024-03-01T00:00:00Z",
+        "aliases": ["GHSA-aaaa-bbbb-cccc"],
+        "affected": [{"package": {"ecosystem": "npm", "name": "demo-js"},
+                      "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "3.0.0"}]}]}]
+    });
+    store
+        .apply_batch("feed-a", vec![advisory(&mine, "feed-a")], |_| {})
+        .unwrap();
+    let alone = store.get_json("TEST-9").unwrap().unwrap();
+    store
+        .apply_snapshot("feed-b", vec![advisory(&theirs, "feed-b")], |_| {})
+        .unwrap();
+    let merged = store.get("TEST-9").unwrap().unwrap();
+    let feeds: BTreeSet<_> = merged.affected.iter().filter_map(|e| e.feed()).collect();
+    assert_eq!(feeds, BTreeSet::from(["feed-a", "feed-b"]));
+    let npm = advisord::store::PackageKey::of(
+        &advisord::model::Ecosystem::new("npm").unwrap(),
+        "demo-js",
+    );
+    assert_eq!(store.lookup_package(&npm).unwrap().len(), 1);
+    // Re-reading either feed's version changes nothing.
+    let outcome = store
+        .apply_batch("feed-a", vec![advisory(&mine, "feed-a")], |_| {})
+        .unwrap();
+    assert_eq!((outcome.unchanged, outcome.last_seq), (1, None));
+    // Feed B's snapshot no longer has TEST-9: A's record comes back byte for byte.
+    let outcome = store
+        .apply_snapshot(
+            "feed-b",
+            vec![advisory(
+                &record("TEST-10", "2024-01-01T00:00:00Z", "1.0.0"),
+                "feed-b",
+            )],
+            |_| {},
+        )
+        .unwrap();
+    // (The record B leaves is logged as updated but, as before, counted
+    // only as removed.)
+    assert_eq!(
+        (outcome.removed, outcome.created, outcome.updated),
+        (1, 1, 0)
+    );
+    let last = store.changes_after(0, 100).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.id.as_str(), last.kind),
+        ("TEST-9", ChangeKind::Updated)
+    );
+    assert_eq!(store.get_json("TEST-9").unwrap().unwrap(), alone);
+    assert!(store.lookup_package(&npm).unwrap().is_empty());
+    // And A alone again re-reads as unchanged.
+    let outcome = store
+        .apply_batch("feed-a", vec![advisory(&mine, "feed-a")], |_| {})
+        .unwrap();
+    assert_eq!((outcome.unchanged, outcome.last_seq), (1, None));
+}
+
+#[test]
+fn a_failed_batch_leaves_the_previous_data_byte_identical() {
+    let Some(go) = shared("data/osv/bulk/golang-vulndb-data-osv.tar.gz") else {
+        return;
+    };
+    let Some(pypa) = shared("data/osv/bulk/pypa-advisory-database-vulns.tar.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.redb")).unwrap();
+    let (records, _) = crate::common::parse_path(advisord::formats::Format::Osv, "osv", &go);
+    store.apply_batch("osv", records, |_| {}).unwrap();
+    let before = visible_state(&store);
+    let feeds_before = store.feed_states().unwrap();
+    // A batch that writes thousands of records (new ones, and a change to
+    // every Go one), then fails.
+    let (mut records, _) = crate::common::parse_path(advisord::formats::Format::Osv, "osv", &pypa);
+    let (go_records, _) = crate::common::parse_path(advisord::formats::Format::Osv, "osv", &go);
+    records.extend(go_records.into_iter().map(|mut r| {
+        r.summary = Some("changed".into());
+        r
+    }));
+    let result: Result<((), _), advisord::store::StoreError> = store.write_batch("osv", |w| {
+        for record in records {
+            w.push(record)?;
+        }
+        assert!(w.outcome().created > 1000 && w.outcome().updated > 100);
+        Err(advisord::store::StoreError::BadMeta {
+            key: "test: the batch fails".into(),
+        })
+    });
+    assert!(result.is_err());
+    assert!(
+        visible_state(&store) == before,
+        "a failed batch changed what is served"
+    );
+    assert_eq!(store.feed_states().unwrap(), feeds_before);
+}
