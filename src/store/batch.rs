@@ -178,13 +178,7 @@ impl BatchWriter<'_> {
     fn write(&mut self, id: &str, mut record: Advisory) -> Result<Slot, StoreError> {
         let (digest, json) = contribution::digest_and_json(&mut record)?;
         let feed = self.feed.clone();
-        let key = format!("contribution {id}/{feed}");
-        let old = self
-            .t
-            .contributions
-            .get((id, feed.as_str()))
-            .map_err(db_err("read contribution"))?
-            .map(|v| contribution::digest_of(v.value()) == digest.as_slice());
+        let (old, others) = self.contributors(id, &digest)?;
         if old == Some(true) {
             self.outcome.unchanged += 1;
             return Ok(Slot {
@@ -200,7 +194,8 @@ impl BatchWriter<'_> {
                 .insert((feed.as_str(), id), ())
                 .map_err(db_err("write feed record"))?;
         }
-        let merged = if self.has_others(id)? {
+        let merged = if others {
+            let key = format!("contribution {id}/{feed}");
             let value = contribution::packed(&digest, &json, &key)?;
             self.t
                 .contributions
@@ -248,24 +243,28 @@ impl BatchWriter<'_> {
         Ok(change.seq)
     }
 
-    /// Whether a feed other than this batch's contributes to `id`.
-    fn has_others(&self, id: &str) -> Result<bool, StoreError> {
+    /// Who contributes to `id`, in one scan: whether this feed does (and
+    /// then whether with content `digest`), and whether another feed does.
+    fn contributors(&self, id: &str, digest: &[u8]) -> Result<(Option<bool>, bool), StoreError> {
+        let (mut own, mut others) = (None, false);
         for row in self
             .t
             .contributions
             .range((id, "")..)
             .map_err(db_err("scan contributions"))?
         {
-            let (key, _) = row.map_err(db_err("scan contributions"))?;
+            let (key, value) = row.map_err(db_err("scan contributions"))?;
             let (i, f) = key.value();
             if i != id {
                 break;
             }
-            if f != self.feed {
-                return Ok(true);
+            if f == self.feed {
+                own = Some(contribution::digest_of(value.value()) == digest);
+            } else {
+                others = true;
             }
         }
-        Ok(false)
+        Ok((own, others))
     }
 
     /// The served record of `id` merged from the other feeds' contributions
@@ -528,7 +527,7 @@ impl BatchWriter<'_> {
             .remove(last)
             .map_err(db_err("remove change"))?;
         self.next_seq = last;
-        self.outcome.last_seq = (last > self.first_seq).then(|| last - 1);
+        self.outcome.last_seq = (last > self.first_seq).then_some(last - 1);
         Ok(())
     }
 }

@@ -127,12 +127,29 @@ pub(super) fn digest_and_json(record: &mut Advisory) -> Result<(Digest, Vec<u8>)
         })
         .collect();
     let modified = modified_is_fetch_time.then(|| std::mem::replace(&mut record.modified, epoch));
-    let canonical = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()));
+    // Hashed as it is encoded: the canonical form is never held.
+    let mut hasher = Hashing(Sha256::new());
+    let canonical = serde_json::to_writer(&mut hasher, &*record);
     record.meta_mut().sources = sources;
     if let Some(modified) = modified {
         record.modified = modified;
     }
-    Ok((Sha256::digest(canonical?).into(), json))
+    canonical.map_err(codec_err(record.id.as_str()))?;
+    Ok((hasher.0.finalize().into(), json))
+}
+
+/// A writer that feeds what is written into a SHA-256.
+struct Hashing(Sha256);
+
+impl Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
