@@ -236,7 +236,7 @@ async fn sync_feeds(
     let reports = match from_mirror {
         Some(dir) => syncer.sync_from_mirror(&dir, feeds).await?,
         None => {
-            let specs = syncer.catalog().select(feeds).map_err(anyhow::Error::msg)?;
+            let specs = syncer.catalog().select(feeds)?;
             if specs.is_empty() {
                 anyhow::bail!("no feed to sync: the catalog has no enabled feed");
             }
@@ -537,7 +537,7 @@ fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
 /// `advisord feeds --check`: one line per URL (or JSON), error when an
 /// enabled feed has a URL a sync could not fetch.
 async fn check_feeds(store: &Store, catalog: &Catalog, timeout: u64, json: bool) -> Result<()> {
-    let specs = catalog.select(&[]).map_err(anyhow::Error::msg)?;
+    let specs = catalog.select(&[])?;
     let states = store.feed_states()?;
     let checker =
         crate::feeds::check::Checker::new(std::time::Duration::from_secs(timeout.max(1)))?;
@@ -616,7 +616,7 @@ async fn mirror_pull(
     feeds: &[String],
 ) -> Result<()> {
     let catalog = load_catalog(catalog)?;
-    let specs = catalog.select(feeds).map_err(anyhow::Error::msg)?;
+    let specs = catalog.select(feeds)?;
     if specs.is_empty() {
         anyhow::bail!("no feed to mirror: the catalog has no enabled feed");
     }

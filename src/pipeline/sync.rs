@@ -194,6 +194,76 @@ pub enum SyncError {
     NoCatalogSource,
 }
 
+/// Why one feed's sync failed: kept as its `last_error`, while its
+/// records stay as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedSyncError {
+    /// The feed names a format this build has no parser for.
+    #[error("format {0:?} is not supported by this build")]
+    UnsupportedFormat(String),
+    /// The feed's OVAL dialect is unknown.
+    #[error(transparent)]
+    Dialect(#[from] crate::formats::UnknownDialect),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be downloaded.
+    #[error(transparent)]
+    Fetch(#[from] http::FetchError),
+    /// A Red Hat VEX feed lists no base URL.
+    #[error("feed {0}: no base URL")]
+    NoBaseUrl(String),
+    /// A Red Hat VEX feed failed.
+    #[error(transparent)]
+    RedhatVex(#[from] crate::pipeline::redhat_vex::VexFeedError),
+    /// The cached copy of a file that answered 304 cannot be read.
+    #[error("reading cached copy {path}: {source}")]
+    CachedCopy {
+        /// The cached copy.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The cached copy of a file that answered 304 is not what was ingested.
+    #[error("cached copy of {0} does not match the ingested digest; run sync again (it will download it)")]
+    CachedCopyChanged(String),
+    /// A file could not be opened or unpacked.
+    #[error(transparent)]
+    Read(#[from] crate::feeds::FeedError),
+    /// The parser or store task panicked or was cancelled.
+    #[error("{task} task failed: {source}")]
+    Task {
+        /// `parser` or `store`.
+        task: &'static str,
+        /// The cause.
+        source: tokio::task::JoinError,
+    },
+    /// A snapshot file could not be read as a whole.
+    #[error("{origin}: the file could not be read as a whole ({reason}); refusing to apply a partial snapshot")]
+    PartialSnapshot {
+        /// The file.
+        origin: String,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// A snapshot with no readable record would remove every stored one.
+    #[error("the feed's files hold no readable record ({rejected} rejected); refusing to remove its {stored} records")]
+    EmptySnapshot {
+        /// Records rejected.
+        rejected: u64,
+        /// Records stored for the feed.
+        stored: u64,
+    },
+    /// Every record was rejected.
+    #[error("every record was rejected ({count}), nothing written; first: {first}")]
+    AllRejected {
+        /// Records rejected.
+        count: usize,
+        /// The first rejection.
+        first: String,
+    },
+}
+
 /// Re-reads the catalog from where it was loaded (`--catalog` directories,
 /// built-in feeds, `--osv-ecosystem`); see [`Syncer::set_catalog_source`].
 #[derive(Clone)]
@@ -526,7 +596,7 @@ impl Syncer {
         &self,
         feed: &str,
         attempt: &str,
-        result: Result<SyncStatus, String>,
+        result: Result<SyncStatus, FeedSyncError>,
         mut report: FeedReport,
     ) -> FeedReport {
         match result {
@@ -554,6 +624,7 @@ impl Syncer {
                 tracing::info!("{}", report.summary());
             }
             Err(error) => {
+                let error = error.to_string();
                 report.status = SyncStatus::Failed;
                 report.error = Some(error.clone());
                 self.note(feed, |s| {
@@ -580,10 +651,10 @@ impl Syncer {
         &self,
         spec: &FeedSpec,
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let format = spec
             .format()
-            .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
+            .map_err(|_| FeedSyncError::UnsupportedFormat(spec.format.clone()))?;
         if spec.dialect.as_deref() == Some(crate::pipeline::redhat_vex::DIALECT) {
             return self.sync_redhat_vex(spec, report).await;
         }
@@ -595,11 +666,7 @@ impl Syncer {
                 return Ok(SyncStatus::NotPublished);
             }
         }
-        let state = self
-            .store
-            .feed_state(&spec.name)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
+        let state = self.store.feed_state(&spec.name)?.unwrap_or_default();
         let urls = spec.expanded_urls(time::OffsetDateTime::now_utc());
         let dir = self.options.cache_dir.join(safe_name(&spec.name));
         let mut files = Vec::new();
@@ -639,11 +706,11 @@ impl Syncer {
         &self,
         spec: &FeedSpec,
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let base = spec
             .urls
             .first()
-            .ok_or_else(|| format!("feed {}: no base URL", spec.name))?;
+            .ok_or_else(|| FeedSyncError::NoBaseUrl(spec.name.clone()))?;
         let dir = self.options.cache_dir.join(safe_name(&spec.name));
         let done = crate::pipeline::redhat_vex::sync(
             &self.store,
@@ -652,8 +719,7 @@ impl Syncer {
             base,
             &dir,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         report.records = done.documents;
         report.record_errors = done.errors.len() as u64;
         report.first_errors = done.errors.iter().take(5).cloned().collect();
@@ -761,7 +827,7 @@ impl Syncer {
         dir: &Path,
         files: &mut Vec<LocalFile>,
         report: &mut FeedReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), FeedSyncError> {
         for url in urls {
             let path = dir.join(cache_file_name(url));
             let pending = http::with_suffix(&path, ".new");
@@ -778,8 +844,7 @@ impl Syncer {
             let outcome = self
                 .fetcher
                 .fetch_to_file(url, &pending, &validators, false, spec.max_bytes)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             report.files += 1;
             match outcome {
                 FetchOutcome::NotModified => {
@@ -852,15 +917,12 @@ impl Syncer {
             let attempt = Timestamp::now().to_string();
             let mut report = FeedReport::new(name);
             let result = async {
-                let format: Format = feed.format.parse().map_err(|_| {
-                    format!("format {:?} is not supported by this build", feed.format)
-                })?;
+                let format: Format = feed
+                    .format
+                    .parse()
+                    .map_err(|_| FeedSyncError::UnsupportedFormat(feed.format.clone()))?;
                 let read = ReadOptions::for_feed(format, feed.dialect.as_deref())?;
-                let state = self
-                    .store
-                    .feed_state(name)
-                    .map_err(|e| e.to_string())?
-                    .unwrap_or_default();
+                let state = self.store.feed_state(name)?.unwrap_or_default();
                 let files: Vec<LocalFile> = manifest
                     .files
                     .iter()
@@ -1036,7 +1098,7 @@ impl Batch<'_> {
         state: &FeedState,
         files: &[LocalFile],
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let same_urls = files.len() == state.digests.len()
             && files.iter().all(|f| state.digests.contains_key(&f.url));
         let unchanged =
@@ -1053,13 +1115,11 @@ impl Batch<'_> {
             });
             if validators_changed {
                 let files = files.to_vec();
-                store
-                    .update_feed_state(self.feed, |s| {
-                        set_validators(s, &files);
-                        s.last_success = Some(Timestamp::now().to_string());
-                        s.last_error = None;
-                    })
-                    .map_err(|e| e.to_string())?;
+                store.update_feed_state(self.feed, |s| {
+                    set_validators(s, &files);
+                    s.last_success = Some(Timestamp::now().to_string());
+                    s.last_error = None;
+                })?;
             }
             return Ok(SyncStatus::Unchanged);
         }
@@ -1077,19 +1137,18 @@ impl Batch<'_> {
             for file in &mut files {
                 let path = file.pending.clone().unwrap_or_else(|| file.path.clone());
                 if file.sha256.is_none() {
-                    let (digest, _) = http::sha256_file(&path)
-                        .map_err(|e| format!("reading cached copy {}: {e}", path.display()))?;
+                    let (digest, _) =
+                        http::sha256_file(&path).map_err(|source| FeedSyncError::CachedCopy {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
                     if digests.get(&file.url) != Some(&digest) {
-                        return Err(format!(
-                            "cached copy of {} does not match the ingested digest; run sync again (it will download it)",
-                            file.url
-                        ));
+                        return Err(FeedSyncError::CachedCopyChanged(file.url.clone()));
                     }
                     file.sha256 = Some(digest);
                 }
                 let (mut records, part) =
-                    ingest::collect_download(read, &feed, &file.url, &path, file.fetched.clone())
-                        .map_err(|e| e.to_string())?;
+                    ingest::collect_download(read, &feed, &file.url, &path, file.fetched.clone())?;
                 all.append(&mut records);
                 total.files += part.files;
                 total.records += part.records;
@@ -1098,7 +1157,10 @@ impl Batch<'_> {
             Ok((all, total, files))
         })
         .await
-        .map_err(|e| format!("parser task failed: {e}"))??;
+        .map_err(|source| FeedSyncError::Task {
+            task: "parser",
+            source,
+        })??;
         report.records = parsed.records;
         report.record_errors = parsed.errors.len() as u64;
         report.first_errors = parsed
@@ -1113,27 +1175,27 @@ impl Batch<'_> {
         // one record; it counts as a rejected record.)
         if self.snapshot && self.read.format != Format::Osv {
             if let Some(broken) = parsed.errors.iter().find(|e| e.is_whole_file()) {
-                return Err(format!(
-                    "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
-                    broken.origin, broken.reason
-                ));
+                return Err(FeedSyncError::PartialSnapshot {
+                    origin: broken.origin.clone(),
+                    reason: broken.reason.clone(),
+                });
             }
         }
         // An empty snapshot is far more likely a broken upstream (or a
         // format change the parser rejects wholesale) than a feed that
         // withdrew everything: refuse to remove every record on its word.
         if self.snapshot && records.is_empty() && state.records > 0 {
-            return Err(format!(
-                "the feed's files hold no readable record ({} rejected); refusing to remove its {} records",
-                report.record_errors, state.records
-            ));
+            return Err(FeedSyncError::EmptySnapshot {
+                rejected: report.record_errors,
+                stored: state.records,
+            });
         }
         // Every record rejected: a failure, not an empty feed.
         if let (true, Some(first)) = (records.is_empty(), parsed.errors.first()) {
-            return Err(format!(
-                "every record was rejected ({}), nothing written; first: {first}",
-                parsed.errors.len()
-            ));
+            return Err(FeedSyncError::AllRejected {
+                count: parsed.errors.len(),
+                first: first.to_string(),
+            });
         }
         // Records a snapshot could not read keep their last good version:
         // those a per-record error names, and those of a file that could
@@ -1180,8 +1242,10 @@ impl Batch<'_> {
             }
         })
         .await
-        .map_err(|e| format!("store task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| FeedSyncError::Task {
+            task: "store",
+            source,
+        })??;
         report.outcome = outcome;
         Ok(SyncStatus::Ingested)
     }
