@@ -71,8 +71,12 @@ impl Cli {
     /// is for `ingest --format oval` only.
     pub fn check(&self) -> Result<(), clap::Error> {
         if let Command::Ingest {
-            format,
-            dialect: Some(dialect),
+            read:
+                ReadArgs {
+                    format,
+                    dialect: Some(dialect),
+                    ..
+                },
             ..
         } = &self.command
         {
@@ -225,25 +229,9 @@ pub enum Command {
     },
     /// Read advisories from files, directories, archives or URLs into the store.
     Ingest {
-        /// The upstream format.
-        #[arg(long, default_value = "osv", value_parser = str::parse::<Format>)]
-        format: Format,
-        /// OVAL only: parse with this dialect instead of detecting it from the
-        /// generator and definition ids: suse, redhat, ubuntu, debian, oracle,
-        /// alma, photon, azure.
-        #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
-        dialect: Option<Dialect>,
-        /// Most bytes one decompressed file or archive member may hold, and
-        /// all members of one archive together (`512M`, `8G`, `2GiB`, or
-        /// bytes); a file past it fails the ingest. Default: 2G for files
-        /// unpacked in memory, 8G for an OVAL file streamed from disk.
-        #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
-        max_decompressed: Option<u64>,
-        /// Follow symbolic links met while walking a directory (only to
-        /// files and directories inside it, each directory once); by
-        /// default they are skipped.
-        #[arg(long)]
-        follow_symlinks: bool,
+        /// How the sources are read.
+        #[command(flatten)]
+        read: ReadArgs,
         /// Feed name to attribute records to (default: FORMAT:NAME-OF-FIRST-SOURCE).
         #[arg(long)]
         feed: Option<String>,
@@ -373,6 +361,43 @@ impl PullArgs {
                 auth: self.registry_auth.clone(),
                 docker_config: None,
             },
+        }
+    }
+}
+
+/// How `ingest` reads its sources: the format and its options, declared
+/// once for the offline command and for `--server`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// The upstream format.
+    #[arg(long, default_value = "osv", value_parser = str::parse::<Format>)]
+    pub format: Format,
+    /// OVAL only: parse with this dialect instead of detecting it from the
+    /// generator and definition ids: suse, redhat, ubuntu, debian, oracle,
+    /// alma, photon, azure.
+    #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
+    pub dialect: Option<Dialect>,
+    /// Most bytes one decompressed file or archive member may hold, and
+    /// all members of one archive together (`512M`, `8G`, `2GiB`, or
+    /// bytes); a file past it fails the ingest. Default: 2G for files
+    /// unpacked in memory, 8G for an OVAL file streamed from disk.
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
+    pub max_decompressed: Option<u64>,
+    /// Follow symbolic links met while walking a directory (only to
+    /// files and directories inside it, each directory once); by
+    /// default they are skipped.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+}
+
+impl ReadArgs {
+    /// The read options these flags describe.
+    pub fn options(&self) -> crate::formats::ReadOptions {
+        crate::formats::ReadOptions {
+            format: self.format,
+            dialect: self.dialect,
+            max_decompressed: self.max_decompressed,
+            follow_symlinks: self.follow_symlinks,
         }
     }
 }
@@ -699,16 +724,11 @@ mod tests {
         ])
         .unwrap();
         cli.check().unwrap();
-        let Command::Ingest {
-            dialect,
-            max_decompressed,
-            ..
-        } = cli.command
-        else {
+        let Command::Ingest { read, .. } = cli.command else {
             panic!("not ingest")
         };
-        assert_eq!(dialect, Some(Dialect::Azure));
-        assert_eq!(max_decompressed, Some(512 << 20));
+        assert_eq!(read.dialect, Some(Dialect::Azure));
+        assert_eq!(read.max_decompressed, Some(512 << 20));
         for (flag, value) in [
             ("--max-decompressed", "0"),
             ("--max-decompressed", "lots"),
