@@ -32,6 +32,18 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A member of the archive at `location`, named `location!name`, with
+    /// the digest of its own bytes.
+    fn member(location: &str, name: &str, bytes: Vec<u8>) -> SourceFile {
+        let member_location = format!("{location}!{name}");
+        SourceFile {
+            name: member_location.clone(),
+            location: member_location,
+            digest: sha256_digest(&bytes),
+            bytes,
+        }
+    }
+
     /// What a parser is told about this file when reading it for `feed`:
     /// its location as the source, the digest of its bytes as they were read.
     pub fn context(&self, feed: &str, fetched: Timestamp) -> SourceContext {
@@ -516,12 +528,7 @@ fn unzip(
                 "member {name} inflates past its declared size of {declared} bytes"
             )));
         }
-        visit(SourceFile {
-            name: member_location.clone(),
-            location: member_location,
-            digest: sha256_digest(&data),
-            bytes: data,
-        });
+        visit(SourceFile::member(location, &name, data));
     }
     Ok(())
 }
@@ -604,13 +611,7 @@ fn untar(
         if data.len() as u64 > max {
             return Err(too_large(&format!("{location}!{name}"), max));
         }
-        let member_location = format!("{location}!{name}");
-        visit(SourceFile {
-            name: member_location.clone(),
-            location: member_location,
-            digest: sha256_digest(&data),
-            bytes: data,
-        });
+        visit(SourceFile::member(location, &name, data));
     }
     Ok(())
 }
