@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::feeds::catalog::{parse_size, SizeError};
 use crate::formats::oval::Dialect;
-use crate::formats::Format;
+use crate::formats::{parse_dialect, Format};
 use crate::version::VersionScheme;
 
 /// advisord: security advisories from every feed, one OSV-compatible store.
@@ -70,8 +71,12 @@ impl Cli {
     /// is for `ingest --format oval` only.
     pub fn check(&self) -> Result<(), clap::Error> {
         if let Command::Ingest {
-            format,
-            dialect: Some(dialect),
+            read:
+                ReadArgs {
+                    format,
+                    dialect: Some(dialect),
+                    ..
+                },
             ..
         } = &self.command
         {
@@ -224,25 +229,9 @@ pub enum Command {
     },
     /// Read advisories from files, directories, archives or URLs into the store.
     Ingest {
-        /// The upstream format.
-        #[arg(long, default_value = "osv", value_parser = parse_format)]
-        format: Format,
-        /// OVAL only: parse with this dialect instead of detecting it from the
-        /// generator and definition ids: suse, redhat, ubuntu, debian, oracle,
-        /// alma, photon, azure.
-        #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
-        dialect: Option<Dialect>,
-        /// Most bytes one decompressed file or archive member may hold, and
-        /// all members of one archive together (`512M`, `8G`, `2GiB`, or
-        /// bytes); a file past it fails the ingest. Default: 2G for files
-        /// unpacked in memory, 8G for an OVAL file streamed from disk.
-        #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
-        max_decompressed: Option<u64>,
-        /// Follow symbolic links met while walking a directory (only to
-        /// files and directories inside it, each directory once); by
-        /// default they are skipped.
-        #[arg(long)]
-        follow_symlinks: bool,
+        /// How the sources are read.
+        #[command(flatten)]
+        read: ReadArgs,
         /// Feed name to attribute records to (default: FORMAT:NAME-OF-FIRST-SOURCE).
         #[arg(long)]
         feed: Option<String>,
@@ -302,7 +291,7 @@ pub enum Command {
         /// Scan a container image instead: `dir:ROOTFS`, `oci:DIR[:TAG]`,
         /// `oci-archive:FILE[:TAG]`, `docker-archive:FILE` or
         /// `[docker://]HOST[:PORT]/REPO[:TAG|@sha256:DIGEST]`.
-        #[arg(long, value_parser = parse_image_ref)]
+        #[arg(long, value_parser = str::parse::<crate::image::ImageRef>)]
         image: Option<crate::image::ImageRef>,
         #[command(flatten)]
         pull: PullArgs,
@@ -331,7 +320,7 @@ pub enum Command {
     /// `ERR` for each (one process, buffered; no database needed).
     Vercmp {
         /// Version scheme: deb, rpm, apk, pep440, semver, go, maven, gem, nuget, composer.
-        #[arg(long, value_parser = parse_scheme, required_unless_present = "ecosystem", conflicts_with = "ecosystem")]
+        #[arg(long, value_parser = str::parse::<VersionScheme>, required_unless_present = "ecosystem", conflicts_with = "ecosystem")]
         scheme: Option<VersionScheme>,
         /// Take the scheme of this ecosystem instead (`Debian:12`, `PyPI`, `Alpine:v3.19`, ...).
         #[arg(long)]
@@ -349,7 +338,7 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct PullArgs {
     /// Platform to pick from a multi-platform image (`os/arch[/variant]`; default: the host's).
-    #[arg(long, value_parser = parse_platform)]
+    #[arg(long, value_parser = str::parse::<crate::image::Platform>)]
     pub platform: Option<crate::image::Platform>,
     /// Registry credentials `USER:PASS` (default: `~/.docker/config.json`).
     #[arg(long, env = "ADVISORD_REGISTRY_AUTH", hide_env_values = true)]
@@ -376,13 +365,41 @@ impl PullArgs {
     }
 }
 
-fn parse_image_ref(s: &str) -> Result<crate::image::ImageRef, String> {
-    s.parse()
-        .map_err(|e: crate::image::reference::InvalidReference| e.to_string())
+/// How `ingest` reads its sources: the format and its options, declared
+/// once for the offline command and for `--server`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// The upstream format.
+    #[arg(long, default_value = "osv", value_parser = str::parse::<Format>)]
+    pub format: Format,
+    /// OVAL only: parse with this dialect instead of detecting it from the
+    /// generator and definition ids: suse, redhat, ubuntu, debian, oracle,
+    /// alma, photon, azure.
+    #[arg(long, value_name = "NAME", value_parser = parse_dialect)]
+    pub dialect: Option<Dialect>,
+    /// Most bytes one decompressed file or archive member may hold, and
+    /// all members of one archive together (`512M`, `8G`, `2GiB`, or
+    /// bytes); a file past it fails the ingest. Default: 2G for files
+    /// unpacked in memory, 8G for an OVAL file streamed from disk.
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
+    pub max_decompressed: Option<u64>,
+    /// Follow symbolic links met while walking a directory (only to
+    /// files and directories inside it, each directory once); by
+    /// default they are skipped.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
-fn parse_platform(s: &str) -> Result<crate::image::Platform, String> {
-    s.parse()
+impl ReadArgs {
+    /// The read options these flags describe.
+    pub fn options(&self) -> crate::formats::ReadOptions {
+        crate::formats::ReadOptions {
+            format: self.format,
+            dialect: self.dialect,
+            max_decompressed: self.max_decompressed,
+            follow_symlinks: self.follow_symlinks,
+        }
+    }
 }
 
 /// How `serve` takes part in a scaled-out deployment: as the writer that
@@ -667,28 +684,12 @@ pub enum MirrorCommand {
     },
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
-    crate::feeds::catalog::parse_size(s)
-}
-
 /// A size that must be positive (a cap of 0 would refuse everything).
-fn parse_cap(s: &str) -> Result<u64, String> {
+fn parse_cap(s: &str) -> Result<u64, SizeError> {
     match parse_size(s)? {
-        0 => Err(format!("size {s:?} must be positive")),
+        0 => Err(SizeError::Zero { text: s.into() }),
         n => Ok(n),
     }
-}
-
-fn parse_dialect(s: &str) -> Result<Dialect, String> {
-    Dialect::parse_name(s)
-}
-
-fn parse_scheme(s: &str) -> Result<VersionScheme, String> {
-    s.parse::<VersionScheme>().map_err(|e| e.to_string())
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -723,16 +724,11 @@ mod tests {
         ])
         .unwrap();
         cli.check().unwrap();
-        let Command::Ingest {
-            dialect,
-            max_decompressed,
-            ..
-        } = cli.command
-        else {
+        let Command::Ingest { read, .. } = cli.command else {
             panic!("not ingest")
         };
-        assert_eq!(dialect, Some(Dialect::Azure));
-        assert_eq!(max_decompressed, Some(512 << 20));
+        assert_eq!(read.dialect, Some(Dialect::Azure));
+        assert_eq!(read.max_decompressed, Some(512 << 20));
         for (flag, value) in [
             ("--max-decompressed", "0"),
             ("--max-decompressed", "lots"),

@@ -33,9 +33,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 },
         } => mirror_pull(&catalog, &fetch, &dir, &feeds).await,
         // Into a running server, which holds the database.
-        command @ Command::Ingest {
-            server: Some(_), ..
-        } => ingest_remote(&command).await,
+        Command::Ingest {
+            read,
+            feed,
+            json,
+            server: Some(server),
+            sources,
+        } => ingest_remote(&server, read.options(), feed, &sources, json).await,
         Command::Import {
             server: Some(server),
             feed,
@@ -181,23 +185,12 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             check_stale(&store, &stale, &ecosystems)
         }
         Command::Ingest {
-            format,
-            dialect,
-            max_decompressed,
-            follow_symlinks,
+            read,
             feed,
             json,
             sources,
             ..
-        } => {
-            let read = crate::formats::ReadOptions {
-                format,
-                dialect,
-                max_decompressed,
-                follow_symlinks,
-            };
-            ingest_sources(&store, read, feed, &sources, json).await
-        }
+        } => ingest_sources(&store, read.options(), feed, &sources, json).await,
         Command::Query {
             ecosystem,
             name,
@@ -236,7 +229,7 @@ async fn sync_feeds(
     let reports = match from_mirror {
         Some(dir) => syncer.sync_from_mirror(&dir, feeds).await?,
         None => {
-            let specs = syncer.catalog().select(feeds).map_err(anyhow::Error::msg)?;
+            let specs = syncer.catalog().select(feeds)?;
             if specs.is_empty() {
                 anyhow::bail!("no feed to sync: the catalog has no enabled feed");
             }
@@ -360,27 +353,33 @@ async fn ingest_sources(
     sources: &[String],
     json: bool,
 ) -> Result<()> {
-    let mut out = std::io::stdout();
     let inputs: Vec<Input> = sources.iter().map(|s| Input::parse(s)).collect();
-    let feed = feed.unwrap_or_else(|| default_feed_name(read.format.name(), &sources[0]));
-    let (report, failure) = match ingest::ingest(store, read, &feed, &inputs).await {
-        Ok(report) => (report, None),
-        // Still show what was rejected, then fail.
-        Err(ingest::IngestError::AllRejected(report)) => {
-            let message = format!(
-                "feed {}: every record was rejected ({}), nothing written",
-                report.feed,
-                report.errors.len()
-            );
-            (*report, Some(message))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    print_ingest(&mut out, &report, json)?;
-    match failure {
-        Some(message) => anyhow::bail!(message),
-        None => Ok(()),
+    let feed = ingest_feed_name(feed, &read, sources);
+    match ingest::ingest(store, read, &feed, &inputs).await {
+        Ok(report) => print_ingest(&mut std::io::stdout(), &report, json),
+        Err(ingest::IngestError::AllRejected(report)) => all_rejected(&report, json),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The feed `ingest` writes to: the one given, or `FORMAT:NAME-OF-FIRST-SOURCE`.
+fn ingest_feed_name(
+    feed: Option<String>,
+    read: &crate::formats::ReadOptions,
+    sources: &[String],
+) -> String {
+    feed.unwrap_or_else(|| default_feed_name(read.format.name(), &sources[0]))
+}
+
+/// An ingest (offline or through a server) whose every record was
+/// rejected: still shows what was rejected, then fails.
+fn all_rejected(report: &ingest::IngestReport, json: bool) -> Result<()> {
+    print_ingest(&mut std::io::stdout(), report, json)?;
+    anyhow::bail!(
+        "feed {}: every record was rejected ({}), nothing written",
+        report.feed,
+        report.errors.len()
+    )
 }
 
 /// `query`: the records affecting one package (and version), as ids or JSON.
@@ -537,7 +536,7 @@ fn load_catalog(args: &CatalogArgs) -> Result<Catalog> {
 /// `advisord feeds --check`: one line per URL (or JSON), error when an
 /// enabled feed has a URL a sync could not fetch.
 async fn check_feeds(store: &Store, catalog: &Catalog, timeout: u64, json: bool) -> Result<()> {
-    let specs = catalog.select(&[]).map_err(anyhow::Error::msg)?;
+    let specs = catalog.select(&[])?;
     let states = store.feed_states()?;
     let checker =
         crate::feeds::check::Checker::new(std::time::Duration::from_secs(timeout.max(1)))?;
@@ -616,7 +615,7 @@ async fn mirror_pull(
     feeds: &[String],
 ) -> Result<()> {
     let catalog = load_catalog(catalog)?;
-    let specs = catalog.select(feeds).map_err(anyhow::Error::msg)?;
+    let specs = catalog.select(feeds)?;
     if specs.is_empty() {
         anyhow::bail!("no feed to mirror: the catalog has no enabled feed");
     }
@@ -1064,42 +1063,18 @@ fn print_ingest(out: &mut impl Write, report: &ingest::IngestReport, json: bool)
 /// `ingest --server URL`: the sources go to the running server's
 /// `POST /v1/ingest`; the report and the exit status are the offline
 /// command's.
-async fn ingest_remote(command: &Command) -> Result<()> {
-    let Command::Ingest {
-        server: Some(server),
-        format,
-        dialect,
-        max_decompressed,
-        follow_symlinks,
-        feed,
-        json,
-        sources,
-        ..
-    } = command
-    else {
-        anyhow::bail!("not an ingest command");
-    };
-    let feed = feed
-        .clone()
-        .unwrap_or_else(|| default_feed_name(format.name(), &sources[0]));
-    let read = crate::formats::ReadOptions {
-        format: *format,
-        dialect: *dialect,
-        max_decompressed: *max_decompressed,
-        follow_symlinks: *follow_symlinks,
-    };
+async fn ingest_remote(
+    server: &str,
+    read: crate::formats::ReadOptions,
+    feed: Option<String>,
+    sources: &[String],
+    json: bool,
+) -> Result<()> {
+    let feed = ingest_feed_name(feed, &read, sources);
     let remote = crate::remote::Remote::from_env(server)?;
-    let mut out = std::io::stdout();
     match remote.ingest(&read, &feed, sources).await {
-        Ok(report) => print_ingest(&mut out, &report, *json),
-        Err(crate::remote::RemoteError::AllRejected(report)) => {
-            print_ingest(&mut out, &report, *json)?;
-            anyhow::bail!(
-                "feed {}: every record was rejected ({}), nothing written",
-                report.feed,
-                report.errors.len()
-            )
-        }
+        Ok(report) => print_ingest(&mut std::io::stdout(), &report, json),
+        Err(crate::remote::RemoteError::AllRejected(report)) => all_rejected(&report, json),
         Err(e) => Err(e.into()),
     }
 }

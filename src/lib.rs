@@ -23,7 +23,8 @@
 //!   aliases, feed state, change log; `store::snapshot` (a consistent read
 //!   view), `store::subscriptions`, `store::watches`.
 //! - [`query`]: matching a package and version against the store, one
-//!   query or a batch (`query::match_batch`); [`cves`]: every source's
+//!   query or a batch (`query::match_batch`, the one batch path of
+//!   querybatch, findings and VEX); [`cves`]: every source's
 //!   statement about one CVE, side by side.
 //! - [`inventory`]: inventories (SBOM, dpkg, apk, rpm lists) and their findings.
 //! - [`image`]: container images: references, registry pull, layers, OS
@@ -42,7 +43,8 @@
 //! - [`vex`]: OpenVEX documents of an inventory's statuses.
 //! - [`publish`]: scale-out: the writer publishes segments and snapshots
 //!   to object storage, read replicas and air-gapped sites apply them.
-//! - [`cli`]: the command line (clap); [`commands`]: one function per
+//! - [`cli`]: the command line (clap; option groups such as `cli::ReadArgs`
+//!   declared once and flattened); [`commands`]: one function per
 //!   subcommand; [`remote`]: the same through a running server's admin API.
 #![forbid(unsafe_code)]
 

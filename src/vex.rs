@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::formats::sha256_digest;
 use crate::model::{Advisory, Affected, Ecosystem, Event, FixStatus, InventoryPackage, Timestamp};
-use crate::query::{default_ignored, PackageQuery, QueryMatch};
+use crate::query::{default_ignored, match_batch, PackageQuery, QueryMatch};
 use crate::store::{Store, StoreError};
 
 /// The OpenVEX context this module writes.
@@ -131,44 +131,43 @@ pub fn document(
     packages: &[InventoryPackage],
     subject: &VexSubject<'_>,
 ) -> Result<VexDocument, StoreError> {
-    let snapshot = store.snapshot()?;
-    let mut queries = Vec::new();
-    let mut keys = Vec::new();
+    let ignore = if subject.ignore.is_empty() {
+        default_ignored()
+    } else {
+        subject.ignore.to_vec()
+    };
+    // Per package, two questions: what affects the installed version, and
+    // which advisories name the package at all (every status, any version).
+    let mut asked = Vec::new();
     for p in packages {
         // Inventories were validated when read; one that no longer
         // validates is left out, as findings leave it out.
         if let Ok(q) = p.query() {
-            keys.push(q.index_key());
-            queries.push((p, q));
+            let every = PackageQuery {
+                version: None,
+                unevaluated: None,
+                ..q.clone()
+            }
+            .ignoring(&[]);
+            asked.push((p, q.ignoring(&ignore), every));
         }
     }
-    let rows = snapshot.lookup_packages(&keys)?;
+    let queries: Vec<&PackageQuery> = asked
+        .iter()
+        .flat_map(|(_, affecting, every)| [affecting, every])
+        .collect();
+    let answers = match_batch(&store.snapshot()?, &queries)?;
     let mut records: BTreeMap<String, Option<Advisory>> = BTreeMap::new();
     let mut statements = BTreeSet::new();
-    for ((package, query), rows) in queries.into_iter().zip(rows) {
-        if rows.is_empty() {
-            continue;
-        }
-        let ignore = if subject.ignore.is_empty() {
-            default_ignored()
-        } else {
-            subject.ignore.to_vec()
-        };
-        let affecting: BTreeMap<String, QueryMatch> = query
-            .clone()
-            .ignoring(&ignore)
-            .matches(&rows)
-            .into_iter()
-            .map(|m| (m.id.clone(), m))
+    for ((package, query, _), pair) in asked.iter().zip(answers.chunks(2)) {
+        let [affecting, every] = pair else { continue };
+        let affecting: BTreeMap<&str, &QueryMatch> = affecting
+            .matches
+            .iter()
+            .map(|m| (m.id.as_str(), m))
             .collect();
-        let every = PackageQuery {
-            version: None,
-            unevaluated: None,
-            ..query.clone()
-        }
-        .ignoring(&[]);
         let purl = package_purl(&query.ecosystem, &package.name, package.version.as_deref());
-        for named in every.matches(&rows) {
+        for named in &every.matches {
             let record = match records.get(&named.id) {
                 Some(r) => r.clone(),
                 None => {
@@ -181,9 +180,9 @@ pub fn document(
             let entries: Vec<&Affected> = record
                 .affected
                 .iter()
-                .filter(|a| names_package(a, &query))
+                .filter(|a| names_package(a, query))
                 .collect();
-            let verdict = match affecting.get(&named.id) {
+            let verdict = match affecting.get(named.id.as_str()) {
                 Some(m) => Verdict::Affecting(m),
                 None => Verdict::Outside,
             };

@@ -73,7 +73,7 @@ impl Params {
             feed: self.feed.clone(),
             alias: self.alias.clone(),
         };
-        validate(&filter).map_err(ApiError::BadRequest)?;
+        validate(&filter).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         Ok(filter)
     }
 }

@@ -97,7 +97,7 @@ async fn create(
     AdminJson(body): AdminJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     check_webhook(&state.hub, &body.url, &body.secret).await?;
-    validate(&body.filter).map_err(ApiError::BadRequest)?;
+    validate(&body.filter).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let store = state.store.clone();
     let sub = blocking(move || {
         let cursor = match body.after {

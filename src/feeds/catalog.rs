@@ -59,6 +59,86 @@ pub enum CatalogError {
     },
 }
 
+/// Why an interval (`interval`, `max_age`, `--every`) does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// A character that is neither a digit nor a unit.
+    #[error("interval {text:?}: unexpected {found:?} (use e.g. 6h, 30m, 1d)")]
+    UnknownUnit {
+        /// The interval as written.
+        text: String,
+        /// The character found.
+        found: char,
+    },
+    /// A unit with no number before it (`h`, `1hm`).
+    #[error("interval {text:?}: a number must precede {unit:?}")]
+    MissingNumber {
+        /// The interval as written.
+        text: String,
+        /// The unit that has no number.
+        unit: char,
+    },
+    /// A number with no unit after it, or nothing at all.
+    #[error("interval {text:?}: give a unit (s, m, h, d)")]
+    MissingUnit {
+        /// The interval as written.
+        text: String,
+    },
+    /// An interval of zero (a feed synced continuously).
+    #[error("interval {text:?} must be positive")]
+    Zero {
+        /// The interval as written.
+        text: String,
+    },
+}
+
+/// Why a size (`max_size`, `--max-bytes`) does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// No number at the start.
+    #[error("size {text:?}: expected a number and a unit")]
+    NoNumber {
+        /// The size as written.
+        text: String,
+    },
+    /// A unit this parser does not know.
+    #[error("size {text:?}: unknown unit {unit:?}")]
+    UnknownUnit {
+        /// The size as written.
+        text: String,
+        /// The unit as written.
+        unit: String,
+    },
+    /// More bytes than a `u64` holds.
+    #[error("size {text:?} is too large")]
+    TooLarge {
+        /// The size as written.
+        text: String,
+    },
+    /// Zero where a cap must be positive (a cap of 0 would refuse everything).
+    #[error("size {text:?} must be positive")]
+    Zero {
+        /// The size as written.
+        text: String,
+    },
+}
+
+/// An `end_of_life` date that is neither `YYYY-MM` nor `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("end_of_life {text:?}: use YYYY-MM or YYYY-MM-DD")]
+pub struct EndOfLifeError {
+    /// The date as written.
+    pub text: String,
+}
+
+/// A feed name asked for that the catalog does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no feed named {name:?} in the catalog")]
+pub struct UnknownFeed {
+    /// The name asked for.
+    pub name: String,
+}
+
 /// One catalog file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,7 +259,7 @@ impl FeedSpec {
                 return Err(invalid(format!("url {url:?} is not http(s)")));
             }
         }
-        let interval = parse_duration(&raw.interval).map_err(invalid)?;
+        let interval = parse_duration(&raw.interval).map_err(|e| invalid(e.to_string()))?;
         let max_age = match &raw.max_age {
             Some(text) => parse_duration(text).map_err(|e| invalid(format!("max_age: {e}")))?,
             None => interval.saturating_mul(3),
@@ -189,9 +269,9 @@ impl FeedSpec {
             .as_deref()
             .map(parse_size)
             .transpose()
-            .map_err(invalid)?;
+            .map_err(|e| invalid(e.to_string()))?;
         if let Some(date) = &raw.end_of_life {
-            check_end_of_life(date).map_err(invalid)?;
+            check_end_of_life(date).map_err(|e| invalid(e.to_string()))?;
         }
         Ok(FeedSpec {
             name: raw.name,
@@ -289,7 +369,7 @@ fn month_name(m: time::Month) -> &'static str {
 }
 
 /// Parses `90s`, `30m`, `6h`, `1d`, `1h30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut total = 0u64;
     let mut number = String::new();
     let mut any = false;
@@ -304,23 +384,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'h' => 3600,
             'd' => 86_400,
             _ => {
-                return Err(format!(
-                    "interval {text:?}: unexpected {c:?} (use e.g. 6h, 30m, 1d)"
-                ))
+                return Err(DurationError::UnknownUnit {
+                    text: text.into(),
+                    found: c,
+                })
             }
         };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("interval {text:?}: a number must precede {c:?}"))?;
+        let n: u64 = number.parse().map_err(|_| DurationError::MissingNumber {
+            text: text.into(),
+            unit: c,
+        })?;
         total = total.saturating_add(n.saturating_mul(unit));
         number.clear();
         any = true;
     }
     if !number.is_empty() || !any {
-        return Err(format!("interval {text:?}: give a unit (s, m, h, d)"));
+        return Err(DurationError::MissingUnit { text: text.into() });
     }
     if total == 0 {
-        return Err(format!("interval {text:?} must be positive"));
+        return Err(DurationError::Zero { text: text.into() });
     }
     Ok(Duration::from_secs(total))
 }
@@ -343,13 +425,13 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Parses `512MiB`, `2GiB`, `100MB`, `4096`; a bare `K`, `M`, `G`, `T`
 /// (`512M`, `8G`) is binary like `MiB`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let n: u64 = n
         .parse()
-        .map_err(|_| format!("size {text:?}: expected a number and a unit"))?;
+        .map_err(|_| SizeError::NoNumber { text: text.into() })?;
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
         "KB" => 1000,
@@ -360,10 +442,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "M" | "MiB" => 1 << 20,
         "G" | "GiB" => 1 << 30,
         "T" | "TiB" => 1 << 40,
-        other => return Err(format!("size {text:?}: unknown unit {other:?}")),
+        other => {
+            return Err(SizeError::UnknownUnit {
+                text: text.into(),
+                unit: other.into(),
+            })
+        }
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("size {text:?} is too large"))
+        .ok_or_else(|| SizeError::TooLarge { text: text.into() })
 }
 
 /// Where OSV.dev publishes its per-ecosystem exports (`<ECOSYSTEM>/all.zip`
@@ -471,12 +558,12 @@ fn percent_decode(segment: &str) -> Option<String> {
 }
 
 /// An end-of-life date: `YYYY-MM` or `YYYY-MM-DD`.
-fn check_end_of_life(text: &str) -> Result<(), String> {
+fn check_end_of_life(text: &str) -> Result<(), EndOfLifeError> {
     let full = format!("{text}{}", if text.len() == 7 { "-01" } else { "" });
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(&full, &format)
         .map(|_| ())
-        .map_err(|_| format!("end_of_life {text:?}: use YYYY-MM or YYYY-MM-DD"))
+        .map_err(|_| EndOfLifeError { text: text.into() })
 }
 
 /// The loaded catalog: feeds by name.
@@ -571,7 +658,7 @@ impl Catalog {
 
     /// The named feeds (errors on an unknown name), or every enabled feed
     /// when `names` is empty.
-    pub fn select(&self, names: &[String]) -> Result<Vec<FeedSpec>, String> {
+    pub fn select(&self, names: &[String]) -> Result<Vec<FeedSpec>, UnknownFeed> {
         if names.is_empty() {
             return Ok(self.feeds.values().filter(|f| f.enabled).cloned().collect());
         }
@@ -581,7 +668,7 @@ impl Catalog {
                 self.feeds
                     .get(n)
                     .cloned()
-                    .ok_or_else(|| format!("no feed named {n:?} in the catalog"))
+                    .ok_or_else(|| UnknownFeed { name: n.clone() })
             })
             .collect()
     }

@@ -32,6 +32,18 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A member of the archive at `location`, named `location!name`, with
+    /// the digest of its own bytes.
+    fn member(location: &str, name: &str, bytes: Vec<u8>) -> SourceFile {
+        let member_location = format!("{location}!{name}");
+        SourceFile {
+            name: member_location.clone(),
+            location: member_location,
+            digest: sha256_digest(&bytes),
+            bytes,
+        }
+    }
+
     /// What a parser is told about this file when reading it for `feed`:
     /// its location as the source, the digest of its bytes as they were read.
     pub fn context(&self, feed: &str, fetched: Timestamp) -> SourceContext {
@@ -493,7 +505,7 @@ fn unzip(
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| archive_err(e.to_string()))?;
-    refuse_overlaps(&mut archive).map_err(archive_err)?;
+    refuse_overlaps(&mut archive).map_err(|e| archive_err(e.to_string()))?;
     for index in 0..archive.len() {
         let member = archive
             .by_index(index)
@@ -516,14 +528,30 @@ fn unzip(
                 "member {name} inflates past its declared size of {declared} bytes"
             )));
         }
-        visit(SourceFile {
-            name: member_location.clone(),
-            location: member_location,
-            digest: sha256_digest(&data),
-            bytes: data,
-        });
+        visit(SourceFile::member(location, &name, data));
     }
     Ok(())
+}
+
+/// Why a zip is refused before any member is inflated.
+#[derive(Debug, thiserror::Error)]
+enum ZipLayoutError {
+    /// A central-directory entry could not be read.
+    #[error("member {index}: {source}")]
+    Member {
+        /// The entry's index.
+        index: usize,
+        /// The cause.
+        source: zip::result::ZipError,
+    },
+    /// Two members share bytes.
+    #[error("members {first:?} and {second:?} overlap (a zip bomb's shape); refused")]
+    Overlap {
+        /// The member that starts first.
+        first: String,
+        /// The member that starts inside it.
+        second: String,
+    },
 }
 
 /// Refuses a zip whose members' bytes overlap: a well-formed archive
@@ -531,21 +559,21 @@ fn unzip(
 /// entries at one deflate stream so it is inflated again for each.
 fn refuse_overlaps<R: Read + std::io::Seek>(
     archive: &mut zip::ZipArchive<R>,
-) -> Result<(), String> {
+) -> Result<(), ZipLayoutError> {
     let mut spans = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
         let member = archive
             .by_index_raw(index)
-            .map_err(|e| format!("member {index}: {e}"))?;
+            .map_err(|source| ZipLayoutError::Member { index, source })?;
         let end = member.data_start().saturating_add(member.compressed_size());
         spans.push((member.header_start(), end, member.name().to_string()));
     }
     spans.sort();
     match spans.windows(2).find(|w| w[1].0 < w[0].1) {
-        Some(w) => Err(format!(
-            "members {:?} and {:?} overlap (a zip bomb's shape); refused",
-            w[0].2, w[1].2
-        )),
+        Some(w) => Err(ZipLayoutError::Overlap {
+            first: w[0].2.clone(),
+            second: w[1].2.clone(),
+        }),
         None => Ok(()),
     }
 }
@@ -583,13 +611,7 @@ fn untar(
         if data.len() as u64 > max {
             return Err(too_large(&format!("{location}!{name}"), max));
         }
-        let member_location = format!("{location}!{name}");
-        visit(SourceFile {
-            name: member_location.clone(),
-            location: member_location,
-            digest: sha256_digest(&data),
-            bytes: data,
-        });
+        visit(SourceFile::member(location, &name, data));
     }
     Ok(())
 }

@@ -94,11 +94,11 @@ pub fn parse_as(
     };
     let distro = match Distro::detect(top, ctx) {
         Ok(d) => d,
-        Err(reason) => return emit(Err(ctx.file_error(reason))),
+        Err(reason) => return emit(Err(ctx.file_error(reason.to_string()))),
     };
     let ecosystem = match distro.ecosystem(get_str(top, "distroversion")) {
         Ok(e) => e,
-        Err(reason) => return emit(Err(ctx.file_error(reason))),
+        Err(reason) => return emit(Err(ctx.file_error(reason.to_string()))),
     };
     let repo = get_str(top, "reponame").map(str::to_string);
     let packages = match get(top, "packages") {
@@ -123,6 +123,20 @@ pub fn parse_as(
     }
 }
 
+/// Why a secdb file as a whole cannot be given a distribution and release.
+#[derive(Debug, Clone, thiserror::Error)]
+enum SecdbError {
+    /// Neither `distroversion` nor a known URL prefix, repository or feed name.
+    #[error("cannot tell which apk distribution this secdb is for (no distroversion, unknown urlprefix)")]
+    UnknownDistro,
+    /// An Alpine file with no release.
+    #[error("Alpine secdb without distroversion")]
+    NoDistroversion,
+    /// The release makes no valid ecosystem name.
+    #[error(transparent)]
+    Ecosystem(#[from] crate::model::InvalidEcosystem),
+}
+
 /// The apk-based distributions publishing this shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Distro {
@@ -135,7 +149,7 @@ enum Distro {
 impl Distro {
     /// Alpine files name their release (`distroversion`); the derivatives do
     /// not, and are told apart by their URL prefix, repository or feed name.
-    fn detect(top: &[(String, Node)], ctx: &SourceContext) -> Result<Distro, String> {
+    fn detect(top: &[(String, Node)], ctx: &SourceContext) -> Result<Distro, SecdbError> {
         let hint = format!(
             "{} {} {}",
             get_str(top, "urlprefix").unwrap_or(""),
@@ -152,7 +166,7 @@ impl Distro {
         } else if get_str(top, "distroversion").is_some() || hint.contains("alpine") {
             Ok(Distro::Alpine)
         } else {
-            Err("cannot tell which apk distribution this secdb is for (no distroversion, unknown urlprefix)".into())
+            Err(SecdbError::UnknownDistro)
         }
     }
 
@@ -183,7 +197,7 @@ impl Distro {
         }
     }
 
-    fn ecosystem(self, distroversion: Option<&str>) -> Result<Ecosystem, String> {
+    fn ecosystem(self, distroversion: Option<&str>) -> Result<Ecosystem, SecdbError> {
         let name = match (self, distroversion.map(str::trim)) {
             (Distro::Alpine, Some(release)) if !release.is_empty() => {
                 let release = if release.starts_with('v') || release == "edge" {
@@ -193,10 +207,10 @@ impl Distro {
                 };
                 format!("Alpine:{release}")
             }
-            (Distro::Alpine, _) => return Err("Alpine secdb without distroversion".into()),
+            (Distro::Alpine, _) => return Err(SecdbError::NoDistroversion),
             (other, _) => other.ecosystem_base().to_string(),
         };
-        Ecosystem::new(name).map_err(|e| e.to_string())
+        Ok(Ecosystem::new(name)?)
     }
 }
 

@@ -361,7 +361,7 @@ fn parse_document(bytes: &[u8], label: &str, ctx: &SourceContext, emit: &mut dyn
         parse_date(doc.document.tracking.initial_release_date.as_deref()),
     ) {
         (Ok(modified), Ok(published)) => (modified, published),
-        (Err(e), _) | (_, Err(e)) => return emit(Err(ctx.error(&tracking_id, e))),
+        (Err(e), _) | (_, Err(e)) => return emit(Err(ctx.error(&tracking_id, e.to_string()))),
     };
     let mut vulns = Vec::new();
     for (i, raw) in doc.vulnerabilities.iter().enumerate() {
@@ -430,10 +430,10 @@ impl Header<'_> {
     }
 }
 
-fn parse_date(text: Option<&str>) -> Result<Option<Timestamp>, String> {
+fn parse_date(text: Option<&str>) -> Result<Option<Timestamp>, crate::model::InvalidTimestamp> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => t.parse::<Timestamp>().map(Some).map_err(|e| e.to_string()),
+        Some(t) => t.parse::<Timestamp>().map(Some),
     }
 }
 

@@ -192,7 +192,10 @@ fn build_issue(
                 Ok(Some(e)) => e,
                 Ok(None) => continue,
                 Err(reason) => {
-                    emit(Err(ctx.error(format!("{label}/{}", codename.0), reason)));
+                    emit(Err(ctx.error(
+                        format!("{label}/{}", codename.0),
+                        reason.to_string(),
+                    )));
                     continue;
                 }
             };
@@ -203,7 +206,9 @@ fn build_issue(
                     }
                     affected.push(entry);
                 }
-                Err(reason) => emit(Err(ctx.error(format!("{label}/{}", codename.0), reason))),
+                Err(reason) => emit(Err(
+                    ctx.error(format!("{label}/{}", codename.0), reason.to_string())
+                )),
             }
         }
     }
@@ -271,13 +276,68 @@ impl Urgency {
     }
 }
 
+/// Why one release entry of the tracker JSON, or one line of a list file,
+/// is rejected (the reason of its record error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TrackerError {
+    /// A `resolved` state with no `fixed_version`.
+    #[error("resolved without a fixed_version")]
+    ResolvedWithoutFix,
+    /// A state the tracker does not document.
+    #[error("unknown status {0:?}")]
+    UnknownStatus(String),
+    /// A version with blanks or control characters.
+    #[error("invalid version {0:?}")]
+    InvalidVersion(String),
+    /// A codename the release table does not hold.
+    #[error("unknown Debian release {0:?}")]
+    UnknownRelease(String),
+    /// The release makes no valid ecosystem name.
+    #[error(transparent)]
+    Ecosystem(#[from] crate::model::InvalidEcosystem),
+    /// A list-file line that should open an advisory and does not.
+    #[error("not an advisory header: {0:?}")]
+    NotAHeader(String),
+    /// A header whose `[date` has no `]`.
+    #[error("unterminated date in header {0:?}")]
+    UnterminatedDate(String),
+    /// A header whose id does not parse.
+    #[error("header {line:?}: {source}")]
+    HeaderId {
+        /// The header line.
+        line: String,
+        /// The cause.
+        source: crate::model::InvalidId,
+    },
+    /// A header whose id is not a DSA, DLA or DTSA.
+    #[error("header {line:?}: {id:?} is not a DSA, DLA or DTSA id")]
+    NotAListId {
+        /// The header line.
+        line: String,
+        /// The id as written.
+        id: String,
+    },
+    /// A package line whose `[release` has no `]`.
+    #[error("unterminated release in {0:?}")]
+    UnterminatedRelease(String),
+    /// A package line without `- package version`.
+    #[error("expected `- package version` in {0:?}")]
+    NoDash(String),
+    /// A package line with no package name.
+    #[error("no package in {0:?}")]
+    NoPackage(String),
+    /// A package line with no version.
+    #[error("no version in {0:?}")]
+    NoVersion(String),
+}
+
 /// One affected entry for one release of one package.
 fn release_entry(
     package: &str,
     ecosystem: Ecosystem,
     state: &ReleaseState<'_>,
     scope: Option<&str>,
-) -> Result<(Affected, Option<Urgency>), String> {
+) -> Result<(Affected, Option<Urgency>), TrackerError> {
     let status = state.status.trim();
     let fixed = state
         .fixed_version
@@ -295,9 +355,9 @@ fn release_entry(
             Event::Introduced("0".into()),
             Event::Fixed(checked_version(v)?),
         ]),
-        ("resolved", None) => return Err("resolved without a fixed_version".into()),
+        ("resolved", None) => return Err(TrackerError::ResolvedWithoutFix),
         ("open" | "undetermined", _) => Some(vec![Event::Introduced("0".into())]),
-        (other, _) => return Err(format!("unknown status {other:?}")),
+        (other, _) => return Err(TrackerError::UnknownStatus(other.into())),
     };
     let urgency = state.urgency.as_deref().and_then(Urgency::parse);
     if let Some(raw) = state.urgency.as_deref() {
@@ -385,9 +445,9 @@ fn list_marker_status(marker: &str) -> FixStatus {
     }
 }
 
-fn checked_version(v: &str) -> Result<String, String> {
+fn checked_version(v: &str) -> Result<String, TrackerError> {
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(format!("invalid version {v:?}"))
+        Err(TrackerError::InvalidVersion(v.into()))
     } else {
         Ok(v.to_string())
     }
@@ -404,7 +464,7 @@ fn debian_package(ecosystem: Ecosystem, name: &str) -> Package {
 /// `bookworm` -> `Debian:12`, `squeeze` -> `Debian:6.0` (the one table:
 /// [`release::DEBIAN_RELEASES`]), `sid` -> `Debian:unstable`; `Ok(None)` for
 /// suites that are deliberately skipped (`experimental`).
-pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, String> {
+pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, TrackerError> {
     let base = codename
         .trim()
         .trim_end_matches("-security")
@@ -414,12 +474,10 @@ pub fn release_ecosystem(codename: &str) -> Result<Option<Ecosystem>, String> {
         "experimental" => return Ok(None),
         other => match release::debian_codename(other) {
             Some(number) => number,
-            None => return Err(format!("unknown Debian release {codename:?}")),
+            None => return Err(TrackerError::UnknownRelease(codename.into())),
         },
     };
-    Ecosystem::new(format!("Debian:{release}"))
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(Some(Ecosystem::new(format!("Debian:{release}"))?))
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +527,7 @@ pub fn parse_list(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
                     skipping = false;
                 }
                 Err(reason) => {
-                    emit(Err(ctx.error(format!("line {line_no}"), reason)));
+                    emit(Err(ctx.error(format!("line {line_no}"), reason.to_string())));
                     skipping = true;
                 }
             }
@@ -502,7 +560,7 @@ pub fn parse_list(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
                 Ok(Some(affected)) => entry.affected.push(affected),
                 Ok(None) => {}
                 Err(reason) => emit(Err(
-                    ctx.error(format!("{} (line {line_no})", entry.id), reason)
+                    ctx.error(format!("{} (line {line_no})", entry.id), reason.to_string())
                 )),
             }
         } else {
@@ -515,22 +573,24 @@ pub fn parse_list(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
 }
 
 /// `[02 Nov 2023] DSA-5546-1 chromium - security update`.
-fn parse_header(line: &str) -> Result<ListEntry, String> {
+fn parse_header(line: &str) -> Result<ListEntry, TrackerError> {
     let rest = line
         .strip_prefix('[')
-        .ok_or_else(|| format!("not an advisory header: {line:?}"))?;
+        .ok_or_else(|| TrackerError::NotAHeader(line.into()))?;
     let (date_text, rest) = rest
         .split_once(']')
-        .ok_or_else(|| format!("unterminated date in header {line:?}"))?;
+        .ok_or_else(|| TrackerError::UnterminatedDate(line.into()))?;
     let rest = rest.trim();
     let (id_text, summary) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let id: AdvisoryId = id_text
-        .parse()
-        .map_err(|e| format!("header {line:?}: {e}"))?;
+    let id: AdvisoryId = id_text.parse().map_err(|source| TrackerError::HeaderId {
+        line: line.into(),
+        source,
+    })?;
     if !matches!(id.kind(), IdKind::Dsa | IdKind::Dla | IdKind::Dtsa) {
-        return Err(format!(
-            "header {line:?}: {id_text:?} is not a DSA, DLA or DTSA id"
-        ));
+        return Err(TrackerError::NotAListId {
+            line: line.into(),
+            id: id_text.into(),
+        });
     }
     Ok(ListEntry {
         line: 0,
@@ -545,12 +605,12 @@ fn parse_header(line: &str) -> Result<ListEntry, String> {
 
 /// `[bookworm] - chromium 119.0.6045.105-1~deb12u1`, with optional trailing
 /// `(high)` / `(bug #123)` and `<marker>` versions.
-fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
+fn parse_package_line(body: &str) -> Result<Option<Affected>, TrackerError> {
     let (release, rest) = match body.strip_prefix('[') {
         Some(r) => {
             let (release, rest) = r
                 .split_once(']')
-                .ok_or_else(|| format!("unterminated release in {body:?}"))?;
+                .ok_or_else(|| TrackerError::UnterminatedRelease(body.into()))?;
             (Some(release.trim()), rest.trim())
         }
         None => (None, body),
@@ -562,7 +622,7 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
     };
     let rest = rest
         .strip_prefix('-')
-        .ok_or_else(|| format!("expected `- package version` in {body:?}"))?
+        .ok_or_else(|| TrackerError::NoDash(body.into()))?
         .trim();
     let (main, paren) = match rest.find('(') {
         Some(i) => (
@@ -574,10 +634,10 @@ fn parse_package_line(body: &str) -> Result<Option<Affected>, String> {
     let mut tokens = main.split_whitespace();
     let package = tokens
         .next()
-        .ok_or_else(|| format!("no package in {body:?}"))?;
+        .ok_or_else(|| TrackerError::NoPackage(body.into()))?;
     let version = tokens
         .next()
-        .ok_or_else(|| format!("no version in {body:?}"))?;
+        .ok_or_else(|| TrackerError::NoVersion(body.into()))?;
     let Some(ecosystem) = release_ecosystem(release)? else {
         return Ok(None);
     };

@@ -21,7 +21,10 @@ pub mod osv;
 pub mod oval;
 mod read;
 
-pub use read::{merge_batch, read_bytes, read_path, FileOutcome, ReadError, ReadOptions};
+pub use read::{
+    merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError, ReadOptions,
+    UnknownDialect,
+};
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -52,31 +52,21 @@ fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)
         return;
     }
     // Slow path: find out which record is wrong and why, or split an array.
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            emit(Err(ctx.file_error(format!("malformed JSON: {e}"))));
-            return;
-        }
-    };
-    match value {
-        Value::Array(items) => {
-            for (index, item) in items.into_iter().enumerate() {
-                emit(from_value(item, index, ctx));
-            }
-        }
-        other => emit(from_value(other, 0, ctx)),
+    match serde_json::from_slice(bytes) {
+        Ok(value) => emit_values(value, ctx, emit),
+        Err(e) => emit(Err(ctx.file_error(format!("malformed JSON: {e}")))),
     }
 }
 
 fn parse_yaml(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
-    let value: Value = match serde_norway::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            emit(Err(ctx.file_error(format!("malformed YAML: {e}"))));
-            return;
-        }
-    };
+    match serde_norway::from_slice(bytes) {
+        Ok(value) => emit_values(value, ctx, emit),
+        Err(e) => emit(Err(ctx.file_error(format!("malformed YAML: {e}")))),
+    }
+}
+
+/// One record per element of an array, or the one record a document is.
+fn emit_values(value: Value, ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
     match value {
         Value::Array(items) => {
             for (index, item) in items.into_iter().enumerate() {

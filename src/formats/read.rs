@@ -30,6 +30,17 @@ pub struct ReadOptions {
     pub follow_symlinks: bool,
 }
 
+/// A dialect name (catalog `dialect`, `--dialect`) that names no OVAL
+/// dialect of this build; the text lists the ones it has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownDialect(pub String);
+
+/// The OVAL dialect called `name`.
+pub fn parse_dialect(name: &str) -> Result<Dialect, UnknownDialect> {
+    Dialect::parse_name(name).map_err(|e| UnknownDialect(e.to_string()))
+}
+
 impl ReadOptions {
     /// `format` with default options.
     pub fn new(format: Format) -> Self {
@@ -43,9 +54,9 @@ impl ReadOptions {
 
     /// The options of a catalog or mirror feed: for OVAL, its `dialect`
     /// (by name) is the one to parse with; other formats ignore it.
-    pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, String> {
+    pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, UnknownDialect> {
         let dialect = match (format, dialect) {
-            (Format::Oval, Some(name)) => Some(Dialect::parse_name(name)?),
+            (Format::Oval, Some(name)) => Some(parse_dialect(name)?),
             _ => None,
         };
         Ok(ReadOptions {

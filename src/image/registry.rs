@@ -313,9 +313,19 @@ impl RegistryStore {
     }
 }
 
+/// A layer download that broke off in its body.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {source}")]
+struct BodyError {
+    /// The blob's URL.
+    url: String,
+    /// The cause.
+    source: reqwest::Error,
+}
+
 /// A blocking reader fed by an async download.
 struct ChannelReader {
-    chunks: mpsc::Receiver<Result<bytes::Bytes, String>>,
+    chunks: mpsc::Receiver<Result<bytes::Bytes, BodyError>>,
     current: bytes::Bytes,
 }
 
@@ -346,7 +356,10 @@ impl BlobStore for RegistryStore {
         handle.spawn(async move {
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let item = chunk.map_err(|e| format!("{url}: {e}"));
+                let item = chunk.map_err(|source| BodyError {
+                    url: url.clone(),
+                    source,
+                });
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
                     break;

@@ -58,8 +58,13 @@ impl Platform {
     }
 }
 
+/// A `--platform` that is not `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid platform {0:?}: expected os/arch[/variant]")]
+pub struct InvalidPlatform(pub String);
+
 impl std::str::FromStr for Platform {
-    type Err = String;
+    type Err = InvalidPlatform;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -70,9 +75,7 @@ impl std::str::FromStr for Platform {
                     variant: variant.filter(|v| !v.is_empty()).map(str::to_string),
                 })
             }
-            _ => Err(format!(
-                "invalid platform {s:?}: expected os/arch[/variant]"
-            )),
+            _ => Err(InvalidPlatform(s.into())),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::model::Ecosystem;
-use crate::query::{purl_to_package, PackageQuery};
+use crate::query::{purl_to_package, PackageQuery, QueryError};
 use crate::store::snapshot::Snapshot;
 use crate::store::subscriptions::ChangeFilter;
 use crate::store::{ChangeEntry, PackageRef, StoreError};
@@ -20,21 +20,32 @@ pub struct CompiledFilter {
     alias_ids: Option<HashSet<String>>,
 }
 
+/// Why a change filter is refused (answered as a 400).
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// An unknown ecosystem, or a purl that maps to none.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// A package filter of only blanks.
+    #[error("package filter is empty")]
+    EmptyPackage,
+}
+
 /// Checks a filter: ecosystems must be known, purls must map to one.
-pub fn validate(filter: &ChangeFilter) -> Result<(), String> {
+pub fn validate(filter: &ChangeFilter) -> Result<(), FilterError> {
     if let Some(e) = &filter.ecosystem {
-        PackageQuery::new(e, "x", None).map_err(|e| e.to_string())?;
+        PackageQuery::new(e, "x", None)?;
     }
     if let Some(p) = &filter.purl {
-        let parsed = purl_to_package(p).map_err(|e| e.to_string())?;
-        PackageQuery::new(&parsed.ecosystem, &parsed.name, None).map_err(|e| e.to_string())?;
+        let parsed = purl_to_package(p)?;
+        PackageQuery::new(&parsed.ecosystem, &parsed.name, None)?;
     }
     if filter
         .package
         .as_deref()
         .is_some_and(|p| p.trim().is_empty())
     {
-        return Err("package filter is empty".into());
+        return Err(FilterError::EmptyPackage);
     }
     Ok(())
 }

@@ -188,7 +188,7 @@ pub async fn run(hub: Hub, id: String) {
                 }
                 Err(error) => {
                     s.failures = s.failures.saturating_add(1);
-                    s.last_error = Some(error);
+                    s.last_error = Some(error.to_string());
                     s.last_attempt = Some(now);
                     if s.failures >= max_attempts {
                         s.state = SubscriptionState::Failing;
@@ -209,11 +209,25 @@ pub async fn run(hub: Hub, id: String) {
     }
 }
 
-async fn post(hub: &Hub, sub: &Subscription, body: &[u8]) -> Result<(), String> {
+/// Why one delivery to a subscription's receiver failed (kept as the
+/// subscription's `last_error`).
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    /// The URL is no longer an allowed target.
+    #[error("refused: {0}")]
+    Refused(#[from] super::target::TargetError),
+    /// The request could not be sent or answered.
+    #[error("request failed: {}", crate::feeds::http::cause_chain(.0))]
+    Request(#[from] reqwest::Error),
+    /// The receiver answered with a status other than 2xx.
+    #[error("receiver answered {0}")]
+    Status(reqwest::StatusCode),
+}
+
+async fn post(hub: &Hub, sub: &Subscription, body: &[u8]) -> Result<(), DeliveryError> {
     // Checked again at every delivery: IP literals here, names by the
     // client's resolver on the addresses it connects to.
-    let url = super::target::check_url(&sub.url, hub.config().allow_private_webhooks)
-        .map_err(|e| format!("refused: {e}"))?;
+    let url = super::target::check_url(&sub.url, hub.config().allow_private_webhooks)?;
     let response = hub
         .client()
         .post(url)
@@ -222,13 +236,12 @@ async fn post(hub: &Hub, sub: &Subscription, body: &[u8]) -> Result<(), String> 
         .header("x-advisord-subscription", sub.id.as_str())
         .body(body.to_vec())
         .send()
-        .await
-        .map_err(|e| format!("request failed: {}", crate::feeds::http::cause_chain(&e)))?;
+        .await?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("receiver answered {status}"))
+        Err(DeliveryError::Status(status))
     }
 }
 

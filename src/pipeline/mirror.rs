@@ -261,12 +261,31 @@ pub async fn pull(
             }
             Err(e) => {
                 tracing::warn!(feed = %spec.name, error = %e, "mirror pull failed");
-                report.error = Some(e);
+                report.error = Some(e.to_string());
             }
         }
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Why one feed could not be mirrored (the mirror keeps its previous files).
+#[derive(Debug, thiserror::Error)]
+enum PullError {
+    /// A file could not be downloaded.
+    #[error(transparent)]
+    Fetch(#[from] http::FetchError),
+    /// A 304 answered a request the mirror sent validators for, yet it has no copy.
+    #[error("{0}: 304 for a file the mirror does not have")]
+    NotModifiedWithoutCopy(String),
+    /// A finished download could not replace the previous copy.
+    #[error("moving {path} into place: {source}")]
+    Move {
+        /// The downloaded file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 async fn pull_feed(
@@ -275,7 +294,7 @@ async fn pull_feed(
     fetcher: &Fetcher,
     manifest: &Manifest,
     report: &mut PullReport,
-) -> Result<Vec<MirrorFile>, String> {
+) -> Result<Vec<MirrorFile>, PullError> {
     let mut files = Vec::new();
     for url in spec.expanded_urls(time::OffsetDateTime::now_utc()) {
         let rel = format!("{}/{}", safe_name(&spec.name), cache_file_name(&url));
@@ -294,8 +313,7 @@ async fn pull_feed(
         let pending = http::with_suffix(&path, ".new");
         let outcome = fetcher
             .fetch_to_file(&url, &pending, &validators, true, spec.max_bytes)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         report.files += 1;
         match (outcome, previous) {
             (FetchOutcome::NotModified, Some(previous)) => {
@@ -303,12 +321,14 @@ async fn pull_feed(
                 files.push(previous.clone());
             }
             (FetchOutcome::NotModified, None) => {
-                return Err(format!("{url}: 304 for a file the mirror does not have"));
+                return Err(PullError::NotModifiedWithoutCopy(url));
             }
             (FetchOutcome::Downloaded(d), _) => {
                 report.downloaded_bytes += d.transferred;
-                std::fs::rename(&d.path, &path)
-                    .map_err(|e| format!("moving {} into place: {e}", d.path.display()))?;
+                std::fs::rename(&d.path, &path).map_err(|source| PullError::Move {
+                    path: d.path.display().to_string(),
+                    source,
+                })?;
                 files.push(MirrorFile {
                     feed: spec.name.clone(),
                     url: url.clone(),

@@ -194,6 +194,79 @@ pub enum SyncError {
     NoCatalogSource,
 }
 
+/// Why one feed's sync failed: kept as its `last_error`, while its
+/// records stay as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedSyncError {
+    /// The feed names a format this build has no parser for.
+    #[error("format {0:?} is not supported by this build")]
+    UnsupportedFormat(String),
+    /// The feed's OVAL dialect is unknown.
+    #[error(transparent)]
+    Dialect(#[from] crate::formats::UnknownDialect),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be downloaded.
+    #[error(transparent)]
+    Fetch(#[from] http::FetchError),
+    /// A Red Hat VEX feed lists no base URL.
+    #[error("feed {0}: no base URL")]
+    NoBaseUrl(String),
+    /// A Red Hat VEX feed failed.
+    #[error(transparent)]
+    RedhatVex(#[from] crate::pipeline::redhat_vex::VexFeedError),
+    /// The cached copy of a file that answered 304 cannot be read.
+    #[error("reading cached copy {path}: {source}")]
+    CachedCopy {
+        /// The cached copy.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The cached copy of a file that answered 304 is not what was ingested.
+    #[error("cached copy of {0} does not match the ingested digest; run sync again (it will download it)")]
+    CachedCopyChanged(String),
+    /// A file could not be opened or unpacked.
+    #[error(transparent)]
+    Read(#[from] crate::feeds::FeedError),
+    /// A file could not be read into the store's batch.
+    #[error(transparent)]
+    Stream(#[from] ingest::StreamError),
+    /// The parser or store task panicked or was cancelled.
+    #[error("{task} task failed: {source}")]
+    Task {
+        /// `parser` or `store`.
+        task: &'static str,
+        /// The cause.
+        source: tokio::task::JoinError,
+    },
+    /// A snapshot file could not be read as a whole.
+    #[error("{origin}: the file could not be read as a whole ({reason}); refusing to apply a partial snapshot")]
+    PartialSnapshot {
+        /// The file.
+        origin: String,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// A snapshot with no readable record would remove every stored one.
+    #[error("the feed's files hold no readable record ({rejected} rejected); refusing to remove its {stored} records")]
+    EmptySnapshot {
+        /// Records rejected.
+        rejected: u64,
+        /// Records stored for the feed.
+        stored: u64,
+    },
+    /// Every record was rejected.
+    #[error("every record was rejected ({count}), nothing written; first: {first}")]
+    AllRejected {
+        /// Records rejected.
+        count: usize,
+        /// The first rejection.
+        first: String,
+    },
+}
+
 /// Re-reads the catalog from where it was loaded (`--catalog` directories,
 /// built-in feeds, `--osv-ecosystem`); see [`Syncer::set_catalog_source`].
 #[derive(Clone)]
@@ -526,7 +599,7 @@ impl Syncer {
         &self,
         feed: &str,
         attempt: &str,
-        result: Result<SyncStatus, String>,
+        result: Result<SyncStatus, FeedSyncError>,
         mut report: FeedReport,
     ) -> FeedReport {
         match result {
@@ -554,6 +627,7 @@ impl Syncer {
                 tracing::info!("{}", report.summary());
             }
             Err(error) => {
+                let error = error.to_string();
                 report.status = SyncStatus::Failed;
                 report.error = Some(error.clone());
                 self.note(feed, |s| {
@@ -580,10 +654,10 @@ impl Syncer {
         &self,
         spec: &FeedSpec,
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let format = spec
             .format()
-            .map_err(|_| format!("format {:?} is not supported by this build", spec.format))?;
+            .map_err(|_| FeedSyncError::UnsupportedFormat(spec.format.clone()))?;
         if spec.dialect.as_deref() == Some(crate::pipeline::redhat_vex::DIALECT) {
             return self.sync_redhat_vex(spec, report).await;
         }
@@ -595,11 +669,7 @@ impl Syncer {
                 return Ok(SyncStatus::NotPublished);
             }
         }
-        let state = self
-            .store
-            .feed_state(&spec.name)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
+        let state = self.store.feed_state(&spec.name)?.unwrap_or_default();
         let urls = spec.expanded_urls(time::OffsetDateTime::now_utc());
         let dir = self.options.cache_dir.join(safe_name(&spec.name));
         let mut files = Vec::new();
@@ -639,11 +709,11 @@ impl Syncer {
         &self,
         spec: &FeedSpec,
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let base = spec
             .urls
             .first()
-            .ok_or_else(|| format!("feed {}: no base URL", spec.name))?;
+            .ok_or_else(|| FeedSyncError::NoBaseUrl(spec.name.clone()))?;
         let dir = self.options.cache_dir.join(safe_name(&spec.name));
         let done = crate::pipeline::redhat_vex::sync(
             &self.store,
@@ -652,8 +722,7 @@ impl Syncer {
             base,
             &dir,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         report.records = done.documents;
         report.record_errors = done.errors.len() as u64;
         report.first_errors = done.errors.iter().take(5).cloned().collect();
@@ -761,7 +830,7 @@ impl Syncer {
         dir: &Path,
         files: &mut Vec<LocalFile>,
         report: &mut FeedReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), FeedSyncError> {
         for url in urls {
             let path = dir.join(cache_file_name(url));
             let pending = http::with_suffix(&path, ".new");
@@ -778,8 +847,7 @@ impl Syncer {
             let outcome = self
                 .fetcher
                 .fetch_to_file(url, &pending, &validators, false, spec.max_bytes)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             report.files += 1;
             match outcome {
                 FetchOutcome::NotModified => {
@@ -852,15 +920,12 @@ impl Syncer {
             let attempt = Timestamp::now().to_string();
             let mut report = FeedReport::new(name);
             let result = async {
-                let format: Format = feed.format.parse().map_err(|_| {
-                    format!("format {:?} is not supported by this build", feed.format)
-                })?;
+                let format: Format = feed
+                    .format
+                    .parse()
+                    .map_err(|_| FeedSyncError::UnsupportedFormat(feed.format.clone()))?;
                 let read = ReadOptions::for_feed(format, feed.dialect.as_deref())?;
-                let state = self
-                    .store
-                    .feed_state(name)
-                    .map_err(|e| e.to_string())?
-                    .unwrap_or_default();
+                let state = self.store.feed_state(name)?.unwrap_or_default();
                 let files: Vec<LocalFile> = manifest
                     .files
                     .iter()
@@ -1036,7 +1101,7 @@ impl Batch<'_> {
         state: &FeedState,
         files: &[LocalFile],
         report: &mut FeedReport,
-    ) -> Result<SyncStatus, String> {
+    ) -> Result<SyncStatus, FeedSyncError> {
         let same_urls = files.len() == state.digests.len()
             && files.iter().all(|f| state.digests.contains_key(&f.url));
         let unchanged =
@@ -1053,13 +1118,11 @@ impl Batch<'_> {
             });
             if validators_changed {
                 let files = files.to_vec();
-                store
-                    .update_feed_state(self.feed, |s| {
-                        set_validators(s, &files);
-                        s.last_success = Some(Timestamp::now().to_string());
-                        s.last_error = None;
-                    })
-                    .map_err(|e| e.to_string())?;
+                store.update_feed_state(self.feed, |s| {
+                    set_validators(s, &files);
+                    s.last_success = Some(Timestamp::now().to_string());
+                    s.last_error = None;
+                })?;
             }
             return Ok(SyncStatus::Unchanged);
         }
@@ -1084,13 +1147,15 @@ impl Batch<'_> {
                     for file in &mut files {
                         let path = file.pending.clone().unwrap_or_else(|| file.path.clone());
                         if file.sha256.is_none() {
-                            let (digest, _) = http::sha256_file(&path).map_err(|e| {
-                                SyncAbort::new(format!("reading cached copy {}: {e}", path.display()))
+                            let (digest, _) = http::sha256_file(&path).map_err(|source| {
+                                FeedSyncError::CachedCopy {
+                                    path: path.display().to_string(),
+                                    source,
+                                }
                             })?;
                             if digests.get(&file.url) != Some(&digest) {
-                                return Err(SyncAbort::new(format!(
-                                    "cached copy of {} does not match the ingested digest; run sync again (it will download it)",
-                                    file.url
+                                return Err(SyncAbort::from(FeedSyncError::CachedCopyChanged(
+                                    file.url.clone(),
                                 )));
                             }
                             file.sha256 = Some(digest);
@@ -1103,7 +1168,7 @@ impl Batch<'_> {
                             file.fetched.clone(),
                             sink,
                         )
-                        .map_err(|e| SyncAbort::new(e.to_string()))?;
+                        .map_err(FeedSyncError::from)?;
                         parsed.files += part.files;
                         parsed.records += part.records;
                         parsed.errors.extend(part.errors);
@@ -1118,11 +1183,11 @@ impl Batch<'_> {
                 // rejected record.)
                 if snapshot && read.format != Format::Osv {
                     if let Some(broken) = parsed.errors.iter().find(|e| e.is_whole_file()) {
-                        let message = format!(
-                            "{}: the file could not be read as a whole ({}); refusing to apply a partial snapshot",
-                            broken.origin, broken.reason
-                        );
-                        return Err(SyncAbort::after_parse(message, parsed));
+                        let error = FeedSyncError::PartialSnapshot {
+                            origin: broken.origin.clone(),
+                            reason: broken.reason.clone(),
+                        };
+                        return Err(SyncAbort::after_parse(error, parsed));
                     }
                 }
                 // An empty snapshot is far more likely a broken upstream (or
@@ -1131,18 +1196,19 @@ impl Batch<'_> {
                 // on its word.
                 let empty = writer.pushed() == 0;
                 if snapshot && empty && known_records > 0 {
-                    let message = format!(
-                        "the feed's files hold no readable record ({record_errors} rejected); refusing to remove its {known_records} records"
-                    );
-                    return Err(SyncAbort::after_parse(message, parsed));
+                    let error = FeedSyncError::EmptySnapshot {
+                        rejected: record_errors,
+                        stored: known_records,
+                    };
+                    return Err(SyncAbort::after_parse(error, parsed));
                 }
                 // Every record rejected: a failure, not an empty feed.
                 if let (true, Some(first)) = (empty, parsed.errors.first()) {
-                    let message = format!(
-                        "every record was rejected ({}), nothing written; first: {first}",
-                        parsed.errors.len()
-                    );
-                    return Err(SyncAbort::after_parse(message, parsed));
+                    let error = FeedSyncError::AllRejected {
+                        count: parsed.errors.len(),
+                        first: first.to_string(),
+                    };
+                    return Err(SyncAbort::after_parse(error, parsed));
                 }
                 if snapshot {
                     // Records a snapshot could not read keep their last good
@@ -1175,7 +1241,12 @@ impl Batch<'_> {
                     .filter_map(|f| f.sha256.clone().map(|d| (f.url.clone(), d)))
                     .collect();
                 s.last_errors = record_errors;
-                s.last_rejections = parsed.errors.iter().take(10).map(|e| e.to_string()).collect();
+                s.last_rejections = parsed
+                    .errors
+                    .iter()
+                    .take(10)
+                    .map(|e| e.to_string())
+                    .collect();
                 s.last_attempt = Some(now.clone());
                 s.last_success = Some(now);
                 s.last_error = None;
@@ -1183,7 +1254,10 @@ impl Batch<'_> {
             })
         })
         .await
-        .map_err(|e| format!("store task failed: {e}"))?;
+        .map_err(|source| FeedSyncError::Task {
+            task: "store",
+            source,
+        })?;
         let fill = |report: &mut FeedReport, parsed: &IngestReport| {
             report.records = parsed.records;
             report.record_errors = parsed.errors.len() as u64;
@@ -1200,7 +1274,7 @@ impl Batch<'_> {
                 if let Some(parsed) = &abort.parsed {
                     fill(report, parsed);
                 }
-                return Err(abort.message);
+                return Err(abort.error);
             }
         };
         fill(report, &parsed);
@@ -1209,33 +1283,29 @@ impl Batch<'_> {
     }
 }
 
-/// Why a sync's store batch was abandoned (nothing written): the message
+/// Why a sync's store batch was abandoned (nothing written): the error
 /// the sync fails with.
 struct SyncAbort {
-    message: String,
+    error: FeedSyncError,
     /// What was parsed, when the batch was refused after the parse.
     parsed: Option<Box<IngestReport>>,
 }
 
 impl SyncAbort {
-    fn new(message: String) -> Self {
+    fn after_parse(error: FeedSyncError, parsed: IngestReport) -> Self {
         SyncAbort {
-            message,
-            parsed: None,
-        }
-    }
-
-    fn after_parse(message: String, parsed: IngestReport) -> Self {
-        SyncAbort {
-            message,
+            error,
             parsed: Some(Box::new(parsed)),
         }
     }
 }
 
-impl From<StoreError> for SyncAbort {
-    fn from(e: StoreError) -> Self {
-        SyncAbort::new(e.to_string())
+impl<E: Into<FeedSyncError>> From<E> for SyncAbort {
+    fn from(e: E) -> Self {
+        SyncAbort {
+            error: e.into(),
+            parsed: None,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{advisord, advisord_ok, binary};
+use crate::common::{advisord, advisord_ok, binary, get_json};
 
 /// OVAL whose one definition nests criteria `levels` deep (50,000 levels
 /// make the 1.7 MB file that overflowed the stack).
@@ -402,14 +402,8 @@ async fn crash_inputs_as_catalog_feeds_leave_serve_up() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let feeds = loop {
         assert!(child.try_wait().expect("wait").is_none(), "serve died");
-        let feeds: Value = client
-            .get(format!("{server}/v1/feeds"))
-            .send()
-            .await
-            .expect("GET /v1/feeds")
-            .json()
-            .await
-            .expect("feeds json");
+        let (status, feeds) = get_json(&client, &format!("{server}/v1/feeds")).await;
+        assert_eq!(status, 200, "GET /v1/feeds: {feeds}");
         let all_tried = names.iter().all(|n| {
             feeds["feeds"].as_array().into_iter().flatten().any(|f| {
                 f["name"] == n.as_str()
@@ -473,12 +467,9 @@ async fn crash_inputs_as_catalog_feeds_leave_serve_up() {
         );
     }
     // The record stored before is still served.
-    let good = client
-        .get(format!("{server}/v1/vulns/GOOD-0001"))
-        .send()
-        .await
-        .expect("vuln");
-    assert!(good.status().is_success());
+    let (status, good) = get_json(&client, &format!("{server}/v1/vulns/GOOD-0001")).await;
+    assert_eq!(status, 200, "GET /v1/vulns/GOOD-0001: {good}");
+    assert_eq!(good["id"], "GOOD-0001");
     let _ = child.kill();
     let _ = child.wait();
 }

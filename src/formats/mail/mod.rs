@@ -196,7 +196,7 @@ fn parse_raw(
             }
             Err(reason) => {
                 stats.errors += 1;
-                emit(Err(ctx.error(message.label(), reason)));
+                emit(Err(ctx.error(message.label(), reason.to_string())));
             }
         },
         Verdict::Skip(reason) => stats.skip(reason),
@@ -347,18 +347,29 @@ fn unrecognized_reason(message: &MailMessage) -> String {
     }
 }
 
+/// Why a recognized announcement does not make a valid record.
+#[derive(Debug, thiserror::Error)]
+enum BuildError {
+    /// Its id, an alias or a related id does not parse.
+    #[error(transparent)]
+    Id(#[from] crate::model::InvalidId),
+    /// A fixed package names an invalid ecosystem.
+    #[error(transparent)]
+    Ecosystem(#[from] crate::model::InvalidEcosystem),
+}
+
 /// Turns a draft into a validated, stamped record.
-fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Advisory, String> {
-    let id: AdvisoryId = draft.id.parse().map_err(|e| format!("{e}"))?;
-    let ids = |list: &[String]| -> Result<Vec<AdvisoryId>, String> {
+fn build(draft: Draft, message: &MailMessage, ctx: &SourceContext) -> Result<Advisory, BuildError> {
+    let id: AdvisoryId = draft.id.parse()?;
+    let ids = |list: &[String]| -> Result<Vec<AdvisoryId>, BuildError> {
         list.iter()
             .filter(|a| **a != draft.id)
-            .map(|a| a.parse::<AdvisoryId>().map_err(|e| format!("{e}")))
+            .map(|a| Ok(a.parse::<AdvisoryId>()?))
             .collect()
     };
     let mut affected = Vec::new();
     for fix in &draft.fixes {
-        let ecosystem = Ecosystem::new(fix.ecosystem.clone()).map_err(|e| e.to_string())?;
+        let ecosystem = Ecosystem::new(fix.ecosystem.clone())?;
         let mut events = vec![Event::Introduced("0".into())];
         // An announcement ships a fix; one without a version is still open.
         let status = match &fix.fixed {

@@ -40,7 +40,11 @@ pub enum ImageWatchError {
 pub fn options(platform: Option<&str>, insecure: bool) -> Result<ScanOptions, ImageError> {
     let mut options = ScanOptions::default();
     if let Some(p) = platform {
-        options.platform = p.parse().map_err(|e: String| ImageError::Layout(e))?;
+        options.platform = p
+            .parse()
+            .map_err(|e: crate::image::source::InvalidPlatform| {
+                ImageError::Layout(e.to_string())
+            })?;
     }
     options.registry.insecure = insecure;
     options.registry.auth = std::env::var("ADVISORD_REGISTRY_AUTH").ok();
