@@ -184,6 +184,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
             format,
             dialect,
             max_decompressed,
+            max_document,
             follow_symlinks,
             feed,
             json,
@@ -194,6 +195,7 @@ async fn run_with_store(command: Command, store: Store, db: &std::path::Path) ->
                 format,
                 dialect,
                 max_decompressed,
+                max_document,
                 follow_symlinks,
             };
             ingest_sources(&store, read, feed, &sources, json).await
@@ -1070,6 +1072,7 @@ async fn ingest_remote(command: &Command) -> Result<()> {
         format,
         dialect,
         max_decompressed,
+        max_document,
         follow_symlinks,
         feed,
         json,
@@ -1086,6 +1089,7 @@ async fn ingest_remote(command: &Command) -> Result<()> {
         format: *format,
         dialect: *dialect,
         max_decompressed: *max_decompressed,
+        max_document: *max_document,
         follow_symlinks: *follow_symlinks,
     };
     let remote = crate::remote::Remote::from_env(server)?;
