@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_document_at_the_cap_passes_and_one_byte_more_is_refused() {
-        let data = vec![b'x'; 100];
+        let data = [b'x'; 100];
         assert_eq!(read_document(&data[..], 100).unwrap().len(), 100);
         let err = read_document(&data[..], 99).unwrap_err();
         assert_eq!(
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn the_meter_counts_each_document_on_its_own() {
-        let data = vec![b'x'; 30];
+        let data = [b'x'; 30];
         let mut reader = CappedReader::new(&data[..], 10);
         let meter = reader.meter();
         let mut buf = [0u8; 8];
