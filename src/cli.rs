@@ -383,6 +383,12 @@ pub struct ReadArgs {
     /// unpacked in memory, 8G for an OVAL file streamed from disk.
     #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
     pub max_decompressed: Option<u64>,
+    /// Most bytes one document (a file, an archive member, one package
+    /// of the Debian tracker's JSON) may decompress to (`32M`, or
+    /// bytes); a larger one is reported as refused and the rest of the
+    /// feed is read. Default: 32M. OVAL is bounded by --max-decompressed.
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap)]
+    pub max_document: Option<u64>,
     /// Follow symbolic links met while walking a directory (only to
     /// files and directories inside it, each directory once); by
     /// default they are skipped.
@@ -397,6 +403,7 @@ impl ReadArgs {
             format: self.format,
             dialect: self.dialect,
             max_decompressed: self.max_decompressed,
+            max_document: self.max_document,
             follow_symlinks: self.follow_symlinks,
         }
     }

@@ -119,6 +119,9 @@ impl Remote {
         if let Some(cap) = read.max_decompressed {
             query.push(("max_decompressed", cap.to_string()));
         }
+        if let Some(cap) = read.max_document {
+            query.push(("max_document", cap.to_string()));
+        }
         let url = format!("{}/v1/ingest", self.base);
         let (status, bytes) = self.send(&url, &query, None, body).await?;
         let answer: serde_json::Value =

@@ -50,6 +50,9 @@ struct UploadParams {
     /// Most bytes one decompressed file or archive member may hold.
     #[serde(default)]
     max_decompressed: Option<u64>,
+    /// Most bytes one document may hold (past it, that file is refused).
+    #[serde(default)]
+    max_document: Option<u64>,
 }
 
 /// A temporary directory removed when dropped.
@@ -107,6 +110,7 @@ async fn upload(
         format,
         dialect,
         max_decompressed: params.max_decompressed,
+        max_document: params.max_document,
         follow_symlinks: false,
     };
     tracing::info!(feed = %params.feed, format = format.name(), file = %name, "ingesting an upload");

@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::formats::stream::DocumentTooLarge;
 use crate::formats::{sha256_digest, SourceContext};
 use crate::model::Timestamp;
 
@@ -29,6 +30,10 @@ pub struct SourceFile {
     /// `sha256:<hex>` of the bytes as they were read: the file as fetched
     /// (compressed, if it was), or the archive member.
     pub digest: String,
+    /// Set when the file decompresses past the per-document cap: reading
+    /// stopped there, `bytes` is empty, and the file is to be reported as
+    /// refused (the rest of the input is still read).
+    pub too_large: Option<DocumentTooLarge>,
 }
 
 impl SourceFile {
@@ -41,6 +46,7 @@ impl SourceFile {
             location: member_location,
             digest: sha256_digest(&bytes),
             bytes,
+            too_large: None,
         }
     }
 
@@ -180,6 +186,10 @@ pub struct ReadLimits {
     /// Most bytes one decompressed file or archive member may hold, and
     /// all members of one archive together.
     pub max_decompressed: u64,
+    /// Most bytes one plain (leaf) file or member may decompress to: past
+    /// it, reading stops and the file is handed on as
+    /// [`SourceFile::too_large`] instead of failing the input.
+    pub max_document: u64,
     /// Follow symbolic links met in a directory walk (only to files and
     /// directories inside the walked tree; loops are walked once).
     pub follow_symlinks: bool,
@@ -189,6 +199,7 @@ impl Default for ReadLimits {
     fn default() -> Self {
         ReadLimits {
             max_decompressed: MAX_FILE_BYTES,
+            max_document: MAX_FILE_BYTES,
             follow_symlinks: false,
         }
     }
@@ -215,11 +226,11 @@ pub fn for_each_file_with(
         let mut files = walk(path, limits.follow_symlinks)?;
         files.sort();
         for file in files {
-            read_file(&file, limits.max_decompressed, visit)?;
+            read_file(&file, limits, visit)?;
         }
         Ok(())
     } else {
-        read_file(path, limits.max_decompressed, visit)
+        read_file(path, limits, visit)
     }
 }
 
@@ -310,13 +321,39 @@ impl Tree {
     }
 }
 
-fn read_file(path: &Path, max: u64, visit: &mut dyn FnMut(SourceFile)) -> Result<(), FeedError> {
+fn read_file(
+    path: &Path,
+    limits: ReadLimits,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
     let location = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
-        path: location.clone(),
-        source,
-    })?;
-    unpack_capped(&location, bytes, max, visit)
+    // A plain file past the document cap is refused unread.
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let size = file.metadata().map_err(io_err(path))?.len();
+    if size > limits.max_document {
+        let mut head = Vec::with_capacity(512);
+        (&mut file)
+            .take(512)
+            .read_to_end(&mut head)
+            .map_err(io_err(path))?;
+        if Container::sniff(&head) == Container::Plain {
+            visit(refused(&location, &location, limits.max_document));
+            return Ok(());
+        }
+    }
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    unpack_with(&location, bytes, limits, visit)
+}
+
+/// A file or member refused for passing the document cap `limit`.
+fn refused(location: &str, name: &str, limit: u64) -> SourceFile {
+    SourceFile {
+        location: location.to_string(),
+        name: name.to_string(),
+        bytes: Vec::new(),
+        digest: String::new(),
+        too_large: Some(DocumentTooLarge { limit }),
+    }
 }
 
 /// Undoes compression and opens archives in `bytes` read from `location`.
@@ -337,12 +374,38 @@ pub fn unpack_capped(
     max: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
+    let limits = ReadLimits {
+        max_decompressed: max,
+        max_document: max,
+        follow_symlinks: false,
+    };
+    unpack_with(location, bytes, limits, visit)
+}
+
+/// [`unpack`] within `limits`: a plain file or member past
+/// `limits.max_document` is handed on as [`SourceFile::too_large`] (its
+/// bytes never held past the cap); past `limits.max_decompressed` the
+/// input fails.
+pub fn unpack_with(
+    location: &str,
+    bytes: Vec<u8>,
+    limits: ReadLimits,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
     let mut budget = Budget {
         location: location.to_string(),
-        max,
-        left: max,
+        max: limits.max_decompressed,
+        left: limits.max_decompressed,
+        document: limits.max_document,
     };
     unpack_in(location, location, None, bytes, &mut budget, visit)
+}
+
+/// What inflating one stream gave: its bytes, or (for a plain document
+/// past the document cap) nothing.
+enum Inflated {
+    Bytes(Vec<u8>),
+    TooLarge,
 }
 
 /// The inflation budget of one input: `max` per file or member, `left` for
@@ -351,6 +414,8 @@ struct Budget {
     location: String,
     max: u64,
     left: u64,
+    /// Most bytes of one plain document.
+    document: u64,
 }
 
 impl Budget {
@@ -393,16 +458,21 @@ fn unpack_in(
     };
     let (reader, suffix): (Box<dyn Read + '_>, &str) = match Container::sniff(&bytes) {
         Container::Plain => {
+            if bytes.len() as u64 > budget.document {
+                visit(refused(location, name, budget.document));
+                return Ok(());
+            }
             visit(SourceFile {
                 location: location.to_string(),
                 name: name.to_string(),
                 digest: digest.unwrap_or_else(|| sha256_digest(&bytes)),
                 bytes,
+                too_large: None,
             });
             return Ok(());
         }
         Container::Zip => return unzip(location, &bytes, budget, visit),
-        Container::Tar => return untar(location, &bytes[..], budget.max, visit),
+        Container::Tar => return untar(location, &bytes[..], budget.max, budget.document, visit),
         Container::Gzip => (
             Box::new(flate2::read::MultiGzDecoder::new(compressed)),
             ".gz",
@@ -416,7 +486,14 @@ fn unpack_in(
             ".xz",
         ),
     };
-    let inner = inflate(location, reader, &|| taken.get(), budget)?;
+    let inner = match inflate(location, reader, &|| taken.get(), budget)? {
+        Inflated::Bytes(inner) => inner,
+        Inflated::TooLarge => {
+            let name = name.strip_suffix(suffix).unwrap_or(name);
+            visit(refused(location, name, budget.document));
+            return Ok(());
+        }
+    };
     // A single compressed file: its name loses the compression suffix
     // (`x.json.gz` -> `x.json`) so its own extension still tells its
     // syntax; its digest is of the compressed bytes, as fetched. An archive
@@ -455,14 +532,17 @@ fn too_large(location: &str, max: u64) -> FeedError {
 /// Reads `reader` (data of `location`; `compressed()` says how many
 /// compressed bytes it has taken so far) to the end within `budget`, in
 /// chunks, refusing it as soon as it passes a cap or [`MAX_INFLATE_RATIO`]:
-/// a bomb is never held up to the cap.
+/// a bomb is never held up to the cap. Once its first bytes show a plain
+/// document (not an archive or another compression layer), it stops at
+/// the document cap with [`Inflated::TooLarge`].
 fn inflate(
     location: &str,
     mut reader: impl Read,
     compressed: &dyn Fn() -> u64,
     budget: &mut Budget,
-) -> Result<Vec<u8>, FeedError> {
+) -> Result<Inflated, FeedError> {
     let allowance = budget.allowance();
+    let mut plain: Option<bool> = None;
     let mut out = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -479,6 +559,9 @@ fn inflate(
         };
         out.extend_from_slice(&chunk[..n]);
         let size = out.len() as u64;
+        if plain.is_none() && size >= 512 {
+            plain = Some(Container::sniff(&out) == Container::Plain);
+        }
         if size > allowance {
             break;
         }
@@ -488,9 +571,13 @@ fn inflate(
                 ratio: MAX_INFLATE_RATIO,
             });
         }
+        if plain == Some(true) && size > budget.document {
+            budget.take(location, size)?;
+            return Ok(Inflated::TooLarge);
+        }
     }
     budget.take(location, out.len() as u64)?;
-    Ok(out)
+    Ok(Inflated::Bytes(out))
 }
 
 fn unzip(
@@ -522,7 +609,13 @@ fn unzip(
         // refused (the ratio is checked against the whole compressed member).
         let (declared, compressed) = (member.size(), member.compressed_size());
         let reader = member.take(declared.saturating_add(1));
-        let data = inflate(&member_location, reader, &|| compressed, budget)?;
+        let data = match inflate(&member_location, reader, &|| compressed, budget)? {
+            Inflated::Bytes(data) => data,
+            Inflated::TooLarge => {
+                visit(refused(&member_location, &member_location, budget.document));
+                continue;
+            }
+        };
         if data.len() as u64 > declared {
             return Err(archive_err(format!(
                 "member {name} inflates past its declared size of {declared} bytes"
@@ -580,11 +673,13 @@ fn refuse_overlaps<R: Read + std::io::Seek>(
 
 /// Hands on the members of a tar held in memory; each may hold `max`
 /// bytes (they are slices of what was inflated, so they take nothing more
-/// off the budget).
+/// off the budget), a plain one `document` bytes (past it, it is handed
+/// on refused).
 fn untar(
     location: &str,
     reader: impl Read,
     max: u64,
+    document: u64,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let archive_err = |reason: String| FeedError::Archive {
@@ -602,14 +697,27 @@ fn untar(
             .path()
             .map(|p| p.display().to_string())
             .map_err(|e| archive_err(e.to_string()))?;
+        let member_location = format!("{location}!{name}");
         let mut data = Vec::new();
+        let first = document.min(max);
         (&mut entry)
-            .take(max.saturating_add(1))
+            .take(first.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        if data.len() as u64 > first && first < max {
+            if Container::sniff(&data) == Container::Plain {
+                visit(refused(&member_location, &member_location, document));
+                continue;
+            }
+            // An archive or compressed member: its own members are capped.
+            (&mut entry)
+                .take(max - first)
+                .read_to_end(&mut data)
+                .map_err(|e| archive_err(format!("member {name}: {e}")))?;
+        }
         // A member past the cap is refused, never handed on cut short.
         if data.len() as u64 > max {
-            return Err(too_large(&format!("{location}!{name}"), max));
+            return Err(too_large(&member_location, max));
         }
         visit(SourceFile::member(location, &name, data));
     }

@@ -41,10 +41,14 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use std::io::{BufRead, BufReader, Read};
+
+use serde::de::{MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use super::stream::{CappedReader, DocumentMeter, DocumentTooLarge};
 use super::{ParseItem, SourceContext};
 use crate::model::{
     release, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, IdKind,
@@ -59,22 +63,64 @@ pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem))
     }
 }
 
-/// A map key borrowed from the input where it has no escapes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+/// Parses a tracker file read from `reader` (decompressed): the JSON
+/// export is streamed one package at a time, each package's entry (one
+/// document) at most `max_document` bytes, so the file is never held
+/// whole; a list file is read whole within `max_document`. A package past
+/// the cap, like any unreadable file, is one whole-file error naming it.
+pub fn parse_reader(
+    reader: impl Read,
+    max_document: u64,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) {
+    let capped = CappedReader::new(reader, max_document);
+    let meter = capped.meter();
+    let mut reader = BufReader::with_capacity(64 * 1024, capped);
+    let refused = |e: &std::io::Error| match DocumentTooLarge::from_io(e) {
+        Some(too_large) => too_large.to_string(),
+        None => format!("reading: {e}"),
+    };
+    // The first byte that is not white space tells JSON from a list.
+    let first = loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) => return emit(Err(ctx.file_error(refused(&e)))),
+        };
+        if buf.is_empty() {
+            break None;
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => break Some(buf[at]),
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    if first == Some(b'{') {
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        return read_json(&mut de, Some(&meter), ctx, emit);
+    }
+    let mut bytes = Vec::new();
+    match reader.read_to_end(&mut bytes) {
+        Ok(_) => parse_list(&bytes, ctx, emit),
+        Err(e) => emit(Err(ctx.file_error(refused(&e)))),
+    }
+}
 
-/// One tracker issue of one package, borrowed from the input.
+/// One tracker issue of one package, as kept until its record is built.
 #[derive(Debug, Deserialize)]
-struct Issue<'a> {
-    #[serde(borrow, default)]
-    description: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    scope: Option<Cow<'a, str>>,
+struct Issue {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
     #[serde(default)]
     debianbug: Option<Value>,
     /// A mapping, or `[]` when empty (PHP-style serialization).
-    #[serde(borrow, default)]
-    releases: Option<&'a RawValue>,
+    #[serde(default)]
+    releases: Option<Box<RawValue>>,
 }
 
 /// The state of one issue in one release.
@@ -92,38 +138,43 @@ struct ReleaseState<'a> {
     nodsa_reason: Option<Cow<'a, str>>,
 }
 
-/// Parses the tracker's JSON export. Memory stays proportional to the input:
-/// packages and issues are borrowed slices until their record is built.
+/// Parses the tracker's JSON export held in memory.
 pub fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {
-    let top: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_slice(bytes) {
-        Ok(t) => t,
-        Err(e) => return emit(Err(ctx.file_error(format!("malformed tracker JSON: {e}")))),
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    read_json(&mut de, None, ctx, emit)
+}
+
+/// Issue id -> (package, issue), gathered across packages.
+type ByIssue = BTreeMap<String, Vec<(String, Issue)>>;
+
+/// Reads the export's top-level object one package at a time (each a new
+/// document for `meter`, when streaming), then builds one record per
+/// issue. A file that is not a JSON object of packages, or a package past
+/// the document cap, yields one whole-file error and no records.
+fn read_json<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    meter: Option<&DocumentMeter>,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) {
+    let mut by_issue = ByIssue::new();
+    // The package being read, to name it when it is refused.
+    let mut last_package = String::new();
+    let top = Packages {
+        meter,
+        ctx,
+        emit: &mut *emit,
+        by_issue: &mut by_issue,
+        last_package: &mut last_package,
     };
-    // Issue id -> (package, issue), gathered across packages.
-    let mut by_issue: BTreeMap<Cow<'_, str>, Vec<(Cow<'_, str>, Issue<'_>)>> = BTreeMap::new();
-    for (package, raw) in &top {
-        let issues: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_str(raw.get()) {
-            Ok(m) => m,
-            Err(e) => {
-                emit(Err(ctx.error(
-                    package.0.as_ref(),
-                    format!("package entry is not a mapping of issues: {e}"),
-                )));
-                continue;
-            }
+    let result = serde::Deserializer::deserialize_map(&mut *de, top).and_then(|()| de.end());
+    if let Err(e) = result {
+        let reason = match meter.and_then(DocumentMeter::tripped) {
+            Some(too_large) if last_package.is_empty() => too_large.to_string(),
+            Some(too_large) => format!("package {last_package:?}: {too_large}"),
+            None => format!("malformed tracker JSON: {e}"),
         };
-        for (issue_id, raw_issue) in issues {
-            match serde_json::from_str::<Issue<'_>>(raw_issue.get()) {
-                Ok(issue) => by_issue
-                    .entry(issue_id.0)
-                    .or_default()
-                    .push((package.0.clone(), issue)),
-                Err(e) => emit(Err(ctx.error(
-                    format!("{}/{}", issue_id.0, package.0),
-                    format!("unreadable issue: {e}"),
-                ))),
-            }
-        }
+        return emit(Err(ctx.file_error(reason)));
     }
     for (issue_id, packages) in by_issue {
         if let Some(item) = build_issue(&issue_id, &packages, ctx, emit) {
@@ -132,9 +183,85 @@ pub fn parse_json(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
     }
 }
 
+/// The visitor of the export's top-level object: each package's entry is
+/// read as raw text (one document), split into issues and kept.
+struct Packages<'a, 'm> {
+    meter: Option<&'m DocumentMeter>,
+    ctx: &'a SourceContext,
+    emit: &'a mut dyn FnMut(ParseItem),
+    by_issue: &'a mut ByIssue,
+    last_package: &'a mut String,
+}
+
+impl<'de> Visitor<'de> for Packages<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of source packages")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        loop {
+            if let Some(meter) = self.meter {
+                meter.start_document();
+            }
+            let Some(package) = map.next_key::<String>()? else {
+                return Ok(());
+            };
+            self.last_package.clone_from(&package);
+            let raw: Box<RawValue> = map.next_value()?;
+            add_package(&package, &raw, self.ctx, self.emit, self.by_issue);
+        }
+    }
+}
+
+/// Splits one package's entry into its issues and keeps them by issue id
+/// (an issue's description is kept once: the record takes the first).
+fn add_package(
+    package: &str,
+    raw: &RawValue,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+    by_issue: &mut ByIssue,
+) {
+    let issues: BTreeMap<Key<'_>, &RawValue> = match serde_json::from_str(raw.get()) {
+        Ok(m) => m,
+        Err(e) => {
+            return emit(Err(ctx.error(
+                package,
+                format!("package entry is not a mapping of issues: {e}"),
+            )))
+        }
+    };
+    for (issue_id, raw_issue) in issues {
+        match serde_json::from_str::<Issue>(raw_issue.get()) {
+            Ok(mut issue) => {
+                let kept = by_issue.entry(issue_id.0.into_owned()).or_default();
+                let described = kept.iter().any(|(_, i)| {
+                    i.description
+                        .as_deref()
+                        .is_some_and(|d| !d.trim().is_empty())
+                });
+                if described {
+                    issue.description = None;
+                }
+                kept.push((package.to_string(), issue));
+            }
+            Err(e) => emit(Err(ctx.error(
+                format!("{}/{}", issue_id.0, package),
+                format!("unreadable issue: {e}"),
+            ))),
+        }
+    }
+}
+
+/// A map key borrowed from the input where it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
 fn build_issue(
     issue_id: &str,
-    packages: &[(Cow<'_, str>, Issue<'_>)],
+    packages: &[(String, Issue)],
     ctx: &SourceContext,
     emit: &mut dyn FnMut(ParseItem),
 ) -> Option<ParseItem> {
@@ -171,7 +298,7 @@ fn build_issue(
             }
         }
         let label = format!("{issue_id}/{package}");
-        let releases: BTreeMap<Key<'_>, ReleaseState<'_>> = match issue.releases {
+        let releases: BTreeMap<Key<'_>, ReleaseState<'_>> = match issue.releases.as_deref() {
             None => BTreeMap::new(),
             Some(raw) if raw.get().trim_start().starts_with('[') => {
                 if raw.get().trim() != "[]" {

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod osv;
 pub mod oval;
 mod read;
+pub mod stream;
 
 pub use read::{
     merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError, ReadOptions,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::oval::{self, Dialect, OvalError};
-use super::{alpine, csaf, debian_tracker, mail, osv, Format, ParseItem, SourceContext};
+use super::{alpine, csaf, debian_tracker, mail, osv, stream, Format, ParseItem, SourceContext};
 use crate::model::Advisory;
 
 /// How the sources of an ingest are read: the format, the options some
@@ -26,6 +26,12 @@ pub struct ReadOptions {
     /// [`oval::Options::default`]'s cap for files streamed from disk).
     /// Exceeding it fails the batch.
     pub max_decompressed: Option<u64>,
+    /// Most bytes one document (a file, an archive member, one package of
+    /// the Debian tracker's JSON) may hold once decompressed (`None`:
+    /// [`stream::DEFAULT_MAX_DOCUMENT`]). A larger one is refused as an
+    /// error of its file and the rest of the feed is read. OVAL, streamed
+    /// definition by definition, is bounded by `max_decompressed` only.
+    pub max_document: Option<u64>,
     /// A directory walk follows symbolic links (only inside the tree).
     pub follow_symlinks: bool,
 }
@@ -48,6 +54,7 @@ impl ReadOptions {
             format,
             dialect: None,
             max_decompressed: None,
+            max_document: None,
             follow_symlinks: false,
         }
     }
@@ -63,6 +70,11 @@ impl ReadOptions {
             dialect,
             ..ReadOptions::new(format)
         })
+    }
+
+    /// The per-document cap in bytes (see [`ReadOptions::max_document`]).
+    pub fn document_cap(&self) -> u64 {
+        self.max_document.unwrap_or(stream::DEFAULT_MAX_DOCUMENT)
     }
 
     /// The options of the OVAL parser.
@@ -102,15 +114,12 @@ impl Format {
 
     /// Whether a plain local file (not an archive) of this format is
     /// streamed from disk by [`read_path`] instead of loaded: RHEL and SUSE
-    /// OVAL files expand to gigabytes.
+    /// OVAL files expand to gigabytes, the Debian tracker's one JSON object
+    /// to more than one document may hold (it is read a package at a time).
     pub fn streams_from_disk(self) -> bool {
         match self {
-            Format::Oval => true,
-            Format::Osv
-            | Format::AlpineSecdb
-            | Format::DebianTracker
-            | Format::Csaf
-            | Format::Mail => false,
+            Format::Oval | Format::DebianTracker => true,
+            Format::Osv | Format::AlpineSecdb | Format::Csaf | Format::Mail => false,
         }
     }
 }
@@ -199,6 +208,9 @@ pub fn read_path(
     records: &mut Vec<Advisory>,
     take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
 ) -> Result<FileOutcome, ReadError> {
+    if options.format == Format::DebianTracker {
+        return read_tracker(options, ctx, path, records, take);
+    }
     if options.format.streams_from_disk() {
         let oval = options.oval();
         return read_oval(&oval, ctx, records, take, |emit| {
@@ -211,6 +223,41 @@ pub fn read_path(
     })?;
     let name = path.display().to_string();
     read_bytes(options, ctx, &name, &bytes, records, take)
+}
+
+/// Default cap of what a streamed Debian tracker file may decompress to
+/// (as for files unpacked in memory): what it holds is bounded per package
+/// by the document cap, this bounds the time spent reading.
+const TRACKER_MAX_DECOMPRESSED: u64 = 2 << 30;
+
+/// Streams the Debian tracker file at `path` (plain or compressed) one
+/// package at a time (see [`debian_tracker::parse_reader`]); past the
+/// decompression cap the batch fails.
+fn read_tracker(
+    options: &ReadOptions,
+    ctx: &SourceContext,
+    path: &Path,
+    records: &mut Vec<Advisory>,
+    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+) -> Result<FileOutcome, ReadError> {
+    let io_err = |source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let limit = options.max_decompressed.unwrap_or(TRACKER_MAX_DECOMPRESSED);
+    let total = stream::CappedReader::new(stream::decompress(file).map_err(io_err)?, limit);
+    let whole = total.meter();
+    let start = records.len();
+    debian_tracker::parse_reader(total, options.document_cap(), ctx, &mut keep(records, take));
+    if whole.tripped().is_some() {
+        records.truncate(start);
+        return Err(ReadError::TooLarge {
+            path: ctx.source.clone(),
+            limit,
+        });
+    }
+    Ok(FileOutcome::default())
 }
 
 /// Joins the records of one batch that several files gave the same id:

@@ -270,7 +270,7 @@ pub fn stream_download(
         ..IngestReport::default()
     };
     let mut fatal = None;
-    feeds::unpack_capped(location, bytes, unpack_cap(read), &mut |file| {
+    feeds::unpack_with(location, bytes, limits(read), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
@@ -566,6 +566,7 @@ fn unpack_cap(read: &ReadOptions) -> u64 {
 fn limits(read: &ReadOptions) -> feeds::ReadLimits {
     feeds::ReadLimits {
         max_decompressed: unpack_cap(read),
+        max_document: read.document_cap(),
         follow_symlinks: read.follow_symlinks,
     }
 }
@@ -591,6 +592,11 @@ fn parse_file(
     }
     report.files += 1;
     let ctx = file.context(feed, fetched.clone());
+    if let Some(refused) = file.too_large {
+        // Past the per-document cap: this file is an error, the rest lands.
+        take_item(Err(ctx.file_error(refused.to_string())), report);
+        return Ok(());
+    }
     let mut records = Vec::new();
     let outcome = formats::read_bytes(
         read,

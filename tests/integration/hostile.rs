@@ -162,7 +162,7 @@ fn crash_inputs() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
             "zeros-tracker.json.gz",
             "debian-tracker",
             zeros_gz(1024),
-            "decompression bomb",
+            "exceeds the cap of 33554432 bytes",
         ),
         ("overlap.zip", "osv", overlapping_zip(1000), "overlap"),
         ("deep.json", "osv", deep_array, "recursion limit"),
@@ -520,6 +520,7 @@ async fn a_gzip_bomb_sent_as_content_encoding_is_capped_like_a_file() {
     let read = |max_decompressed| {
         let limits = ReadLimits {
             max_decompressed,
+            max_document: max_decompressed,
             follow_symlinks: false,
         };
         let mut files = 0;
@@ -557,4 +558,188 @@ async fn a_gzip_bomb_sent_as_content_encoding_is_capped_like_a_file() {
         text.contains("decompression bomb") && text.contains("zeros.json"),
         "{text}"
     );
+}
+
+/// `advisord --db DB ingest --format FORMAT --feed big --max-document 16K
+/// PATH` (plus `extra` flags): its exit code and everything it printed.
+fn ingest_capped(db: &str, format: &str, path: &Path) -> (Option<i32>, String) {
+    let out = advisord(&[
+        "--db",
+        db,
+        "ingest",
+        "--format",
+        format,
+        "--feed",
+        "big",
+        "--max-document",
+        "16K",
+        path.to_str().expect("utf-8"),
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// A gzip of `bytes`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// One document of each non-OVAL format, well-formed but 40 KiB of text
+/// long: past a 16 KiB `--max-document`.
+fn oversized_documents() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let text = "x".repeat(40 << 10);
+    vec![
+        (
+            "big.json",
+            "osv",
+            format!(r#"{{"id": "BIG-0001", "modified": "2024-01-01T00:00:00Z", "details": "{text}"}}"#)
+                .into_bytes(),
+        ),
+        (
+            "big.json.gz",
+            "osv",
+            gzip(
+                format!(r#"{{"id": "BIG-0002", "modified": "2024-01-01T00:00:00Z", "details": "{text}"}}"#)
+                    .as_bytes(),
+            ),
+        ),
+        (
+            "big-secdb.json",
+            "alpine-secdb",
+            format!(r#"{{"distroversion": "v3.20", "reponame": "main", "x": "{text}", "packages": []}}"#)
+                .into_bytes(),
+        ),
+        (
+            "big-csaf.json",
+            "csaf",
+            format!(r#"{{"document": {{"category": "csaf_vex", "title": "{text}"}}}}"#).into_bytes(),
+        ),
+        (
+            "big.eml",
+            "mail",
+            format!("From: a@example.org\nSubject: [SECURITY] [DSA 1-1] x\n\n{text}\n").into_bytes(),
+        ),
+        (
+            "big-list",
+            "debian-tracker",
+            format!("[01 Jan 2024] DSA-1-1 x - {text}\n").into_bytes(),
+        ),
+        (
+            "big-tracker.json",
+            "debian-tracker",
+            format!(
+                r#"{{"small": {{"CVE-2024-0001": {{"releases": {{}}}}}},
+                    "bigpkg": {{"CVE-2024-0002": {{"description": "{text}", "releases": {{}}}}}}}}"#
+            )
+            .into_bytes(),
+        ),
+    ]
+}
+
+/// Issue 13: "memory per input is bounded, whatever it decompresses to".
+/// Each format's document past `--max-document` (plain, gzip, a tracker
+/// package) is refused with the named error, its file named, and the
+/// stored data is unchanged.
+#[test]
+fn each_oversized_document_is_refused_by_name_and_leaves_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.redb");
+    let db = db.to_str().expect("utf-8");
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, GOOD).expect("write");
+    advisord_ok(&[
+        "--db",
+        db,
+        "ingest",
+        "--feed",
+        "big",
+        good.to_str().expect("utf-8"),
+    ]);
+    let before = stats(db);
+    for (name, format, bytes) in oversized_documents() {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let (code, text) = ingest_capped(db, format, &path);
+        assert_eq!(code, Some(1), "{name}: {text}");
+        assert!(
+            text.contains("exceeds the cap of 16384 bytes (--max-document)"),
+            "{name}: {text}"
+        );
+        assert!(text.contains(name), "{name}: file not named in {text}");
+        if name == "big-tracker.json" {
+            assert!(text.contains(r#"package "bigpkg""#), "{text}");
+        }
+        assert_eq!(stats(db), before, "{name}: store changed");
+    }
+}
+
+/// The rest of a feed lands: in a zip, the member past `--max-document` is
+/// one error naming it, the member beside it is stored.
+#[test]
+fn an_oversized_member_is_refused_and_the_rest_of_the_archive_lands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.redb");
+    let db = db.to_str().expect("utf-8");
+    let zip_path = dir.path().join("all.zip");
+    {
+        let file = std::fs::File::create(&zip_path).expect("create");
+        let mut zip = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("GOOD-0001.json", options).expect("zip");
+        zip.write_all(GOOD.as_bytes()).expect("zip");
+        zip.start_file("BIG-0001.json", options).expect("zip");
+        let (_, _, big) = oversized_documents().remove(0);
+        zip.write_all(&big).expect("zip");
+        zip.finish().expect("zip");
+    }
+    let (code, text) = ingest_capped(db, "osv", &zip_path);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("all.zip!BIG-0001.json") && text.contains("exceeds the cap of 16384 bytes"),
+        "{text}"
+    );
+    let got = advisord_ok(&["--db", db, "get", "GOOD-0001"]);
+    assert!(got.contains("goodpkg"), "{got}");
+    assert!(!advisord(&["--db", db, "get", "BIG-0001"]).status.success());
+}
+
+/// The Debian tracker's one JSON object is read a package at a time: a
+/// file far past `--max-document` whose packages are each under it lands
+/// whole, plain or gzip-compressed.
+#[test]
+fn a_tracker_file_past_the_document_cap_streams_by_package() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.redb");
+    let db = db.to_str().expect("utf-8");
+    let description = "d".repeat(1000);
+    let packages: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#""pkg{i}": {{"CVE-2024-{:04}": {{"description": "{description}",
+                  "releases": {{"bookworm": {{"status": "resolved", "fixed_version": "1.{i}",
+                  "urgency": "low"}}}}}}}}"#,
+                1000 + i
+            )
+        })
+        .collect();
+    let json = format!("{{{}}}", packages.join(","));
+    assert!(json.len() > 10 * (16 << 10));
+    for (name, bytes) in [
+        ("tracker.json", json.clone().into_bytes()),
+        ("tracker.json.gz", gzip(json.as_bytes())),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let (code, text) = ingest_capped(db, "debian-tracker", &path);
+        assert_eq!(code, Some(0), "{name}: {text}");
+        assert!(text.contains("200 records"), "{name}: {text}");
+    }
+    let got = advisord_ok(&["--db", db, "get", "DEBIAN-CVE-2024-1199"]);
+    assert!(got.contains("pkg199") && got.contains("1.199"), "{got}");
 }
