@@ -680,7 +680,7 @@ fn parse_cap(s: &str) -> Result<u64, String> {
 }
 
 fn parse_dialect(s: &str) -> Result<Dialect, String> {
-    Dialect::parse_name(s)
+    Dialect::parse_name(s).map_err(|e| e.to_string())
 }
 
 fn parse_scheme(s: &str) -> Result<VersionScheme, String> {

@@ -45,7 +45,9 @@ impl ReadOptions {
     /// (by name) is the one to parse with; other formats ignore it.
     pub fn for_feed(format: Format, dialect: Option<&str>) -> Result<Self, String> {
         let dialect = match (format, dialect) {
-            (Format::Oval, Some(name)) => Some(Dialect::parse_name(name)?),
+            (Format::Oval, Some(name)) => {
+                Some(Dialect::parse_name(name).map_err(|e| e.to_string())?)
+            }
             _ => None,
         };
         Ok(ReadOptions {

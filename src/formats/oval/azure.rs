@@ -30,12 +30,14 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::criteria::{branches, Leaf};
-use super::identity::standard_identity;
+use super::criteria::{definition_branches, CriteriaError, Leaf};
+use super::identity::{standard_identity, IdentityError};
 use super::record::{record, timestamp};
-use super::xml::{Definition, Key, Table, Tables};
+use super::xml::{Dangling, Definition, Tables};
 use super::Dialect;
-use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};
+use crate::model::{
+    Advisory, Affected, Ecosystem, Event, InvalidEcosystem, Package, Range, RangeKind,
+};
 
 /// The ecosystem base OSV.dev uses for every Azure Linux / CBL-Mariner release.
 pub const ECOSYSTEM_BASE: &str = "Azure Linux";
@@ -112,51 +114,110 @@ struct Bound {
     cmp: Option<(Op, String)>,
 }
 
-fn get<'t, T>(tables: &Tables, map: &'t Table<T>, key: Key, what: &str) -> Result<&'t T, String> {
-    map.get(&key)
-        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
+/// Why one Azure Linux definition cannot be normalized (the definition is
+/// rejected with this reason).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AzureError {
+    /// The criteria tree cannot be expanded.
+    #[error(transparent)]
+    Criteria(#[from] CriteriaError),
+    /// A test, object or state the file does not have.
+    #[error(transparent)]
+    Dangling(#[from] Dangling),
+    /// No usable record id.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The release names an invalid ecosystem.
+    #[error(transparent)]
+    Ecosystem(#[from] InvalidEcosystem),
+    /// Any `extend_definition`.
+    #[error("extend_definition {0} is not supported in Azure Linux OVAL")]
+    Extend(String),
+    /// A negated criterion.
+    #[error("negated criterion {0} is not supported")]
+    Negated(String),
+    /// A test other than `rpminfo_test`.
+    #[error("unsupported test type {kind} ({test})")]
+    TestType {
+        /// The test element name.
+        kind: String,
+        /// The test id.
+        test: String,
+    },
+    /// A test without an object.
+    #[error("test {0} has no object")]
+    NoObject(String),
+    /// An object without a literal package name.
+    #[error("object of test {0} names no package")]
+    NoPackage(String),
+    /// A state field other than `evr`.
+    #[error("unsupported state field {field} in test {test}")]
+    StateField {
+        /// The field name.
+        field: String,
+        /// The test id.
+        test: String,
+    },
+    /// An `evr` comparison no range event expresses.
+    #[error("unsupported evr operation {operation:?} in test {test}")]
+    Operation {
+        /// The operation.
+        operation: String,
+        /// The test id.
+        test: String,
+    },
+    /// More than one `evr` state on one test.
+    #[error("test {0} has several evr states")]
+    SeveralStates(String),
+    /// A `none satisfy` / `none_exist` check.
+    #[error("negative check in test {0} is not supported")]
+    NegativeCheck(String),
+    /// Two lower or two upper bounds on one package in one branch.
+    #[error("several bounds of one kind on {0}")]
+    SeveralBounds(String),
+    /// Neither the versions nor the file name tell the release.
+    #[error(
+        "cannot tell the Azure Linux release: no dist tag (.azl3, .cm2) in the \
+         definition's versions and none in the file name"
+    )]
+    NoRelease,
+    /// The versions of one definition name several releases.
+    #[error("versions name several releases: {0:?}")]
+    SeveralReleases(Vec<u32>),
 }
 
-fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
+fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, AzureError> {
+    let reference = || leaf.reference.to_string();
     if leaf.extend {
-        return Err(format!(
-            "extend_definition {} is not supported in Azure Linux OVAL",
-            leaf.reference
-        ));
+        return Err(AzureError::Extend(reference()));
     }
     if leaf.negate {
-        return Err(format!(
-            "negated criterion {} is not supported",
-            leaf.reference
-        ));
+        return Err(AzureError::Negated(reference()));
     }
-    let test = tables
-        .key(leaf.reference)
-        .and_then(|k| tables.tests.get(&k))
-        .ok_or_else(|| format!("dangling reference to test {}", leaf.reference))?;
+    let test = tables.entry_by_id(&tables.tests, leaf.reference, "test")?;
     if &*test.kind != "rpminfo_test" {
-        return Err(format!(
-            "unsupported test type {} ({})",
-            test.kind, leaf.reference
-        ));
+        return Err(AzureError::TestType {
+            kind: test.kind.to_string(),
+            test: reference(),
+        });
     }
     let object = test
         .object
-        .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
-    let object = get(tables, &tables.objects, object, "object")?;
+        .ok_or_else(|| AzureError::NoObject(reference()))?;
+    let object = tables.entry(&tables.objects, object, "object")?;
     let name = object
         .field("name")
         .filter(|f| f.var_ref.is_none() && !f.value.trim().is_empty())
-        .ok_or_else(|| format!("object of test {} names no package", leaf.reference))?;
+        .ok_or_else(|| AzureError::NoPackage(reference()))?;
     let mut cmp = None;
     for state in test.states() {
-        let state = get(tables, &tables.states, *state, "state")?;
+        let state = tables.entry(&tables.states, *state, "state")?;
         for field in &state.fields {
             if &*field.name != "evr" {
-                return Err(format!(
-                    "unsupported state field {} in test {}",
-                    field.name, leaf.reference
-                ));
+                return Err(AzureError::StateField {
+                    field: field.name.to_string(),
+                    test: reference(),
+                });
             }
             let op = match field.operation.as_deref().unwrap_or("equals") {
                 "less than" => Op::Less,
@@ -165,23 +226,20 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
                 "greater than or equal" => Op::GreaterOrEqual,
                 "equals" => Op::Equal,
                 other => {
-                    return Err(format!(
-                        "unsupported evr operation {other:?} in test {}",
-                        leaf.reference
-                    ))
+                    return Err(AzureError::Operation {
+                        operation: other.to_string(),
+                        test: reference(),
+                    })
                 }
             };
             if cmp.is_some() {
-                return Err(format!("test {} has several evr states", leaf.reference));
+                return Err(AzureError::SeveralStates(reference()));
             }
             cmp = Some((op, field.value.trim().to_string()));
         }
     }
     if test.none_satisfy || test.none_exist {
-        return Err(format!(
-            "negative check in test {} is not supported",
-            leaf.reference
-        ));
+        return Err(AzureError::NegativeCheck(reference()));
     }
     Ok(Bound {
         name: name.value.trim().to_string(),
@@ -190,12 +248,12 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
 }
 
 /// The events of one package's bounds in one branch.
-fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, String> {
+fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, AzureError> {
     let mut lower: Option<String> = None;
     let mut upper: Option<Event> = None;
-    let set = |slot: &mut bool| -> Result<(), String> {
+    let set = |slot: &mut bool| -> Result<(), AzureError> {
         if *slot {
-            return Err(format!("several bounds of one kind on {name}"));
+            return Err(AzureError::SeveralBounds(name.to_string()));
         }
         *slot = true;
         Ok(())
@@ -231,17 +289,17 @@ fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, String> {
 
 /// Normalizes one Azure Linux / CBL-Mariner definition; `source` is the
 /// file's path or URL (the release's last resort).
-pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<Advisory>, String> {
+pub fn build(
+    def: &Definition,
+    tables: &Tables,
+    source: &str,
+) -> Result<Option<Advisory>, AzureError> {
     let patchable = def.patchable.as_deref().map(str::trim);
     if patchable.is_some_and(|p| p.eq_ignore_ascii_case("not applicable")) {
         return Ok(None);
     }
-    let criteria = def
-        .criteria
-        .as_ref()
-        .ok_or_else(|| "definition has no criteria".to_string())?;
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
+    let alternatives = definition_branches(def, &mut leaves)?;
     let bounds: Vec<Bound> = leaves
         .iter()
         .map(|leaf| resolve(leaf, tables))
@@ -255,15 +313,10 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
     releases.dedup();
     let release = match releases.as_slice() {
         [one] => *one,
-        [] => file_release(source).ok_or_else(|| {
-            "cannot tell the Azure Linux release: no dist tag (.azl3, .cm2) in the \
-             definition's versions and none in the file name"
-                .to_string()
-        })?,
-        many => return Err(format!("versions name several releases: {many:?}")),
+        [] => file_release(source).ok_or(AzureError::NoRelease)?,
+        many => return Err(AzureError::SeveralReleases(many.to_vec())),
     };
-    let ecosystem =
-        Ecosystem::new(format!("{ECOSYSTEM_BASE}:{release}")).map_err(|e| e.to_string())?;
+    let ecosystem = Ecosystem::new(format!("{ECOSYSTEM_BASE}:{release}"))?;
 
     // package -> its distinct ranges (packages in name order).
     let mut ranges: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
@@ -312,7 +365,7 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
         }
     }
     let ident = standard_identity(def, None)?;
-    let mut adv = record(Dialect::Azure, def, ident, affected)?;
+    let mut adv = record(Dialect::Azure, def, ident, affected);
     if def.issued.is_none() && def.updated.is_none() {
         // Many definitions carry no advisory_date: the file's generation
         // time is the best bound on when they were last written.

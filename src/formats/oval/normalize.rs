@@ -5,15 +5,142 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::criteria::{branches, Leaf};
-use super::identity::{standard_identity, Identity, RawPlatform};
+use super::azure::AzureError;
+use super::criteria::{definition_branches, CriteriaError, Leaf};
+use super::identity::{standard_identity, Identity, IdentityError, RawPlatform};
 use super::record::record;
-use super::xml::{Definition, Field, Item, Key, Table, Tables, Test};
+use super::xml::{Dangling, Definition, Field, Item, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
-    Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
+    Advisory, Affected, Ecosystem, Event, FixStatus, InvalidEcosystem, Package, Range, RangeKind,
+    StatusStatement,
 };
+
+/// Why one definition (of the dialects sharing this core) cannot be
+/// normalized; the definition is rejected with this reason and the rest of
+/// the file goes on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DefinitionError {
+    /// The criteria tree cannot be expanded.
+    #[error(transparent)]
+    Criteria(#[from] CriteriaError),
+    /// A test, object, state or variable the file does not have.
+    #[error(transparent)]
+    Dangling(#[from] Dangling),
+    /// No usable record id.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// A platform names an invalid ecosystem.
+    #[error(transparent)]
+    Ecosystem(#[from] InvalidEcosystem),
+    /// A field refers to a variable other than a constant one.
+    #[error("variable {variable} is a {kind}, not a constant")]
+    NotConstant {
+        /// The variable id.
+        variable: String,
+        /// Its element name.
+        kind: String,
+    },
+    /// A version field with an operation other than `less than`, or
+    /// `equals` a zero version.
+    #[error("unsupported {field} operation {operation:?} on {value:?}")]
+    Operation {
+        /// The field name (`evr`, `subexpression`).
+        field: String,
+        /// The operation.
+        operation: String,
+        /// The value.
+        value: String,
+    },
+    /// An `extend_definition` that is not "X is installed".
+    #[error("extend_definition {0} is not an applicability check")]
+    Extend(String),
+    /// A negated "below version" test.
+    #[error("negated version test ({0}) is not supported")]
+    NegatedVersion(String),
+    /// A test without an object.
+    #[error("test {0} has no object")]
+    NoObject(String),
+    /// A package test whose object names no package.
+    #[error("object of test {0} has no name")]
+    NoName(String),
+    /// A release package test no dialect platform reads.
+    #[error("unrecognized platform test {0}")]
+    Platform(String),
+    /// A file-based platform test no dialect platform reads.
+    #[error("unrecognized platform test {test} ({comment})")]
+    PlatformComment {
+        /// The test id.
+        test: String,
+        /// The criterion comment.
+        comment: String,
+    },
+    /// A version test that is neither a platform nor a package range.
+    #[error("version test {test} ({comment}) is neither a platform nor a package range")]
+    VersionTest {
+        /// The test id.
+        test: String,
+        /// The criterion comment.
+        comment: String,
+    },
+    /// A release state other than ksplice.
+    #[error("unsupported release state {0:?}")]
+    ReleaseState(String),
+    /// State fields no rule reads.
+    #[error("unsupported state fields in test {test}: {fields}")]
+    StateFields {
+        /// The test id.
+        test: String,
+        /// The field names, comma-separated.
+        fields: String,
+    },
+    /// A module test without a text state.
+    #[error("module test {0} has no text state")]
+    ModuleText(String),
+    /// A module test whose regex names no stream.
+    #[error("module test {test}: no stream in {text:?}")]
+    ModuleStream {
+        /// The test id.
+        test: String,
+        /// The state regex.
+        text: String,
+    },
+    /// A `/etc/debian_version` test without a subexpression state.
+    #[error("release test {0} has no state")]
+    ReleaseNoState(String),
+    /// A `/etc/debian_version` test no dialect platform reads.
+    #[error("unrecognized release test {0}")]
+    Release(String),
+    /// A manifest object without a pattern.
+    #[error("manifest object of {0} has no pattern")]
+    ManifestPattern(String),
+    /// A manifest test whose patterns name no binary.
+    #[error("no binary names in manifest test {0}")]
+    ManifestNames(String),
+    /// A file content test on a path no rule reads.
+    #[error("unsupported file content test {test} on {path:?}")]
+    FileContent {
+        /// The test id.
+        test: String,
+        /// The file path.
+        path: String,
+    },
+    /// A test type no rule reads.
+    #[error("unsupported test type {kind} ({test})")]
+    TestType {
+        /// The test element name.
+        kind: String,
+        /// The test id.
+        test: String,
+    },
+    /// An affected package in a branch without a platform, and no default.
+    #[error("no platform found for an affected package")]
+    NoPlatform,
+    /// An Azure Linux definition's own reasons.
+    #[error(transparent)]
+    Azure(#[from] AzureError),
+}
 
 /// What a package criterion says about the package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,39 +203,16 @@ fn is_zero_version(v: &str) -> bool {
     matches!(v.trim(), "0" | "0:0" | "0:0-0" | "0-0")
 }
 
-fn lookup<'t, T>(
-    tables: &Tables,
-    map: &'t Table<T>,
-    id: &str,
-    what: &str,
-) -> Result<&'t T, String> {
-    tables
-        .key(id)
-        .and_then(|k| map.get(&k))
-        .ok_or_else(|| format!("dangling reference to {what} {id}"))
-}
-
-fn lookup_key<'t, T>(
-    tables: &Tables,
-    map: &'t Table<T>,
-    key: Key,
-    what: &str,
-) -> Result<&'t T, String> {
-    map.get(&key)
-        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
-}
-
 /// Values of a field: its text, or the values of the constant variable it refers to.
-fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
+fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, DefinitionError> {
     match field.var_ref {
         Some(var) => {
-            let v = lookup_key(tables, &tables.variables, var, "variable")?;
+            let v = tables.entry(&tables.variables, var, "variable")?;
             if &*v.kind != "constant_variable" {
-                return Err(format!(
-                    "variable {} is a {}, not a constant",
-                    tables.id(var),
-                    v.kind
-                ));
+                return Err(DefinitionError::NotConstant {
+                    variable: tables.id(var),
+                    kind: v.kind.to_string(),
+                });
             }
             Ok(v.values.iter().map(|s| s.to_string()).collect())
         }
@@ -117,10 +221,10 @@ fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
 }
 
 /// The state fields of a test, all states merged.
-fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, String> {
+fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, Dangling> {
     let mut out = Vec::new();
     for s in test.states() {
-        let state: &Item = lookup_key(tables, &tables.states, *s, "state")?;
+        let state: &Item = tables.entry(&tables.states, *s, "state")?;
         out.extend(state.fields.iter());
     }
     Ok(out)
@@ -135,7 +239,7 @@ fn op(field: &Field) -> &str {
 }
 
 /// The condition a version field states (`evr less than X` and friends).
-fn version_cond(field: &Field) -> Result<Cond, String> {
+fn version_cond(field: &Field) -> Result<Cond, DefinitionError> {
     let value = field.value.trim();
     // Some generators prefix an epoch to a version that already has one
     // (`0:1:4.14-1.1+deb7u1`); two epochs are never valid, keep the inner one.
@@ -147,10 +251,11 @@ fn version_cond(field: &Field) -> Result<Cond, String> {
         "less than" if is_zero_version(value) => Ok(Cond::Absent),
         "less than" => Ok(Cond::Below(value.to_string())),
         "equals" if is_zero_version(value) => Ok(Cond::Absent),
-        other => Err(format!(
-            "unsupported {} operation {other:?} on {value:?}",
-            field.name
-        )),
+        other => Err(DefinitionError::Operation {
+            field: field.name.to_string(),
+            operation: other.to_string(),
+            value: value.to_string(),
+        }),
     }
 }
 
@@ -197,20 +302,21 @@ fn quoted(comment: &str) -> Option<String> {
 }
 
 /// Resolves one leaf through the tables.
-pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fact, String> {
+pub fn resolve(
+    dialect: Dialect,
+    leaf: &Leaf<'_>,
+    tables: &Tables,
+) -> Result<Fact, DefinitionError> {
     let fact = if leaf.extend {
         // Extended definitions are only used as applicability checks
         // ("Ubuntu 22.04 LTS is installed"); the platform comes from the id.
         if leaf.comment.contains("is installed") {
             Fact::True
         } else {
-            return Err(format!(
-                "extend_definition {} is not an applicability check",
-                leaf.reference
-            ));
+            return Err(DefinitionError::Extend(leaf.reference.to_string()));
         }
     } else {
-        let test = lookup(tables, &tables.tests, leaf.reference, "test")?;
+        let test = tables.entry_by_id(&tables.tests, leaf.reference, "test")?;
         resolve_test(dialect, leaf, test, tables)?
     };
     if !leaf.negate {
@@ -222,7 +328,7 @@ pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fac
                 Cond::Installed => Cond::Absent,
                 Cond::Absent => Cond::Installed,
                 Cond::Below(v) => {
-                    return Err(format!("negated version test ({v}) is not supported"));
+                    return Err(DefinitionError::NegatedVersion(v));
                 }
             };
             Fact::Pkg(p)
@@ -239,22 +345,23 @@ fn resolve_test(
     leaf: &Leaf<'_>,
     test: &Test,
     tables: &Tables,
-) -> Result<Fact, String> {
+) -> Result<Fact, DefinitionError> {
     let kind = &*test.kind;
+    let reference = || leaf.reference.to_string();
     let none_satisfy = test.none_satisfy;
     let none_exist = test.none_exist;
-    let object = || -> Result<&Item, String> {
+    let object = || -> Result<&Item, DefinitionError> {
         let id = test
             .object
-            .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
-        lookup_key(tables, &tables.objects, id, "object")
+            .ok_or_else(|| DefinitionError::NoObject(reference()))?;
+        Ok(tables.entry(&tables.objects, id, "object")?)
     };
     match kind {
         "rpminfo_test" | "dpkginfo_test" => {
             let obj = object()?;
             let name_field = obj
                 .field("name")
-                .ok_or_else(|| format!("object of test {} has no name", leaf.reference))?;
+                .ok_or_else(|| DefinitionError::NoName(reference()))?;
             let fields = state_fields(test, tables)?;
             if none_satisfy {
                 // Guards such as "Red Hat Enterprise Linux must be installed".
@@ -280,9 +387,9 @@ fn resolve_test(
                             version: value,
                             comment: leaf.comment,
                         };
-                        return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                            format!("unrecognized platform test {}", leaf.reference)
-                        });
+                        return platform(dialect, &raw)
+                            .map(Fact::Platform)
+                            .ok_or_else(|| DefinitionError::Platform(reference()));
                     }
                     if op(evr) == "equals" {
                         // "kernel version equals V" guards live patches
@@ -313,10 +420,10 @@ fn resolve_test(
                     comment: leaf.comment,
                 };
                 return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                    format!(
-                        "version test {} ({}) is neither a platform nor a package range",
-                        leaf.reference, leaf.comment
-                    )
+                    DefinitionError::VersionTest {
+                        test: reference(),
+                        comment: leaf.comment.to_string(),
+                    }
                 });
             }
             if find(&fields, "signature_keyid").is_some() {
@@ -326,21 +433,20 @@ fn resolve_test(
                 if release.value.contains("ksplice") {
                     return Ok(Fact::Ksplice(true));
                 }
-                return Err(format!("unsupported release state {:?}", release.value));
+                return Err(DefinitionError::ReleaseState(release.value.to_string()));
             }
             if let Some(arch) = arch {
                 return Ok(Fact::Arch(arch));
             }
             if !fields.is_empty() {
-                return Err(format!(
-                    "unsupported state fields in test {}: {}",
-                    leaf.reference,
-                    fields
+                return Err(DefinitionError::StateFields {
+                    test: reference(),
+                    fields: fields
                         .iter()
                         .map(|f| f.name.to_string())
                         .collect::<Vec<_>>()
-                        .join(",")
-                ));
+                        .join(","),
+                });
             }
             Ok(Fact::Pkg(PkgFact {
                 names,
@@ -368,10 +474,10 @@ fn resolve_test(
                         comment: leaf.comment,
                     };
                     platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                        format!(
-                            "unrecognized platform test {} ({})",
-                            leaf.reference, leaf.comment
-                        )
+                        DefinitionError::PlatformComment {
+                            test: reference(),
+                            comment: leaf.comment.to_string(),
+                        }
                     })
                 }
                 None => Ok(Fact::True),
@@ -395,18 +501,17 @@ fn resolve_test(
                 .and_then(|m| m.strip_suffix(".module"))
             {
                 let text = find(&fields, "text")
-                    .ok_or_else(|| format!("module test {} has no text state", leaf.reference))?;
-                let stream = module_stream(&text.value).ok_or_else(|| {
-                    format!(
-                        "module test {}: no stream in {:?}",
-                        leaf.reference, text.value
-                    )
-                })?;
+                    .ok_or_else(|| DefinitionError::ModuleText(reference()))?;
+                let stream =
+                    module_stream(&text.value).ok_or_else(|| DefinitionError::ModuleStream {
+                        test: reference(),
+                        text: text.value.to_string(),
+                    })?;
                 return Ok(Fact::Module(format!("{module}:{stream}")));
             }
             if path == "/etc/debian_version" {
                 let v = find(&fields, "subexpression")
-                    .ok_or_else(|| format!("release test {} has no state", leaf.reference))?;
+                    .ok_or_else(|| DefinitionError::ReleaseNoState(reference()))?;
                 let raw = RawPlatform {
                     package: "/etc/debian_version",
                     version: &v.value,
@@ -414,22 +519,19 @@ fn resolve_test(
                 };
                 return platform(dialect, &raw)
                     .map(Fact::Platform)
-                    .ok_or_else(|| format!("unrecognized release test {}", leaf.reference));
+                    .ok_or_else(|| DefinitionError::Release(reference()));
             }
             if path.ends_with("manifest") {
                 // Ubuntu OCI: binaries listed as manifest line patterns.
-                let pattern = obj.field("pattern").ok_or_else(|| {
-                    format!("manifest object of {} has no pattern", leaf.reference)
-                })?;
+                let pattern = obj
+                    .field("pattern")
+                    .ok_or_else(|| DefinitionError::ManifestPattern(reference()))?;
                 let names: Vec<String> = field_values(pattern, tables)?
                     .iter()
                     .filter_map(|p| manifest_name(p))
                     .collect();
                 if names.is_empty() {
-                    return Err(format!(
-                        "no binary names in manifest test {}",
-                        leaf.reference
-                    ));
+                    return Err(DefinitionError::ManifestNames(reference()));
                 }
                 let cond = match find(&fields, "subexpression") {
                     Some(v) => version_cond(v)?,
@@ -447,16 +549,16 @@ fn resolve_test(
                 // Red Hat kernel "set to boot up on next boot" checks.
                 return Ok(Fact::True);
             }
-            Err(format!(
-                "unsupported file content test {} on {path:?}",
-                leaf.reference
-            ))
+            Err(DefinitionError::FileContent {
+                test: reference(),
+                path,
+            })
         }
         "uname_test" | "family_test" => Ok(Fact::True),
-        other => Err(format!(
-            "unsupported test type {other} ({})",
-            leaf.reference
-        )),
+        other => Err(DefinitionError::TestType {
+            kind: other.to_string(),
+            test: reference(),
+        }),
     }
 }
 
@@ -475,7 +577,7 @@ struct Acc {
     module: Option<String>,
 }
 
-fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
+fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, IdentityError> {
     match dialect {
         Dialect::Suse => suse::identity(def),
         Dialect::RedHat => redhat::identity(def),
@@ -514,23 +616,23 @@ pub fn definition(
     }
     let built = match dialect {
         // Azure Linux reads its own criteria shape (range bounds on one package).
-        Dialect::Azure => azure::build(def, tables, &ctx.source),
+        Dialect::Azure => azure::build(def, tables, &ctx.source).map_err(DefinitionError::from),
         _ => build(dialect, def, tables),
     };
     match built {
         Ok(Some(adv)) => vec![Ok((adv, def.id.clone()))],
         Ok(None) => Vec::new(),
-        Err(reason) => vec![Err(ctx.error(label, reason))],
+        Err(reason) => vec![Err(ctx.error(label, reason.to_string()))],
     }
 }
 
-fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<Advisory>, String> {
-    let criteria = def
-        .criteria
-        .as_ref()
-        .ok_or_else(|| "definition has no criteria".to_string())?;
+fn build(
+    dialect: Dialect,
+    def: &Definition,
+    tables: &Tables,
+) -> Result<Option<Advisory>, DefinitionError> {
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
+    let alternatives = definition_branches(def, &mut leaves)?;
     let facts: Vec<Fact> = leaves
         .iter()
         .map(|leaf| resolve(dialect, leaf, tables))
@@ -577,7 +679,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             platforms = defaults.iter().map(String::as_str).collect();
         }
         if platforms.is_empty() {
-            return Err("no platform found for an affected package".into());
+            return Err(DefinitionError::NoPlatform);
         }
         for p in &pkgs {
             let fixed = match &p.cond {
@@ -618,7 +720,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
     let ident = identity(dialect, def)?;
     let mut affected = Vec::new();
     for ((eco, name), entry) in acc {
-        let ecosystem = Ecosystem::new(eco.clone()).map_err(|e| e.to_string())?;
+        let ecosystem = Ecosystem::new(eco.clone())?;
         let several = entry.ranges.len() > 1;
         for (fixed, arches) in &entry.ranges {
             let mut events = vec![Event::Introduced("0".into())];
@@ -669,7 +771,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             affected.push(item);
         }
     }
-    record(dialect, def, ident, affected).map(Some)
+    Ok(Some(record(dialect, def, ident, affected)))
 }
 
 /// The common status of an OVAL entry: a fixed version means fixed; an

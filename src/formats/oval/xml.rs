@@ -263,6 +263,46 @@ impl Tables {
     pub fn id(&self, key: Key) -> String {
         self.strings.render(key)
     }
+
+    /// The entry of `map` under `key`, or the dangling reference named
+    /// (`what` is the kind of entry: test, object, state, variable).
+    pub fn entry<'t, T>(
+        &self,
+        map: &'t Table<T>,
+        key: Key,
+        what: &'static str,
+    ) -> Result<&'t T, Dangling> {
+        map.get(&key).ok_or_else(|| Dangling {
+            what,
+            id: self.id(key),
+        })
+    }
+
+    /// The entry of `map` with the id `id`, as [`Tables::entry`].
+    pub fn entry_by_id<'t, T>(
+        &self,
+        map: &'t Table<T>,
+        id: &str,
+        what: &'static str,
+    ) -> Result<&'t T, Dangling> {
+        self.key(id)
+            .and_then(|k| map.get(&k))
+            .ok_or_else(|| Dangling {
+                what,
+                id: id.to_string(),
+            })
+    }
+}
+
+/// A definition refers to a test, object, state or variable the file does
+/// not have (the definition is rejected with this reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dangling reference to {what} {id}")]
+pub struct Dangling {
+    /// The kind of entry (test, object, state, variable).
+    pub what: &'static str,
+    /// The id referred to.
+    pub id: String,
 }
 
 /// One criteria tree node.
@@ -1087,23 +1127,29 @@ fn start_in_definition(
                 Vec::new(),
             ))
         }
-        "criterion" => {
-            let [test, negate, comment] = attrs(e, ["test_ref", "negate", "comment"]);
+        "criterion" | "extend_definition" => {
+            let criterion = name == "criterion";
+            let reference = if criterion {
+                "test_ref"
+            } else {
+                "definition_ref"
+            };
+            let [reference, negate, comment] = attrs(e, [reference, "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
-                top.2.push(Node::Criterion {
-                    test: test.unwrap_or_default(),
-                    negate: is_true(&negate),
-                    comment: comment.unwrap_or_default(),
-                });
-            }
-        }
-        "extend_definition" => {
-            let [definition, negate, comment] = attrs(e, ["definition_ref", "negate", "comment"]);
-            if let Some(top) = frames.last_mut() {
-                top.2.push(Node::Extend {
-                    definition: definition.unwrap_or_default(),
-                    negate: is_true(&negate),
-                    comment: comment.unwrap_or_default(),
+                let (reference, negate) = (reference.unwrap_or_default(), is_true(&negate));
+                let comment = comment.unwrap_or_default();
+                top.2.push(if criterion {
+                    Node::Criterion {
+                        test: reference,
+                        negate,
+                        comment,
+                    }
+                } else {
+                    Node::Extend {
+                        definition: reference,
+                        negate,
+                        comment,
+                    }
                 });
             }
         }
