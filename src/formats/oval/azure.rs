@@ -30,14 +30,13 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::criteria::{definition_branches, CriteriaError, Leaf};
-use super::identity::{standard_identity, IdentityError};
+use super::criteria::{definition_branches, Leaf};
+use super::error::DefinitionError;
+use super::identity::standard_identity;
 use super::record::{record, timestamp};
-use super::xml::{Dangling, Definition, Tables};
+use super::xml::{Definition, Tables};
 use super::Dialect;
-use crate::model::{
-    Advisory, Affected, Ecosystem, Event, InvalidEcosystem, Package, Range, RangeKind,
-};
+use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};
 
 /// The ecosystem base OSV.dev uses for every Azure Linux / CBL-Mariner release.
 pub const ECOSYSTEM_BASE: &str = "Azure Linux";
@@ -114,107 +113,35 @@ struct Bound {
     cmp: Option<(Op, String)>,
 }
 
-/// Why one Azure Linux definition cannot be normalized (the definition is
-/// rejected with this reason).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AzureError {
-    /// The criteria tree cannot be expanded.
-    #[error(transparent)]
-    Criteria(#[from] CriteriaError),
-    /// A test, object or state the file does not have.
-    #[error(transparent)]
-    Dangling(#[from] Dangling),
-    /// No usable record id.
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    /// The release names an invalid ecosystem.
-    #[error(transparent)]
-    Ecosystem(#[from] InvalidEcosystem),
-    /// Any `extend_definition`.
-    #[error("extend_definition {0} is not supported in Azure Linux OVAL")]
-    Extend(String),
-    /// A negated criterion.
-    #[error("negated criterion {0} is not supported")]
-    Negated(String),
-    /// A test other than `rpminfo_test`.
-    #[error("unsupported test type {kind} ({test})")]
-    TestType {
-        /// The test element name.
-        kind: String,
-        /// The test id.
-        test: String,
-    },
-    /// A test without an object.
-    #[error("test {0} has no object")]
-    NoObject(String),
-    /// An object without a literal package name.
-    #[error("object of test {0} names no package")]
-    NoPackage(String),
-    /// A state field other than `evr`.
-    #[error("unsupported state field {field} in test {test}")]
-    StateField {
-        /// The field name.
-        field: String,
-        /// The test id.
-        test: String,
-    },
-    /// An `evr` comparison no range event expresses.
-    #[error("unsupported evr operation {operation:?} in test {test}")]
-    Operation {
-        /// The operation.
-        operation: String,
-        /// The test id.
-        test: String,
-    },
-    /// More than one `evr` state on one test.
-    #[error("test {0} has several evr states")]
-    SeveralStates(String),
-    /// A `none satisfy` / `none_exist` check.
-    #[error("negative check in test {0} is not supported")]
-    NegativeCheck(String),
-    /// Two lower or two upper bounds on one package in one branch.
-    #[error("several bounds of one kind on {0}")]
-    SeveralBounds(String),
-    /// Neither the versions nor the file name tell the release.
-    #[error(
-        "cannot tell the Azure Linux release: no dist tag (.azl3, .cm2) in the \
-         definition's versions and none in the file name"
-    )]
-    NoRelease,
-    /// The versions of one definition name several releases.
-    #[error("versions name several releases: {0:?}")]
-    SeveralReleases(Vec<u32>),
-}
-
-fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, AzureError> {
+fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, DefinitionError> {
     let reference = || leaf.reference.to_string();
     if leaf.extend {
-        return Err(AzureError::Extend(reference()));
+        return Err(DefinitionError::AzureExtend(reference()));
     }
     if leaf.negate {
-        return Err(AzureError::Negated(reference()));
+        return Err(DefinitionError::Negated(reference()));
     }
     let test = tables.entry_by_id(&tables.tests, leaf.reference, "test")?;
     if &*test.kind != "rpminfo_test" {
-        return Err(AzureError::TestType {
+        return Err(DefinitionError::TestType {
             kind: test.kind.to_string(),
             test: reference(),
         });
     }
     let object = test
         .object
-        .ok_or_else(|| AzureError::NoObject(reference()))?;
+        .ok_or_else(|| DefinitionError::NoObject(reference()))?;
     let object = tables.entry(&tables.objects, object, "object")?;
     let name = object
         .field("name")
         .filter(|f| f.var_ref.is_none() && !f.value.trim().is_empty())
-        .ok_or_else(|| AzureError::NoPackage(reference()))?;
+        .ok_or_else(|| DefinitionError::NoPackage(reference()))?;
     let mut cmp = None;
     for state in test.states() {
         let state = tables.entry(&tables.states, *state, "state")?;
         for field in &state.fields {
             if &*field.name != "evr" {
-                return Err(AzureError::StateField {
+                return Err(DefinitionError::StateField {
                     field: field.name.to_string(),
                     test: reference(),
                 });
@@ -226,20 +153,20 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, AzureError> {
                 "greater than or equal" => Op::GreaterOrEqual,
                 "equals" => Op::Equal,
                 other => {
-                    return Err(AzureError::Operation {
+                    return Err(DefinitionError::EvrOperation {
                         operation: other.to_string(),
                         test: reference(),
                     })
                 }
             };
             if cmp.is_some() {
-                return Err(AzureError::SeveralStates(reference()));
+                return Err(DefinitionError::SeveralStates(reference()));
             }
             cmp = Some((op, field.value.trim().to_string()));
         }
     }
     if test.none_satisfy || test.none_exist {
-        return Err(AzureError::NegativeCheck(reference()));
+        return Err(DefinitionError::NegativeCheck(reference()));
     }
     Ok(Bound {
         name: name.value.trim().to_string(),
@@ -248,12 +175,12 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, AzureError> {
 }
 
 /// The events of one package's bounds in one branch.
-fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, AzureError> {
+fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, DefinitionError> {
     let mut lower: Option<String> = None;
     let mut upper: Option<Event> = None;
-    let set = |slot: &mut bool| -> Result<(), AzureError> {
+    let set = |slot: &mut bool| -> Result<(), DefinitionError> {
         if *slot {
-            return Err(AzureError::SeveralBounds(name.to_string()));
+            return Err(DefinitionError::SeveralBounds(name.to_string()));
         }
         *slot = true;
         Ok(())
@@ -293,7 +220,7 @@ pub fn build(
     def: &Definition,
     tables: &Tables,
     source: &str,
-) -> Result<Option<Advisory>, AzureError> {
+) -> Result<Option<Advisory>, DefinitionError> {
     let patchable = def.patchable.as_deref().map(str::trim);
     if patchable.is_some_and(|p| p.eq_ignore_ascii_case("not applicable")) {
         return Ok(None);
@@ -313,8 +240,8 @@ pub fn build(
     releases.dedup();
     let release = match releases.as_slice() {
         [one] => *one,
-        [] => file_release(source).ok_or(AzureError::NoRelease)?,
-        many => return Err(AzureError::SeveralReleases(many.to_vec())),
+        [] => file_release(source).ok_or(DefinitionError::NoRelease)?,
+        many => return Err(DefinitionError::SeveralReleases(many.to_vec())),
     };
     let ecosystem = Ecosystem::new(format!("{ECOSYSTEM_BASE}:{release}"))?;
 

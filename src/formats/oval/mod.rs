@@ -71,6 +71,7 @@ pub mod alma;
 pub mod azure;
 pub mod criteria;
 pub mod debian;
+pub mod error;
 pub mod identity;
 pub mod normalize;
 pub mod oracle;

@@ -5,142 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::azure::AzureError;
-use super::criteria::{definition_branches, CriteriaError, Leaf};
+use super::criteria::{definition_branches, Leaf};
+use super::error::DefinitionError;
 use super::identity::{standard_identity, Identity, IdentityError, RawPlatform};
 use super::record::record;
 use super::xml::{Dangling, Definition, Field, Item, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
-    Advisory, Affected, Ecosystem, Event, FixStatus, InvalidEcosystem, Package, Range, RangeKind,
-    StatusStatement,
+    Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
 };
-
-/// Why one definition (of the dialects sharing this core) cannot be
-/// normalized; the definition is rejected with this reason and the rest of
-/// the file goes on.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DefinitionError {
-    /// The criteria tree cannot be expanded.
-    #[error(transparent)]
-    Criteria(#[from] CriteriaError),
-    /// A test, object, state or variable the file does not have.
-    #[error(transparent)]
-    Dangling(#[from] Dangling),
-    /// No usable record id.
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    /// A platform names an invalid ecosystem.
-    #[error(transparent)]
-    Ecosystem(#[from] InvalidEcosystem),
-    /// A field refers to a variable other than a constant one.
-    #[error("variable {variable} is a {kind}, not a constant")]
-    NotConstant {
-        /// The variable id.
-        variable: String,
-        /// Its element name.
-        kind: String,
-    },
-    /// A version field with an operation other than `less than`, or
-    /// `equals` a zero version.
-    #[error("unsupported {field} operation {operation:?} on {value:?}")]
-    Operation {
-        /// The field name (`evr`, `subexpression`).
-        field: String,
-        /// The operation.
-        operation: String,
-        /// The value.
-        value: String,
-    },
-    /// An `extend_definition` that is not "X is installed".
-    #[error("extend_definition {0} is not an applicability check")]
-    Extend(String),
-    /// A negated "below version" test.
-    #[error("negated version test ({0}) is not supported")]
-    NegatedVersion(String),
-    /// A test without an object.
-    #[error("test {0} has no object")]
-    NoObject(String),
-    /// A package test whose object names no package.
-    #[error("object of test {0} has no name")]
-    NoName(String),
-    /// A release package test no dialect platform reads.
-    #[error("unrecognized platform test {0}")]
-    Platform(String),
-    /// A file-based platform test no dialect platform reads.
-    #[error("unrecognized platform test {test} ({comment})")]
-    PlatformComment {
-        /// The test id.
-        test: String,
-        /// The criterion comment.
-        comment: String,
-    },
-    /// A version test that is neither a platform nor a package range.
-    #[error("version test {test} ({comment}) is neither a platform nor a package range")]
-    VersionTest {
-        /// The test id.
-        test: String,
-        /// The criterion comment.
-        comment: String,
-    },
-    /// A release state other than ksplice.
-    #[error("unsupported release state {0:?}")]
-    ReleaseState(String),
-    /// State fields no rule reads.
-    #[error("unsupported state fields in test {test}: {fields}")]
-    StateFields {
-        /// The test id.
-        test: String,
-        /// The field names, comma-separated.
-        fields: String,
-    },
-    /// A module test without a text state.
-    #[error("module test {0} has no text state")]
-    ModuleText(String),
-    /// A module test whose regex names no stream.
-    #[error("module test {test}: no stream in {text:?}")]
-    ModuleStream {
-        /// The test id.
-        test: String,
-        /// The state regex.
-        text: String,
-    },
-    /// A `/etc/debian_version` test without a subexpression state.
-    #[error("release test {0} has no state")]
-    ReleaseNoState(String),
-    /// A `/etc/debian_version` test no dialect platform reads.
-    #[error("unrecognized release test {0}")]
-    Release(String),
-    /// A manifest object without a pattern.
-    #[error("manifest object of {0} has no pattern")]
-    ManifestPattern(String),
-    /// A manifest test whose patterns name no binary.
-    #[error("no binary names in manifest test {0}")]
-    ManifestNames(String),
-    /// A file content test on a path no rule reads.
-    #[error("unsupported file content test {test} on {path:?}")]
-    FileContent {
-        /// The test id.
-        test: String,
-        /// The file path.
-        path: String,
-    },
-    /// A test type no rule reads.
-    #[error("unsupported test type {kind} ({test})")]
-    TestType {
-        /// The test element name.
-        kind: String,
-        /// The test id.
-        test: String,
-    },
-    /// An affected package in a branch without a platform, and no default.
-    #[error("no platform found for an affected package")]
-    NoPlatform,
-    /// An Azure Linux definition's own reasons.
-    #[error(transparent)]
-    Azure(#[from] AzureError),
-}
 
 /// What a package criterion says about the package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -616,7 +490,7 @@ pub fn definition(
     }
     let built = match dialect {
         // Azure Linux reads its own criteria shape (range bounds on one package).
-        Dialect::Azure => azure::build(def, tables, &ctx.source).map_err(DefinitionError::from),
+        Dialect::Azure => azure::build(def, tables, &ctx.source),
         _ => build(dialect, def, tables),
     };
     match built {

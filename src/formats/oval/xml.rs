@@ -422,6 +422,24 @@ fn too_deep(position: u64) -> OvalError {
     }
 }
 
+/// The start tag of a `Start` or `Empty` event, and whether it is empty.
+fn start_tag<'e, 'b>(event: &'e Event<'b>) -> (Option<&'e BytesStart<'b>>, bool) {
+    match event {
+        Event::Start(e) => (Some(e), false),
+        Event::Empty(e) => (Some(e), true),
+        _ => (None, false),
+    }
+}
+
+/// One element deeper; refused past [`MAX_DEPTH`] (`position` for the error).
+fn enter(depth: &mut usize, position: u64) -> Result<(), OvalError> {
+    *depth += 1;
+    if *depth > MAX_DEPTH {
+        return Err(too_deep(position));
+    }
+    Ok(())
+}
+
 fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
     if let quick_xml::Error::Io(io) = &e {
         if let Some(limit) = super::InputLimit::of(io) {
@@ -858,16 +876,9 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
             }
             err
         })?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            _ => (None, false),
-        };
+        let (start, empty) = start_tag(&event);
         if let Some(e) = start {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(too_deep(reader.buffer_position() + skipped));
-            }
+            enter(&mut depth, reader.buffer_position() + skipped)?;
             if depth == 1 {
                 saw_root = true;
                 if e.local_name().as_ref() != "oval_definitions" {
@@ -1025,16 +1036,9 @@ pub fn for_each_definition<R: BufRead>(
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| xml_error(&reader, e))?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            _ => (None, false),
-        };
+        let (start, empty) = start_tag(&event);
         if let Some(e) = start {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(too_deep(reader.buffer_position()));
-            }
+            enter(&mut depth, reader.buffer_position())?;
             let name = e.local_name();
             let name = name.as_ref();
             if depth == 2 && name == "definitions" {
