@@ -1,6 +1,7 @@
 //! From one OVAL definition to unified records: criteria expansion, test
 //! resolution through the pass-1 tables, affected entries, record fields.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
@@ -16,11 +17,12 @@ use crate::model::{
     Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
 };
 
-/// What a package criterion says about the package.
+/// What a package criterion says about the package. Text is borrowed from
+/// the pass-1 tables, so resolving a leaf allocates nothing per name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cond {
+pub enum Cond<'t> {
     /// Affected below this version (the fixed version).
-    Below(String),
+    Below(&'t str),
     /// Affected whatever the version (no fix).
     Installed,
     /// Not installed, or stated not affected: never an affected entry.
@@ -29,20 +31,20 @@ pub enum Cond {
 
 /// A package criterion, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PkgFact {
+pub struct PkgFact<'t> {
     /// The package names (binary names where the vendor lists them).
-    pub names: Vec<String>,
+    pub names: Vec<&'t str>,
     /// The source package, where known (Ubuntu).
-    pub source: Option<String>,
+    pub source: Option<&'t str>,
     /// The condition.
-    pub cond: Cond,
+    pub cond: Cond<'t>,
     /// The architecture pattern of the state, if any.
-    pub arch: Option<String>,
+    pub arch: Option<&'t str>,
 }
 
 /// What one criteria leaf means once resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fact {
+pub enum Fact<'t> {
     /// No constraint that matters for package matching (signing key, uname,
     /// "must be installed" guard, applicability check).
     True,
@@ -51,13 +53,13 @@ pub enum Fact {
     /// The system is one of these ecosystems.
     Platform(Vec<String>),
     /// A package condition.
-    Pkg(PkgFact),
+    Pkg(PkgFact<'t>),
     /// A module stream (`maven:3.5`) is enabled.
     Module(String),
     /// The package is (true) or is not (false) a ksplice build.
     Ksplice(bool),
     /// The machine architecture.
-    Arch(String),
+    Arch(&'t str),
 }
 
 fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
@@ -78,7 +80,7 @@ fn is_zero_version(v: &str) -> bool {
 }
 
 /// Values of a field: its text, or the values of the constant variable it refers to.
-fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, DefinitionError> {
+fn field_values<'t>(field: &'t Field, tables: &'t Tables) -> Result<Vec<&'t str>, DefinitionError> {
     match field.var_ref {
         Some(var) => {
             let v = tables.entry(&tables.variables, var, "variable")?;
@@ -88,9 +90,9 @@ fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, Definitio
                     kind: v.kind.to_string(),
                 });
             }
-            Ok(v.values.iter().map(|s| s.to_string()).collect())
+            Ok(v.values.iter().map(|s| &**s).collect())
         }
-        None => Ok(vec![field.value.to_string()]),
+        None => Ok(vec![&*field.value]),
     }
 }
 
@@ -113,7 +115,7 @@ fn op(field: &Field) -> &str {
 }
 
 /// The condition a version field states (`evr less than X` and friends).
-fn version_cond(field: &Field) -> Result<Cond, DefinitionError> {
+fn version_cond(field: &Field) -> Result<Cond<'_>, DefinitionError> {
     let value = field.value.trim();
     // Some generators prefix an epoch to a version that already has one
     // (`0:1:4.14-1.1+deb7u1`); two epochs are never valid, keep the inner one.
@@ -123,7 +125,7 @@ fn version_cond(field: &Field) -> Result<Cond, DefinitionError> {
     };
     match op(field) {
         "less than" if is_zero_version(value) => Ok(Cond::Absent),
-        "less than" => Ok(Cond::Below(value.to_string())),
+        "less than" => Ok(Cond::Below(value)),
         "equals" if is_zero_version(value) => Ok(Cond::Absent),
         other => Err(DefinitionError::Operation {
             field: field.name.to_string(),
@@ -161,26 +163,26 @@ fn module_stream(pattern: &str) -> Option<String> {
 }
 
 /// A binary name from an OCI manifest regex `^name(?::\w+|)\s+(.*)$`.
-fn manifest_name(pattern: &str) -> Option<String> {
+fn manifest_name(pattern: &str) -> Option<&str> {
     let p = pattern.strip_prefix('^').unwrap_or(pattern);
     let end = p.find(['(', '\\', '$', ' ']).unwrap_or(p.len());
     let name = &p[..end];
-    (!name.is_empty()).then(|| name.to_string())
+    (!name.is_empty()).then_some(name)
 }
 
 /// The quoted name in `The 'openssh' package binaries`.
-fn quoted(comment: &str) -> Option<String> {
+fn quoted(comment: &str) -> Option<&str> {
     let start = comment.find('\'')? + 1;
     let len = comment[start..].find('\'')?;
-    Some(comment[start..start + len].to_string())
+    Some(&comment[start..start + len])
 }
 
 /// Resolves one leaf through the tables.
-pub fn resolve(
+pub fn resolve<'t>(
     dialect: Dialect,
     leaf: &Leaf<'_>,
-    tables: &Tables,
-) -> Result<Fact, DefinitionError> {
+    tables: &'t Tables,
+) -> Result<Fact<'t>, DefinitionError> {
     let fact = if leaf.extend {
         // Extended definitions are only used as applicability checks
         // ("Ubuntu 22.04 LTS is installed"); the platform comes from the id.
@@ -202,7 +204,7 @@ pub fn resolve(
                 Cond::Installed => Cond::Absent,
                 Cond::Absent => Cond::Installed,
                 Cond::Below(v) => {
-                    return Err(DefinitionError::NegatedVersion(v));
+                    return Err(DefinitionError::NegatedVersion(v.to_string()));
                 }
             };
             Fact::Pkg(p)
@@ -214,17 +216,17 @@ pub fn resolve(
     })
 }
 
-fn resolve_test(
+fn resolve_test<'t>(
     dialect: Dialect,
     leaf: &Leaf<'_>,
-    test: &Test,
-    tables: &Tables,
-) -> Result<Fact, DefinitionError> {
+    test: &'t Test,
+    tables: &'t Tables,
+) -> Result<Fact<'t>, DefinitionError> {
     let kind = &*test.kind;
     let reference = || leaf.reference.to_string();
     let none_satisfy = test.none_satisfy;
     let none_exist = test.none_exist;
-    let object = || -> Result<&Item, DefinitionError> {
+    let object = || -> Result<&'t Item, DefinitionError> {
         let id = test
             .object
             .ok_or_else(|| DefinitionError::NoObject(reference()))?;
@@ -249,9 +251,9 @@ fn resolve_test(
                 return Ok(Fact::True);
             }
             let names = field_values(name_field, tables)?;
-            let arch = find(&fields, "arch").map(|f| f.value.to_string());
+            let arch = find(&fields, "arch").map(|f| &*f.value);
             if let Some(evr) = find(&fields, "evr") {
-                let first = names.first().map(String::as_str).unwrap_or("");
+                let first = names.first().copied().unwrap_or("");
                 let value = evr.value.trim();
                 if op(evr) != "less than" && !is_zero_version(value) {
                     if first.ends_with("-release") {
@@ -289,7 +291,7 @@ fn resolve_test(
                     }));
                 }
                 let raw = RawPlatform {
-                    package: names.first().map(String::as_str).unwrap_or(""),
+                    package: names.first().copied().unwrap_or(""),
                     version: &version.value,
                     comment: leaf.comment,
                 };
@@ -400,9 +402,9 @@ fn resolve_test(
                 let pattern = obj
                     .field("pattern")
                     .ok_or_else(|| DefinitionError::ManifestPattern(reference()))?;
-                let names: Vec<String> = field_values(pattern, tables)?
-                    .iter()
-                    .filter_map(|p| manifest_name(p))
+                let names: Vec<&str> = field_values(pattern, tables)?
+                    .into_iter()
+                    .filter_map(manifest_name)
                     .collect();
                 if names.is_empty() {
                     return Err(DefinitionError::ManifestNames(reference()));
@@ -442,13 +444,14 @@ fn obj_comment(obj: &Item) -> &str {
     obj.field("comment").map_or("", |f| &f.value)
 }
 
-/// One affected package being accumulated across branches.
+/// One affected package being accumulated across branches, borrowing its
+/// text from the tables and the resolved facts.
 #[derive(Debug, Default)]
-struct Acc {
+struct Acc<'t> {
     /// fixed version (None = no fix) -> architectures seen.
-    ranges: BTreeMap<Option<String>, BTreeSet<String>>,
-    binaries: BTreeSet<String>,
-    module: Option<String>,
+    ranges: BTreeMap<Option<&'t str>, BTreeSet<&'t str>>,
+    binaries: BTreeSet<&'t str>,
+    module: Option<&'t str>,
 }
 
 fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, IdentityError> {
@@ -522,7 +525,7 @@ fn build(
         Dialect::Azure => Vec::new(),
     };
 
-    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    let mut acc: BTreeMap<(&str, Cow<'_, str>), Acc<'_>> = BTreeMap::new();
     for branch in alternatives.iter() {
         let mut platforms: Vec<&str> = Vec::new();
         let mut pkgs: Vec<&PkgFact> = Vec::new();
@@ -538,7 +541,7 @@ fn build(
                 Fact::Pkg(p) => pkgs.push(p),
                 Fact::Module(m) => module = Some(m),
                 Fact::Ksplice(k) => ksplice |= *k,
-                Fact::Arch(a) => arch = Some(a),
+                Fact::Arch(a) => arch = Some(*a),
             }
         }
         // A branch that requires a package to be absent (not installed, or
@@ -556,33 +559,31 @@ fn build(
             return Err(DefinitionError::NoPlatform);
         }
         for p in &pkgs {
-            let fixed = match &p.cond {
-                Cond::Below(v) => Some(v.clone()),
+            let fixed = match p.cond {
+                Cond::Below(v) => Some(v),
                 Cond::Installed => None,
                 Cond::Absent => continue,
             };
-            let arch_label = arch.map(str::to_string).or_else(|| p.arch.clone());
-            let mut names: Vec<(String, Vec<String>)> = Vec::new();
-            match &p.source {
-                Some(source) if dialect == Dialect::Ubuntu => {
-                    names.push((source.clone(), p.names.clone()));
-                }
-                _ => names.extend(p.names.iter().map(|n| (n.clone(), Vec::new()))),
-            }
-            for (name, binaries) in names {
-                let qualified = match (module, ksplice) {
-                    (Some(m), _) => format!("{m}/{name}"),
-                    (None, true) => format!("ksplice/{name}"),
-                    (None, false) => name,
+            let arch_label = arch.or(p.arch);
+            // (package name, its binaries): Ubuntu names the source package.
+            let named: Vec<(&str, &[&str])> = match p.source {
+                Some(source) if dialect == Dialect::Ubuntu => vec![(source, &p.names[..])],
+                _ => p.names.iter().map(|n| (*n, &[][..])).collect(),
+            };
+            for (name, binaries) in named {
+                let qualified: Cow<'_, str> = match (module, ksplice) {
+                    (Some(m), _) => Cow::Owned(format!("{m}/{name}")),
+                    (None, true) => Cow::Owned(format!("ksplice/{name}")),
+                    (None, false) => Cow::Borrowed(name),
                 };
                 for eco in &platforms {
-                    let entry = acc.entry((eco.to_string(), qualified.clone())).or_default();
-                    let arches = entry.ranges.entry(fixed.clone()).or_default();
-                    if let Some(a) = &arch_label {
-                        arches.insert(a.clone());
+                    let entry = acc.entry((*eco, qualified.clone())).or_default();
+                    let arches = entry.ranges.entry(fixed).or_default();
+                    if let Some(a) = arch_label {
+                        arches.insert(a);
                     }
-                    entry.binaries.extend(binaries.iter().cloned());
-                    entry.module = module.map(str::to_string);
+                    entry.binaries.extend(binaries.iter().copied());
+                    entry.module = module;
                 }
             }
         }
@@ -594,18 +595,18 @@ fn build(
     let ident = identity(dialect, def)?;
     let mut affected = Vec::new();
     for ((eco, name), entry) in acc {
-        let ecosystem = Ecosystem::new(eco.clone())?;
+        let ecosystem = Ecosystem::new(eco)?;
         let several = entry.ranges.len() > 1;
         for (fixed, arches) in &entry.ranges {
             let mut events = vec![Event::Introduced("0".into())];
             if let Some(f) = fixed {
-                events.push(Event::Fixed(f.clone()));
+                events.push(Event::Fixed(f.to_string()));
             }
             let mut specific = serde_json::Map::new();
             if !entry.binaries.is_empty() {
                 specific.insert("binaries".into(), json!(entry.binaries));
             }
-            if let Some(m) = &entry.module {
+            if let Some(m) = entry.module {
                 specific.insert("module".into(), json!(m));
             }
             if name.starts_with("ksplice/") {
@@ -616,11 +617,11 @@ fn build(
             }
             let mut resolution = None;
             if fixed.is_none() {
-                let bare = name.rsplit('/').next().unwrap_or(&name);
+                let bare = name.rsplit('/').next().unwrap_or(&*name);
                 if let Some((state, _)) = def
                     .resolutions
                     .iter()
-                    .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &name))
+                    .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &*name))
                 {
                     specific.insert("resolution".into(), json!(state));
                     resolution = Some(state.as_str());
@@ -637,7 +638,7 @@ fn build(
                 ecosystem_specific: (!specific.is_empty()).then_some(Value::Object(specific)),
                 ..Affected::new(Package {
                     ecosystem: ecosystem.clone(),
-                    name: name.clone(),
+                    name: name.to_string(),
                     purl: None,
                 })
             };
