@@ -785,11 +785,8 @@ mod tests {
     fn manifest_patterns() {
         assert_eq!(
             manifest_name(r"^openssh-client(?::\w+|)\s+(.*)$"),
-            Some("openssh-client".into())
+            Some("openssh-client")
         );
-        assert_eq!(
-            quoted("The 'openssh' package binaries"),
-            Some("openssh".into())
-        );
+        assert_eq!(quoted("The 'openssh' package binaries"), Some("openssh"));
     }
 }
