@@ -96,7 +96,9 @@ async fn upload(
                 format.name()
             )))
         }
-        Some(name) => Some(Dialect::parse_name(name).map_err(ApiError::BadRequest)?),
+        Some(name) => {
+            Some(Dialect::parse_name(name).map_err(|e| ApiError::BadRequest(e.to_string()))?)
+        }
         None => None,
     };
     if params.feed.trim().is_empty() {

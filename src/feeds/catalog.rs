@@ -248,7 +248,8 @@ impl FeedSpec {
         // For OVAL the dialect is used (detection is skipped), so it must be one.
         if raw.format == Format::Oval.name() {
             if let Some(dialect) = &raw.dialect {
-                crate::formats::oval::Dialect::parse_name(dialect).map_err(invalid)?;
+                crate::formats::oval::Dialect::parse_name(dialect)
+                    .map_err(|e| invalid(e.to_string()))?;
             }
         }
         if raw.urls.is_empty() {

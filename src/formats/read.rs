@@ -38,13 +38,11 @@ pub struct ReadOptions {
 
 /// A dialect name (catalog `dialect`, `--dialect`) that names no OVAL
 /// dialect of this build; the text lists the ones it has.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UnknownDialect(pub String);
+pub use super::oval::UnknownDialectName as UnknownDialect;
 
 /// The OVAL dialect called `name`.
 pub fn parse_dialect(name: &str) -> Result<Dialect, UnknownDialect> {
-    Dialect::parse_name(name).map_err(|e| UnknownDialect(e.to_string()))
+    Dialect::parse_name(name)
 }
 
 impl ReadOptions {

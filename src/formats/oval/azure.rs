@@ -30,10 +30,11 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::criteria::{branches, Leaf};
+use super::criteria::{definition_branches, Leaf};
+use super::error::DefinitionError;
 use super::identity::standard_identity;
 use super::record::{record, timestamp};
-use super::xml::{Definition, Key, Table, Tables};
+use super::xml::{Definition, Tables};
 use super::Dialect;
 use crate::model::{Advisory, Affected, Ecosystem, Event, Package, Range, RangeKind};
 
@@ -112,51 +113,38 @@ struct Bound {
     cmp: Option<(Op, String)>,
 }
 
-fn get<'t, T>(tables: &Tables, map: &'t Table<T>, key: Key, what: &str) -> Result<&'t T, String> {
-    map.get(&key)
-        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
-}
-
-fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
+fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, DefinitionError> {
+    let reference = || leaf.reference.to_string();
     if leaf.extend {
-        return Err(format!(
-            "extend_definition {} is not supported in Azure Linux OVAL",
-            leaf.reference
-        ));
+        return Err(DefinitionError::AzureExtend(reference()));
     }
     if leaf.negate {
-        return Err(format!(
-            "negated criterion {} is not supported",
-            leaf.reference
-        ));
+        return Err(DefinitionError::Negated(reference()));
     }
-    let test = tables
-        .key(leaf.reference)
-        .and_then(|k| tables.tests.get(&k))
-        .ok_or_else(|| format!("dangling reference to test {}", leaf.reference))?;
+    let test = tables.entry_by_id(&tables.tests, leaf.reference, "test")?;
     if &*test.kind != "rpminfo_test" {
-        return Err(format!(
-            "unsupported test type {} ({})",
-            test.kind, leaf.reference
-        ));
+        return Err(DefinitionError::TestType {
+            kind: test.kind.to_string(),
+            test: reference(),
+        });
     }
     let object = test
         .object
-        .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
-    let object = get(tables, &tables.objects, object, "object")?;
+        .ok_or_else(|| DefinitionError::NoObject(reference()))?;
+    let object = tables.entry(&tables.objects, object, "object")?;
     let name = object
         .field("name")
         .filter(|f| f.var_ref.is_none() && !f.value.trim().is_empty())
-        .ok_or_else(|| format!("object of test {} names no package", leaf.reference))?;
+        .ok_or_else(|| DefinitionError::NoPackage(reference()))?;
     let mut cmp = None;
     for state in test.states() {
-        let state = get(tables, &tables.states, *state, "state")?;
+        let state = tables.entry(&tables.states, *state, "state")?;
         for field in &state.fields {
             if &*field.name != "evr" {
-                return Err(format!(
-                    "unsupported state field {} in test {}",
-                    field.name, leaf.reference
-                ));
+                return Err(DefinitionError::StateField {
+                    field: field.name.to_string(),
+                    test: reference(),
+                });
             }
             let op = match field.operation.as_deref().unwrap_or("equals") {
                 "less than" => Op::Less,
@@ -165,23 +153,20 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
                 "greater than or equal" => Op::GreaterOrEqual,
                 "equals" => Op::Equal,
                 other => {
-                    return Err(format!(
-                        "unsupported evr operation {other:?} in test {}",
-                        leaf.reference
-                    ))
+                    return Err(DefinitionError::EvrOperation {
+                        operation: other.to_string(),
+                        test: reference(),
+                    })
                 }
             };
             if cmp.is_some() {
-                return Err(format!("test {} has several evr states", leaf.reference));
+                return Err(DefinitionError::SeveralStates(reference()));
             }
             cmp = Some((op, field.value.trim().to_string()));
         }
     }
     if test.none_satisfy || test.none_exist {
-        return Err(format!(
-            "negative check in test {} is not supported",
-            leaf.reference
-        ));
+        return Err(DefinitionError::NegativeCheck(reference()));
     }
     Ok(Bound {
         name: name.value.trim().to_string(),
@@ -190,12 +175,12 @@ fn resolve(leaf: &Leaf<'_>, tables: &Tables) -> Result<Bound, String> {
 }
 
 /// The events of one package's bounds in one branch.
-fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, String> {
+fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, DefinitionError> {
     let mut lower: Option<String> = None;
     let mut upper: Option<Event> = None;
-    let set = |slot: &mut bool| -> Result<(), String> {
+    let set = |slot: &mut bool| -> Result<(), DefinitionError> {
         if *slot {
-            return Err(format!("several bounds of one kind on {name}"));
+            return Err(DefinitionError::SeveralBounds(name.to_string()));
         }
         *slot = true;
         Ok(())
@@ -231,17 +216,17 @@ fn events(name: &str, bounds: &[&Bound]) -> Result<Vec<Event>, String> {
 
 /// Normalizes one Azure Linux / CBL-Mariner definition; `source` is the
 /// file's path or URL (the release's last resort).
-pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<Advisory>, String> {
+pub fn build(
+    def: &Definition,
+    tables: &Tables,
+    source: &str,
+) -> Result<Option<Advisory>, DefinitionError> {
     let patchable = def.patchable.as_deref().map(str::trim);
     if patchable.is_some_and(|p| p.eq_ignore_ascii_case("not applicable")) {
         return Ok(None);
     }
-    let criteria = def
-        .criteria
-        .as_ref()
-        .ok_or_else(|| "definition has no criteria".to_string())?;
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
+    let alternatives = definition_branches(def, &mut leaves)?;
     let bounds: Vec<Bound> = leaves
         .iter()
         .map(|leaf| resolve(leaf, tables))
@@ -255,15 +240,10 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
     releases.dedup();
     let release = match releases.as_slice() {
         [one] => *one,
-        [] => file_release(source).ok_or_else(|| {
-            "cannot tell the Azure Linux release: no dist tag (.azl3, .cm2) in the \
-             definition's versions and none in the file name"
-                .to_string()
-        })?,
-        many => return Err(format!("versions name several releases: {many:?}")),
+        [] => file_release(source).ok_or(DefinitionError::NoRelease)?,
+        many => return Err(DefinitionError::SeveralReleases(many.to_vec())),
     };
-    let ecosystem =
-        Ecosystem::new(format!("{ECOSYSTEM_BASE}:{release}")).map_err(|e| e.to_string())?;
+    let ecosystem = Ecosystem::new(format!("{ECOSYSTEM_BASE}:{release}"))?;
 
     // package -> its distinct ranges (packages in name order).
     let mut ranges: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
@@ -312,7 +292,7 @@ pub fn build(def: &Definition, tables: &Tables, source: &str) -> Result<Option<A
         }
     }
     let ident = standard_identity(def, None)?;
-    let mut adv = record(Dialect::Azure, def, ident, affected)?;
+    let mut adv = record(Dialect::Azure, def, ident, affected);
     if def.issued.is_none() && def.updated.is_none() {
         // Many definitions carry no advisory_date: the file's generation
         // time is the best bound on when they were last written.

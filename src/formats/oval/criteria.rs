@@ -1,7 +1,7 @@
 //! OVAL criteria trees expanded into alternative branches (disjunctive
 //! normal form): the shape every dialect's definitions share.
 
-use super::xml::Node;
+use super::xml::{Definition, Node};
 
 /// Beyond this many alternative branches a criteria tree is refused.
 const MAX_BRANCHES: usize = 200_000;
@@ -44,6 +44,9 @@ const MAX_DEPTH: usize = 64;
 /// this reason).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CriteriaError {
+    /// The definition has no `<criteria>` at all.
+    #[error("definition has no criteria")]
+    Missing,
     /// A `<criteria negate="true">` block.
     #[error("negated criteria block is not supported")]
     NegatedBlock,
@@ -59,6 +62,16 @@ pub enum CriteriaError {
     /// A leaf met while expanding that numbering missed (a bug, not input).
     #[error("criteria leaf was not numbered")]
     Unnumbered,
+}
+
+/// Expands the criteria of `def` as [`branches`] does; a definition
+/// without criteria is refused.
+pub fn definition_branches<'a>(
+    def: &'a Definition,
+    leaves: &mut Vec<Leaf<'a>>,
+) -> Result<Branches, CriteriaError> {
+    let criteria = def.criteria.as_ref().ok_or(CriteriaError::Missing)?;
+    branches(criteria, leaves)
 }
 
 /// Expands a criteria tree into alternative branches, each the list of leaf

@@ -2,7 +2,7 @@
 //! package) and DSA patch definitions. `less than 0` means not affected; the
 //! release comes from the `/etc/debian_version` test (`Debian:11`).
 
-use super::identity::{standard_identity, Identity, RawPlatform};
+use super::identity::{standard_identity, Identity, IdentityError, RawPlatform};
 use super::xml::Definition;
 
 /// `/etc/debian_version` with subexpression `11` -> `Debian:11`.
@@ -28,7 +28,7 @@ pub fn default_platforms(def: &Definition) -> Vec<String> {
 }
 
 /// CVE for vulnerability definitions; `DSA-nnnn-n`/`DLA-...` for patch ones.
-pub fn identity(def: &Definition) -> Result<Identity, String> {
+pub fn identity(def: &Definition) -> Result<Identity, IdentityError> {
     if def.class != "patch" {
         return standard_identity(def, None);
     }
@@ -38,6 +38,6 @@ pub fn identity(def: &Definition) -> Result<Identity, String> {
         .next()
         .filter(|t| t.starts_with("DSA-") || t.starts_with("DLA-") || t.starts_with("DTSA-"))
         .map(str::to_string)
-        .ok_or_else(|| format!("patch definition without a DSA id in {:?}", def.title))?;
+        .ok_or_else(|| IdentityError::NoDebianAdvisoryId(def.title.clone()))?;
     standard_identity(def, Some(id))
 }

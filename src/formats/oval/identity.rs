@@ -16,6 +16,28 @@ pub struct RawPlatform<'a> {
     pub comment: &'a str,
 }
 
+/// Why a definition has no usable record id (the definition is rejected
+/// with this reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// A patch definition without the vendor advisory id it must carry
+    /// (the text names that id: "an ALSA id").
+    #[error("patch definition without {0}")]
+    NoAdvisoryId(&'static str),
+    /// A Debian patch definition whose title names no DSA/DLA/DTSA id.
+    #[error("patch definition without a DSA id in {0:?}")]
+    NoDebianAdvisoryId(String),
+    /// An Ubuntu definition whose title names neither a CVE nor a USN.
+    #[error("no CVE or USN id in {0:?}")]
+    NoCveOrUsn(String),
+    /// Neither a CVE nor a vendor advisory id anywhere in the definition.
+    #[error("definition names no CVE and no advisory id")]
+    NoId,
+    /// The id found is not a valid advisory id.
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
+}
+
 /// The record id and aliases a dialect gives a definition.
 pub struct Identity {
     /// The record id.
@@ -55,12 +77,15 @@ pub fn cve_ids(def: &Definition) -> Vec<String> {
 /// Per-CVE identity for vulnerability definitions, advisory identity
 /// otherwise. An id that is not a valid [`AdvisoryId`] rejects the
 /// definition; the CVE aliases are valid by construction.
-pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<Identity, String> {
+pub fn standard_identity(
+    def: &Definition,
+    advisory: Option<String>,
+) -> Result<Identity, IdentityError> {
     let cves = cve_ids(def);
     let single_cve = (cves.len() == 1).then(|| cves[0].clone());
     let id = match advisory.or_else(|| cves.first().cloned()) {
         Some(id) => id,
-        None => return Err("definition names no CVE and no advisory id".into()),
+        None => return Err(IdentityError::NoId),
     };
     let aliases = cves
         .iter()
@@ -68,10 +93,54 @@ pub fn standard_identity(def: &Definition, advisory: Option<String>) -> Result<I
         .filter_map(|cve| cve.parse().ok())
         .collect();
     Ok(Identity {
-        id: id.parse().map_err(|e: InvalidId| e.to_string())?,
+        id: id.parse()?,
         aliases,
         single_cve,
     })
+}
+
+/// [`standard_identity`] for dialects whose patch definitions must carry a
+/// vendor advisory id (`missing` names it in the error: "an ELSA id").
+pub(super) fn patch_identity(
+    def: &Definition,
+    advisory: Option<String>,
+    missing: &'static str,
+) -> Result<Identity, IdentityError> {
+    if advisory.is_none() && def.class == "patch" {
+        return Err(IdentityError::NoAdvisoryId(missing));
+    }
+    standard_identity(def, advisory)
+}
+
+/// The major release a platform criterion names: read from the comment
+/// when it mentions `comment_marker` (`Oracle Linux 8 is installed`), else
+/// from the version of a release package whose name contains
+/// `package_marker` (`^8[^\d]`).
+pub(super) fn release_major<'a>(
+    raw: &RawPlatform<'a>,
+    comment_marker: &str,
+    package_marker: &str,
+) -> Option<&'a str> {
+    let text = if raw.comment.contains(comment_marker) {
+        raw.comment
+    } else if raw.package.contains(package_marker) {
+        raw.version
+    } else {
+        return None;
+    };
+    major(text)
+}
+
+/// One ecosystem per distinct major release named in `texts` (metadata
+/// platforms or CPE tails), in order: the default platforms of the
+/// RPM dialects.
+pub(super) fn major_platforms<'d>(
+    texts: impl Iterator<Item = &'d str>,
+    ecosystem: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut out: Vec<String> = texts.filter_map(major).map(ecosystem).collect();
+    out.dedup();
+    out
 }
 
 /// The advisory id of a patch definition: the first reference id with one of

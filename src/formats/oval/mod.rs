@@ -71,6 +71,7 @@ pub mod alma;
 pub mod azure;
 pub mod criteria;
 pub mod debian;
+pub mod error;
 pub mod identity;
 pub mod normalize;
 pub mod oracle;
@@ -126,14 +127,9 @@ impl Dialect {
 
     /// Parses a dialect name (as [`FromStr`]), with an error listing the
     /// names there are.
-    pub fn parse_name(name: &str) -> Result<Dialect, String> {
-        name.parse().map_err(|_| {
-            let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.name()).collect();
-            format!(
-                "unknown OVAL dialect {name:?} (expected one of: {})",
-                names.join(", ")
-            )
-        })
+    pub fn parse_name(name: &str) -> Result<Dialect, UnknownDialectName> {
+        name.parse()
+            .map_err(|_| UnknownDialectName(name.to_string()))
     }
 
     /// The name used on the command line (`--dialect`).
@@ -226,6 +222,17 @@ impl FromStr for Dialect {
             other => Err(OvalError::UnknownDialect(other.to_string())),
         }
     }
+}
+
+/// A dialect name that is none of [`Dialect::ALL`]; the message lists the
+/// names there are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown OVAL dialect {0:?} (expected one of: {names})", names = dialect_names())]
+pub struct UnknownDialectName(pub String);
+
+fn dialect_names() -> String {
+    let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.name()).collect();
+    names.join(", ")
 }
 
 /// Why a whole OVAL file could not be read. Per-definition problems are

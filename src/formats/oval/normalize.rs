@@ -1,25 +1,28 @@
 //! From one OVAL definition to unified records: criteria expansion, test
 //! resolution through the pass-1 tables, affected entries, record fields.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::criteria::{branches, Leaf};
-use super::identity::{standard_identity, Identity, RawPlatform};
+use super::criteria::{definition_branches, Leaf};
+use super::error::DefinitionError;
+use super::identity::{standard_identity, Identity, IdentityError, RawPlatform};
 use super::record::record;
-use super::xml::{Definition, Field, Item, Key, Table, Tables, Test};
+use super::xml::{Dangling, Definition, Field, Item, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
     Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
 };
 
-/// What a package criterion says about the package.
+/// What a package criterion says about the package. Text is borrowed from
+/// the pass-1 tables, so resolving a leaf allocates nothing per name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cond {
+pub enum Cond<'t> {
     /// Affected below this version (the fixed version).
-    Below(String),
+    Below(&'t str),
     /// Affected whatever the version (no fix).
     Installed,
     /// Not installed, or stated not affected: never an affected entry.
@@ -28,20 +31,20 @@ pub enum Cond {
 
 /// A package criterion, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PkgFact {
+pub struct PkgFact<'t> {
     /// The package names (binary names where the vendor lists them).
-    pub names: Vec<String>,
+    pub names: Vec<&'t str>,
     /// The source package, where known (Ubuntu).
-    pub source: Option<String>,
+    pub source: Option<&'t str>,
     /// The condition.
-    pub cond: Cond,
+    pub cond: Cond<'t>,
     /// The architecture pattern of the state, if any.
-    pub arch: Option<String>,
+    pub arch: Option<&'t str>,
 }
 
 /// What one criteria leaf means once resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fact {
+pub enum Fact<'t> {
     /// No constraint that matters for package matching (signing key, uname,
     /// "must be installed" guard, applicability check).
     True,
@@ -50,13 +53,13 @@ pub enum Fact {
     /// The system is one of these ecosystems.
     Platform(Vec<String>),
     /// A package condition.
-    Pkg(PkgFact),
+    Pkg(PkgFact<'t>),
     /// A module stream (`maven:3.5`) is enabled.
     Module(String),
     /// The package is (true) or is not (false) a ksplice build.
     Ksplice(bool),
     /// The machine architecture.
-    Arch(String),
+    Arch(&'t str),
 }
 
 fn platform(dialect: Dialect, raw: &RawPlatform<'_>) -> Option<Vec<String>> {
@@ -76,51 +79,28 @@ fn is_zero_version(v: &str) -> bool {
     matches!(v.trim(), "0" | "0:0" | "0:0-0" | "0-0")
 }
 
-fn lookup<'t, T>(
-    tables: &Tables,
-    map: &'t Table<T>,
-    id: &str,
-    what: &str,
-) -> Result<&'t T, String> {
-    tables
-        .key(id)
-        .and_then(|k| map.get(&k))
-        .ok_or_else(|| format!("dangling reference to {what} {id}"))
-}
-
-fn lookup_key<'t, T>(
-    tables: &Tables,
-    map: &'t Table<T>,
-    key: Key,
-    what: &str,
-) -> Result<&'t T, String> {
-    map.get(&key)
-        .ok_or_else(|| format!("dangling reference to {what} {}", tables.id(key)))
-}
-
 /// Values of a field: its text, or the values of the constant variable it refers to.
-fn field_values(field: &Field, tables: &Tables) -> Result<Vec<String>, String> {
+fn field_values<'t>(field: &'t Field, tables: &'t Tables) -> Result<Vec<&'t str>, DefinitionError> {
     match field.var_ref {
         Some(var) => {
-            let v = lookup_key(tables, &tables.variables, var, "variable")?;
+            let v = tables.entry(&tables.variables, var, "variable")?;
             if &*v.kind != "constant_variable" {
-                return Err(format!(
-                    "variable {} is a {}, not a constant",
-                    tables.id(var),
-                    v.kind
-                ));
+                return Err(DefinitionError::NotConstant {
+                    variable: tables.id(var),
+                    kind: v.kind.to_string(),
+                });
             }
-            Ok(v.values.iter().map(|s| s.to_string()).collect())
+            Ok(v.values.iter().map(|s| &**s).collect())
         }
-        None => Ok(vec![field.value.to_string()]),
+        None => Ok(vec![&*field.value]),
     }
 }
 
 /// The state fields of a test, all states merged.
-fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, String> {
+fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, Dangling> {
     let mut out = Vec::new();
     for s in test.states() {
-        let state: &Item = lookup_key(tables, &tables.states, *s, "state")?;
+        let state: &Item = tables.entry(&tables.states, *s, "state")?;
         out.extend(state.fields.iter());
     }
     Ok(out)
@@ -135,7 +115,7 @@ fn op(field: &Field) -> &str {
 }
 
 /// The condition a version field states (`evr less than X` and friends).
-fn version_cond(field: &Field) -> Result<Cond, String> {
+fn version_cond(field: &Field) -> Result<Cond<'_>, DefinitionError> {
     let value = field.value.trim();
     // Some generators prefix an epoch to a version that already has one
     // (`0:1:4.14-1.1+deb7u1`); two epochs are never valid, keep the inner one.
@@ -145,12 +125,13 @@ fn version_cond(field: &Field) -> Result<Cond, String> {
     };
     match op(field) {
         "less than" if is_zero_version(value) => Ok(Cond::Absent),
-        "less than" => Ok(Cond::Below(value.to_string())),
+        "less than" => Ok(Cond::Below(value)),
         "equals" if is_zero_version(value) => Ok(Cond::Absent),
-        other => Err(format!(
-            "unsupported {} operation {other:?} on {value:?}",
-            field.name
-        )),
+        other => Err(DefinitionError::Operation {
+            field: field.name.to_string(),
+            operation: other.to_string(),
+            value: value.to_string(),
+        }),
     }
 }
 
@@ -182,35 +163,36 @@ fn module_stream(pattern: &str) -> Option<String> {
 }
 
 /// A binary name from an OCI manifest regex `^name(?::\w+|)\s+(.*)$`.
-fn manifest_name(pattern: &str) -> Option<String> {
+fn manifest_name(pattern: &str) -> Option<&str> {
     let p = pattern.strip_prefix('^').unwrap_or(pattern);
     let end = p.find(['(', '\\', '$', ' ']).unwrap_or(p.len());
     let name = &p[..end];
-    (!name.is_empty()).then(|| name.to_string())
+    (!name.is_empty()).then_some(name)
 }
 
 /// The quoted name in `The 'openssh' package binaries`.
-fn quoted(comment: &str) -> Option<String> {
+fn quoted(comment: &str) -> Option<&str> {
     let start = comment.find('\'')? + 1;
     let len = comment[start..].find('\'')?;
-    Some(comment[start..start + len].to_string())
+    Some(&comment[start..start + len])
 }
 
 /// Resolves one leaf through the tables.
-pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fact, String> {
+pub fn resolve<'t>(
+    dialect: Dialect,
+    leaf: &Leaf<'_>,
+    tables: &'t Tables,
+) -> Result<Fact<'t>, DefinitionError> {
     let fact = if leaf.extend {
         // Extended definitions are only used as applicability checks
         // ("Ubuntu 22.04 LTS is installed"); the platform comes from the id.
         if leaf.comment.contains("is installed") {
             Fact::True
         } else {
-            return Err(format!(
-                "extend_definition {} is not an applicability check",
-                leaf.reference
-            ));
+            return Err(DefinitionError::Extend(leaf.reference.to_string()));
         }
     } else {
-        let test = lookup(tables, &tables.tests, leaf.reference, "test")?;
+        let test = tables.entry_by_id(&tables.tests, leaf.reference, "test")?;
         resolve_test(dialect, leaf, test, tables)?
     };
     if !leaf.negate {
@@ -222,7 +204,7 @@ pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fac
                 Cond::Installed => Cond::Absent,
                 Cond::Absent => Cond::Installed,
                 Cond::Below(v) => {
-                    return Err(format!("negated version test ({v}) is not supported"));
+                    return Err(DefinitionError::NegatedVersion(v.to_string()));
                 }
             };
             Fact::Pkg(p)
@@ -234,27 +216,28 @@ pub fn resolve(dialect: Dialect, leaf: &Leaf<'_>, tables: &Tables) -> Result<Fac
     })
 }
 
-fn resolve_test(
+fn resolve_test<'t>(
     dialect: Dialect,
     leaf: &Leaf<'_>,
-    test: &Test,
-    tables: &Tables,
-) -> Result<Fact, String> {
+    test: &'t Test,
+    tables: &'t Tables,
+) -> Result<Fact<'t>, DefinitionError> {
     let kind = &*test.kind;
+    let reference = || leaf.reference.to_string();
     let none_satisfy = test.none_satisfy;
     let none_exist = test.none_exist;
-    let object = || -> Result<&Item, String> {
+    let object = || -> Result<&'t Item, DefinitionError> {
         let id = test
             .object
-            .ok_or_else(|| format!("test {} has no object", leaf.reference))?;
-        lookup_key(tables, &tables.objects, id, "object")
+            .ok_or_else(|| DefinitionError::NoObject(reference()))?;
+        Ok(tables.entry(&tables.objects, id, "object")?)
     };
     match kind {
         "rpminfo_test" | "dpkginfo_test" => {
             let obj = object()?;
             let name_field = obj
                 .field("name")
-                .ok_or_else(|| format!("object of test {} has no name", leaf.reference))?;
+                .ok_or_else(|| DefinitionError::NoName(reference()))?;
             let fields = state_fields(test, tables)?;
             if none_satisfy {
                 // Guards such as "Red Hat Enterprise Linux must be installed".
@@ -268,9 +251,9 @@ fn resolve_test(
                 return Ok(Fact::True);
             }
             let names = field_values(name_field, tables)?;
-            let arch = find(&fields, "arch").map(|f| f.value.to_string());
+            let arch = find(&fields, "arch").map(|f| &*f.value);
             if let Some(evr) = find(&fields, "evr") {
-                let first = names.first().map(String::as_str).unwrap_or("");
+                let first = names.first().copied().unwrap_or("");
                 let value = evr.value.trim();
                 if op(evr) != "less than" && !is_zero_version(value) {
                     if first.ends_with("-release") {
@@ -280,9 +263,9 @@ fn resolve_test(
                             version: value,
                             comment: leaf.comment,
                         };
-                        return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                            format!("unrecognized platform test {}", leaf.reference)
-                        });
+                        return platform(dialect, &raw)
+                            .map(Fact::Platform)
+                            .ok_or_else(|| DefinitionError::Platform(reference()));
                     }
                     if op(evr) == "equals" {
                         // "kernel version equals V" guards live patches
@@ -308,15 +291,15 @@ fn resolve_test(
                     }));
                 }
                 let raw = RawPlatform {
-                    package: names.first().map(String::as_str).unwrap_or(""),
+                    package: names.first().copied().unwrap_or(""),
                     version: &version.value,
                     comment: leaf.comment,
                 };
                 return platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                    format!(
-                        "version test {} ({}) is neither a platform nor a package range",
-                        leaf.reference, leaf.comment
-                    )
+                    DefinitionError::VersionTest {
+                        test: reference(),
+                        comment: leaf.comment.to_string(),
+                    }
                 });
             }
             if find(&fields, "signature_keyid").is_some() {
@@ -326,21 +309,20 @@ fn resolve_test(
                 if release.value.contains("ksplice") {
                     return Ok(Fact::Ksplice(true));
                 }
-                return Err(format!("unsupported release state {:?}", release.value));
+                return Err(DefinitionError::ReleaseState(release.value.to_string()));
             }
             if let Some(arch) = arch {
                 return Ok(Fact::Arch(arch));
             }
             if !fields.is_empty() {
-                return Err(format!(
-                    "unsupported state fields in test {}: {}",
-                    leaf.reference,
-                    fields
+                return Err(DefinitionError::StateFields {
+                    test: reference(),
+                    fields: fields
                         .iter()
                         .map(|f| f.name.to_string())
                         .collect::<Vec<_>>()
-                        .join(",")
-                ));
+                        .join(","),
+                });
             }
             Ok(Fact::Pkg(PkgFact {
                 names,
@@ -368,10 +350,10 @@ fn resolve_test(
                         comment: leaf.comment,
                     };
                     platform(dialect, &raw).map(Fact::Platform).ok_or_else(|| {
-                        format!(
-                            "unrecognized platform test {} ({})",
-                            leaf.reference, leaf.comment
-                        )
+                        DefinitionError::PlatformComment {
+                            test: reference(),
+                            comment: leaf.comment.to_string(),
+                        }
                     })
                 }
                 None => Ok(Fact::True),
@@ -395,18 +377,17 @@ fn resolve_test(
                 .and_then(|m| m.strip_suffix(".module"))
             {
                 let text = find(&fields, "text")
-                    .ok_or_else(|| format!("module test {} has no text state", leaf.reference))?;
-                let stream = module_stream(&text.value).ok_or_else(|| {
-                    format!(
-                        "module test {}: no stream in {:?}",
-                        leaf.reference, text.value
-                    )
-                })?;
+                    .ok_or_else(|| DefinitionError::ModuleText(reference()))?;
+                let stream =
+                    module_stream(&text.value).ok_or_else(|| DefinitionError::ModuleStream {
+                        test: reference(),
+                        text: text.value.to_string(),
+                    })?;
                 return Ok(Fact::Module(format!("{module}:{stream}")));
             }
             if path == "/etc/debian_version" {
                 let v = find(&fields, "subexpression")
-                    .ok_or_else(|| format!("release test {} has no state", leaf.reference))?;
+                    .ok_or_else(|| DefinitionError::ReleaseNoState(reference()))?;
                 let raw = RawPlatform {
                     package: "/etc/debian_version",
                     version: &v.value,
@@ -414,22 +395,19 @@ fn resolve_test(
                 };
                 return platform(dialect, &raw)
                     .map(Fact::Platform)
-                    .ok_or_else(|| format!("unrecognized release test {}", leaf.reference));
+                    .ok_or_else(|| DefinitionError::Release(reference()));
             }
             if path.ends_with("manifest") {
                 // Ubuntu OCI: binaries listed as manifest line patterns.
-                let pattern = obj.field("pattern").ok_or_else(|| {
-                    format!("manifest object of {} has no pattern", leaf.reference)
-                })?;
-                let names: Vec<String> = field_values(pattern, tables)?
-                    .iter()
-                    .filter_map(|p| manifest_name(p))
+                let pattern = obj
+                    .field("pattern")
+                    .ok_or_else(|| DefinitionError::ManifestPattern(reference()))?;
+                let names: Vec<&str> = field_values(pattern, tables)?
+                    .into_iter()
+                    .filter_map(manifest_name)
                     .collect();
                 if names.is_empty() {
-                    return Err(format!(
-                        "no binary names in manifest test {}",
-                        leaf.reference
-                    ));
+                    return Err(DefinitionError::ManifestNames(reference()));
                 }
                 let cond = match find(&fields, "subexpression") {
                     Some(v) => version_cond(v)?,
@@ -447,16 +425,16 @@ fn resolve_test(
                 // Red Hat kernel "set to boot up on next boot" checks.
                 return Ok(Fact::True);
             }
-            Err(format!(
-                "unsupported file content test {} on {path:?}",
-                leaf.reference
-            ))
+            Err(DefinitionError::FileContent {
+                test: reference(),
+                path,
+            })
         }
         "uname_test" | "family_test" => Ok(Fact::True),
-        other => Err(format!(
-            "unsupported test type {other} ({})",
-            leaf.reference
-        )),
+        other => Err(DefinitionError::TestType {
+            kind: other.to_string(),
+            test: reference(),
+        }),
     }
 }
 
@@ -466,16 +444,17 @@ fn obj_comment(obj: &Item) -> &str {
     obj.field("comment").map_or("", |f| &f.value)
 }
 
-/// One affected package being accumulated across branches.
+/// One affected package being accumulated across branches, borrowing its
+/// text from the tables and the resolved facts.
 #[derive(Debug, Default)]
-struct Acc {
+struct Acc<'t> {
     /// fixed version (None = no fix) -> architectures seen.
-    ranges: BTreeMap<Option<String>, BTreeSet<String>>,
-    binaries: BTreeSet<String>,
-    module: Option<String>,
+    ranges: BTreeMap<Option<&'t str>, BTreeSet<&'t str>>,
+    binaries: BTreeSet<&'t str>,
+    module: Option<&'t str>,
 }
 
-fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, String> {
+fn identity(dialect: Dialect, def: &Definition) -> Result<Identity, IdentityError> {
     match dialect {
         Dialect::Suse => suse::identity(def),
         Dialect::RedHat => redhat::identity(def),
@@ -520,17 +499,17 @@ pub fn definition(
     match built {
         Ok(Some(adv)) => vec![Ok((adv, def.id.clone()))],
         Ok(None) => Vec::new(),
-        Err(reason) => vec![Err(ctx.error(label, reason))],
+        Err(reason) => vec![Err(ctx.error(label, reason.to_string()))],
     }
 }
 
-fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<Advisory>, String> {
-    let criteria = def
-        .criteria
-        .as_ref()
-        .ok_or_else(|| "definition has no criteria".to_string())?;
+fn build(
+    dialect: Dialect,
+    def: &Definition,
+    tables: &Tables,
+) -> Result<Option<Advisory>, DefinitionError> {
     let mut leaves = Vec::new();
-    let alternatives = branches(criteria, &mut leaves).map_err(|e| e.to_string())?;
+    let alternatives = definition_branches(def, &mut leaves)?;
     let facts: Vec<Fact> = leaves
         .iter()
         .map(|leaf| resolve(dialect, leaf, tables))
@@ -546,7 +525,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
         Dialect::Azure => Vec::new(),
     };
 
-    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    let mut acc: BTreeMap<(&str, Cow<'_, str>), Acc<'_>> = BTreeMap::new();
     for branch in alternatives.iter() {
         let mut platforms: Vec<&str> = Vec::new();
         let mut pkgs: Vec<&PkgFact> = Vec::new();
@@ -562,7 +541,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                 Fact::Pkg(p) => pkgs.push(p),
                 Fact::Module(m) => module = Some(m),
                 Fact::Ksplice(k) => ksplice |= *k,
-                Fact::Arch(a) => arch = Some(a),
+                Fact::Arch(a) => arch = Some(*a),
             }
         }
         // A branch that requires a package to be absent (not installed, or
@@ -577,36 +556,34 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             platforms = defaults.iter().map(String::as_str).collect();
         }
         if platforms.is_empty() {
-            return Err("no platform found for an affected package".into());
+            return Err(DefinitionError::NoPlatform);
         }
         for p in &pkgs {
-            let fixed = match &p.cond {
-                Cond::Below(v) => Some(v.clone()),
+            let fixed = match p.cond {
+                Cond::Below(v) => Some(v),
                 Cond::Installed => None,
                 Cond::Absent => continue,
             };
-            let arch_label = arch.map(str::to_string).or_else(|| p.arch.clone());
-            let mut names: Vec<(String, Vec<String>)> = Vec::new();
-            match &p.source {
-                Some(source) if dialect == Dialect::Ubuntu => {
-                    names.push((source.clone(), p.names.clone()));
-                }
-                _ => names.extend(p.names.iter().map(|n| (n.clone(), Vec::new()))),
-            }
-            for (name, binaries) in names {
-                let qualified = match (module, ksplice) {
-                    (Some(m), _) => format!("{m}/{name}"),
-                    (None, true) => format!("ksplice/{name}"),
-                    (None, false) => name,
+            let arch_label = arch.or(p.arch);
+            // (package name, its binaries): Ubuntu names the source package.
+            let named: Vec<(&str, &[&str])> = match p.source {
+                Some(source) if dialect == Dialect::Ubuntu => vec![(source, &p.names[..])],
+                _ => p.names.iter().map(|n| (*n, &[][..])).collect(),
+            };
+            for (name, binaries) in named {
+                let qualified: Cow<'_, str> = match (module, ksplice) {
+                    (Some(m), _) => Cow::Owned(format!("{m}/{name}")),
+                    (None, true) => Cow::Owned(format!("ksplice/{name}")),
+                    (None, false) => Cow::Borrowed(name),
                 };
                 for eco in &platforms {
-                    let entry = acc.entry((eco.to_string(), qualified.clone())).or_default();
-                    let arches = entry.ranges.entry(fixed.clone()).or_default();
-                    if let Some(a) = &arch_label {
-                        arches.insert(a.clone());
+                    let entry = acc.entry((*eco, qualified.clone())).or_default();
+                    let arches = entry.ranges.entry(fixed).or_default();
+                    if let Some(a) = arch_label {
+                        arches.insert(a);
                     }
-                    entry.binaries.extend(binaries.iter().cloned());
-                    entry.module = module.map(str::to_string);
+                    entry.binaries.extend(binaries.iter().copied());
+                    entry.module = module;
                 }
             }
         }
@@ -618,18 +595,18 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
     let ident = identity(dialect, def)?;
     let mut affected = Vec::new();
     for ((eco, name), entry) in acc {
-        let ecosystem = Ecosystem::new(eco.clone()).map_err(|e| e.to_string())?;
+        let ecosystem = Ecosystem::new(eco)?;
         let several = entry.ranges.len() > 1;
         for (fixed, arches) in &entry.ranges {
             let mut events = vec![Event::Introduced("0".into())];
             if let Some(f) = fixed {
-                events.push(Event::Fixed(f.clone()));
+                events.push(Event::Fixed(f.to_string()));
             }
             let mut specific = serde_json::Map::new();
             if !entry.binaries.is_empty() {
                 specific.insert("binaries".into(), json!(entry.binaries));
             }
-            if let Some(m) = &entry.module {
+            if let Some(m) = entry.module {
                 specific.insert("module".into(), json!(m));
             }
             if name.starts_with("ksplice/") {
@@ -640,11 +617,11 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             }
             let mut resolution = None;
             if fixed.is_none() {
-                let bare = name.rsplit('/').next().unwrap_or(&name);
+                let bare = name.rsplit('/').next().unwrap_or(&*name);
                 if let Some((state, _)) = def
                     .resolutions
                     .iter()
-                    .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &name))
+                    .find(|(_, comps)| comps.iter().any(|c| c == bare || c == &*name))
                 {
                     specific.insert("resolution".into(), json!(state));
                     resolution = Some(state.as_str());
@@ -661,7 +638,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
                 ecosystem_specific: (!specific.is_empty()).then_some(Value::Object(specific)),
                 ..Affected::new(Package {
                     ecosystem: ecosystem.clone(),
-                    name: name.clone(),
+                    name: name.to_string(),
                     purl: None,
                 })
             };
@@ -669,7 +646,7 @@ fn build(dialect: Dialect, def: &Definition, tables: &Tables) -> Result<Option<A
             affected.push(item);
         }
     }
-    record(dialect, def, ident, affected).map(Some)
+    Ok(Some(record(dialect, def, ident, affected)))
 }
 
 /// The common status of an OVAL entry: a fixed version means fixed; an
@@ -808,11 +785,8 @@ mod tests {
     fn manifest_patterns() {
         assert_eq!(
             manifest_name(r"^openssh-client(?::\w+|)\s+(.*)$"),
-            Some("openssh-client".into())
+            Some("openssh-client")
         );
-        assert_eq!(
-            quoted("The 'openssh' package binaries"),
-            Some("openssh".into())
-        );
+        assert_eq!(quoted("The 'openssh' package binaries"), Some("openssh"));
     }
 }

@@ -96,7 +96,7 @@ pub(super) fn record(
     def: &Definition,
     ident: Identity,
     affected: Vec<Affected>,
-) -> Result<Advisory, String> {
+) -> Advisory {
     let Identity {
         id,
         aliases,
@@ -172,7 +172,7 @@ pub(super) fn record(
             .insert("cpes".into(), json!(def.cpes));
     }
     adv.meta_mut().vendor_severity = vendor;
-    Ok(adv)
+    adv
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 //! affected without a fix; packages of a module stream are named
 //! `<module>:<stream>/<package>` (see the module docs of `oval`).
 
-use super::identity::{advisory_id, major, standard_identity, Identity, RawPlatform};
+use super::identity::{
+    advisory_id, major, major_platforms, release_major, standard_identity, Identity, IdentityError,
+    RawPlatform,
+};
 use super::xml::Definition;
 
 /// `Red Hat Enterprise Linux 8 is installed` / `redhat-release ^8[^\d]` -> `Red Hat:enterprise_linux:8`;
@@ -17,35 +20,26 @@ pub fn platform(raw: &RawPlatform<'_>) -> Option<Vec<String>> {
     if raw.comment.contains("CoreOS") {
         return major(raw.comment).map(|m| vec![format!("Red Hat:rhel_coreos:{m}")]);
     }
-    let text = if raw.comment.contains("Red Hat Enterprise Linux") {
-        raw.comment
-    } else if raw.package.contains("redhat-release") {
-        raw.version
-    } else {
-        return None;
-    };
-    major(text).map(|m| vec![format!("Red Hat:enterprise_linux:{m}")])
+    release_major(raw, "Red Hat Enterprise Linux", "redhat-release")
+        .map(|m| vec![format!("Red Hat:enterprise_linux:{m}")])
 }
 
 /// From the metadata platforms (`Red Hat Enterprise Linux 9`).
 pub fn default_platforms(def: &Definition) -> Vec<String> {
-    let mut out: Vec<String> = def
+    let rhel = def
         .platforms
         .iter()
-        .filter(|p| p.contains("Red Hat Enterprise Linux"))
-        .filter_map(|p| major(p))
-        .map(|m| format!("Red Hat:enterprise_linux:{m}"))
-        .collect();
-    out.dedup();
-    out
+        .map(String::as_str)
+        .filter(|p| p.contains("Red Hat Enterprise Linux"));
+    major_platforms(rhel, |m| format!("Red Hat:enterprise_linux:{m}"))
 }
 
 /// CVE definitions get the CVE id; patch definitions their RHSA/RHBA/RHEA id.
-pub fn identity(def: &Definition) -> Result<Identity, String> {
+pub fn identity(def: &Definition) -> Result<Identity, IdentityError> {
     if def.class != "patch" {
         return standard_identity(def, None);
     }
     let id = advisory_id(def, &["RHSA-", "RHBA-", "RHEA-"])
-        .ok_or_else(|| "patch definition without an RHSA/RHBA/RHEA id".to_string())?;
+        .ok_or(IdentityError::NoAdvisoryId("an RHSA/RHBA/RHEA id"))?;
     standard_identity(def, Some(id))
 }

@@ -6,7 +6,7 @@
 //! state is `version equals 0` ("X is not affected") is never affected,
 //! whatever the comment says.
 
-use super::identity::{standard_identity, Identity, RawPlatform};
+use super::identity::{standard_identity, Identity, IdentityError, RawPlatform};
 use super::xml::Definition;
 use crate::model::is_cve_id;
 
@@ -91,7 +91,7 @@ pub fn default_platforms(def: &Definition) -> Vec<String> {
 /// Per-CVE definitions get the CVE id; patch definitions their SUSE-SU id
 /// (from the title or references), or the OVAL definition id when the
 /// definition has none (SLE 16 GA-media definitions).
-pub fn identity(def: &Definition) -> Result<Identity, String> {
+pub fn identity(def: &Definition) -> Result<Identity, IdentityError> {
     if def.class != "patch" {
         return standard_identity(def, None);
     }

@@ -6,7 +6,7 @@
 //! (`oval:com.ubuntu.jammy:` -> `Ubuntu:22.04:LTS`, Pro/FIPS streams from the
 //! title).
 
-use super::identity::{cve_ids, standard_identity, Identity};
+use super::identity::{cve_ids, standard_identity, Identity, IdentityError};
 use super::xml::{Definition, Node};
 use crate::model::is_cve_id;
 
@@ -68,7 +68,7 @@ pub fn default_platforms(def: &Definition) -> Vec<String> {
 }
 
 /// CVE definitions get the CVE id, USN definitions the USN id.
-pub fn identity(def: &Definition) -> Result<Identity, String> {
+pub fn identity(def: &Definition) -> Result<Identity, IdentityError> {
     let usn = def
         .title
         .split_whitespace()
@@ -76,7 +76,7 @@ pub fn identity(def: &Definition) -> Result<Identity, String> {
         .filter(|t| t.starts_with("USN-") || t.starts_with("LSN-"))
         .map(str::to_string);
     if usn.is_none() && cve_ids(def).is_empty() {
-        return Err(format!("no CVE or USN id in {:?}", def.title));
+        return Err(IdentityError::NoCveOrUsn(def.title.clone()));
     }
     standard_identity(def, usn)
 }

@@ -263,6 +263,46 @@ impl Tables {
     pub fn id(&self, key: Key) -> String {
         self.strings.render(key)
     }
+
+    /// The entry of `map` under `key`, or the dangling reference named
+    /// (`what` is the kind of entry: test, object, state, variable).
+    pub fn entry<'t, T>(
+        &self,
+        map: &'t Table<T>,
+        key: Key,
+        what: &'static str,
+    ) -> Result<&'t T, Dangling> {
+        map.get(&key).ok_or_else(|| Dangling {
+            what,
+            id: self.id(key),
+        })
+    }
+
+    /// The entry of `map` with the id `id`, as [`Tables::entry`].
+    pub fn entry_by_id<'t, T>(
+        &self,
+        map: &'t Table<T>,
+        id: &str,
+        what: &'static str,
+    ) -> Result<&'t T, Dangling> {
+        self.key(id)
+            .and_then(|k| map.get(&k))
+            .ok_or_else(|| Dangling {
+                what,
+                id: id.to_string(),
+            })
+    }
+}
+
+/// A definition refers to a test, object, state or variable the file does
+/// not have (the definition is rejected with this reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dangling reference to {what} {id}")]
+pub struct Dangling {
+    /// The kind of entry (test, object, state, variable).
+    pub what: &'static str,
+    /// The id referred to.
+    pub id: String,
 }
 
 /// One criteria tree node.
@@ -380,6 +420,24 @@ fn too_deep(position: u64) -> OvalError {
         position,
         limit: MAX_DEPTH,
     }
+}
+
+/// The start tag of a `Start` or `Empty` event, and whether it is empty.
+fn start_tag<'e, 'b>(event: &'e Event<'b>) -> (Option<&'e BytesStart<'b>>, bool) {
+    match event {
+        Event::Start(e) => (Some(e), false),
+        Event::Empty(e) => (Some(e), true),
+        _ => (None, false),
+    }
+}
+
+/// One element deeper; refused past [`MAX_DEPTH`] (`position` for the error).
+fn enter(depth: &mut usize, position: u64) -> Result<(), OvalError> {
+    *depth += 1;
+    if *depth > MAX_DEPTH {
+        return Err(too_deep(position));
+    }
+    Ok(())
 }
 
 fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> OvalError {
@@ -818,16 +876,9 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
             }
             err
         })?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            _ => (None, false),
-        };
+        let (start, empty) = start_tag(&event);
         if let Some(e) = start {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(too_deep(reader.buffer_position() + skipped));
-            }
+            enter(&mut depth, reader.buffer_position() + skipped)?;
             if depth == 1 {
                 saw_root = true;
                 if e.local_name().as_ref() != "oval_definitions" {
@@ -985,16 +1036,9 @@ pub fn for_each_definition<R: BufRead>(
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| xml_error(&reader, e))?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            _ => (None, false),
-        };
+        let (start, empty) = start_tag(&event);
         if let Some(e) = start {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(too_deep(reader.buffer_position()));
-            }
+            enter(&mut depth, reader.buffer_position())?;
             let name = e.local_name();
             let name = name.as_ref();
             if depth == 2 && name == "definitions" {
@@ -1087,23 +1131,29 @@ fn start_in_definition(
                 Vec::new(),
             ))
         }
-        "criterion" => {
-            let [test, negate, comment] = attrs(e, ["test_ref", "negate", "comment"]);
+        "criterion" | "extend_definition" => {
+            let criterion = name == "criterion";
+            let reference = if criterion {
+                "test_ref"
+            } else {
+                "definition_ref"
+            };
+            let [reference, negate, comment] = attrs(e, [reference, "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
-                top.2.push(Node::Criterion {
-                    test: test.unwrap_or_default(),
-                    negate: is_true(&negate),
-                    comment: comment.unwrap_or_default(),
-                });
-            }
-        }
-        "extend_definition" => {
-            let [definition, negate, comment] = attrs(e, ["definition_ref", "negate", "comment"]);
-            if let Some(top) = frames.last_mut() {
-                top.2.push(Node::Extend {
-                    definition: definition.unwrap_or_default(),
-                    negate: is_true(&negate),
-                    comment: comment.unwrap_or_default(),
+                let (reference, negate) = (reference.unwrap_or_default(), is_true(&negate));
+                let comment = comment.unwrap_or_default();
+                top.2.push(if criterion {
+                    Node::Criterion {
+                        test: reference,
+                        negate,
+                        comment,
+                    }
+                } else {
+                    Node::Extend {
+                        definition: reference,
+                        negate,
+                        comment,
+                    }
                 });
             }
         }
