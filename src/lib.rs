@@ -11,15 +11,20 @@
 //!   one CVE-syntax test), ecosystems, the version scheme tag and the
 //!   ecosystem -> scheme table, release names, inventory packages and
 //!   findings.
-//! - [`version`]: one comparator per version scheme and the OSV range evaluator.
+//! - [`version`]: one comparator per version scheme, the OSV range evaluator,
+//!   and per-scheme order keys (`version::key`) stored beside each range so
+//!   matching compares bytes instead of parsing.
 //! - [`formats`]: pure parsers from upstream bytes to records (no I/O), and
 //!   the one entry point orchestration calls (`formats::read_bytes`,
 //!   `read_path`, `Format::reads_member`): each format's knowledge lives
-//!   here. `formats::oval` keeps its shared core (xml, criteria, identity,
-//!   record, normalize) apart from one file per dialect.
+//!   here; `formats::stream` caps each document while it is read.
+//!   `formats::oval` keeps its shared core (xml, criteria, identity, record,
+//!   normalize, error) apart from one file per dialect.
 //! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP
 //!   (one client per `Fetcher`), the feed catalog, local file names.
-//! - [`store`]: the redb file: records, package index (`store::PackageKey`),
+//! - [`store`]: the redb file: records (each stored once, per-feed
+//!   contributions as digests or compressed parts), package index
+//!   (`store::PackageKey`, rows in `store::index`), streamed batch writes,
 //!   aliases, feed state, change log; `store::snapshot` (a consistent read
 //!   view), `store::subscriptions`, `store::watches`.
 //! - [`query`]: matching a package and version against the store, one
