@@ -779,6 +779,58 @@ mod tests {
         assert_ne!(seen[0].digest, sha256_digest(&seen[0].bytes));
     }
 
+    /// The document cap refuses a plain file or member past it (handed on
+    /// empty, marked refused) but never an archive as a whole: a gzip of a
+    /// tar larger than the cap, whose members are under it, is read.
+    #[test]
+    fn the_document_cap_refuses_plain_documents_not_archives() {
+        let limits = ReadLimits {
+            max_decompressed: 1 << 20,
+            max_document: 4096,
+            follow_symlinks: false,
+        };
+        let gz = |bytes: &[u8]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(bytes).unwrap();
+            gz.finish().unwrap()
+        };
+        let seen = |bytes: Vec<u8>| {
+            let mut seen = Vec::new();
+            unpack_with("in", bytes, limits, &mut |f| {
+                seen.push((f.location, f.bytes.len(), f.too_large.map(|e| e.limit)))
+            })
+            .unwrap();
+            seen
+        };
+        let big = vec![b'x'; 5000];
+        assert_eq!(seen(big.clone()), vec![("in".into(), 0, Some(4096))]);
+        assert_eq!(seen(gz(&big)), vec![("in".into(), 0, Some(4096))]);
+        assert_eq!(
+            seen(gz(&tar_of("a.json", &big))),
+            vec![("in!a.json".into(), 0, Some(4096))]
+        );
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            for i in 0..4 {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(3000);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, format!("{i}.json"), &[b'y'; 3000][..])
+                    .unwrap();
+            }
+            builder.finish().unwrap();
+        }
+        assert!(tar_bytes.len() > 4096);
+        let members = seen(gz(&tar_bytes));
+        assert_eq!(members.len(), 4);
+        assert!(members
+            .iter()
+            .all(|(_, n, refused)| *n == 3000 && refused.is_none()));
+    }
+
     fn tar_of(name: &str, body: &[u8]) -> Vec<u8> {
         let mut tar_bytes = Vec::new();
         {

@@ -70,9 +70,14 @@ impl ReadOptions {
         })
     }
 
-    /// The per-document cap in bytes (see [`ReadOptions::max_document`]).
+    /// The per-document cap in bytes (see [`ReadOptions::max_document`]);
+    /// none for OVAL, whose parser streams definition by definition
+    /// wherever its bytes come from.
     pub fn document_cap(&self) -> u64 {
-        self.max_document.unwrap_or(stream::DEFAULT_MAX_DOCUMENT)
+        match self.format {
+            Format::Oval => u64::MAX,
+            _ => self.max_document.unwrap_or(stream::DEFAULT_MAX_DOCUMENT),
+        }
     }
 
     /// The options of the OVAL parser.

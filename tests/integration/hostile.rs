@@ -743,3 +743,22 @@ fn a_tracker_file_past_the_document_cap_streams_by_package() {
     let got = advisord_ok(&["--db", db, "get", "DEBIAN-CVE-2024-1199"]);
     assert!(got.contains("pkg199") && got.contains("1.199"), "{got}");
 }
+
+/// OVAL has no document cap (it streams definition by definition): an
+/// OVAL file inside a directory, past `--max-document`, is still read.
+#[test]
+fn oval_files_are_not_capped_as_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.redb");
+    let db = db.to_str().expect("utf-8");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).expect("mkdir");
+    let mut oval = deep_oval(10);
+    // Padding (a comment) past the 16 KiB cap, before the root element ends.
+    let at = oval.len() - "</oval_definitions>".len() - 1;
+    let padding = format!("<!-- {} -->", "p".repeat(40 << 10));
+    oval.splice(at..at, padding.into_bytes());
+    std::fs::write(tree.join("big.oval.xml"), oval).expect("write");
+    let (_, text) = ingest_capped(db, "oval", &tree);
+    assert!(!text.contains("--max-document"), "{text}");
+}
