@@ -11,7 +11,9 @@
 //!   one CVE-syntax test), ecosystems, the version scheme tag and the
 //!   ecosystem -> scheme table, release names, inventory packages and
 //!   findings.
-//! - [`version`]: one comparator per version scheme and the OSV range evaluator.
+//! - [`version`]: one comparator per version scheme, its order keys
+//!   (`version::key`: bytes ordered like the comparator, stored in the
+//!   index so matching compares bytes) and the OSV range evaluator.
 //! - [`formats`]: pure parsers from upstream bytes to records (no I/O), and
 //!   the one entry point orchestration calls (`formats::read_bytes`,
 //!   `read_path`, `Format::reads_member`): each format's knowledge lives
@@ -19,7 +21,8 @@
 //!   record, normalize) apart from one file per dialect.
 //! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP
 //!   (one client per `Fetcher`), the feed catalog, local file names.
-//! - [`store`]: the redb file: records, package index (`store::PackageKey`),
+//! - [`store`]: the redb file: records, package index (`store::PackageKey`;
+//!   its rows' one encoding in `store/index.rs`),
 //!   aliases, feed state, change log; `store::snapshot` (a consistent read
 //!   view), `store::subscriptions`, `store::watches`.
 //! - [`query`]: matching a package and version against the store, one
