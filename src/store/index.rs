@@ -152,10 +152,8 @@ mod tests {
         })
         .unwrap();
         let row = IndexRow::decode(&v2).unwrap();
-        assert_eq!(
-            (row.modified.as_str(), &row.specs),
-            ("m", &vec![unkeyed.clone()])
-        );
+        assert_eq!(row.modified, "m");
+        assert_eq!(row.specs, vec![unkeyed.clone()]);
         let v1 = postcard::to_allocvec(&V1 {
             modified: "m",
             specs: vec![spec()],

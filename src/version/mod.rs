@@ -3,8 +3,9 @@
 //! Each scheme lives in its own file and exposes one type implementing
 //! [`SchemeVersion`]: parse once, then compare with `Ord`, exactly as the
 //! ecosystem's own tool orders versions. [`VersionScheme`] names the schemes
-//! and dispatches to them; [`range`] decides whether a version is inside a
-//! set of OSV ranges; [`batch`] is the `A<TAB>B` line protocol behind
+//! and dispatches to them; [`key`] turns a version into bytes ordered like
+//! its scheme (stored in the package index, so matching compares bytes);
+//! [`range`] decides whether a version is inside a set of OSV ranges; [`batch`] is the `A<TAB>B` line protocol behind
 //! `advisord vercmp`.
 //!
 //! | scheme | real implementation matched | file |

@@ -368,6 +368,70 @@ mod tests {
     }
 
     #[test]
+    fn keyed_ranges_answer_like_parsed_ones() {
+        let cases = [
+            (
+                VersionScheme::Deb,
+                vec![
+                    intro("1:1.0~rc1-1"),
+                    fixed("1:1.2-1"),
+                    intro("2.0"),
+                    Event::LastAffected("2.1".into()),
+                ],
+                &[
+                    "1.9",
+                    "1:1.0~rc1-1",
+                    "1:1.0",
+                    "1:1.2-0.1",
+                    "1:1.2-1",
+                    "2.0",
+                    "2.1",
+                    "2.1.1",
+                    "0:2.0",
+                ][..],
+            ),
+            (
+                VersionScheme::Go,
+                vec![
+                    intro("0"),
+                    fixed("1.2.0"),
+                    intro("1.5.0-rc.1"),
+                    Event::Limit("1.6.0".into()),
+                ],
+                &[
+                    "v0.1.0",
+                    "1.1.9",
+                    "v1.2.0",
+                    "1.5.0-beta",
+                    "1.5.0-rc.1",
+                    "1.5.0",
+                    "1.6.0",
+                ][..],
+            ),
+            (
+                VersionScheme::Rpm,
+                vec![intro("0"), fixed("0:2.4.6-1.el9")],
+                &[
+                    "2.4.5-9.el9",
+                    "2.4.6",
+                    "2.4.6-1.el9",
+                    "2.4.6~rc1-1.el9",
+                    "1:1.0-1",
+                ][..],
+            ),
+        ];
+        for (scheme, events, versions) in cases {
+            let keyed = spec(Some(scheme), events);
+            assert!(keyed.ranges[0].keyed.is_some(), "{scheme}");
+            let mut parsed = keyed.clone();
+            parsed.ranges[0].keyed = None;
+            for v in versions {
+                assert_eq!(keyed.evaluate(v), parsed.evaluate(v), "{scheme} {v}");
+            }
+        }
+    }
+
+    #[test]
     fn unparsable_event_version_is_unknown() {
         let s = spec(
             Some(VersionScheme::Semver),
