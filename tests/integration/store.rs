@@ -353,9 +353,11 @@ fn not_affected_statements_never_match_even_without_a_version() {
     assert!(query("unsafe").starts_with("TEST-NA-1\t"));
 }
 
-/// Every served record (id -> stored JSON), the change log and the stats:
-/// what a reader of the database can see.
-fn visible_state(store: &Store) -> (Vec<(String, Vec<u8>)>, Vec<String>, advisord::store::Stats) {
+/// Every served record (id, stored JSON), the change log and the stats.
+type Visible = (Vec<(String, Vec<u8>)>, Vec<String>, advisord::store::Stats);
+
+/// What a reader of the database can see (see [`Visible`]).
+fn visible_state(store: &Store) -> Visible {
     let mut records = Vec::new();
     store
         .for_each_record(&mut |id, json| {
