@@ -125,6 +125,18 @@ impl Format {
             Format::Osv | Format::AlpineSecdb | Format::Csaf | Format::Mail => false,
         }
     }
+
+    /// Whether records of one id are joined across the files of a batch
+    /// ([`merge_batch`]: the Alpine secdb, one file per release), so a
+    /// batch's records must all be read before any is stored.
+    pub fn joins_across_files(self) -> bool {
+        match self {
+            Format::AlpineSecdb => true,
+            Format::Osv | Format::Oval | Format::DebianTracker | Format::Csaf | Format::Mail => {
+                false
+            }
+        }
+    }
 }
 
 /// What reading one file gave besides its records.

@@ -114,63 +114,6 @@ pub struct IngestReport {
     pub outcome: BatchOutcome,
 }
 
-/// Parses every file of `inputs` with `read` (a [`formats::Format`] or
-/// [`ReadOptions`]) as feed `feed`. Pure apart from reading the inputs;
-/// nothing is written.
-pub async fn collect(
-    read: impl Into<ReadOptions>,
-    feed: &str,
-    inputs: &[Input],
-) -> Result<(Vec<Advisory>, IngestReport), IngestError> {
-    let read = read.into();
-    let mut report = IngestReport {
-        feed: feed.to_string(),
-        ..IngestReport::default()
-    };
-    let mut records = Vec::new();
-    for input in inputs {
-        let source_err = |source| IngestError::Source {
-            feed: feed.to_string(),
-            source,
-        };
-        let fetched = Timestamp::now();
-        let feed_name = feed.to_string();
-        // Reading and parsing block: they run off the async threads.
-        let read_input: Box<dyn FnOnce() -> PartResult + Send> = match input {
-            Input::Path(path) => {
-                let path = path.clone();
-                Box::new(move || collect_path(read, &feed_name, &path, fetched))
-            }
-            Input::Url(url) => {
-                let download = download(url).await.map_err(source_err)?;
-                let location = url.clone();
-                Box::new(move || {
-                    let path = download.path.clone();
-                    let result = collect_download(read, &feed_name, &location, &path, fetched);
-                    drop(download);
-                    result
-                })
-            }
-        };
-        let (mut part, part_report) = tokio::task::spawn_blocking(read_input)
-            .await
-            .map_err(|e| {
-                source_err(FeedError::Io {
-                    path: input_label(input),
-                    source: std::io::Error::other(e),
-                })
-            })?
-            .map_err(source_err)?;
-        records.append(&mut part);
-        merge_reports(&mut report, part_report);
-    }
-    Ok((formats::merge_batch(read.format, records), report))
-}
-
-/// What reading one input yields: its records and report, or the failure
-/// of the batch.
-type PartResult = Result<(Vec<Advisory>, IngestReport), FeedError>;
-
 /// Keeps the first fatal error of a file visitor (which cannot return one).
 fn keep_first_error(slot: &mut Option<StreamError>, result: Result<(), StreamError>) {
     if let (None, Err(e)) = (&slot, result) {
@@ -281,23 +224,16 @@ pub fn stream_download(
     fatal.map_or(Ok(report), Err)
 }
 
-/// Whether a format joins records of one id across the files of a batch
-/// ([`formats::merge_batch`]: the Alpine secdb, one file per release), so
-/// its records must all be read before any is stored.
-fn joins_across_files(format: formats::Format) -> bool {
-    matches!(format, formats::Format::AlpineSecdb)
-}
-
 /// Runs `read` (which reads every input of a batch into the sink it is
 /// given) with records going into `writer` as they are parsed; a format
-/// that joins records across files ([`joins_across_files`]) is gathered,
+/// that joins records across files ([`formats::Format::joins_across_files`]) is gathered,
 /// joined, then written.
 pub fn sink_for<T, E: From<StoreError>>(
     format: formats::Format,
     writer: &mut BatchWriter<'_>,
     read: impl FnOnce(&mut RecordSink<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
-    if !joins_across_files(format) {
+    if !format.joins_across_files() {
         return read(&mut |record| writer.push(record));
     }
     let mut records = Vec::new();
@@ -450,13 +386,6 @@ pub async fn ingest(
             feed: feed.to_string(),
             source,
         }),
-    }
-}
-
-fn input_label(input: &Input) -> String {
-    match input {
-        Input::Path(p) => p.display().to_string(),
-        Input::Url(u) => u.clone(),
     }
 }
 
