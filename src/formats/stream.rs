@@ -121,7 +121,7 @@ impl<R> CappedReader<R> {
 /// Wraps `raw` in the decompressor its magic bytes call for (gzip, bzip2,
 /// xz, or none), so a streaming parser reads a compressed file as it is
 /// on disk, never inflated whole.
-pub fn decompress<'a>(raw: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+pub fn decompress<'a>(raw: impl Read + Send + 'a) -> io::Result<Box<dyn Read + Send + 'a>> {
     let mut raw = BufReader::with_capacity(64 * 1024, raw);
     let head = raw.fill_buf()?;
     Ok(if head.starts_with(&[0x1f, 0x8b]) {

@@ -247,6 +247,22 @@ impl BatchWriter<'_> {
     /// then whether with content `digest`), and whether another feed does.
     fn contributors(&self, id: &str, digest: &[u8]) -> Result<(Option<bool>, bool), StoreError> {
         let (mut own, mut others) = (None, false);
+        self.each_contribution(id, |feed, value| {
+            if feed == self.feed {
+                own = Some(contribution::digest_of(value) == digest);
+            } else {
+                others = true;
+            }
+        })?;
+        Ok((own, others))
+    }
+
+    /// Calls `visit` with each (feed, stored contribution) of `id`.
+    fn each_contribution(
+        &self,
+        id: &str,
+        mut visit: impl FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
         for row in self
             .t
             .contributions
@@ -258,13 +274,9 @@ impl BatchWriter<'_> {
             if i != id {
                 break;
             }
-            if f == self.feed {
-                own = Some(contribution::digest_of(value.value()) == digest);
-            } else {
-                others = true;
-            }
+            visit(f, value.value());
         }
-        Ok((own, others))
+        Ok(())
     }
 
     /// The served record of `id` merged from the other feeds' contributions
@@ -278,21 +290,11 @@ impl BatchWriter<'_> {
         current: Option<Advisory>,
     ) -> Result<Option<(Advisory, Vec<u8>)>, StoreError> {
         let mut others: Vec<(String, Vec<u8>)> = Vec::new();
-        for row in self
-            .t
-            .contributions
-            .range((id, "")..)
-            .map_err(db_err("scan contributions"))?
-        {
-            let (key, value) = row.map_err(db_err("scan contributions"))?;
-            let (i, f) = key.value();
-            if i != id {
-                break;
+        self.each_contribution(id, |feed, value| {
+            if feed != self.feed {
+                others.push((feed.to_string(), value.to_vec()));
             }
-            if f != self.feed {
-                others.push((f.to_string(), value.value().to_vec()));
-            }
-        }
+        })?;
         let alone = current.is_none() && others.len() == 1;
         let mut parts = Vec::with_capacity(others.len() + 1);
         let mut last_json = Vec::new();

@@ -373,17 +373,7 @@ pub fn decompress<'a>(
     raw: Box<dyn Read + Send + 'a>,
     limit: u64,
 ) -> io::Result<Box<dyn BufRead + Send + 'a>> {
-    let mut raw = BufReader::with_capacity(64 * 1024, raw);
-    let head = raw.fill_buf()?;
-    let inner: Box<dyn Read + Send + 'a> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(raw))
-    } else if head.starts_with(b"BZh") {
-        Box::new(bzip2::read::MultiBzDecoder::new(raw))
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-        Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw))
-    } else {
-        Box::new(raw)
-    };
+    let inner = crate::formats::stream::decompress(raw)?;
     Ok(Box::new(BufReader::with_capacity(
         64 * 1024,
         Capped {
