@@ -386,23 +386,8 @@ impl BatchWriter<'_> {
             return Ok(()); // counted unchanged, which a superseded record is
         }
         // Contributions (another feed's may have been packed) and feed_records.
-        let stale: Vec<String> = {
-            let mut out = Vec::new();
-            for row in self
-                .t
-                .contributions
-                .range((id, "")..)
-                .map_err(db_err("scan contributions"))?
-            {
-                let (key, _) = row.map_err(db_err("scan contributions"))?;
-                let (i, f) = key.value();
-                if i != id {
-                    break;
-                }
-                out.push(f.to_string());
-            }
-            out
-        };
+        let mut stale: Vec<String> = Vec::new();
+        self.each_contribution(id, |feed, _| stale.push(feed.to_string()))?;
         for f in &stale {
             self.t
                 .contributions
