@@ -3,18 +3,17 @@
 //! Parsers are pure: a package list (`/var/lib/dpkg/status`,
 //! `/lib/apk/db/installed`, `rpm -qa` output), a CycloneDX or SPDX JSON SBOM,
 //! or a list of packages / purls in, [`InventoryPackage`]s out. [`findings`]
-//! matches them with [`crate::query::PackageQuery::matches`], so a finding
+//! matches them with [`crate::query::match_batch_with_fixes`], so a finding
 //! lists exactly what `/v1/query` answers for the same package and version.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, Finding, FixStatus, InventoryPackage};
-use crate::query::{match_batch, PackageAnswer, PackageQuery, QueryError};
+use crate::model::{Finding, FixStatus, InventoryPackage};
+use crate::query::{match_batch_with_fixes, PackageAnswer, PackageQuery, QueryError};
 use crate::store::snapshot::Snapshot;
-use crate::store::{IndexedMatch, StoreError};
+use crate::store::StoreError;
 
 /// Most packages one inventory may hold.
 pub const MAX_PACKAGES: usize = 20_000;
@@ -533,23 +532,6 @@ pub fn detect_and_parse(
     }
 }
 
-/// The fixed versions named for a package by one record's index rows.
-fn fixed_versions(rows: &[IndexedMatch], id: &str) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for row in rows.iter().filter(|r| r.id == id) {
-        for spec in &row.specs {
-            for range in &spec.ranges {
-                for event in &range.events {
-                    if let Event::Fixed(v) = event {
-                        out.insert(v.clone());
-                    }
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
-}
-
 /// The finding of each package (`None` when nothing affects it), read from
 /// one snapshot; entries whose status is in `ignore` do not count (an empty
 /// `ignore` means the query default, [`crate::query::default_ignored`]).
@@ -573,7 +555,7 @@ pub fn findings(
         })
         .collect();
     let valid: Vec<&PackageQuery> = queries.iter().flatten().collect();
-    let mut answers = match_batch(snapshot, &valid)?.into_iter();
+    let mut answers = match_batch_with_fixes(snapshot, &valid)?.into_iter();
     Ok(packages
         .iter()
         .zip(&queries)
@@ -582,16 +564,9 @@ pub fn findings(
             if query.is_none() {
                 return None;
             }
-            let PackageAnswer { matches, rows } = answers.next()?;
+            let PackageAnswer { matches, fixed } = answers.next()?;
             if matches.is_empty() {
                 return None;
-            }
-            let mut fixed = BTreeMap::new();
-            for m in &matches {
-                let f = fixed_versions(&rows, &m.id);
-                if !f.is_empty() {
-                    fixed.insert(m.id.clone(), f);
-                }
             }
             Some(Finding {
                 package: package.clone(),

@@ -3,12 +3,13 @@
 //! The matching itself ([`match_rows`]) is a pure function of index rows, so
 //! it is tested with plain values; [`PackageQuery::run`] only adds the read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use crate::model::{ecosystem, Ecosystem, FixStatus};
 use crate::store::snapshot::Snapshot;
-use crate::store::{IndexedMatch, PackageKey, Store, StoreError};
+use crate::store::{IndexedMatch, PackageKey, PackageRow, Store, StoreError};
+use crate::version::packed::{pack, Malformed, PackedSpecs};
 use crate::version::{AffectedVerdict, Target};
 
 /// Why a query cannot be answered as asked.
@@ -161,17 +162,17 @@ impl PackageQuery {
 
     /// Runs the query against `store`.
     pub fn run(&self, store: &Store) -> Result<Vec<QueryMatch>, QueryError> {
-        let rows = store.lookup_package(&self.index_key())?;
-        Ok(self.matches(&rows))
+        let mut answers = match_batch(&store.snapshot()?, &[self])?;
+        Ok(answers.pop().map(|a| a.matches).unwrap_or_default())
     }
 
-    /// Which of the package's index rows match this query (see [`match_rows`]).
-    pub fn matches(&self, rows: &[IndexedMatch]) -> Vec<QueryMatch> {
+    /// A matcher of this query's version and ignored statuses.
+    fn matcher(&self, fixes: bool) -> Matcher<'_> {
         let version = self.version.as_deref().map(|v| match self.unevaluated {
             Some(_) => AskedVersion::Unreadable(v),
             None => AskedVersion::Readable(v),
         });
-        match_rows(version, rows, &self.ignore_status)
+        Matcher::new(version, &self.ignore_status, fixes)
     }
 
     /// The same query, with entries of `statuses` not counting as matches.
@@ -203,43 +204,88 @@ pub enum AskedVersion<'a> {
 /// Decides which index rows match `version` (all of them when `None`),
 /// one result per id, sorted by id. A definite match wins over "possibly".
 /// Entries whose status is in `ignore` are left out before matching; a
-/// match carries the status of the entry that matched.
+/// match carries the status of the entry that matched. (The batch path
+/// decides rows as it reads them, borrowed; this is the same decision on
+/// owned rows.)
 pub fn match_rows(
     version: Option<AskedVersion<'_>>,
     rows: &[IndexedMatch],
     ignore: &[FixStatus],
-) -> Vec<QueryMatch> {
-    let mut out: BTreeMap<String, QueryMatch> = BTreeMap::new();
-    // A readable version is parsed once (per scheme met) for every range
-    // of every row; `None` stands for "every row", `Err` for "lists only".
-    let mut asked = version.map(|v| match v {
-        AskedVersion::Readable(v) => Ok(Target::new(v)),
-        AskedVersion::Unreadable(v) => Err(v),
-    });
+) -> Result<Vec<QueryMatch>, Malformed> {
+    decide_owned(Matcher::new(version, ignore, false), rows)
+}
+
+/// Runs `matcher` over owned rows, packing each as the index stores it.
+fn decide_owned(
+    mut matcher: Matcher<'_>,
+    rows: &[IndexedMatch],
+) -> Result<Vec<QueryMatch>, Malformed> {
     for row in rows {
+        let packed = pack(&row.specs);
+        matcher.row(&PackageRow {
+            ecosystem: &row.ecosystem,
+            id: &row.id,
+            modified: &row.modified,
+            specs: PackedSpecs::new(&packed),
+        })?;
+    }
+    Ok(matcher.finish().matches)
+}
+
+/// One query's decision, row by row as the index is read.
+struct Matcher<'q> {
+    /// A readable version (parsed at most once per scheme met), an
+    /// unreadable one (`Err`: exact version lists only), or `None` for
+    /// "every row".
+    asked: Option<Result<Target<'q>, &'q str>>,
+    ignore: &'q [FixStatus],
+    matches: BTreeMap<String, QueryMatch>,
+    /// Fixed versions per id over all the package's rows, when asked for.
+    fixed: Option<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl<'q> Matcher<'q> {
+    fn new(version: Option<AskedVersion<'q>>, ignore: &'q [FixStatus], fixes: bool) -> Self {
+        Matcher {
+            asked: version.map(|v| match v {
+                AskedVersion::Readable(v) => Ok(Target::new(v)),
+                AskedVersion::Unreadable(v) => Err(v),
+            }),
+            ignore,
+            matches: BTreeMap::new(),
+            fixed: fixes.then(BTreeMap::new),
+        }
+    }
+
+    /// Decides one row; allocates only for a row that matches.
+    fn row(&mut self, row: &PackageRow<'_>) -> Result<(), Malformed> {
         let mut verdict = AffectedVerdict::NotAffected;
         let mut status = None;
-        let kept = row
-            .specs
-            .iter()
-            .filter(|s| s.status.is_none_or(|st| !ignore.contains(&st)));
-        for spec in kept {
-            let spec_verdict = match &mut asked {
-                None => AffectedVerdict::Affected,
-                Some(Ok(target)) => spec.evaluate_target(target),
-                Some(Err(v)) => {
-                    if spec.versions.iter().any(|listed| listed == *v) {
-                        AffectedVerdict::Affected
-                    } else {
-                        AffectedVerdict::NotAffected
+        for spec in row.specs.specs() {
+            let spec = spec?;
+            if let Some(fixed) = &mut self.fixed {
+                for version in spec.fixed_versions()? {
+                    if !fixed.get(row.id).is_some_and(|f| f.contains(version)) {
+                        let set = fixed.entry(row.id.to_string()).or_default();
+                        set.insert(version.to_string());
                     }
                 }
+            }
+            if spec.status.is_some_and(|st| self.ignore.contains(&st))
+                || verdict == AffectedVerdict::Affected
+            {
+                continue;
+            }
+            let spec_verdict = match &mut self.asked {
+                None => AffectedVerdict::Affected,
+                Some(Ok(target)) => spec.evaluate(target)?,
+                Some(Err(v)) if spec.lists(v)? => AffectedVerdict::Affected,
+                Some(Err(_)) => AffectedVerdict::NotAffected,
             };
             match spec_verdict {
                 AffectedVerdict::Affected => {
                     verdict = AffectedVerdict::Affected;
                     status = spec.status;
-                    break;
                 }
                 AffectedVerdict::Unknown { .. } if verdict == AffectedVerdict::NotAffected => {
                     verdict = spec_verdict;
@@ -250,51 +296,78 @@ pub fn match_rows(
         }
         let unevaluated = match verdict {
             AffectedVerdict::Affected => None,
-            AffectedVerdict::NotAffected => continue,
+            AffectedVerdict::NotAffected => return Ok(()),
             AffectedVerdict::Unknown { reason } => Some(reason),
         };
-        let candidate = QueryMatch {
-            id: row.id.clone(),
-            modified: row.modified.clone(),
-            unevaluated,
-            status,
-        };
-        match out.get(&row.id) {
+        match self.matches.get(row.id) {
             Some(existing) if existing.unevaluated.is_none() => {}
             _ => {
-                out.insert(row.id.clone(), candidate);
+                let candidate = QueryMatch {
+                    id: row.id.to_string(),
+                    modified: row.modified.to_string(),
+                    unevaluated,
+                    status,
+                };
+                self.matches.insert(candidate.id.clone(), candidate);
             }
         }
+        Ok(())
     }
-    out.into_values().collect()
+
+    fn finish(self) -> PackageAnswer {
+        let mut fixed = self.fixed.unwrap_or_default();
+        fixed.retain(|id, _| self.matches.contains_key(id));
+        PackageAnswer {
+            matches: self.matches.into_values().collect(),
+            fixed: fixed
+                .into_iter()
+                .map(|(id, versions)| (id, versions.into_iter().collect()))
+                .collect(),
+        }
+    }
 }
 
-/// One query's answer from [`match_batch`]: its matches and the index rows
-/// they were decided from (findings read fixed versions from the rows).
-#[derive(Debug, Clone)]
+/// One query's answer from [`match_batch`].
+#[derive(Debug, Clone, Default)]
 pub struct PackageAnswer {
     /// What matched, one per id, sorted by id.
     pub matches: Vec<QueryMatch>,
-    /// The package's index rows.
-    pub rows: Vec<IndexedMatch>,
+    /// Per matched id, the fixed versions the package's index rows name for
+    /// it, sorted (filled by [`match_batch_with_fixes`] only).
+    pub fixed: BTreeMap<String, Vec<String>>,
 }
 
 /// Answers many queries from one read view of the store, in order: the
-/// one batch path of `querybatch`, inventory findings and watches.
+/// one batch path of `querybatch`, the single query, VEX and watches.
+/// Each index row is decided where it lies in the page, never decoded.
 pub fn match_batch(
     snapshot: &Snapshot,
     queries: &[&PackageQuery],
 ) -> Result<Vec<PackageAnswer>, StoreError> {
+    answer_batch(snapshot, queries, false)
+}
+
+/// [`match_batch`], each answer also naming the fixed versions of what
+/// matched (inventory findings).
+pub fn match_batch_with_fixes(
+    snapshot: &Snapshot,
+    queries: &[&PackageQuery],
+) -> Result<Vec<PackageAnswer>, StoreError> {
+    answer_batch(snapshot, queries, true)
+}
+
+fn answer_batch(
+    snapshot: &Snapshot,
+    queries: &[&PackageQuery],
+    fixes: bool,
+) -> Result<Vec<PackageAnswer>, StoreError> {
     let keys: Vec<PackageKey> = queries.iter().map(|q| q.index_key()).collect();
-    let rows = snapshot.lookup_packages(&keys)?;
-    Ok(queries
-        .iter()
-        .zip(rows)
-        .map(|(query, rows)| PackageAnswer {
-            matches: query.matches(&rows),
-            rows,
-        })
-        .collect())
+    let mut matchers: Vec<Matcher<'_>> = queries.iter().map(|q| q.matcher(fixes)).collect();
+    snapshot.visit_packages(&keys, |i, row| match matchers.get_mut(i) {
+        Some(matcher) => matcher.row(row),
+        None => Ok(()),
+    })?;
+    Ok(matchers.into_iter().map(Matcher::finish).collect())
 }
 
 /// A package URL mapped to OSV terms.
@@ -437,13 +510,13 @@ mod tests {
             ),
             row("C", "npm", None, vec![Event::Introduced("0".into())]),
         ];
-        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), &rows, &[]);
+        let got = match_rows(Some(AskedVersion::Readable("1.0.0")), &rows, &[]).unwrap();
         let ids: Vec<_> = got
             .iter()
             .map(|m| (m.id.as_str(), m.unevaluated.is_some()))
             .collect();
         assert_eq!(ids, vec![("A", false), ("C", true)]);
-        assert_eq!(match_rows(None, &rows, &[]).len(), 3);
+        assert_eq!(match_rows(None, &rows, &[]).unwrap().len(), 3);
     }
 
     #[test]
@@ -464,7 +537,7 @@ mod tests {
         let q = PackageQuery::new("npm", "x", Some("1:2.3-4.el9")).unwrap();
         let reason = q.unevaluated.as_deref().unwrap();
         assert!(reason.contains("semver"), "{reason}");
-        let got = q.matches(&[listed, ranged.clone()]);
+        let got = decide_owned(q.matcher(false), &[listed, ranged.clone()]).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(
             (got[0].id.as_str(), got[0].unevaluated.as_ref()),
@@ -473,7 +546,7 @@ mod tests {
         // The same range with a readable version matches.
         let q = PackageQuery::new("npm", "x", Some("1.0.0")).unwrap();
         assert!(q.unevaluated.is_none());
-        assert_eq!(q.matches(&[ranged]).len(), 1);
+        assert_eq!(decide_owned(q.matcher(false), &[ranged]).unwrap().len(), 1);
         // A date is no PEP 440 version (only a legacy one): not evaluated.
         let q = PackageQuery::new("PyPI", "x", Some("2019-09-12")).unwrap();
         assert!(q.unevaluated.is_some());

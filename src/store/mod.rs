@@ -29,8 +29,8 @@ pub mod subscriptions;
 pub mod tables;
 pub mod watches;
 
+use crate::version::packed::{Malformed, PackedSpecs};
 pub use batch::BatchWriter;
-use index::IndexRow;
 pub use key::PackageKey;
 use key::{row_key, RowKey};
 pub use merge::merge;
@@ -85,7 +85,7 @@ pub enum StoreError {
         /// The index row.
         key: String,
         /// The cause.
-        source: postcard::Error,
+        source: Malformed,
     },
     /// A published change batch or snapshot was offered to a database
     /// that ingests feeds itself (see [`replica`]).
@@ -297,7 +297,21 @@ pub struct BatchOutcome {
     pub last_seq: Option<u64>,
 }
 
-/// One package-index row: a record affecting the queried package.
+/// One package-index row as read, borrowed from the database page: what
+/// matching needs of a record affecting the queried package.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageRow<'a> {
+    /// Full ecosystem of the affected entry (`Debian:12`).
+    pub ecosystem: &'a str,
+    /// The record id.
+    pub id: &'a str,
+    /// The record's `modified` (querybatch answers with it, no record decode).
+    pub modified: &'a str,
+    /// One packed range spec per affected entry of this package in the record.
+    pub specs: PackedSpecs<'a>,
+}
+
+/// One package-index row, owned: a record affecting the queried package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedMatch {
     /// Full ecosystem of the affected entry (`Debian:12`).
@@ -611,9 +625,18 @@ impl Store {
     /// Index rows for a package (see [`PackageKey`]: one release, or every
     /// release when the key names none).
     pub fn lookup_package(&self, key: &PackageKey) -> Result<Vec<IndexedMatch>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err("begin read"))?;
-        let table = txn.open_table(PACKAGES).map_err(db_err("open packages"))?;
-        lookup_in(&table, key)
+        let mut out = Vec::new();
+        self.snapshot()?
+            .visit_packages(std::slice::from_ref(key), |_, row| {
+                out.push(IndexedMatch {
+                    ecosystem: row.ecosystem.to_string(),
+                    id: row.id.to_string(),
+                    modified: row.modified.to_string(),
+                    specs: row.specs.unpack()?,
+                });
+                Ok(())
+            })?;
+        Ok(out)
     }
 
     /// Whether the package index holds any row of base ecosystem `base`
@@ -632,14 +655,6 @@ impl Store {
             }
             None => Ok(false),
         }
-    }
-
-    /// Looks up many packages in one read transaction.
-    pub fn lookup_packages(
-        &self,
-        keys: &[PackageKey],
-    ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
-        self.snapshot()?.lookup_packages(keys)
     }
 
     /// Change-log entries with `seq > after`, at most `limit`.
@@ -731,16 +746,18 @@ fn backfill_feed_records(txn: &redb::WriteTransaction) -> Result<(), StoreError>
     Ok(())
 }
 
-fn lookup_in(
+/// Hands each index row of the package `wanted` to `visit`, borrowed from
+/// the page it lies in.
+fn visit_in(
     table: &impl ReadableTable<(&'static str, &'static str, &'static str, &'static str), &'static [u8]>,
     wanted: &PackageKey,
-) -> Result<Vec<IndexedMatch>, StoreError> {
+    mut visit: impl FnMut(&PackageRow<'_>) -> Result<(), Malformed>,
+) -> Result<(), StoreError> {
     let (base, name, full) = (
         wanted.base.as_str(),
         wanted.name.as_str(),
         wanted.release.as_deref(),
     );
-    let mut out = Vec::new();
     let start = (base, name, full.unwrap_or(""), "");
     for row in table.range(start..).map_err(db_err("scan packages"))? {
         let (key, value) = row.map_err(db_err("scan packages"))?;
@@ -748,18 +765,20 @@ fn lookup_in(
         if b != base || n != name || full.is_some_and(|want| want != f) {
             break;
         }
-        let value = IndexRow::decode(value.value()).map_err(|source| StoreError::Index {
+        let damaged = |source| StoreError::Index {
             key: format!("{f}/{n}/{id}"),
             source,
-        })?;
-        out.push(IndexedMatch {
-            ecosystem: f.to_string(),
-            id: id.to_string(),
-            modified: value.modified,
-            specs: value.specs,
-        });
+        };
+        let (modified, specs) = index::decode(value.value()).map_err(damaged)?;
+        visit(&PackageRow {
+            ecosystem: f,
+            id,
+            modified,
+            specs,
+        })
+        .map_err(damaged)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The open tables of one write transaction.
@@ -921,12 +940,7 @@ impl<'txn> Tables<'txn> {
             return Ok(());
         }
         for ((base, name, full), specs) in index_entries(record) {
-            let bytes = IndexRow::new(record.modified.to_string(), specs)
-                .encode()
-                .map_err(|source| StoreError::Index {
-                    key: format!("{full}/{name}/{id}"),
-                    source,
-                })?;
+            let bytes = index::encode(&record.modified.to_string(), &specs);
             self.packages
                 .insert(
                     (base.as_str(), name.as_str(), full.as_str(), id),

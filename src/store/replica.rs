@@ -41,7 +41,7 @@ pub struct PackageRow {
     pub name: String,
     /// Full ecosystem (`Debian:12`).
     pub full: String,
-    /// The stored (postcard) index value.
+    /// The stored index value (see `store::index`).
     pub value: Vec<u8>,
 }
 

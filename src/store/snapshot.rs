@@ -3,10 +3,10 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
+use crate::version::packed::Malformed;
+
 use super::tables::*;
-use super::{
-    codec_err, db_err, lookup_in, ChangeEntry, IndexedMatch, PackageKey, Store, StoreError,
-};
+use super::{codec_err, db_err, visit_in, ChangeEntry, PackageKey, PackageRow, Store, StoreError};
 
 /// A consistent read view of the store: change log and package index at one
 /// instant.
@@ -55,16 +55,23 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// Index rows for many packages (see [`Store::lookup_packages`]).
-    pub fn lookup_packages(
+    /// Hands every index row of each package of `keys` to `visit`, with the
+    /// position of its key, borrowed from the page it lies in (nothing is
+    /// decoded into owned values: see [`PackageRow`]). A row `visit` finds
+    /// damaged stops the walk with [`StoreError::Index`] naming it.
+    pub fn visit_packages(
         &self,
         keys: &[PackageKey],
-    ) -> Result<Vec<Vec<IndexedMatch>>, StoreError> {
+        mut visit: impl FnMut(usize, &PackageRow<'_>) -> Result<(), Malformed>,
+    ) -> Result<(), StoreError> {
         let table = self
             .txn
             .open_table(PACKAGES)
             .map_err(db_err("open packages"))?;
-        keys.iter().map(|key| lookup_in(&table, key)).collect()
+        for (i, key) in keys.iter().enumerate() {
+            visit_in(&table, key, |row| visit(i, row))?;
+        }
+        Ok(())
     }
 
     /// The ids of records naming `alias` (or having it as id).

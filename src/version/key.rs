@@ -23,8 +23,6 @@
 //!
 //! [`SchemeVersion::order_key`]: super::SchemeVersion::order_key
 
-use serde::{Deserialize, Serialize};
-
 /// The encoding version of every scheme's keys. Stored beside the keys in
 /// the package index; keys of another version are ignored (the evaluator
 /// then parses), so changing an encoding needs no re-ingest to stay correct.
@@ -32,7 +30,7 @@ pub const KEY_FORMAT: u8 = 1;
 
 /// A version's order key: bytes whose lexicographic order equals the
 /// scheme's comparator order (equal keys = versions the scheme calls equal).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderKey(Box<[u8]>);
 
 impl OrderKey {

@@ -55,6 +55,7 @@ pub mod go;
 pub mod key;
 pub mod maven;
 pub mod nuget;
+pub mod packed;
 pub mod pep440;
 pub mod range;
 pub mod rpm;

@@ -16,13 +16,11 @@
 //! caller reports it as *possibly affected* and says so, never silently drops
 //! or silently matches it.
 
-use serde::{Deserialize, Serialize};
-
 use super::{OrderKey, SchemeVersion, VersionError, VersionScheme};
 use crate::model::{Event, FixStatus};
 
 /// One OSV range reduced to what matching needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalRange {
     /// The scheme that orders this range's versions; `None` when the
     /// ecosystem has no comparator (the range is then unevaluable).
@@ -30,9 +28,8 @@ pub struct EvalRange {
     /// The range's events, as published.
     pub events: Vec<Event>,
     /// The events with their order keys, when every event version has one
-    /// (see [`KeyedRange`]). Stored beside the ranges in the package index,
-    /// not in them, like [`RangeSpec::status`].
-    #[serde(skip)]
+    /// (see [`KeyedRange`]); the package index stores them packed beside
+    /// the events ([`super::packed`]).
     pub keyed: Option<KeyedRange>,
 }
 
@@ -51,7 +48,7 @@ impl EvalRange {
 /// A range's events reduced to order keys, sorted as the evaluator walks
 /// them (version, then `introduced` < `last_affected` < `fixed`), with the
 /// `limit`s apart: what [`contains`] computes from strings, computed once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedRange {
     /// (event kind rank, key); `None` is the `introduced: "0"` sentinel.
     steps: Vec<(u8, Option<OrderKey>)>,
@@ -80,17 +77,75 @@ impl KeyedRange {
     /// Whether the version whose key is `target` lies inside the range:
     /// [`contains`] on keys.
     pub fn contains(&self, target: &OrderKey) -> bool {
-        let mut affected = false;
-        for (rank, at) in &self.steps {
-            match (rank, at) {
-                (0, None) => affected = true,
-                (0, Some(at)) if target >= at => affected = true,
-                (1, Some(at)) if target > at => affected = false,
-                (2, Some(at)) if target >= at => affected = false,
-                _ => {}
+        keyed_contains(
+            self.steps
+                .iter()
+                .map(|(rank, at)| (*rank, at.as_ref().map(OrderKey::as_bytes))),
+            self.limits.iter().map(OrderKey::as_bytes),
+            target.as_bytes(),
+        )
+    }
+
+    /// The (event kind rank, key) steps in walking order; `None` is the
+    /// `introduced: "0"` sentinel.
+    pub(crate) fn steps(&self) -> &[(u8, Option<OrderKey>)] {
+        &self.steps
+    }
+
+    /// The `limit` keys.
+    pub(crate) fn limits(&self) -> &[OrderKey] {
+        &self.limits
+    }
+}
+
+/// [`contains`] on order keys: walks a keyed range's sorted `steps`
+/// (rank, key; `None` the `introduced: "0"` sentinel), then its `limits`.
+pub(crate) fn keyed_contains<'k>(
+    steps: impl IntoIterator<Item = (u8, Option<&'k [u8]>)>,
+    limits: impl IntoIterator<Item = &'k [u8]>,
+    target: &[u8],
+) -> bool {
+    let mut affected = false;
+    for step in steps {
+        match step {
+            (0, None) => affected = true,
+            (0, Some(at)) if target >= at => affected = true,
+            (1, Some(at)) if target > at => affected = false,
+            (2, Some(at)) if target >= at => affected = false,
+            _ => {}
+        }
+    }
+    affected && !limits.into_iter().any(|limit| target >= limit)
+}
+
+/// Why a range of an ecosystem without a comparator is not evaluated.
+pub(crate) fn no_comparator(version: &str) -> VersionError {
+    VersionError::new(
+        "none",
+        version,
+        "no version comparator for this ecosystem; only the explicit versions list can be checked",
+    )
+}
+
+/// A spec's verdict from its ranges' answers, in order: the first range
+/// containing the version makes it affected; otherwise a range that could
+/// not be evaluated makes it unknown (the first such reason is kept).
+pub(crate) fn fold_ranges(
+    results: impl IntoIterator<Item = Result<bool, VersionError>>,
+) -> AffectedVerdict {
+    let mut unknown: Option<String> = None;
+    for result in results {
+        match result {
+            Ok(true) => return AffectedVerdict::Affected,
+            Ok(false) => {}
+            Err(e) => {
+                unknown.get_or_insert_with(|| e.to_string());
             }
         }
-        affected && !self.limits.iter().any(|limit| target >= limit)
+    }
+    match unknown {
+        Some(reason) => AffectedVerdict::Unknown { reason },
+        None => AffectedVerdict::NotAffected,
     }
 }
 
@@ -121,7 +176,7 @@ impl<'a> Target<'a> {
     }
 
     /// Its order key under `scheme`, computed on first use.
-    fn key(&mut self, scheme: VersionScheme) -> Option<&OrderKey> {
+    pub(crate) fn key(&mut self, scheme: VersionScheme) -> Option<&OrderKey> {
         let text = self.text;
         self.keys
             .get_mut(scheme as usize)?
@@ -133,15 +188,13 @@ impl<'a> Target<'a> {
 /// What matching needs of one `affected` entry: its version ranges, its
 /// explicit version list and its fix status (queries may ignore statuses).
 /// `GIT` ranges are not version ranges and are left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RangeSpec {
     /// `SEMVER` and `ECOSYSTEM` ranges.
     pub ranges: Vec<EvalRange>,
     /// The explicit `versions` list (matched by exact string equality).
     pub versions: Vec<String>,
-    /// The entry's fix status; `None` in index rows written before statuses.
-    /// Stored beside the specs (see the store's index rows), not in them.
-    #[serde(skip)]
+    /// The entry's fix status, when its source states one.
     pub status: Option<FixStatus>,
 }
 
@@ -172,31 +225,13 @@ impl RangeSpec {
         if self.versions.iter().any(|v| v == version) {
             return AffectedVerdict::Affected;
         }
-        let mut unknown: Option<String> = None;
-        for range in &self.ranges {
-            let result = match range.scheme {
-                Some(scheme) => match (&range.keyed, target.key(scheme)) {
-                    (Some(keyed), Some(key)) => Ok(keyed.contains(key)),
-                    _ => scheme.contains(version, &range.events),
-                },
-                None => Err(VersionError::new(
-                    "none",
-                    version,
-                    "no version comparator for this ecosystem; only the explicit versions list can be checked",
-                )),
-            };
-            match result {
-                Ok(true) => return AffectedVerdict::Affected,
-                Ok(false) => {}
-                Err(e) => {
-                    unknown.get_or_insert_with(|| e.to_string());
-                }
-            }
-        }
-        match unknown {
-            Some(reason) => AffectedVerdict::Unknown { reason },
-            None => AffectedVerdict::NotAffected,
-        }
+        fold_ranges(self.ranges.iter().map(|range| match range.scheme {
+            Some(scheme) => match (&range.keyed, target.key(scheme)) {
+                (Some(keyed), Some(key)) => Ok(keyed.contains(key)),
+                _ => scheme.contains(version, &range.events),
+            },
+            None => Err(no_comparator(version)),
+        }))
     }
 }
 

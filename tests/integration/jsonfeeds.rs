@@ -62,7 +62,7 @@ fn query(records: &[Advisory], ecosystem: &str, name: &str, version: &str) -> Ve
             }
         }
     }
-    match_rows(Some(AskedVersion::Readable(version)), &rows, &[])
+    match_rows(Some(AskedVersion::Readable(version)), &rows, &[]).expect("packed rows")
 }
 
 fn intro(v: &str) -> Event {
@@ -284,6 +284,7 @@ fn alpine_lowest_listed_fix_wins_on_every_secdb_row() {
                 let rows = index.get(&name).cloned().unwrap_or_default();
                 let has = |version: &str| {
                     match_rows(Some(AskedVersion::Readable(version)), &rows, &[])
+                        .expect("packed rows")
                         .iter()
                         .any(|m| m.id == id && m.unevaluated.is_none())
                 };
