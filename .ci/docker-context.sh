@@ -10,7 +10,17 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 
 ctx=$(mktemp -d)
-trap 'rm -rf "$ctx"' EXIT
+# The build below shares the repository's target directory, where cargo
+# keys build-script output by package, not by path: the catalog that
+# build.rs generates names its files by absolute path. Forgetting that
+# output before the build (so build.rs runs in the context) and after it
+# (so the repository's next build does not include the context's deleted
+# files) keeps each build honest.
+forget_build_script() {
+    rm -rf "$repo"/target/debug/build/advisord-* "$repo"/target/debug/.fingerprint/advisord-*
+}
+trap 'rm -rf "$ctx"; forget_build_script' EXIT
+forget_build_script
 
 # The build stage: from the first FROM to the next one.
 stage=$(awk '/^FROM /{n++} n==1' Dockerfile)
