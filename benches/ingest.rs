@@ -64,17 +64,23 @@ fn rss_child(path: &Path, cache_mib: usize) {
 }
 
 /// Writes an OSV `all.zip` of `copies` replicas of `records` (member name,
-/// JSON), copy k's ids suffixed `-xk`; returns the JSON bytes written.
+/// JSON), copy k's ids suffixed `-xk`, each id once; returns the JSON
+/// bytes written.
 fn write_replica_zip(records: &[(String, Vec<u8>)], copies: usize, out: &Path) -> u64 {
     let file = std::fs::File::create(out).expect("create zip");
     let mut zip = zip::ZipWriter::new(file);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let mut total = 0u64;
+    // The archive holds some ids twice (in two paths): a zip names each once.
+    let mut written = std::collections::BTreeSet::new();
     for k in 0..copies {
         for (_, data) in records {
             let mut value: serde_json::Value = serde_json::from_slice(data).expect("json");
             let id = format!("{}-x{k}", value["id"].as_str().expect("id"));
+            if !written.insert(id.clone()) {
+                continue;
+            }
             value["id"] = serde_json::Value::String(id.clone());
             let bytes = serde_json::to_vec(&value).expect("json");
             total += bytes.len() as u64;
