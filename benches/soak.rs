@@ -15,6 +15,13 @@
 //!    highest of the first tenth after warm-up (each sync lifts the RSS
 //!    and lets it fall, so single samples compare a trough with a crest).
 //!
+//! The server's redb page cache is capped at `SOAK_DB_CACHE_MIB` (default
+//! 64): a bounded cache that is full before the warm-up ends. Each re-sync
+//! of the flipping feed appends ~10,000 entries (~6 MiB) to the change log,
+//! which the soak does not prune, and redb keeps the pages it writes in its
+//! cache up to the cap; at the default 1 GiB that fill takes longer than a
+//! bounded run and would read as growth. Set 1024 to see it.
+//!
 //! `cargo bench --bench soak` (needs `../shared`; loopback only).
 
 #[path = "common.rs"]
@@ -124,6 +131,7 @@ fn main() {
     };
     let total = env_u64("SOAK_REQUESTS", 1_000_000);
     let max_secs = env_u64("SOAK_SECS", 1800);
+    let cache_mib = env_u64("SOAK_DB_CACHE_MIB", 64).to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("soak.redb");
     let db_arg = db.to_str().expect("utf-8").to_string();
@@ -170,7 +178,7 @@ fn main() {
         .expect("write catalog");
 
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
-            .args(["--db", &db_arg, "--log", "warn", "serve", "--listen", "127.0.0.1:0", "--no-sync", "--no-builtin"])
+            .args(["--db", &db_arg, "--db-cache-mib", &cache_mib, "--log", "warn", "serve", "--listen", "127.0.0.1:0", "--no-sync", "--no-builtin"])
             .arg("--catalog")
             .arg(&catalog)
             .env("ADVISORD_ADMIN_TOKEN", TOKEN)
@@ -189,6 +197,7 @@ fn main() {
             .build()
             .expect("client");
 
+        println!("soak: server redb cache capped at {cache_mib} MiB");
         burst(&client, &base, &queries).await;
         soak(&client, &base, pid, total, max_secs, &queries, &ids).await;
         let _ = child.kill().await;
