@@ -69,10 +69,15 @@ fn describe(error: &anyhow::Error) -> String {
 
 /// Whether `error` comes from writing to a pipe whose reader has closed it
 /// (EPIPE; Rust ignores SIGPIPE, so the write fails instead of killing us).
+/// A socket the other side closed (an upload cut off by the server) also
+/// reads EPIPE, but it is a failure: an error through the HTTP client
+/// never counts.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    let over_network = error.chain().any(|cause| cause.is::<reqwest::Error>());
+    !over_network
+        && error.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        })
 }

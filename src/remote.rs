@@ -253,10 +253,39 @@ impl Remote {
             url: url.to_string(),
             source,
         };
-        let response = request.body(body).send().await.map_err(http)?;
+        let response = match request.body(body).send().await {
+            Ok(response) => response,
+            // A server refusing a request (a wrong token, say) answers before
+            // reading the body and closes the connection; the client may then
+            // see only its upload cut off. A read-only admin request learns
+            // the refusal; any other answer keeps the first error.
+            Err(cut) => match self.refusal().await {
+                Some(refused) => return Ok(refused),
+                None => return Err(http(cut)),
+            },
+        };
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(http)?;
         Ok((status, bytes))
+    }
+
+    /// The server's refusal of this client's token (401 or 403, with its
+    /// body), asked with a request that changes nothing
+    /// (`GET /v1/subscriptions`, admin only); `None` when it is accepted or
+    /// the server cannot be asked.
+    async fn refusal(&self) -> Option<(u16, bytes::Bytes)> {
+        let response = self
+            .client
+            .get(format!("{}/v1/subscriptions", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        if status != 401 && status != 403 {
+            return None;
+        }
+        Some((status, response.bytes().await.ok()?))
     }
 
     /// POSTs a tar to `url` with `query`; the JSON answer, or the
