@@ -13,7 +13,8 @@
 //!   findings.
 //! - [`version`]: one comparator per version scheme, the OSV range evaluator,
 //!   and per-scheme order keys (`version::key`) stored beside each range so
-//!   matching compares bytes instead of parsing.
+//!   matching compares bytes instead of parsing; `version::packed` is a
+//!   package's specs as the index stores them, matched where they lie.
 //! - [`formats`]: pure parsers from upstream bytes to records (no I/O), and
 //!   the one entry point orchestration calls (`formats::read_bytes`,
 //!   `read_path`, `Format::reads_member`): each format's knowledge lives
@@ -29,7 +30,7 @@
 //!   view), `store::subscriptions`, `store::watches`.
 //! - [`query`]: matching a package and version against the store, one
 //!   query or a batch (`query::match_batch`, the one batch path of
-//!   querybatch, findings and VEX); [`cves`]: every source's
+//!   querybatch, single queries, findings and VEX); [`cves`]: every source's
 //!   statement about one CVE, side by side.
 //! - [`inventory`]: inventories (SBOM, dpkg, apk, rpm lists) and their findings.
 //! - [`image`]: container images: references, registry pull, layers, OS

@@ -10,9 +10,9 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("contributions");
 
-/// (base ecosystem, index name, full ecosystem, id) -> `store::index::IndexRow`: the record's
-/// `modified`, a [`crate::version::RangeSpec`] per affected entry of that package, their
-/// statuses and their events' order keys.
+/// (base ecosystem, index name, full ecosystem, id) -> an index row (`store::index`): the
+/// record's `modified`, then a [`crate::version::RangeSpec`] per affected entry of that
+/// package packed with its status and its events' order keys ([`crate::version::packed`]).
 /// Withdrawn records are not indexed, so queries never see them.
 pub const PACKAGES: TableDefinition<(&str, &str, &str, &str), &[u8]> =
     TableDefinition::new("packages");
