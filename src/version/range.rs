@@ -29,7 +29,7 @@ pub struct EvalRange {
     pub events: Vec<Event>,
     /// The events with their order keys, when every event version has one
     /// (see [`KeyedRange`]); the package index stores them packed beside
-    /// the events ([`super::packed`]).
+    /// the events (`version::packed`).
     pub keyed: Option<KeyedRange>,
 }
 
