@@ -285,19 +285,7 @@ impl Ord for ApkVersion {
     }
 }
 
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
+order_by_cmp!(ApkVersion);
 
 #[cfg(test)]
 mod tests {

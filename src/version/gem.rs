@@ -176,19 +176,7 @@ impl Ord for GemVersion {
     }
 }
 
-impl PartialOrd for GemVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for GemVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for GemVersion {}
+order_by_cmp!(GemVersion);
 
 #[cfg(test)]
 mod tests {

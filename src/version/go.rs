@@ -209,19 +209,7 @@ impl Ord for GoVersion {
     }
 }
 
-impl PartialOrd for GoVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for GoVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for GoVersion {}
+order_by_cmp!(GoVersion);
 
 #[cfg(test)]
 mod tests {

@@ -259,19 +259,7 @@ impl Ord for MavenVersion {
     }
 }
 
-impl PartialOrd for MavenVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for MavenVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for MavenVersion {}
+order_by_cmp!(MavenVersion);
 
 #[cfg(test)]
 mod tests {

@@ -46,6 +46,27 @@
 
 use std::cmp::Ordering;
 
+/// Derives `PartialOrd`, `PartialEq` and `Eq` from a scheme version's
+/// `Ord`: two versions are equal when their tool orders them equal
+/// (`1.0` and `1.0.0` in some schemes), never by their spelling.
+macro_rules! order_by_cmp {
+    ($version:ty) => {
+        impl PartialOrd for $version {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $version {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $version {}
+    };
+}
+
 pub mod apk;
 pub mod batch;
 pub mod composer;

@@ -223,19 +223,7 @@ impl Ord for NugetVersion {
     }
 }
 
-impl PartialOrd for NugetVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for NugetVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for NugetVersion {}
+order_by_cmp!(NugetVersion);
 
 #[cfg(test)]
 mod tests {

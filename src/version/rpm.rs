@@ -154,19 +154,7 @@ impl Ord for RpmVersion {
     }
 }
 
-impl PartialOrd for RpmVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RpmVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RpmVersion {}
+order_by_cmp!(RpmVersion);
 
 /// rpm's `rpmvercmp` on two raw strings (no epoch/release split).
 pub fn rpmvercmp(a: &[u8], b: &[u8]) -> Ordering {

@@ -281,19 +281,7 @@ impl Ord for SemverVersion {
     }
 }
 
-impl PartialOrd for SemverVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SemverVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SemverVersion {}
+order_by_cmp!(SemverVersion);
 
 #[cfg(test)]
 mod tests {
