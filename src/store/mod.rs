@@ -529,19 +529,7 @@ impl Store {
         let table = txn
             .open_table(FEED_RECORDS)
             .map_err(db_err("open feed records"))?;
-        let mut out = Vec::new();
-        for row in table
-            .range((feed, "")..)
-            .map_err(db_err("scan feed records"))?
-        {
-            let (key, _) = row.map_err(db_err("scan feed records"))?;
-            let (f, id) = key.value();
-            if f != feed {
-                break;
-            }
-            out.push(id.to_string());
-        }
-        Ok(out)
+        feed_ids_in(&table, feed)
     }
 
     /// Calls `visit` with the id and stored JSON of every record (removed
@@ -825,20 +813,7 @@ impl<'txn> Tables<'txn> {
     }
 
     fn feed_ids(&self, feed: &str) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        for row in self
-            .feed_records
-            .range((feed, "")..)
-            .map_err(db_err("scan feed records"))?
-        {
-            let (key, _) = row.map_err(db_err("scan feed records"))?;
-            let (f, id) = key.value();
-            if f != feed {
-                break;
-            }
-            out.push(id.to_string());
-        }
-        Ok(out)
+        feed_ids_in(&self.feed_records, feed)
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {
@@ -1036,3 +1011,24 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Ve
     }
     out
 }
+/// The record ids of `feed` in the feed-records table, sorted (read or
+/// write side alike).
+fn feed_ids_in(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    feed: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for row in table
+        .range((feed, "")..)
+        .map_err(db_err("scan feed records"))?
+    {
+        let (key, _) = row.map_err(db_err("scan feed records"))?;
+        let (f, id) = key.value();
+        if f != feed {
+            break;
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
