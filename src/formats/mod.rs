@@ -46,6 +46,16 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `--help` and errors list them.
+    pub const ALL: [Format; 6] = [
+        Format::Osv,
+        Format::Oval,
+        Format::Mail,
+        Format::AlpineSecdb,
+        Format::DebianTracker,
+        Format::Csaf,
+    ];
+
     /// The name used on the command line and in the feed catalog.
     pub fn name(self) -> &'static str {
         match self {
@@ -67,22 +77,17 @@ impl fmt::Display for Format {
 
 /// A format name advisord does not know.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown format {0:?} (expected: osv, oval, mail, alpine-secdb, debian-tracker, csaf)")]
+#[error("unknown format {0:?} (expected: {known})", known = Format::ALL.map(Format::name).join(", "))]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
     type Err = UnknownFormat;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "osv" => Ok(Format::Osv),
-            "alpine-secdb" => Ok(Format::AlpineSecdb),
-            "debian-tracker" => Ok(Format::DebianTracker),
-            "csaf" => Ok(Format::Csaf),
-            "oval" => Ok(Format::Oval),
-            "mail" => Ok(Format::Mail),
-            other => Err(UnknownFormat(other.to_string())),
-        }
+        Format::ALL
+            .into_iter()
+            .find(|format| format.name() == s)
+            .ok_or_else(|| UnknownFormat(s.to_string()))
     }
 }
 

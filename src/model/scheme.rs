@@ -78,7 +78,7 @@ impl fmt::Display for VersionScheme {
 
 /// A scheme name that is not one of [`ALL_SCHEMES`].
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown version scheme {0:?} (expected one of deb, rpm, apk, pep440, semver, go, maven, gem, nuget, composer)")]
+#[error("unknown version scheme {0:?} (expected one of {known})", known = ALL_SCHEMES.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "))]
 pub struct UnknownScheme(pub String);
 
 impl FromStr for VersionScheme {

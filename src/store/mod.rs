@@ -1031,4 +1031,3 @@ fn feed_ids_in(
     }
     Ok(out)
 }
-
