@@ -198,3 +198,20 @@ impl RecordError {
 
 /// What a parser hands to its caller for each record.
 pub type ParseItem = Result<Advisory, RecordError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_name_parses_back_and_an_unknown_one_lists_them() {
+        for format in Format::ALL {
+            assert_eq!(format.name().parse::<Format>().unwrap(), format);
+        }
+        let err = "ovall".parse::<Format>().unwrap_err().to_string();
+        assert!(err.contains("\"ovall\""), "{err}");
+        for format in Format::ALL {
+            assert!(err.contains(format.name()), "{err}");
+        }
+    }
+}
