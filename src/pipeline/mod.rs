@@ -13,4 +13,5 @@ pub mod export;
 pub mod ingest;
 pub mod mirror;
 pub mod redhat_vex;
+mod scratch;
 pub mod sync;
