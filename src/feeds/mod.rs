@@ -345,7 +345,12 @@ fn read_file(
         // OSV all.zip is tens of MB compressed, and holding it made the
         // RSS of its ingest grow with it.
         let reader = std::io::BufReader::new(file);
-        return unzip(&location, reader, &mut Budget::new(&location, limits), visit);
+        return unzip(
+            &location,
+            reader,
+            &mut Budget::new(&location, limits),
+            visit,
+        );
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     unpack_with(&location, bytes, limits, visit)
@@ -482,9 +487,7 @@ fn unpack_in(
             });
             return Ok(());
         }
-        Container::Zip => {
-            return unzip(location, std::io::Cursor::new(&bytes[..]), budget, visit)
-        }
+        Container::Zip => return unzip(location, std::io::Cursor::new(&bytes[..]), budget, visit),
         Container::Tar => return untar(location, &bytes[..], budget.max, budget.document, visit),
         Container::Gzip => (
             Box::new(flate2::read::MultiGzDecoder::new(compressed)),
@@ -605,8 +608,7 @@ fn unzip(
         path: location.to_string(),
         reason,
     };
-    let mut archive = zip::ZipArchive::new(reader)
-        .map_err(|e| archive_err(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| archive_err(e.to_string()))?;
     refuse_overlaps(&mut archive).map_err(|e| archive_err(e.to_string()))?;
     for index in 0..archive.len() {
         let member = archive
