@@ -50,8 +50,8 @@ impl Drop for ScratchFile {
 /// One file's records held on disk as JSON, grouped by id in the order ids
 /// first came. An OVAL file is all or nothing and joins the records of one
 /// id ([`SameIdMerger`]), so its records cannot go to the store as they are
-/// parsed; held in memory they grew with the file (1.1 bytes of RSS per
-/// input byte at 288 MB). Memory holds the ids and where their records lie.
+/// parsed; held in memory they grew with the file. Memory holds the ids
+/// and where their records lie.
 pub(crate) struct Spill {
     scratch: ScratchFile,
     out: BufWriter<File>,
