@@ -10,7 +10,8 @@
 //!   copy is distinct records, as a large ecosystem's dump is), each in a
 //!   fresh child process (`VmHWM` of /proc/self/status).
 //!
-//! Run: `cargo bench --bench ingest`.
+//! Run: `cargo bench --bench ingest` (`INGEST_BENCH_ONLY=rss` for the RSS
+//! figures alone).
 
 use std::io::Write;
 use std::path::Path;
@@ -18,17 +19,18 @@ use std::path::Path;
 use advisord::formats::{osv, Format, SourceContext};
 use advisord::model::Timestamp;
 use advisord::pipeline::ingest::{self, Input};
-use advisord::store::Store;
+use advisord::store::{Store, DEFAULT_CACHE_BYTES};
 
 mod common;
 
 /// The AlmaLinux archive the all.zip replicas are built from.
 const ALMA: &str = "data/osv/bulk/almalinux-osv-advisories.tar.gz";
 
-/// The redb page caches the RSS children run with: the command line's
-/// default (1 GiB) and a small one, so the store's cache is told apart from
-/// what the ingest itself holds.
-const RSS_CACHES_MIB: &[usize] = &[1024, 64];
+/// The redb page caches the RSS children run with (MiB), unless
+/// `INGEST_BENCH_RSS_CACHES_MIB` lists others (`1024,64`): the default
+/// (what `advisord ingest` runs with) and redb's own (1 GiB), so the
+/// store's cache is told apart from what the ingest itself holds.
+const RSS_CACHES_MIB: &[usize] = &[DEFAULT_CACHE_BYTES >> 20, 1024];
 
 /// Peak resident set size of this process in KiB.
 fn vm_hwm_kib() -> u64 {
@@ -115,7 +117,11 @@ fn rss_growth() {
             (k, path, json)
         })
         .collect();
-    for &cache in RSS_CACHES_MIB {
+    let caches: Vec<usize> = std::env::var("INGEST_BENCH_RSS_CACHES_MIB")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| RSS_CACHES_MIB.to_vec());
+    for cache in caches {
         let mut peaks = Vec::new();
         for (k, path, json) in &inputs {
             let out = std::process::Command::new(&exe)
@@ -154,8 +160,12 @@ fn main() {
         let cache = std::env::var("INGEST_BENCH_RSS_CACHE_MIB")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(1024);
+            .unwrap_or(DEFAULT_CACHE_BYTES >> 20);
         rss_child(Path::new(&path), cache);
+        return;
+    }
+    if std::env::var("INGEST_BENCH_ONLY").as_deref() == Ok("rss") {
+        rss_growth();
         return;
     }
     let mut files = Vec::new();

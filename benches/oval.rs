@@ -173,24 +173,26 @@ fn main() {
             }
             "ingest" => {
                 // The whole ingest, as `advisord ingest --format oval FILE`
-                // runs it: parse, same-id merge, one store batch.
+                // runs it: parse, same-id merge, one store batch, with the
+                // default page cache.
                 let t = Instant::now();
                 let dir = tempfile::tempdir().expect("tempdir");
                 let store =
                     advisord::store::Store::open(&dir.path().join("bench.redb")).expect("store");
-                let (records, report) = advisord::pipeline::ingest::collect_path(
-                    advisord::formats::Format::Oval,
-                    "bench",
-                    &path,
-                    "2024-01-01T00:00:00Z".parse().expect("timestamp"),
-                )
-                .expect("collect");
-                let outcome = store.apply_batch("bench", records, |_| {}).expect("batch");
+                let runtime = tokio::runtime::Runtime::new().expect("runtime");
+                let report = runtime
+                    .block_on(advisord::pipeline::ingest::ingest(
+                        &store,
+                        advisord::formats::Format::Oval,
+                        "bench",
+                        &[advisord::pipeline::ingest::Input::Path(path.clone())],
+                    ))
+                    .expect("ingest");
                 (
                     format!(
                         "{} definitions' records, {} stored, {} errors",
                         report.records,
-                        outcome.created,
+                        report.outcome.created,
                         report.errors.len()
                     ),
                     t.elapsed().as_secs_f64(),

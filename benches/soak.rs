@@ -15,12 +15,12 @@
 //!    highest of the first tenth after warm-up (each sync lifts the RSS
 //!    and lets it fall, so single samples compare a trough with a crest).
 //!
-//! The server's redb page cache is capped at `SOAK_DB_CACHE_MIB` (default
-//! 64): a bounded cache that is full before the warm-up ends. Each re-sync
-//! of the flipping feed appends ~10,000 entries (~6 MiB) to the change log,
-//! which the soak does not prune, and redb keeps the pages it writes in its
-//! cache up to the cap; at the default 1 GiB that fill takes longer than a
-//! bounded run and would read as growth. Set 1024 to see it.
+//! The server runs with the default redb page cache (`--db-cache-mib`),
+//! as users get it, unless `SOAK_DB_CACHE_MIB` sets another. Each re-sync
+//! of the flipping feed appends ~10,000 entries (~6 MiB) to the change
+//! log, which the soak does not prune, and redb keeps the pages it writes
+//! in its cache up to the cap, so a cache larger than the warm-up fills
+//! reads as growth (`SOAK_DB_CACHE_MIB=1024`, redb's own default, shows it).
 //!
 //! `cargo bench --bench soak` (needs `../shared`; loopback only).
 
@@ -131,7 +131,7 @@ fn main() {
     };
     let total = env_u64("SOAK_REQUESTS", 1_000_000);
     let max_secs = env_u64("SOAK_SECS", 1800);
-    let cache_mib = env_u64("SOAK_DB_CACHE_MIB", 64).to_string();
+    let cache_mib = std::env::var("SOAK_DB_CACHE_MIB").ok();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("soak.redb");
     let db_arg = db.to_str().expect("utf-8").to_string();
@@ -177,8 +177,13 @@ fn main() {
         )
         .expect("write catalog");
 
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_advisord"))
-            .args(["--db", &db_arg, "--db-cache-mib", &cache_mib, "--log", "warn", "serve", "--listen", "127.0.0.1:0", "--no-sync", "--no-builtin"])
+        let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_advisord"));
+        server.args(["--db", &db_arg]);
+        if let Some(mib) = &cache_mib {
+            server.args(["--db-cache-mib", mib]);
+        }
+        let mut child = server
+            .args(["--log", "warn", "serve", "--listen", "127.0.0.1:0", "--no-sync", "--no-builtin"])
             .arg("--catalog")
             .arg(&catalog)
             .env("ADVISORD_ADMIN_TOKEN", TOKEN)
@@ -197,7 +202,13 @@ fn main() {
             .build()
             .expect("client");
 
-        println!("soak: server redb cache capped at {cache_mib} MiB");
+        match &cache_mib {
+            Some(mib) => println!("soak: server redb cache capped at {mib} MiB"),
+            None => println!(
+                "soak: server redb cache at the default, {} MiB",
+                advisord::store::DEFAULT_CACHE_BYTES >> 20
+            ),
+        }
         burst(&client, &base, &queries).await;
         soak(&client, &base, pid, total, max_secs, &queries, &ids).await;
         let _ = child.kill().await;

@@ -25,7 +25,8 @@ pub struct Cli {
     pub db: PathBuf,
 
     /// Page cache of the database, in MiB: redb keeps up to this much of
-    /// the file in memory (more is faster, less bounds the RSS).
+    /// the file in memory, written pages included (more can be faster;
+    /// the default keeps the RSS flat however large the feeds).
     #[arg(
         long,
         global = true,

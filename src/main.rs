@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 /// they freed in its arenas, so in the soak bench (README, "Soak": feed
 /// re-synced back to back under mixed load) the server held 2.1 GiB and
 /// climbed +12.5% after warm-up (64 MiB page cache; +28..60% with the
-/// default 1 GiB, +38% with `MALLOC_ARENA_MAX=2`). mimalloc (v3) returns
+/// then default 1 GiB, +38% with `MALLOC_ARENA_MAX=2`). mimalloc (v3) returns
 /// pages that stay free for `MIMALLOC_PURGE_DELAY` ms (default 1,000) to
 /// the OS (`MADV_DONTNEED`), and its defaults need no tuning here: the same
 /// soak held 0.7-0.9 GiB, +5..13% after warm-up with no steady climb.

@@ -330,16 +330,27 @@ fn read_file(
     // A plain file past the document cap is refused unread.
     let mut file = std::fs::File::open(path).map_err(io_err(path))?;
     let size = file.metadata().map_err(io_err(path))?.len();
-    if size > limits.max_document {
-        let mut head = Vec::with_capacity(512);
-        (&mut file)
-            .take(512)
-            .read_to_end(&mut head)
-            .map_err(io_err(path))?;
-        if Container::sniff(&head) == Container::Plain {
-            visit(refused(&location, &location, limits.max_document));
-            return Ok(());
-        }
+    let mut head = Vec::with_capacity(512);
+    (&mut file)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(io_err(path))?;
+    let container = Container::sniff(&head);
+    if size > limits.max_document && container == Container::Plain {
+        visit(refused(&location, &location, limits.max_document));
+        return Ok(());
+    }
+    if container == Container::Zip {
+        // Read member by member from the file, never held whole: an
+        // OSV all.zip is tens of MB compressed, and holding it made the
+        // RSS of its ingest grow with it.
+        let reader = std::io::BufReader::new(file);
+        return unzip(
+            &location,
+            reader,
+            &mut Budget::new(&location, limits),
+            visit,
+        );
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     unpack_with(&location, bytes, limits, visit)
@@ -392,12 +403,7 @@ pub fn unpack_with(
     limits: ReadLimits,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    let mut budget = Budget {
-        location: location.to_string(),
-        max: limits.max_decompressed,
-        left: limits.max_decompressed,
-        document: limits.max_document,
-    };
+    let mut budget = Budget::new(location, limits);
     unpack_in(location, location, None, bytes, &mut budget, visit)
 }
 
@@ -419,6 +425,16 @@ struct Budget {
 }
 
 impl Budget {
+    /// The whole budget of the input at `location`.
+    fn new(location: &str, limits: ReadLimits) -> Budget {
+        Budget {
+            location: location.to_string(),
+            max: limits.max_decompressed,
+            left: limits.max_decompressed,
+            document: limits.max_document,
+        }
+    }
+
     /// The most the next file or member may inflate to before an error.
     fn allowance(&self) -> u64 {
         self.max.min(self.left)
@@ -471,7 +487,7 @@ fn unpack_in(
             });
             return Ok(());
         }
-        Container::Zip => return unzip(location, &bytes, budget, visit),
+        Container::Zip => return unzip(location, std::io::Cursor::new(&bytes[..]), budget, visit),
         Container::Tar => return untar(location, &bytes[..], budget.max, budget.document, visit),
         Container::Gzip => (
             Box::new(flate2::read::MultiGzDecoder::new(compressed)),
@@ -580,9 +596,11 @@ fn inflate(
     Ok(Inflated::Bytes(out))
 }
 
+/// Hands on the members of the zip `reader` reads (held in memory, or a
+/// file read as members are inflated).
 fn unzip(
     location: &str,
-    bytes: &[u8],
+    reader: impl Read + std::io::Seek,
     budget: &mut Budget,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
@@ -590,8 +608,7 @@ fn unzip(
         path: location.to_string(),
         reason,
     };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| archive_err(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| archive_err(e.to_string()))?;
     refuse_overlaps(&mut archive).map_err(|e| archive_err(e.to_string()))?;
     for index in 0..archive.len() {
         let member = archive

@@ -3,7 +3,8 @@
 //!
 //! Records go to a [`RecordSink`] file by file as they are parsed: `ingest`
 //! streams them into the open store batch (memory holds one file's records,
-//! not the batch); the `collect_*` functions gather them in a `Vec`.
+//! not the batch; a file streamed from disk, OVAL or the Debian tracker,
+//! not even that); the `collect_*` functions gather them in a `Vec`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use crate::feeds::{self, FeedError, SourceFile};
 use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, SourceContext};
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
+
+use super::scratch::{ScratchFile, Spill};
 
 /// Where parsed records go, one at a time: a `Vec`, or the open store batch
 /// ([`BatchWriter::push`]); a sink that fails stops the read.
@@ -247,37 +250,10 @@ pub fn sink_for<T, E: From<StoreError>>(
     Ok(value)
 }
 
-/// A downloaded input saved to a temporary file, removed when dropped.
-struct Download {
-    path: PathBuf,
-}
-
-impl Drop for Download {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove a download");
-            }
-        }
-    }
-}
-
 /// Downloads `url` to a new temporary file, streaming (as `sync` does): the
-/// body is never held in memory.
-async fn download(url: &str) -> Result<Download, FeedError> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let name = format!(
-        "advisord-ingest-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let download = Download {
-        path: std::env::temp_dir().join(name),
-    };
+/// body is never held in memory; the file is removed when dropped.
+async fn download(url: &str) -> Result<ScratchFile, FeedError> {
+    let download = ScratchFile::new("ingest");
     let fetcher =
         feeds::http::Fetcher::new(feeds::http::FetchOptions::default()).map_err(FeedError::Http)?;
     fetcher
@@ -431,7 +407,11 @@ fn take_item(item: formats::ParseItem, report: &mut IngestReport) -> Option<Advi
 /// Reads one local file that its format streams from disk (see
 /// [`formats::read_path`]); the digest takes one more read of the file
 /// before the parse (records are stamped with it). Records and errors name
-/// `source` (the path, or the URL a download came from).
+/// `source` (the path, or the URL a download came from). Memory holds no
+/// more than the record at hand: a Debian tracker's records go to `sink`
+/// as they are parsed; an OVAL file's wait in a [`Spill`] on disk until
+/// the file proves well-formed (it is all or nothing, and records of one
+/// id are joined), then go to `sink`.
 fn stream_streamed(
     read: &ReadOptions,
     feed: &str,
@@ -440,7 +420,6 @@ fn stream_streamed(
     fetched: Timestamp,
     sink: &mut RecordSink<'_>,
 ) -> Result<IngestReport, StreamError> {
-    let mut records = Vec::new();
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
@@ -459,12 +438,37 @@ fn stream_streamed(
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };
     report.files += 1;
-    let outcome = formats::read_path(read, &ctx, path, &mut records, &mut |item| {
-        take_item(item, &mut report)
+    let mut spill = match read.format {
+        formats::Format::Oval => Some(Spill::create()?),
+        _ => None,
+    };
+    // The first failure of the spill or the sink; later records are dropped.
+    let mut fatal: Option<StreamError> = None;
+    // Every record is taken here, so the reader keeps none.
+    let mut kept = Vec::new();
+    let outcome = formats::read_path(read, &ctx, path, &mut kept, &mut |item| {
+        let record = take_item(item, &mut report)?;
+        if fatal.is_none() {
+            let result = match &mut spill {
+                Some(spill) => spill.push(&record).map_err(StreamError::from),
+                None => sink(record).map_err(StreamError::from),
+            };
+            keep_first_error(&mut fatal, result);
+        }
+        None
     });
     settle(outcome, &mut report)?;
-    for record in records {
-        sink(record)?;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    if let Some(spill) = spill {
+        // A file that is not well-formed OVAL keeps none of its records,
+        // only its one whole-file error.
+        if report.errors.iter().any(|e| e.is_whole_file()) {
+            report.records = report.records.saturating_sub(spill.len());
+        } else {
+            spill.replay(&mut |record| sink(record).map_err(StreamError::from))?;
+        }
     }
     Ok(report)
 }

@@ -41,8 +41,13 @@ use tables::*;
 /// copy (several feeds), no longer a second copy of the served JSON.
 const LAYOUT_VERSION: &[u8] = b"2";
 
-/// The redb page cache of [`Store::open`] (redb's own default, 1 GiB).
-pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+/// The redb page cache of [`Store::open`] and `--db-cache-mib`: 16 MiB,
+/// not redb's own 1 GiB. redb keeps the pages a write transaction writes
+/// in this cache, so with 1 GiB a large ingest's RSS followed what it wrote
+/// (x4 its input) and a server re-syncing feeds grew for as long as the
+/// cache was filling. Pages past the cache are read from the file, which
+/// the OS page cache keeps warm outside the process's RSS.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 /// Errors of the store, naming the file or operation.
 #[derive(Debug, thiserror::Error)]

@@ -1417,3 +1417,34 @@ async fn http_azure_linux_bounds_and_not_applicable() {
     let hits = http_query(&server, eco, "freeglut", Some("0:3.3.0-1.azl3")).await;
     assert!(hits.is_empty());
 }
+
+/// An OVAL file's records wait on disk until the file proves well-formed
+/// (they no longer sit in memory): a truncated file still keeps none of its
+/// records, alone (nothing written) or beside a good file of the same ids.
+#[tokio::test]
+async fn streamed_ingest_keeps_no_record_of_a_truncated_file() {
+    use advisord::pipeline::ingest::{ingest, IngestError, Input};
+    let Some(path) = shared("rhel/v1/com.redhat.rhsa-RHEL8.2019-11-13.xml") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = std::fs::read(&path).expect("read");
+    let truncated = dir.path().join("truncated.xml");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    let store = advisord::store::Store::open(&dir.path().join("oval.redb")).expect("store");
+    let format = advisord::formats::Format::Oval;
+
+    let alone = ingest(&store, format, "rhel", &[Input::Path(truncated.clone())]).await;
+    let Err(IngestError::AllRejected(report)) = alone else {
+        panic!("a truncated file alone must write nothing: {alone:?}");
+    };
+    assert_eq!(report.records, 0);
+    assert!(report.errors.iter().all(|e| e.is_whole_file()));
+
+    let both = [Input::Path(path.clone()), Input::Path(truncated)];
+    let report = ingest(&store, format, "rhel", &both).await.expect("ingest");
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(report.errors[0].is_whole_file());
+    assert!(report.errors[0].origin.ends_with("truncated.xml"));
+    assert_eq!((report.records, report.outcome.created), (129, 129));
+}
