@@ -6,8 +6,9 @@
 //! read, see [`batch`]) or [`Store::apply_batch`], one write transaction per
 //! feed batch: either the whole batch lands with its change-log entries, or
 //! nothing does and the previous state stays intact. Each served record is
-//! stored once; a feed's own version of it is a digest, or a compressed copy
-//! only while several feeds share the id (see [`contribution`]).
+//! stored once, compressed ([`compress`]); a feed's own version of it is a
+//! digest, or a compressed copy only while several feeds share the id (see
+//! [`contribution`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

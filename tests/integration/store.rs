@@ -611,9 +611,7 @@ fn records_are_stored_compressed_and_served_byte_for_byte() {
     drop(store);
     let raw = redb::Database::open(&db).unwrap();
     let txn = raw.begin_read().unwrap();
-    let records = txn
-        .open_table(advisord::store::tables::RECORDS)
-        .unwrap();
+    let records = txn.open_table(advisord::store::tables::RECORDS).unwrap();
     let stored = records.get("TEST-Z").unwrap().unwrap().value().to_vec();
     assert_ne!(stored, served);
     assert!(
