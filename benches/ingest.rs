@@ -4,14 +4,17 @@
 //! - baseline: `serde_json::Value` (JSON) / `serde_norway` to `Value` (YAML);
 //! - parse: advisord's OSV parser into the typed model, with provenance;
 //! - ingest: parse + one redb write batch into a fresh database;
-//! - the size of that database file against the input JSON;
+//! - the size of that database file against the input JSON, and where
+//!   its bytes go: per table, rows, key + value bytes stored and the pages
+//!   its B-tree takes (redb's table stats);
 //! - peak RSS of a whole `ingest` of an OSV `all.zip` built from the
 //!   AlmaLinux records at x1 and x5, the replicas with renamed ids (each
 //!   copy is distinct records, as a large ecosystem's dump is), each in a
 //!   fresh child process (`VmHWM` of /proc/self/status).
 //!
 //! Run: `cargo bench --bench ingest` (`INGEST_BENCH_ONLY=rss` for the RSS
-//! figures alone).
+//! figures alone, `INGEST_BENCH_SKIP_RSS=1` for the speed and size figures
+//! alone).
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +23,7 @@ use advisord::formats::{osv, Format, SourceContext};
 use advisord::model::Timestamp;
 use advisord::pipeline::ingest::{self, Input};
 use advisord::store::{Store, DEFAULT_CACHE_BYTES};
+use redb::{ReadableDatabase, ReadableTableMetadata, TableHandle};
 
 mod common;
 
@@ -155,6 +159,38 @@ fn rss_growth() {
     }
 }
 
+/// Prints, per table of the database at `path`, its rows, the key + value
+/// bytes stored and what its pages take (leaf + branch pages at the
+/// database's page size), largest first: where the file's bytes go.
+fn table_sizes(path: &Path) {
+    let db = redb::Database::open(path).expect("open database");
+    let stats = db.begin_write().expect("write").stats().expect("stats");
+    let page = stats.page_size() as u64;
+    println!(
+        "database: {:.1} MB in allocated pages ({:.1} MB fragmented, {:.1} MB metadata)",
+        (stats.allocated_pages() * page) as f64 / 1e6,
+        stats.fragmented_bytes() as f64 / 1e6,
+        stats.metadata_bytes() as f64 / 1e6,
+    );
+    let txn = db.begin_read().expect("read");
+    let mut rows = Vec::new();
+    for handle in txn.list_tables().expect("tables") {
+        let table = txn.open_untyped_table(handle.clone()).expect("table");
+        let stats = table.stats().expect("stats");
+        let pages = (stats.leaf_pages() + stats.branch_pages()) * page;
+        let len = table.len().expect("len");
+        rows.push((handle.name().to_string(), len, stats.stored_bytes(), pages));
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.3));
+    for (name, len, stored, pages) in rows.iter().filter(|r| r.1 > 0) {
+        println!(
+            "table {name:<14}: {len:>7} rows, {:>6.1} MB stored, {:>6.1} MB in pages",
+            *stored as f64 / 1e6,
+            *pages as f64 / 1e6
+        );
+    }
+}
+
 fn main() {
     if let Some(path) = std::env::var_os("INGEST_BENCH_RSS_ZIP") {
         let cache = std::env::var("INGEST_BENCH_RSS_CACHE_MIB")
@@ -216,7 +252,7 @@ fn main() {
     let parsed = records.len();
     drop(records);
 
-    let (ingest, (created, db_bytes)) = common::best_of(3, || {
+    let (ingest, (created, db_bytes, db_dir)) = common::best_of(3, || {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bench.redb");
         let store = Store::open(&path).expect("open store");
@@ -224,7 +260,7 @@ fn main() {
         let outcome = store.apply_batch("bench", records, |_| {}).expect("batch");
         drop(store);
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        (outcome.created, size)
+        (outcome.created, size, dir)
     });
 
     let rate = |d: std::time::Duration| files.len() as f64 / d.as_secs_f64();
@@ -254,5 +290,9 @@ fn main() {
         db_bytes as f64 / 1e6,
         bytes as f64 / 1048576.0
     );
-    rss_growth();
+    table_sizes(&db_dir.path().join("bench.redb"));
+    drop(db_dir);
+    if std::env::var_os("INGEST_BENCH_SKIP_RSS").is_none() {
+        rss_growth();
+    }
 }

@@ -176,7 +176,7 @@ impl BatchWriter<'_> {
     /// Writes this feed's `record` of `id`: its contribution, and the
     /// served record rebuilt from every contribution.
     fn write(&mut self, id: &str, mut record: Advisory) -> Result<Slot, StoreError> {
-        let (digest, json) = contribution::digest_and_json(&mut record)?;
+        let digest = contribution::digest(&mut record)?;
         let feed = self.feed.clone();
         let (old, others) = self.contributors(id, &digest)?;
         if old == Some(true) {
@@ -187,6 +187,7 @@ impl BatchWriter<'_> {
                 kind: None,
             });
         }
+        let json = serde_json::to_vec(&record).map_err(codec_err(id))?;
         if old.is_none() {
             self.state.records += 1;
             self.t
@@ -195,8 +196,7 @@ impl BatchWriter<'_> {
                 .map_err(db_err("write feed record"))?;
         }
         let merged = if others {
-            let key = format!("contribution {id}/{feed}");
-            let value = contribution::packed(&digest, &json, &key)?;
+            let value = contribution::packed(&digest, &json);
             self.t
                 .contributions
                 .insert((id, feed.as_str()), value.as_slice())
@@ -304,8 +304,7 @@ impl BatchWriter<'_> {
                 Body::Sole => {
                     let json = self.record_json(id)?.unwrap_or_default();
                     if !alone {
-                        let packed =
-                            contribution::packed(contribution::digest_of(value), &json, &key)?;
+                        let packed = contribution::packed(contribution::digest_of(value), &json);
                         self.t
                             .contributions
                             .insert((id, feed.as_str()), packed.as_slice())
@@ -342,12 +341,7 @@ impl BatchWriter<'_> {
 
     /// The stored JSON of the served record `id`.
     fn record_json(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .t
-            .records
-            .get(id)
-            .map_err(db_err("read record"))?
-            .map(|v| v.value().to_vec()))
+        super::record_json(&self.t.records, id)
     }
 
     /// Whether this feed's stored contribution to `id` is one `unreadable` covers.
@@ -446,19 +440,16 @@ impl BatchWriter<'_> {
             .get(id)
             .map_err(db_err("read removed"))?
             .is_some();
-        let old_json = self
-            .before
-            .open_table(RECORDS)
-            .map_err(db_err("open records"))?
-            .get(id)
-            .map_err(db_err("read record"))?
-            .map(|v| v.value().to_vec());
+        let old_json = super::record_json(
+            &self
+                .before
+                .open_table(RECORDS)
+                .map_err(db_err("open records"))?,
+            id,
+        )?;
         match &old_json {
             Some(json) => {
-                self.t
-                    .records
-                    .insert(id, json.as_slice())
-                    .map_err(db_err("restore record"))?;
+                self.t.put_json(id, json)?;
                 if !was_removed {
                     let old: Advisory = serde_json::from_slice(json).map_err(codec_err(id))?;
                     self.t.index(&old)?;

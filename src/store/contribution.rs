@@ -7,13 +7,13 @@
 //! - [`Body::Sole`] (no payload): the feed is the id's only contributor, so
 //!   its JSON is exactly the served record in table `records`;
 //! - [`Body::Packed`]: several feeds share the id, so each keeps its own
-//!   JSON, deflate-compressed (the served record is their merge).
+//!   JSON, compressed ([`super::compress`]; the served record is their merge).
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{codec_err, StoreError};
+use super::{codec_err, compress, StoreError};
 use crate::model::{Advisory, Provenance, Timestamp};
 
 /// Bytes of the content digest at the head of every value.
@@ -25,14 +25,14 @@ const SOLE: u8 = 0;
 /// Form byte of [`Body::Packed`].
 const PACKED: u8 = 1;
 
-/// A content digest of one feed's record (see [`digest_and_json`]).
+/// A content digest of one feed's record (see [`digest`]).
 pub(super) type Digest = [u8; DIGEST_LEN];
 
 /// Where a stored contribution's JSON is.
 pub(super) enum Body<'a> {
     /// In table `records`: the feed is the id's only contributor.
     Sole,
-    /// Here, deflate-compressed.
+    /// Here, compressed.
     Packed(&'a [u8]),
 }
 
@@ -52,18 +52,11 @@ pub(super) fn sole_of(value: &[u8]) -> Vec<u8> {
 }
 
 /// The value of one of several contributors: digest and compressed JSON.
-pub(super) fn packed(digest: &[u8], json: &[u8], key: &str) -> Result<Vec<u8>, StoreError> {
-    let mut value = Vec::with_capacity(DIGEST_LEN + 1 + json.len() / 3);
-    value.extend_from_slice(digest);
+pub(super) fn packed(digest: &[u8], json: &[u8]) -> Vec<u8> {
+    let mut value = digest.to_vec();
     value.push(PACKED);
-    let mut encoder = flate2::write::DeflateEncoder::new(value, flate2::Compression::fast());
-    encoder
-        .write_all(json)
-        .and_then(|()| encoder.finish())
-        .map_err(|source| StoreError::Contribution {
-            key: key.to_string(),
-            source,
-        })
+    value.extend_from_slice(&compress::compress(json));
+    value
 }
 
 /// The digest of a stored value (empty when the value is malformed).
@@ -76,7 +69,7 @@ pub(super) fn body<'a>(value: &'a [u8], key: &str) -> Result<Body<'a>, StoreErro
     match (value.get(DIGEST_LEN), value.get(DIGEST_LEN + 1..)) {
         (Some(&SOLE), _) => Ok(Body::Sole),
         (Some(&PACKED), Some(payload)) => Ok(Body::Packed(payload)),
-        _ => Err(StoreError::Contribution {
+        _ => Err(StoreError::Unpack {
             key: key.to_string(),
             source: std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -88,17 +81,11 @@ pub(super) fn body<'a>(value: &'a [u8], key: &str) -> Result<Body<'a>, StoreErro
 
 /// The JSON of a [`Body::Packed`] payload.
 pub(super) fn unpack(payload: &[u8], key: &str) -> Result<Vec<u8>, StoreError> {
-    let mut json = Vec::with_capacity(payload.len() * 4);
-    flate2::read::DeflateDecoder::new(payload)
-        .read_to_end(&mut json)
-        .map_err(|source| StoreError::Contribution {
-            key: key.to_string(),
-            source,
-        })?;
-    Ok(json)
+    compress::decompress(payload, key)
 }
 
-/// The content digest and the JSON of one feed's record.
+/// The content digest of one feed's record, taken before its JSON is
+/// written, so an unchanged record is never encoded for storage.
 ///
 /// Provenance is not content: the digest leaves out where and when the
 /// record was read (`source`, `fetched`, `digest` of each provenance entry,
@@ -106,10 +93,12 @@ pub(super) fn unpack(payload: &[u8], key: &str) -> Result<Vec<u8>, StoreError> {
 /// so the same record read again from another path, URL, archive member or
 /// copy is "unchanged" and nothing is written: the stored record keeps the
 /// provenance of the read that last changed it.
-pub(super) fn digest_and_json(record: &mut Advisory) -> Result<(Digest, Vec<u8>), StoreError> {
-    let json = serde_json::to_vec(&*record).map_err(codec_err(record.id.as_str()))?;
+pub(super) fn digest(record: &mut Advisory) -> Result<Digest, StoreError> {
+    // Hashed as it is encoded: the canonical form is never held.
+    let mut hasher = Hashing(Sha256::new());
     if record.sources().is_empty() {
-        return Ok((Sha256::digest(&json).into(), json));
+        serde_json::to_writer(&mut hasher, &*record).map_err(codec_err(record.id.as_str()))?;
+        return Ok(hasher.0.finalize().into());
     }
     let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
     let modified_is_fetch_time = record
@@ -127,15 +116,13 @@ pub(super) fn digest_and_json(record: &mut Advisory) -> Result<(Digest, Vec<u8>)
         })
         .collect();
     let modified = modified_is_fetch_time.then(|| std::mem::replace(&mut record.modified, epoch));
-    // Hashed as it is encoded: the canonical form is never held.
-    let mut hasher = Hashing(Sha256::new());
     let canonical = serde_json::to_writer(&mut hasher, &*record);
     record.meta_mut().sources = sources;
     if let Some(modified) = modified {
         record.modified = modified;
     }
     canonical.map_err(codec_err(record.id.as_str()))?;
-    Ok((hasher.0.finalize().into(), json))
+    Ok(hasher.0.finalize().into())
 }
 
 /// A writer that feeds what is written into a SHA-256.
@@ -161,7 +148,7 @@ mod tests {
         let digest = [7u8; DIGEST_LEN];
         let json =
             br#"{"id":"X-1","modified":"2024-01-01T00:00:00Z","summary":"aaaaaaaaaaaaaaaa"}"#;
-        let value = packed(&digest, json, "X-1/f").unwrap();
+        let value = packed(&digest, json);
         assert_eq!(digest_of(&value), digest);
         let Body::Packed(payload) = body(&value, "X-1/f").unwrap() else {
             panic!("packed value read as sole");

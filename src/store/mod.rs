@@ -6,8 +6,9 @@
 //! read, see [`batch`]) or [`Store::apply_batch`], one write transaction per
 //! feed batch: either the whole batch lands with its change-log entries, or
 //! nothing does and the previous state stays intact. Each served record is
-//! stored once; a feed's own version of it is a digest, or a compressed copy
-//! only while several feeds share the id (see [`contribution`]).
+//! stored once, compressed ([`compress`]); a feed's own version of it is a
+//! digest, or a compressed copy only while several feeds share the id (see
+//! [`contribution`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
 pub mod batch;
+mod compress;
 mod contribution;
 mod index;
 mod key;
@@ -39,7 +41,8 @@ use tables::*;
 /// The layout version written to `meta.schema`; bumped on incompatible changes.
 /// 2: a feed's contribution is a digest (sole contributor) or a compressed
 /// copy (several feeds), no longer a second copy of the served JSON.
-const LAYOUT_VERSION: &[u8] = b"2";
+/// 3: served records and shared contributions are LZ4 blocks ([`compress`]).
+const LAYOUT_VERSION: &[u8] = b"3";
 
 /// The redb page cache of [`Store::open`] and `--db-cache-mib`: 16 MiB,
 /// not redb's own 1 GiB. redb keeps the pages a write transaction writes
@@ -119,10 +122,11 @@ pub enum StoreError {
         /// The key.
         key: String,
     },
-    /// A feed's stored contribution could not be packed or unpacked.
+    /// A stored record or contribution could not be read back (damaged
+    /// compression, unknown form).
     #[error("database {key}: {source}")]
-    Contribution {
-        /// The contribution (`contribution ID/FEED`).
+    Unpack {
+        /// The value (a record id, or `contribution ID/FEED`).
         key: String,
         /// The cause.
         source: std::io::Error,
@@ -552,7 +556,7 @@ impl Store {
             {
                 continue;
             }
-            visit(id.value(), json.value())?;
+            visit(id.value(), &compress::decompress(json.value(), id.value())?)?;
         }
         Ok(())
     }
@@ -583,8 +587,7 @@ impl Store {
     pub fn get_json(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(RECORDS).map_err(db_err("open records"))?;
-        let value = table.get(id).map_err(db_err("read record"))?;
-        Ok(value.map(|v| v.value().to_vec()))
+        record_json(&table, id)
     }
 
     /// The stored JSON of several ids in one read transaction (missing ids are skipped).
@@ -593,8 +596,8 @@ impl Store {
         let table = txn.open_table(RECORDS).map_err(db_err("open records"))?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(v) = table.get(id.as_str()).map_err(db_err("read record"))? {
-                out.push((id.clone(), v.value().to_vec()));
+            if let Some(json) = record_json(&table, id)? {
+                out.push((id.clone(), json));
             }
         }
         Ok(out)
@@ -739,6 +742,17 @@ fn backfill_feed_records(txn: &redb::WriteTransaction) -> Result<(), StoreError>
     Ok(())
 }
 
+/// The JSON of the served record `id` in `table` (table `records`).
+fn record_json(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    match table.get(id).map_err(db_err("read record"))? {
+        Some(stored) => compress::decompress(stored.value(), id).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Hands each index row of the package `wanted` to `visit`, borrowed from
 /// the page it lies in.
 fn visit_in(
@@ -847,8 +861,8 @@ impl<'txn> Tables<'txn> {
         feed: &str,
         merged: Option<(Advisory, Vec<u8>)>,
     ) -> Result<Option<ChangeEntry>, StoreError> {
-        let old: Option<Advisory> = match self.records.get(id).map_err(db_err("read record"))? {
-            Some(v) => Some(serde_json::from_slice(v.value()).map_err(codec_err(id))?),
+        let old: Option<Advisory> = match record_json(&self.records, id)? {
+            Some(json) => Some(decode(id, &json)?),
             None => None,
         };
         let was_removed = self
@@ -881,11 +895,17 @@ impl<'txn> Tables<'txn> {
             Some(old) if merged.is_withdrawn() && !old.is_withdrawn() => ChangeKind::Withdrawn,
             Some(_) => ChangeKind::Updated,
         };
-        self.records
-            .insert(id, json.as_slice())
-            .map_err(db_err("write record"))?;
+        self.put_json(id, &json)?;
         self.index(&merged)?;
         Ok(Some(change(&merged, kind, feed)))
+    }
+
+    /// Stores `json` as the served record `id`, compressed.
+    fn put_json(&mut self, id: &str, json: &[u8]) -> Result<(), StoreError> {
+        self.records
+            .insert(id, compress::compress(json).as_slice())
+            .map_err(db_err("write record"))?;
+        Ok(())
     }
 
     fn unindex(&mut self, record: &Advisory) -> Result<(), StoreError> {

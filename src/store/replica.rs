@@ -161,10 +161,9 @@ impl super::Store {
             out.changes.push((seq.value(), value.value().to_vec()));
         }
         for id in ids {
-            let Some(json) = records.get(id.as_str()).map_err(db_err("read record"))? else {
+            let Some(json) = super::record_json(&records, &id)? else {
                 continue;
             };
-            let json = json.value().to_vec();
             let is_removed = removed
                 .get(id.as_str())
                 .map_err(db_err("read removed"))?
@@ -348,18 +347,12 @@ impl super::Store {
 fn apply_record(t: &mut Tables<'_>, rows: &RecordRows) -> Result<(), StoreError> {
     let id = rows.id.as_str();
     let was_removed = t.removed.get(id).map_err(db_err("read removed"))?.is_some();
-    let old = t
-        .records
-        .get(id)
-        .map_err(db_err("read record"))?
-        .map(|v| v.value().to_vec());
+    let old = super::record_json(&t.records, id)?;
     if let (Some(old), false) = (old, was_removed) {
         let old: Advisory = serde_json::from_slice(&old).map_err(codec_err(id))?;
         t.unindex(&old)?;
     }
-    t.records
-        .insert(id, rows.json.as_slice())
-        .map_err(db_err("write record"))?;
+    t.put_json(id, &rows.json)?;
     if rows.removed {
         t.removed.insert(id, ()).map_err(db_err("mark removed"))?;
     } else if was_removed {

@@ -2,11 +2,14 @@
 
 use redb::TableDefinition;
 
-/// id -> the merged record as OSV JSON, served by the API without re-encoding.
+/// id -> the merged record as OSV JSON, LZ4-compressed (`store::compress`):
+/// served by the API as decompressed, without re-encoding.
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 
-/// (id, feed) -> one feed's own version of the record: 32-byte content digest
-/// followed by its OSV JSON. The merged record is rebuilt from these.
+/// (id, feed) -> one feed's own version of the record: 32-byte content digest,
+/// then nothing (the feed is the id's only one: its JSON is the record) or its
+/// OSV JSON compressed (`store::contribution`). The merged record is rebuilt
+/// from these.
 pub const CONTRIBUTIONS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("contributions");
 

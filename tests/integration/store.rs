@@ -589,3 +589,56 @@ fn a_failed_batch_leaves_the_previous_data_byte_identical() {
     );
     assert_eq!(store.feed_states().unwrap(), feeds_before);
 }
+
+#[test]
+fn records_are_stored_compressed_and_served_byte_for_byte() {
+    use redb::ReadableDatabase;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.redb");
+    let mut value = record("TEST-Z", "2024-01-01T00:00:00Z", "1.0.0");
+    value["details"] = Value::String("the same sentence again. ".repeat(40));
+    let store = Store::open(&db).unwrap();
+    store
+        .apply_batch("feed", vec![advisory(&value, "feed")], |_| {})
+        .unwrap();
+    let served = store.get_json("TEST-Z").unwrap().unwrap();
+    let back: Value = serde_json::from_slice(&served).unwrap();
+    assert_eq!(back["details"], value["details"]);
+    assert_eq!(
+        store.get_many_json(&["TEST-Z".to_string()]).unwrap(),
+        vec![("TEST-Z".to_string(), served.clone())]
+    );
+    drop(store);
+    let raw = redb::Database::open(&db).unwrap();
+    let txn = raw.begin_read().unwrap();
+    let records = txn.open_table(advisord::store::tables::RECORDS).unwrap();
+    let stored = records.get("TEST-Z").unwrap().unwrap().value().to_vec();
+    assert_ne!(stored, served);
+    assert!(
+        stored.len() * 2 < served.len(),
+        "{} stored bytes for {} of JSON",
+        stored.len(),
+        served.len()
+    );
+}
+
+#[test]
+fn a_database_of_an_older_layout_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.redb");
+    drop(Store::open(&db).unwrap());
+    let raw = redb::Database::open(&db).unwrap();
+    let txn = raw.begin_write().unwrap();
+    txn.open_table(advisord::store::tables::META)
+        .unwrap()
+        .insert("schema", b"2".as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    drop(raw);
+    let err = Store::open(&db).unwrap_err();
+    assert!(
+        matches!(&err, advisord::store::StoreError::Layout { found, .. } if found == "2"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ingest or sync the feeds again"));
+}
