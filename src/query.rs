@@ -320,8 +320,10 @@ impl<'q> Matcher<'q> {
     /// the first definite match, else the last "possibly".
     fn finish(self) -> PackageAnswer {
         let mut matches = self.matches;
-        // Stable, and linear on the usual input (one release: already sorted).
-        matches.sort_by(|a, b| a.id.cmp(&b.id));
+        // Only rows of several releases come out of id order.
+        if !matches.is_sorted_by(|a, b| a.id <= b.id) {
+            matches.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         matches.dedup_by(|later, kept| {
             if later.id != kept.id {
                 return false;
@@ -332,11 +334,7 @@ impl<'q> Matcher<'q> {
             true
         });
         let mut fixed = self.fixed.unwrap_or_default();
-        fixed.retain(|id, _| {
-            matches
-                .binary_search_by(|m| m.id.as_str().cmp(id))
-                .is_ok()
-        });
+        fixed.retain(|id, _| matches.binary_search_by(|m| m.id.as_str().cmp(id)).is_ok());
         PackageAnswer {
             matches,
             fixed: fixed
