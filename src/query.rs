@@ -239,7 +239,10 @@ struct Matcher<'q> {
     /// "every row".
     asked: Option<Result<Target<'q>, &'q str>>,
     ignore: &'q [FixStatus],
-    matches: BTreeMap<String, QueryMatch>,
+    /// Every matching row, in index order: sorted by id within a release,
+    /// so one id appears more than once only across releases
+    /// ([`Matcher::finish`] keeps one).
+    matches: Vec<QueryMatch>,
     /// Fixed versions per id over all the package's rows, when asked for.
     fixed: Option<BTreeMap<String, BTreeSet<String>>>,
 }
@@ -252,7 +255,7 @@ impl<'q> Matcher<'q> {
                 AskedVersion::Unreadable(v) => Err(v),
             }),
             ignore,
-            matches: BTreeMap::new(),
+            matches: Vec::new(),
             fixed: fixes.then(BTreeMap::new),
         }
     }
@@ -271,9 +274,14 @@ impl<'q> Matcher<'q> {
                     }
                 }
             }
-            if spec.status.is_some_and(|st| self.ignore.contains(&st))
-                || verdict == AffectedVerdict::Affected
-            {
+            if verdict == AffectedVerdict::Affected {
+                // Decided: only the fixed versions of the rest are wanted.
+                match self.fixed {
+                    Some(_) => continue,
+                    None => break,
+                }
+            }
+            if spec.status.is_some_and(|st| self.ignore.contains(&st)) {
                 continue;
             }
             let spec_verdict = match &mut self.asked {
@@ -299,26 +307,36 @@ impl<'q> Matcher<'q> {
             AffectedVerdict::NotAffected => return Ok(()),
             AffectedVerdict::Unknown { reason } => Some(reason),
         };
-        match self.matches.get(row.id) {
-            Some(existing) if existing.unevaluated.is_none() => {}
-            _ => {
-                let candidate = QueryMatch {
-                    id: row.id.to_string(),
-                    modified: row.modified.to_string(),
-                    unevaluated,
-                    status,
-                };
-                self.matches.insert(candidate.id.clone(), candidate);
-            }
-        }
+        self.matches.push(QueryMatch {
+            id: row.id.to_string(),
+            modified: row.modified.to_string(),
+            unevaluated,
+            status,
+        });
         Ok(())
     }
 
+    /// One match per id, sorted by id: of an id's rows (in index order),
+    /// the first definite match, else the last "possibly".
     fn finish(self) -> PackageAnswer {
+        let mut matches = self.matches;
+        // Only rows of several releases come out of id order.
+        if !matches.is_sorted_by(|a, b| a.id <= b.id) {
+            matches.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        matches.dedup_by(|later, kept| {
+            if later.id != kept.id {
+                return false;
+            }
+            if kept.unevaluated.is_some() {
+                std::mem::swap(kept, later);
+            }
+            true
+        });
         let mut fixed = self.fixed.unwrap_or_default();
-        fixed.retain(|id, _| self.matches.contains_key(id));
+        fixed.retain(|id, _| matches.binary_search_by(|m| m.id.as_str().cmp(id)).is_ok());
         PackageAnswer {
-            matches: self.matches.into_values().collect(),
+            matches,
             fixed: fixed
                 .into_iter()
                 .map(|(id, versions)| (id, versions.into_iter().collect()))
@@ -517,6 +535,50 @@ mod tests {
             .collect();
         assert_eq!(ids, vec![("A", false), ("C", true)]);
         assert_eq!(match_rows(None, &rows, &[]).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn one_match_per_id_across_releases_a_definite_one_winning() {
+        let definite = |eco: &str| {
+            let mut r = row(
+                "X",
+                eco,
+                Some(VersionScheme::Semver),
+                vec![Event::Introduced("0".into())],
+            );
+            r.specs[0].status = Some(FixStatus::Affected);
+            r
+        };
+        let possible = |eco: &str| {
+            let mut r = row("X", eco, None, vec![Event::Introduced("0".into())]);
+            r.specs[0].status = Some(FixStatus::WillNotFix);
+            r
+        };
+        let other = row("A", "npm:2", None, vec![Event::Introduced("0".into())]);
+        let asked = Some(AskedVersion::Readable("1.0.0"));
+        for rows in [
+            vec![possible("npm:1"), other.clone(), definite("npm:2")],
+            vec![definite("npm:1"), other.clone(), possible("npm:2")],
+        ] {
+            let got = match_rows(asked, &rows, &[]).unwrap();
+            let got: Vec<_> = got
+                .iter()
+                .map(|m| (m.id.as_str(), m.unevaluated.is_some(), m.status))
+                .collect();
+            assert_eq!(
+                got,
+                vec![("A", true, None), ("X", false, Some(FixStatus::Affected))]
+            );
+        }
+        // Only "possibly": the last row's reason and status are kept.
+        let rows = vec![possible("npm:1"), {
+            let mut r = possible("npm:2");
+            r.specs[0].status = Some(FixStatus::FixDeferred);
+            r
+        }];
+        let got = match_rows(asked, &rows, &[]).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].status, Some(FixStatus::FixDeferred));
     }
 
     #[test]

@@ -15,7 +15,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::pool::{admit, HeavyPool};
 use super::{blocking, ApiError, AppState};
@@ -247,6 +248,76 @@ struct BatchAnswer {
     queries: u64,
 }
 
+/// The body of a `/v1/querybatch` answer, written straight from the
+/// matches (no JSON tree in between).
+#[derive(Serialize)]
+struct BatchResults<'a> {
+    results: Vec<BatchResult<'a>>,
+}
+
+/// One query's result in a `/v1/querybatch` answer: its keys in sorted
+/// order, empty ones left out, as OSV.dev writes them.
+struct BatchResult<'a> {
+    /// The page of matches.
+    vulns: BatchVulns<'a>,
+    /// The next page's token.
+    next: Option<String>,
+    /// Why the query's version was not evaluated.
+    unreadable: Option<&'a str>,
+}
+
+impl Serialize for BatchResult<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(token) = &self.next {
+            map.serialize_entry("next_page_token", token)?;
+        }
+        if let Some(reason) = self.unreadable {
+            map.serialize_entry(UNREADABLE_VERSION_FIELD, reason)?;
+        }
+        if !self.vulns.page.is_empty() {
+            map.serialize_entry("vulns", &self.vulns)?;
+        }
+        map.end()
+    }
+}
+
+/// A page of matches as `/v1/querybatch` vulns: id, `modified` and, for a
+/// query that sent `ignore_status`, [`MATCH_STATUS_FIELD`].
+struct BatchVulns<'a> {
+    page: &'a [QueryMatch],
+    tell_status: bool,
+}
+
+impl Serialize for BatchVulns<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.page.iter().map(|m| BatchVuln {
+            id: &m.id,
+            modified: &m.modified,
+            status: m.status.filter(|_| self.tell_status),
+        }))
+    }
+}
+
+/// One vuln of [`BatchVulns`].
+struct BatchVuln<'a> {
+    id: &'a str,
+    modified: &'a str,
+    status: Option<FixStatus>,
+}
+
+impl Serialize for BatchVuln<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", self.id)?;
+        map.serialize_entry("modified", self.modified)?;
+        if let Some(status) = self.status {
+            map.serialize_entry(MATCH_STATUS_FIELD, status.name())?;
+        }
+        map.end()
+    }
+}
+
 /// The `/v1/querybatch` answer to `body`.
 fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> {
     let body: BatchBody = parse_body(body)?;
@@ -278,41 +349,30 @@ fn batch_answer(state: &AppState, body: &[u8]) -> Result<BatchAnswer, ApiError> 
     let asked: Vec<&PackageQuery> = queries.iter().map(|(q, _, _)| q).collect();
     let answers = match_batch(&state.store.snapshot()?, &asked)?;
     let mut unevaluated = Vec::new();
-    let results: Vec<serde_json::Value> = queries
-        .into_iter()
-        .zip(answers)
+    let results: Vec<BatchResult<'_>> = queries
+        .iter()
+        .zip(&answers)
         .map(|((q, after, tell_status), answer)| {
-            let matches = answer.matches;
-            let (page, next) = page_of(&matches, after.as_deref());
-            let mut result = serde_json::Map::new();
-            if !page.is_empty() {
-                let vulns: Vec<_> = page
+            let (vulns, next) = page_of(&answer.matches, after.as_deref());
+            unevaluated.extend(
+                vulns
                     .iter()
-                    .map(|m| {
-                        if m.unevaluated.is_some() {
-                            unevaluated.push(m.id.clone());
-                        }
-                        let mut vuln = serde_json::json!({"id": m.id, "modified": m.modified});
-                        if let Some(status) = m.status.filter(|_| tell_status) {
-                            vuln[MATCH_STATUS_FIELD] = status.name().into();
-                        }
-                        vuln
-                    })
-                    .collect();
-                result.insert("vulns".into(), vulns.into());
+                    .filter(|m| m.unevaluated.is_some())
+                    .map(|m| m.id.clone()),
+            );
+            BatchResult {
+                vulns: BatchVulns {
+                    page: vulns,
+                    tell_status: *tell_status,
+                },
+                next,
+                unreadable: q.unevaluated.as_deref(),
             }
-            if let Some(token) = next {
-                result.insert("next_page_token".into(), token.into());
-            }
-            if let Some(reason) = q.unevaluated {
-                result.insert(UNREADABLE_VERSION_FIELD.into(), reason.into());
-            }
-            serde_json::Value::Object(result)
         })
         .collect();
     unevaluated.sort();
     unevaluated.dedup();
-    let bytes = serde_json::to_vec(&serde_json::json!({ "results": results }))
+    let bytes = serde_json::to_vec(&BatchResults { results })
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(BatchAnswer {
         bytes,

@@ -45,7 +45,7 @@ pub fn pack(specs: &[RangeSpec]) -> Vec<u8> {
     let mut versions = Vec::new();
     let mut ranges = Vec::new();
     for spec in specs {
-        out.push(spec.status.map_or(0, |s| 1 + s as u8));
+        out.push(tag(spec.status.map(|s| s as u8)));
         versions.clear();
         for version in &spec.versions {
             put_bytes(&mut versions, version.as_bytes());
@@ -61,7 +61,7 @@ pub fn pack(specs: &[RangeSpec]) -> Vec<u8> {
 }
 
 fn pack_range(out: &mut Vec<u8>, range: &EvalRange) {
-    out.push(range.scheme.map_or(0, |s| 1 + s as u8));
+    out.push(tag(range.scheme.map(|s| s as u8)));
     let mut events = Vec::new();
     for event in &range.events {
         events.push(kind_of(event));
@@ -96,6 +96,25 @@ fn pack_range(out: &mut Vec<u8>, range: &EvalRange) {
         }
     }
     put_bytes(out, &keys);
+}
+
+/// The tag byte of an optional table entry: 0 for none, else 1 + its
+/// position in the table ([`FixStatus::ALL`], [`ALL_SCHEMES`]).
+fn tag(position: Option<u8>) -> u8 {
+    position.map_or(0, |p| 1 + p)
+}
+
+/// The entry of `table` that tag byte `tag` names (see [`tag`]); `unknown`
+/// says what a tag past the table's end is.
+fn untag<T: Copy>(tag: u8, table: &[T], unknown: &'static str) -> Result<Option<T>, Malformed> {
+    match tag.checked_sub(1) {
+        None => Ok(None),
+        Some(at) => table
+            .get(usize::from(at))
+            .copied()
+            .map(Some)
+            .ok_or(Malformed(unknown)),
+    }
 }
 
 /// The step byte of the `introduced: "0"` sentinel (no key follows).
@@ -212,16 +231,8 @@ impl<'a> Iterator for PackedSpecIter<'a> {
             return None;
         }
         let spec = (|| {
-            let status = match self.0.byte()? {
-                0 => None,
-                n => Some(
-                    *FixStatus::ALL
-                        .get(usize::from(n) - 1)
-                        .ok_or(Malformed("unknown fix status"))?,
-                ),
-            };
             Ok(PackedSpec {
-                status,
+                status: untag(self.0.byte()?, &FixStatus::ALL, "unknown fix status")?,
                 versions: self.0.bytes()?,
                 ranges: self.0.bytes()?,
             })
@@ -327,16 +338,8 @@ struct PackedRange<'a> {
 }
 
 fn read_range<'a>(cursor: &mut Cursor<'a>) -> Result<PackedRange<'a>, Malformed> {
-    let scheme = match cursor.byte()? {
-        0 => None,
-        n => Some(
-            *ALL_SCHEMES
-                .get(usize::from(n) - 1)
-                .ok_or(Malformed("unknown version scheme"))?,
-        ),
-    };
     Ok(PackedRange {
-        scheme,
+        scheme: untag(cursor.byte()?, ALL_SCHEMES, "unknown version scheme")?,
         events: cursor.bytes()?,
         keys: cursor.bytes()?,
     })

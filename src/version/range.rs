@@ -16,6 +16,8 @@
 //! caller reports it as *possibly affected* and says so, never silently drops
 //! or silently matches it.
 
+use std::cmp::Ordering;
+
 use super::{OrderKey, SchemeVersion, VersionError, VersionScheme};
 use crate::model::{Event, FixStatus};
 
@@ -99,19 +101,23 @@ impl KeyedRange {
 }
 
 /// [`contains`] on order keys: walks a keyed range's sorted `steps`
-/// (rank, key; `None` the `introduced: "0"` sentinel), then its `limits`.
+/// (rank, key; `None` the `introduced: "0"` sentinel) up to the first one
+/// past `target` (no later step can reach it), then its `limits`.
 pub(crate) fn keyed_contains<'k>(
     steps: impl IntoIterator<Item = (u8, Option<&'k [u8]>)>,
     limits: impl IntoIterator<Item = &'k [u8]>,
     target: &[u8],
 ) -> bool {
     let mut affected = false;
-    for step in steps {
-        match step {
-            (0, None) => affected = true,
-            (0, Some(at)) if target >= at => affected = true,
-            (1, Some(at)) if target > at => affected = false,
-            (2, Some(at)) if target >= at => affected = false,
+    for (rank, at) in steps {
+        let Some(at) = at else {
+            affected |= rank == 0;
+            continue;
+        };
+        match (target.cmp(at), rank) {
+            (Ordering::Less, _) => break,
+            (_, 0) => affected = true,
+            (Ordering::Greater, 1) | (_, 2) => affected = false,
             _ => {}
         }
     }
