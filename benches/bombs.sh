@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GIB="${1:-10}"
 # ADVISORD_BIN: measure that binary instead of building the release one.
+# BOMB_TIMEOUT: stop each ingest after that long (timeout(1) syntax; its
+# outcome then reads "exit status 124").
 if [ -z "${ADVISORD_BIN:-}" ]; then
     cargo build --release --quiet
 fi
@@ -58,6 +60,17 @@ with tarfile.open(f"{work}/near-ratio.tar.gz", "w:gz", compresslevel=1) as t:
         info = tarfile.TarInfo(f"m{i}.json")
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
+# The same members as a plain tar and as a zip (deflated): files whose
+# members are read one at a time, however large the archive.
+with tarfile.open(f"{work}/plain.tar", "w") as t:
+    for i in range(40):
+        data = b"".join(near_ratio_text(28))
+        info = tarfile.TarInfo(f"m{i}.json")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+with zipfile.ZipFile(f"{work}/near-ratio.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    for i in range(40):
+        z.writestr(f"m{i}.json", b"".join(near_ratio_text(28)))
 # One OVAL text node of 1 GiB (no markup), inflating about 90 times.
 with gzip.open(f"{work}/text-node.oval.xml.gz", "wb", compresslevel=1) as f:
     f.write(b'<?xml version="1.0"?><oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5">'
@@ -124,12 +137,14 @@ PY
 printf '%-16s %-22s %10s %8s  %s\n' format input peak_MB seconds outcome
 run() { # format file
     rm -f "$WORK/db.redb"
-    /usr/bin/time -o "$WORK/time" -f '%M %e' "$BIN" --db "$WORK/db.redb" ingest --format "$1" "$2" >"$WORK/out" 2>"$WORK/err" || true
+    local status=0
+    /usr/bin/time -o "$WORK/time" -f '%M %e' ${BOMB_TIMEOUT:+timeout "$BOMB_TIMEOUT"} "$BIN" --db "$WORK/db.redb" ingest --format "$1" "$2" >"$WORK/out" 2>"$WORK/err" || status=$?
     read -r kb secs < <(tail -1 "$WORK/time")
     # The last refusal if any, else the report's counts.
     local outcome
-    outcome=$(grep -E '^(skipped|error):' "$WORK/err" | grep -v 'every record was rejected' | tail -1 | sed 's/.*: //' | cut -c1-90)
-    [ -n "$outcome" ] || outcome=$(grep -o '[0-9]* records, [0-9]* rejected' "$WORK/out" | tail -1)
+    outcome=$(grep -E '^(skipped|error):' "$WORK/err" | grep -v 'every record was rejected' | tail -1 | sed 's/.*: //' | cut -c1-90 || true)
+    [ -n "$outcome" ] || outcome=$(grep -o '[0-9]* records, [0-9]* rejected' "$WORK/out" | tail -1 || true)
+    [ -n "$outcome" ] || outcome="no report (exit status $status)"
     printf '%-16s %-22s %10d %8s  %s\n' "$1" "$(basename "$2")" $((kb / 1024)) "$secs" "$outcome"
 }
 for f in osv oval mail alpine-secdb debian-tracker csaf; do
@@ -146,6 +161,9 @@ echo "near-ratio tar: $(stat -c %s "$WORK/near-ratio.tar.gz") bytes tar.gz of 40
 for f in osv mail alpine-secdb csaf; do
     run "$f" "$WORK/near-ratio.tar.gz"
 done
+echo "plain tar: $(stat -c %s "$WORK/plain.tar") bytes; zip: $(stat -c %s "$WORK/near-ratio.zip") bytes"
+run osv "$WORK/plain.tar"
+run osv "$WORK/near-ratio.zip"
 run oval "$WORK/text-node.oval.xml.gz"
 run osv "$WORK/cap-versions.json"
 run osv "$WORK/cap-versions.yaml"

@@ -327,7 +327,8 @@ fn read_file(
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let location = path.display().to_string();
-    // A plain file past the document cap is refused unread.
+    // A file past the document cap is never loaded whole: a plain one is
+    // refused unread, a tar or zip is read from disk member by member.
     let mut file = std::fs::File::open(path).map_err(io_err(path))?;
     let size = file.metadata().map_err(io_err(path))?.len();
     if size > limits.max_document {
@@ -336,9 +337,27 @@ fn read_file(
             .take(512)
             .read_to_end(&mut head)
             .map_err(io_err(path))?;
-        if Container::sniff(&head) == Container::Plain {
-            visit(refused(&location, &location, limits.max_document));
-            return Ok(());
+        match Container::sniff(&head) {
+            Container::Plain => {
+                visit(refused(&location, &location, limits.max_document));
+                return Ok(());
+            }
+            Container::Tar => {
+                let members = head.as_slice().chain(file);
+                return untar(
+                    &location,
+                    members,
+                    limits.max_decompressed,
+                    limits.max_document,
+                    visit,
+                );
+            }
+            Container::Zip => {
+                return unzip(&location, file, &mut Budget::new(&location, limits), visit)
+            }
+            // Compressed: held as it is (its size is the file's) and
+            // inflated as it is read.
+            Container::Gzip | Container::Bzip2 | Container::Xz => {}
         }
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
@@ -392,12 +411,7 @@ pub fn unpack_with(
     limits: ReadLimits,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    let mut budget = Budget {
-        location: location.to_string(),
-        max: limits.max_decompressed,
-        left: limits.max_decompressed,
-        document: limits.max_document,
-    };
+    let mut budget = Budget::new(location, limits);
     unpack_in(location, location, None, bytes, &mut budget, visit)
 }
 
@@ -419,6 +433,16 @@ struct Budget {
 }
 
 impl Budget {
+    /// The whole budget of the input at `location` under `limits`.
+    fn new(location: &str, limits: ReadLimits) -> Budget {
+        Budget {
+            location: location.to_string(),
+            max: limits.max_decompressed,
+            left: limits.max_decompressed,
+            document: limits.max_document,
+        }
+    }
+
     /// The most the next file or member may inflate to before an error.
     fn allowance(&self) -> u64 {
         self.max.min(self.left)
@@ -471,7 +495,7 @@ fn unpack_in(
             });
             return Ok(());
         }
-        Container::Zip => return unzip(location, &bytes, budget, visit),
+        Container::Zip => return unzip(location, std::io::Cursor::new(&bytes), budget, visit),
         Container::Tar => return untar(location, &bytes[..], budget.max, budget.document, visit),
         Container::Gzip => (
             Box::new(flate2::read::MultiGzDecoder::new(compressed)),
@@ -662,9 +686,11 @@ fn inflate<R: Read>(
     Ok(Inflated::Bytes(out))
 }
 
+/// Hands on the members of the zip `archive` (in memory, or a file read
+/// in place), each inflated within `budget`.
 fn unzip(
     location: &str,
-    bytes: &[u8],
+    archive: impl Read + std::io::Seek,
     budget: &mut Budget,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
@@ -672,8 +698,7 @@ fn unzip(
         path: location.to_string(),
         reason,
     };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| archive_err(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(archive).map_err(|e| archive_err(e.to_string()))?;
     refuse_overlaps(&mut archive).map_err(|e| archive_err(e.to_string()))?;
     for index in 0..archive.len() {
         let member = archive
@@ -1028,6 +1053,58 @@ mod tests {
         assert!(size as u64 > RATIO_CHECK_AFTER, "{size}");
     }
 
+    /// A tar or zip file larger than the document cap is read from disk
+    /// member by member (not loaded whole); its members are handed on as
+    /// from memory.
+    #[test]
+    fn a_large_archive_file_is_read_in_place() {
+        let limits = ReadLimits {
+            max_decompressed: 1 << 20,
+            max_document: 4096,
+            follow_symlinks: false,
+        };
+        // Bytes that do not compress, so the zip is larger than the cap too.
+        let mut seed = 1u32;
+        let body: Vec<u8> = (0..3000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            for i in 0..4 {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(body.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, format!("{i}.json"), &body[..])
+                    .unwrap();
+            }
+            builder.finish().unwrap();
+        }
+        let names = ["0.json", "1.json", "2.json", "3.json"];
+        let zip_bytes = zip_of(&names.map(|n| (n, &body[..])));
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("a.tar", tar_bytes), ("a.zip", zip_bytes)] {
+            assert!(bytes.len() > 4096, "{name}");
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let mut seen = Vec::new();
+            for_each_file_with(&path, limits, &mut |f| {
+                seen.push((f.location, f.bytes.len(), f.too_large))
+            })
+            .unwrap();
+            let want: Vec<_> = names
+                .iter()
+                .map(|n| (format!("{}!{n}", path.display()), 3000, None))
+                .collect();
+            assert_eq!(seen, want, "{name}");
+        }
+    }
+
     /// Issue 13: a tar.gz was inflated whole before its members were
     /// read, so 1.1 GiB of members each under the document cap (inflating
     /// about 90 times, under the ratio check) were all held at once. It is
@@ -1041,7 +1118,10 @@ mod tests {
             let mut builder = tar::Builder::new(&mut tar_bytes);
             for (name, body) in [
                 ("a.json", record.to_vec()),
-                ("zeros.json", vec![0u8; (RATIO_CHECK_AFTER as usize) + (8 << 20)]),
+                (
+                    "zeros.json",
+                    vec![0u8; (RATIO_CHECK_AFTER as usize) + (8 << 20)],
+                ),
             ] {
                 let mut header = tar::Header::new_gnu();
                 header.set_size(body.len() as u64);

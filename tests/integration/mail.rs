@@ -638,9 +638,10 @@ fn a_message_past_the_cap_is_refused_and_the_rest_is_read() {
     let error = &parsed.errors[0];
     assert_eq!(error.record, format!("message 3 (line {refused_line})"));
     assert!(
-        error
-            .reason
-            .contains(&format!("exceeds the cap of {} bytes", mail::split::MAX_MESSAGE)),
+        error.reason.contains(&format!(
+            "exceeds the cap of {} bytes",
+            mail::split::MAX_MESSAGE
+        )),
         "{error}"
     );
     // The refused one is the third announcement; the others all landed.
