@@ -262,13 +262,16 @@ fn starts_with_header(bytes: &[u8]) -> bool {
     colon > 0 && line[..colon].iter().all(|&b| (33..=126).contains(&b))
 }
 
+/// The lines of bytes held in memory, each with its line end.
+type Lines<'a> = std::slice::SplitInclusive<'a, u8, fn(&u8) -> bool>;
+
 /// An mbox held in memory, cut at its `From ` lines (each preceded by a
 /// blank line or the start of the file) one message at a time, with
 /// `>From ` quoting undone (mboxrd: one `>` is removed from any `>+From `
 /// line, which also covers mboxo). A message past [`MAX_MESSAGE`] stops
 /// being copied there and is refused when it ends.
 struct MboxMessages<'a> {
-    lines: std::iter::Enumerate<std::slice::SplitInclusive<'a, u8, fn(&u8) -> bool>>,
+    lines: std::iter::Enumerate<Lines<'a>>,
     /// The message being read: its bytes (empty once past the cap), its
     /// first line, and its size so far.
     current: Option<(RawMessage, usize)>,
