@@ -168,12 +168,23 @@ fn cut(bytes: &[u8]) -> (Container, Cut<'_>) {
         };
         return (container, Cut::Mbox(MboxMessages::new(bytes)));
     }
+    // A digest or single message is parsed whole (and a plain digest's
+    // lines indexed): one past the message cap is refused as a whole.
+    if bytes.len() > MAX_MESSAGE {
+        let container = if starts_with_header(rest) {
+            Container::Single
+        } else {
+            Container::BodyOnly
+        };
+        let refused = MessageTooLarge {
+            line: 1,
+            size: bytes.len() as u64,
+            limit: MAX_MESSAGE,
+        };
+        return (container, Cut::Parts(vec![Err(refused)].into_iter()));
+    }
     let parts = |parts: Vec<RawMessage>| {
-        let checked = parts.into_iter().map(|raw| {
-            check_size(raw.line, raw.bytes.len())?;
-            Ok(raw)
-        });
-        Cut::Parts(checked.collect::<Vec<_>>().into_iter())
+        Cut::Parts(parts.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
     };
     if starts_with_header(rest) {
         if let Some(found) = split_mime_digest(bytes) {
@@ -190,15 +201,14 @@ fn cut(bytes: &[u8]) -> (Container, Cut<'_>) {
     (Container::BodyOnly, whole(bytes, false))
 }
 
-/// The container as its one message; past [`MAX_MESSAGE`] it is refused
-/// by its size, its bytes never copied.
+/// The container (at most [`MAX_MESSAGE`] bytes) as its one message.
 fn whole(bytes: &[u8], has_headers: bool) -> Cut<'_> {
-    let one = check_size(1, bytes.len()).map(|()| RawMessage {
+    let one = RawMessage {
         bytes: bytes.to_vec(),
         has_headers,
         line: 1,
-    });
-    Cut::Parts(vec![one].into_iter())
+    };
+    Cut::Parts(vec![Ok(one)].into_iter())
 }
 
 fn skip_blank_lines(bytes: &[u8]) -> usize {
