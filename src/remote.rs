@@ -270,7 +270,8 @@ impl Remote {
     }
 
     /// The server's refusal of this client's token (401 or 403, with its
-    /// body), asked with a request that changes nothing
+    /// body, empty if that cannot be read: the status alone names the
+    /// refusal), asked with a request that changes nothing
     /// (`GET /v1/subscriptions`, admin only); `None` when it is accepted or
     /// the server cannot be asked.
     async fn refusal(&self) -> Option<(u16, bytes::Bytes)> {
@@ -285,7 +286,7 @@ impl Remote {
         if status != 401 && status != 403 {
             return None;
         }
-        Some((status, response.bytes().await.ok()?))
+        Some((status, response.bytes().await.unwrap_or_default()))
     }
 
     /// POSTs a tar to `url` with `query`; the JSON answer, or the

@@ -327,7 +327,9 @@ fn read_file(
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
     let location = path.display().to_string();
-    // A plain file past the document cap is refused unread.
+    // An archive is read from disk member by member, never loaded whole
+    // (an OSV all.zip is tens of MB: held, the ingest's RSS grew with it);
+    // a plain file past the document cap is refused unread.
     let mut file = std::fs::File::open(path).map_err(io_err(path))?;
     let size = file.metadata().map_err(io_err(path))?.len();
     let mut head = Vec::with_capacity(512);
@@ -335,22 +337,34 @@ fn read_file(
         .take(512)
         .read_to_end(&mut head)
         .map_err(io_err(path))?;
-    let container = Container::sniff(&head);
-    if size > limits.max_document && container == Container::Plain {
-        visit(refused(&location, &location, limits.max_document));
-        return Ok(());
-    }
-    if container == Container::Zip {
-        // Read member by member from the file, never held whole: an
-        // OSV all.zip is tens of MB compressed, and holding it made the
-        // RSS of its ingest grow with it.
-        let reader = std::io::BufReader::new(file);
-        return unzip(
-            &location,
-            reader,
-            &mut Budget::new(&location, limits),
-            visit,
-        );
+    match Container::sniff(&head) {
+        Container::Plain if size > limits.max_document => {
+            visit(refused(&location, &location, limits.max_document));
+            return Ok(());
+        }
+        Container::Plain => {}
+        Container::Tar => {
+            let members = head.as_slice().chain(std::io::BufReader::new(file));
+            return untar(
+                &location,
+                members,
+                limits.max_decompressed,
+                limits.max_document,
+                visit,
+            );
+        }
+        Container::Zip => {
+            let archive = std::io::BufReader::new(file);
+            return unzip(
+                &location,
+                archive,
+                &mut Budget::new(&location, limits),
+                visit,
+            );
+        }
+        // Compressed: held as it is (its size is the file's) and
+        // inflated as it is read.
+        Container::Gzip | Container::Bzip2 | Container::Xz => {}
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     unpack_with(&location, bytes, limits, visit)
@@ -425,7 +439,7 @@ struct Budget {
 }
 
 impl Budget {
-    /// The whole budget of the input at `location`.
+    /// The whole budget of the input at `location` under `limits`.
     fn new(location: &str, limits: ReadLimits) -> Budget {
         Budget {
             location: location.to_string(),
@@ -487,7 +501,7 @@ fn unpack_in(
             });
             return Ok(());
         }
-        Container::Zip => return unzip(location, std::io::Cursor::new(&bytes[..]), budget, visit),
+        Container::Zip => return unzip(location, std::io::Cursor::new(&bytes), budget, visit),
         Container::Tar => return untar(location, &bytes[..], budget.max, budget.document, visit),
         Container::Gzip => (
             Box::new(flate2::read::MultiGzDecoder::new(compressed)),
@@ -502,7 +516,29 @@ fn unpack_in(
             ".xz",
         ),
     };
-    let inner = match inflate(location, reader, &|| taken.get(), budget)? {
+    let compressed = || taken.get();
+    let mut checked = Checked::new(location, reader, &compressed, budget.allowance());
+    let mut head = Vec::with_capacity(512);
+    if let Err(e) = (&mut checked).take(512).read_to_end(&mut head) {
+        return Err(checked.failure(e, budget));
+    }
+    if Container::sniff(&head) == Container::Tar {
+        // A compressed tar is read member by member as it inflates: only
+        // one member is ever held, whatever the whole inflates to.
+        let members = untar(
+            location,
+            head.as_slice().chain(&mut checked),
+            budget.max,
+            budget.document,
+            visit,
+        );
+        if checked.stopped.is_some() {
+            return Err(checked.failure(std::io::Error::other("stopped"), budget));
+        }
+        members?;
+        return budget.take(location, checked.read);
+    }
+    let inner = match inflate(&mut checked, head, budget)? {
         Inflated::Bytes(inner) => inner,
         Inflated::TooLarge => {
             let name = name.strip_suffix(suffix).unwrap_or(name);
@@ -545,62 +581,122 @@ fn too_large(location: &str, max: u64) -> FeedError {
     }
 }
 
-/// Reads `reader` (data of `location`; `compressed()` says how many
-/// compressed bytes it has taken so far) to the end within `budget`, in
-/// chunks, refusing it as soon as it passes a cap or [`MAX_INFLATE_RATIO`]:
-/// a bomb is never held up to the cap. Once its first bytes show a plain
-/// document (not an archive or another compression layer), it stops at
-/// the document cap with [`Inflated::TooLarge`].
-fn inflate(
-    location: &str,
-    mut reader: impl Read,
-    compressed: &dyn Fn() -> u64,
+/// Why a [`Checked`] reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// More bytes than the budget allows.
+    PastAllowance,
+    /// Expanding more than [`MAX_INFLATE_RATIO`] times.
+    Ratio,
+}
+
+/// The inflated bytes of `location` checked as they are read: once past
+/// `allowance`, or (past [`RATIO_CHECK_AFTER`]) expanding more than
+/// [`MAX_INFLATE_RATIO`] times what `compressed()` says was taken, reads
+/// fail and `stopped` says why, so a bomb is refused as soon as it shows,
+/// whoever is reading (the in-memory [`inflate`], or a streamed tar).
+struct Checked<'a, R> {
+    location: &'a str,
+    inner: R,
+    compressed: &'a dyn Fn() -> u64,
+    allowance: u64,
+    read: u64,
+    stopped: Option<Stop>,
+}
+
+impl<'a, R: Read> Checked<'a, R> {
+    fn new(location: &'a str, inner: R, compressed: &'a dyn Fn() -> u64, allowance: u64) -> Self {
+        Checked {
+            location,
+            inner,
+            compressed,
+            allowance,
+            read: 0,
+            stopped: None,
+        }
+    }
+
+    /// The error of a failed read `error`: the cap or ratio that stopped
+    /// the reader (taken off `budget`), else the decompressor's own.
+    fn failure(&self, error: std::io::Error, budget: &mut Budget) -> FeedError {
+        match self.stopped {
+            Some(Stop::PastAllowance) => match budget.take(self.location, self.read) {
+                Err(e) => e,
+                Ok(()) => too_large(self.location, self.allowance),
+            },
+            Some(Stop::Ratio) => FeedError::Ratio {
+                path: self.location.to_string(),
+                ratio: MAX_INFLATE_RATIO,
+            },
+            None => FeedError::Archive {
+                path: self.location.to_string(),
+                reason: format!("decompression failed: {error}"),
+            },
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stopped.is_none() {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            if self.read > self.allowance {
+                self.stopped = Some(Stop::PastAllowance);
+            } else if self.read > RATIO_CHECK_AFTER
+                && self.read / (self.compressed)().max(1) > MAX_INFLATE_RATIO
+            {
+                self.stopped = Some(Stop::Ratio);
+            } else {
+                return Ok(n);
+            }
+        }
+        Err(std::io::Error::other(format!(
+            "{}: inflating stopped at {} bytes",
+            self.location, self.read
+        )))
+    }
+}
+
+/// Reads the rest of `checked` after `out` (its first bytes) within
+/// `budget`, in chunks, refusing it as soon as it passes a cap or
+/// [`MAX_INFLATE_RATIO`]: a bomb is never held up to the cap. Once its
+/// first bytes show a plain document (not an archive or another
+/// compression layer), it stops at the document cap with
+/// [`Inflated::TooLarge`].
+fn inflate<R: Read>(
+    checked: &mut Checked<'_, R>,
+    mut out: Vec<u8>,
     budget: &mut Budget,
 ) -> Result<Inflated, FeedError> {
-    let allowance = budget.allowance();
     let mut plain: Option<bool> = None;
-    let mut out = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = match reader.read(&mut chunk) {
+        let n = match checked.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(FeedError::Archive {
-                    path: location.to_string(),
-                    reason: format!("decompression failed: {e}"),
-                })
-            }
+            Err(e) => return Err(checked.failure(e, budget)),
         };
         out.extend_from_slice(&chunk[..n]);
         let size = out.len() as u64;
         if plain.is_none() && size >= 512 {
             plain = Some(Container::sniff(&out) == Container::Plain);
         }
-        if size > allowance {
-            break;
-        }
-        if size > RATIO_CHECK_AFTER && size / compressed().max(1) > MAX_INFLATE_RATIO {
-            return Err(FeedError::Ratio {
-                path: location.to_string(),
-                ratio: MAX_INFLATE_RATIO,
-            });
-        }
         if plain == Some(true) && size > budget.document {
-            budget.take(location, size)?;
+            budget.take(checked.location, size)?;
             return Ok(Inflated::TooLarge);
         }
     }
-    budget.take(location, out.len() as u64)?;
+    budget.take(checked.location, out.len() as u64)?;
     Ok(Inflated::Bytes(out))
 }
 
-/// Hands on the members of the zip `reader` reads (held in memory, or a
-/// file read as members are inflated).
+/// Hands on the members of the zip `archive` (in memory, or a file read
+/// in place), each inflated within `budget`.
 fn unzip(
     location: &str,
-    reader: impl Read + std::io::Seek,
+    archive: impl Read + std::io::Seek,
     budget: &mut Budget,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
@@ -608,7 +704,7 @@ fn unzip(
         path: location.to_string(),
         reason,
     };
-    let mut archive = zip::ZipArchive::new(reader).map_err(|e| archive_err(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(archive).map_err(|e| archive_err(e.to_string()))?;
     refuse_overlaps(&mut archive).map_err(|e| archive_err(e.to_string()))?;
     for index in 0..archive.len() {
         let member = archive
@@ -626,7 +722,9 @@ fn unzip(
         // refused (the ratio is checked against the whole compressed member).
         let (declared, compressed) = (member.size(), member.compressed_size());
         let reader = member.take(declared.saturating_add(1));
-        let data = match inflate(&member_location, reader, &|| compressed, budget)? {
+        let compressed = || compressed;
+        let mut checked = Checked::new(&member_location, reader, &compressed, budget.allowance());
+        let data = match inflate(&mut checked, Vec::new(), budget)? {
             Inflated::Bytes(data) => data,
             Inflated::TooLarge => {
                 visit(refused(&member_location, &member_location, budget.document));
@@ -959,6 +1057,98 @@ mod tests {
         let mut size = 0;
         unpack("x.json.gz", gz, &mut |f| size = f.bytes.len()).unwrap();
         assert!(size as u64 > RATIO_CHECK_AFTER, "{size}");
+    }
+
+    /// A tar or zip file larger than the document cap is read from disk
+    /// member by member (not loaded whole); its members are handed on as
+    /// from memory.
+    #[test]
+    fn a_large_archive_file_is_read_in_place() {
+        let limits = ReadLimits {
+            max_decompressed: 1 << 20,
+            max_document: 4096,
+            follow_symlinks: false,
+        };
+        // Bytes that do not compress, so the zip is larger than the cap too.
+        let mut seed = 1u32;
+        let body: Vec<u8> = (0..3000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            for i in 0..4 {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(body.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, format!("{i}.json"), &body[..])
+                    .unwrap();
+            }
+            builder.finish().unwrap();
+        }
+        let names = ["0.json", "1.json", "2.json", "3.json"];
+        let zip_bytes = zip_of(&names.map(|n| (n, &body[..])));
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("a.tar", tar_bytes), ("a.zip", zip_bytes)] {
+            assert!(bytes.len() > 4096, "{name}");
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let mut seen = Vec::new();
+            for_each_file_with(&path, limits, &mut |f| {
+                seen.push((f.location, f.bytes.len(), f.too_large))
+            })
+            .unwrap();
+            let want: Vec<_> = names
+                .iter()
+                .map(|n| (format!("{}!{n}", path.display()), 3000, None))
+                .collect();
+            assert_eq!(seen, want, "{name}");
+        }
+    }
+
+    /// Issue 13: a tar.gz was inflated whole before its members were
+    /// read, so 1.1 GiB of members each under the document cap (inflating
+    /// about 90 times, under the ratio check) were all held at once. It is
+    /// now read member by member as it inflates: a member before a bomb is
+    /// handed on before the bomb is seen, and the bomb is still refused.
+    #[test]
+    fn a_compressed_tar_is_read_member_by_member() {
+        let record = br#"{"id": "GHSA-aaaa-bbbb-cccc", "modified": "2024-01-01T00:00:00Z"}"#;
+        let mut tar_bytes = Vec::new();
+        {
+            let mut builder = tar::Builder::new(&mut tar_bytes);
+            for (name, body) in [
+                ("a.json", record.to_vec()),
+                (
+                    "zeros.json",
+                    vec![0u8; (RATIO_CHECK_AFTER as usize) + (8 << 20)],
+                ),
+            ] {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(body.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder.append_data(&mut header, name, &body[..]).unwrap();
+            }
+            builder.finish().unwrap();
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&tar_bytes).unwrap();
+        let mut seen = Vec::new();
+        let err = unpack("t.tar.gz", gz.finish().unwrap(), &mut |f| {
+            seen.push((f.location, f.bytes.len()))
+        })
+        .unwrap_err();
+        assert_eq!(seen, [("t.tar.gz!a.json".to_string(), record.len())]);
+        assert!(
+            matches!(&err, FeedError::Ratio { path, .. } if path == "t.tar.gz"),
+            "{err}"
+        );
     }
 
     #[test]

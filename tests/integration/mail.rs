@@ -603,6 +603,57 @@ fn mbox_plain_and_gzip_round_trip() {
     }
 }
 
+/// Issue 13: an mbox was split into copies of all its messages before any
+/// was decoded, none bounded. Each message is now cut one at a time and
+/// capped at `MAX_MESSAGE`: the real Debian announcements, one of them
+/// carrying a 5 MiB attachment (refused by name and line) and one a
+/// 3.9 MiB one (still read), give every other advisory.
+#[test]
+fn a_message_past_the_cap_is_refused_and_the_rest_is_read() {
+    let Some(dir) = shared("data/mail/debian") else {
+        return;
+    };
+    let (originals, _) = debian_mbox(&dir);
+    let attachment = |bytes: usize| "QUJD".repeat(19).repeat(bytes / 77) + "\n";
+    let mut mbox = Vec::new();
+    let mut refused_line = 0;
+    for (i, original) in originals.iter().enumerate() {
+        mbox.extend_from_slice(b"From security@debian.org Thu May  1 18:35:15 2008\n");
+        let mut message = original.clone();
+        match i {
+            2 => {
+                refused_line = 1 + mbox.iter().filter(|&&b| b == b'\n').count();
+                message.extend(attachment(5 << 20).bytes());
+            }
+            4 => message.extend(attachment(mail::split::MAX_MESSAGE - (100 << 10)).bytes()),
+            _ => {}
+        }
+        mbox.extend_from_slice(&mboxrd_escape(&message));
+        mbox.extend_from_slice(b"\n");
+    }
+    let parsed = parse_bytes("debian.mbox", &mbox);
+    assert_eq!(parsed.stats.messages, originals.len());
+    assert_eq!(parsed.stats.advisories, originals.len() - 1);
+    assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+    let error = &parsed.errors[0];
+    assert_eq!(error.record, format!("message 3 (line {refused_line})"));
+    assert!(
+        error.reason.contains(&format!(
+            "exceeds the cap of {} bytes",
+            mail::split::MAX_MESSAGE
+        )),
+        "{error}"
+    );
+    // The refused one is the third announcement; the others all landed.
+    let unpadded = parse_bytes("debian.mbox", &debian_mbox(&dir).1);
+    let ids = |records: &[Advisory]| -> Vec<String> {
+        records.iter().map(|r| r.id.to_string()).collect()
+    };
+    let mut want = ids(&unpadded.records);
+    want.remove(2);
+    assert_eq!(ids(&parsed.records), want);
+}
+
 #[test]
 fn maildir_directory() {
     let Some(dir) = shared("data/mail/debian") else {

@@ -71,7 +71,9 @@ impl MailStats {
 }
 
 /// Parses a mail source of any supported container (gzip-compressed or not)
-/// and emits one item per advisory message.
+/// and emits one item per advisory message, decoding one message at a
+/// time; a message past [`split::MAX_MESSAGE`] is one error
+/// ([`split::MessageTooLarge`]) and the rest of the container is read.
 pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) -> MailStats {
     let mut stats = MailStats::default();
     let bytes = match split::decompress(bytes) {
@@ -82,10 +84,20 @@ pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem))
             return stats;
         }
     };
-    let (container, messages) = split::split(&bytes);
+    let (container, messages) = split::messages(&bytes);
     stats.container = Some(container);
-    for (i, raw) in messages.iter().enumerate() {
-        parse_raw(raw, i + 1, ctx, &mut stats, emit);
+    for (i, raw) in messages.enumerate() {
+        match raw {
+            Ok(raw) => parse_raw(&raw, i + 1, ctx, &mut stats, emit),
+            Err(refused) => {
+                stats.messages += 1;
+                stats.errors += 1;
+                emit(Err(ctx.error(
+                    format!("message {} (line {})", i + 1, refused.line),
+                    refused.to_string(),
+                )));
+            }
+        }
     }
     stats
 }

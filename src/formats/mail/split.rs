@@ -5,9 +5,19 @@ use std::io::Read;
 
 use mail_parser::MimeHeaders;
 
-/// Gzip decompression stops here: a monthly archive is a few MB, so anything
-/// larger is treated as hostile rather than read into memory.
-const MAX_DECOMPRESSED: u64 = 1 << 30;
+use crate::formats::stream::DEFAULT_MAX_DOCUMENT;
+
+/// Gzip decompression stops at the document cap: a monthly archive is a
+/// few MB, so anything larger is treated as hostile rather than read into
+/// memory (a compressed member of a tar reaches the parser still gzipped).
+const MAX_DECOMPRESSED: u64 = DEFAULT_MAX_DOCUMENT;
+
+/// Most bytes one message may hold: real announcements are kilobytes (the
+/// largest in the test data is 41 KB, a month of a list's archive a few
+/// hundred), so 4 MiB leaves room for any and bounds what decoding one
+/// message holds. A larger message is refused by name and the rest of its
+/// container is read.
+pub const MAX_MESSAGE: usize = 4 << 20;
 
 /// The kind of container a byte stream turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +66,19 @@ pub struct RawMessage {
     pub line: usize,
 }
 
+/// A message past [`MAX_MESSAGE`]: refused (its bytes are never held
+/// past the cap) while the rest of its container is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("message of {size} bytes exceeds the cap of {limit} bytes; refused")]
+pub struct MessageTooLarge {
+    /// 1-based line of the container where the message starts.
+    pub line: usize,
+    /// The message's size in bytes.
+    pub size: u64,
+    /// The cap, in bytes.
+    pub limit: usize,
+}
+
 /// A container that could not be opened at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
@@ -84,8 +107,55 @@ pub fn decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, SplitError
     Ok(std::borrow::Cow::Owned(out))
 }
 
-/// Detects the container of (already decompressed) `bytes` and splits it.
+/// Detects the container of (already decompressed) `bytes` and splits it
+/// (messages past [`MAX_MESSAGE`] are left out; [`messages`] names them).
 pub fn split(bytes: &[u8]) -> (Container, Vec<RawMessage>) {
+    let (container, messages) = messages(bytes);
+    (container, messages.filter_map(Result::ok).collect())
+}
+
+/// The messages of one container, cut one at a time: an mbox is read line
+/// by line, so no more than one message of it is held (at most
+/// [`MAX_MESSAGE`] bytes); a digest or single message is split whole.
+pub struct Messages<'a>(Cut<'a>);
+
+enum Cut<'a> {
+    Mbox(MboxMessages<'a>),
+    Parts(std::vec::IntoIter<Result<RawMessage, MessageTooLarge>>),
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<RawMessage, MessageTooLarge>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Cut::Mbox(mbox) => mbox.next(),
+            Cut::Parts(parts) => parts.next(),
+        }
+    }
+}
+
+/// `size` bytes of a message starting at `line`, refused when past
+/// [`MAX_MESSAGE`].
+fn check_size(line: usize, size: usize) -> Result<(), MessageTooLarge> {
+    if size > MAX_MESSAGE {
+        return Err(MessageTooLarge {
+            line,
+            size: size as u64,
+            limit: MAX_MESSAGE,
+        });
+    }
+    Ok(())
+}
+
+/// Detects the container of (already decompressed) `bytes`; its messages,
+/// each under [`MAX_MESSAGE`] or refused.
+pub fn messages(bytes: &[u8]) -> (Container, Messages<'_>) {
+    let (container, cut) = cut(bytes);
+    (container, Messages(cut))
+}
+
+fn cut(bytes: &[u8]) -> (Container, Cut<'_>) {
     let start = skip_blank_lines(bytes);
     let rest = &bytes[start..];
     let first_line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
@@ -96,35 +166,49 @@ pub fn split(bytes: &[u8]) -> (Container, Vec<RawMessage>) {
         } else {
             Container::Mbox
         };
-        return (container, split_mbox(bytes));
+        return (container, Cut::Mbox(MboxMessages::new(bytes)));
     }
-    if starts_with_header(rest) {
-        if let Some(parts) = split_mime_digest(bytes) {
-            return (Container::MimeDigest, parts);
-        }
-        if let Some(parts) = split_plain_digest_of_message(bytes) {
-            return (Container::PlainDigest, parts);
-        }
-        return (
-            Container::Single,
-            vec![RawMessage {
-                bytes: bytes.to_vec(),
-                has_headers: true,
-                line: 1,
-            }],
-        );
-    }
-    if let Some(parts) = split_plain_digest(&String::from_utf8_lossy(bytes), 1) {
-        return (Container::PlainDigest, parts);
-    }
-    (
-        Container::BodyOnly,
-        vec![RawMessage {
-            bytes: bytes.to_vec(),
-            has_headers: false,
+    // A digest or single message is parsed whole (and a plain digest's
+    // lines indexed): one past the message cap is refused as a whole.
+    if bytes.len() > MAX_MESSAGE {
+        let container = if starts_with_header(rest) {
+            Container::Single
+        } else {
+            Container::BodyOnly
+        };
+        let refused = MessageTooLarge {
             line: 1,
-        }],
-    )
+            size: bytes.len() as u64,
+            limit: MAX_MESSAGE,
+        };
+        return (container, Cut::Parts(vec![Err(refused)].into_iter()));
+    }
+    let parts = |parts: Vec<RawMessage>| {
+        Cut::Parts(parts.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
+    };
+    if starts_with_header(rest) {
+        if let Some(found) = split_mime_digest(bytes) {
+            return (Container::MimeDigest, parts(found));
+        }
+        if let Some(found) = split_plain_digest_of_message(bytes) {
+            return (Container::PlainDigest, parts(found));
+        }
+        return (Container::Single, whole(bytes, true));
+    }
+    if let Some(found) = split_plain_digest(&String::from_utf8_lossy(bytes), 1) {
+        return (Container::PlainDigest, parts(found));
+    }
+    (Container::BodyOnly, whole(bytes, false))
+}
+
+/// The container (at most [`MAX_MESSAGE`] bytes) as its one message.
+fn whole(bytes: &[u8], has_headers: bool) -> Cut<'_> {
+    let one = RawMessage {
+        bytes: bytes.to_vec(),
+        has_headers,
+        line: 1,
+    };
+    Cut::Parts(vec![Ok(one)].into_iter())
 }
 
 fn skip_blank_lines(bytes: &[u8]) -> usize {
@@ -188,43 +272,74 @@ fn starts_with_header(bytes: &[u8]) -> bool {
     colon > 0 && line[..colon].iter().all(|&b| (33..=126).contains(&b))
 }
 
-/// Splits an mbox at its `From ` lines (each preceded by a blank line or the
-/// start of the file) and undoes `>From ` quoting (mboxrd: one `>` is removed
-/// from any `>+From ` line, which also covers mboxo).
-fn split_mbox(bytes: &[u8]) -> Vec<RawMessage> {
-    let mut messages = Vec::new();
-    let mut current: Option<RawMessage> = None;
-    let mut previous_blank = true;
-    for (index, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
-        let trimmed = trim_eol(line);
-        if previous_blank && is_from_line(trimmed) {
-            if let Some(done) = current.take() {
-                messages.push(finish_mbox_message(done));
-            }
-            current = Some(RawMessage {
-                bytes: Vec::new(),
-                has_headers: true,
-                line: index + 2,
-            });
-            previous_blank = false;
-            continue;
-        }
-        previous_blank = trimmed.iter().all(u8::is_ascii_whitespace);
-        if let Some(message) = current.as_mut() {
-            if is_escaped_from(trimmed) {
-                message.bytes.extend_from_slice(&line[1..]);
-            } else {
-                message.bytes.extend_from_slice(line);
-            }
-        }
-    }
-    if let Some(done) = current.take() {
-        messages.push(finish_mbox_message(done));
-    }
-    messages
+/// The lines of bytes held in memory, each with its line end.
+type Lines<'a> = std::slice::SplitInclusive<'a, u8, fn(&u8) -> bool>;
+
+/// An mbox held in memory, cut at its `From ` lines (each preceded by a
+/// blank line or the start of the file) one message at a time, with
+/// `>From ` quoting undone (mboxrd: one `>` is removed from any `>+From `
+/// line, which also covers mboxo). A message past [`MAX_MESSAGE`] stops
+/// being copied there and is refused when it ends.
+struct MboxMessages<'a> {
+    lines: std::iter::Enumerate<Lines<'a>>,
+    /// The message being read: its bytes (empty once past the cap), its
+    /// first line, and its size so far.
+    current: Option<(RawMessage, usize)>,
+    previous_blank: bool,
 }
 
-fn finish_mbox_message(mut message: RawMessage) -> RawMessage {
+impl<'a> MboxMessages<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let newline: fn(&u8) -> bool = |&b| b == b'\n';
+        MboxMessages {
+            lines: bytes.split_inclusive(newline).enumerate(),
+            current: None,
+            previous_blank: true,
+        }
+    }
+}
+
+impl Iterator for MboxMessages<'_> {
+    type Item = Result<RawMessage, MessageTooLarge>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for (index, line) in self.lines.by_ref() {
+            let trimmed = trim_eol(line);
+            if self.previous_blank && is_from_line(trimmed) {
+                let next = RawMessage {
+                    bytes: Vec::new(),
+                    has_headers: true,
+                    line: index + 2,
+                };
+                self.previous_blank = false;
+                match self.current.replace((next, 0)) {
+                    Some(done) => return Some(finish_mbox_message(done)),
+                    None => continue,
+                }
+            }
+            self.previous_blank = trimmed.iter().all(u8::is_ascii_whitespace);
+            if let Some((message, size)) = self.current.as_mut() {
+                let line = if is_escaped_from(trimmed) {
+                    &line[1..]
+                } else {
+                    line
+                };
+                *size += line.len();
+                if *size <= MAX_MESSAGE {
+                    message.bytes.extend_from_slice(line);
+                } else if !message.bytes.is_empty() {
+                    message.bytes = Vec::new();
+                }
+            }
+        }
+        self.current.take().map(finish_mbox_message)
+    }
+}
+
+fn finish_mbox_message(
+    (mut message, size): (RawMessage, usize),
+) -> Result<RawMessage, MessageTooLarge> {
+    check_size(message.line, size)?;
     // The blank line before the next `From ` belongs to the separator.
     while message.bytes.ends_with(b"\n\n") || message.bytes.ends_with(b"\r\n\r\n") {
         let cut = if message.bytes.ends_with(b"\r\n") {
@@ -234,7 +349,7 @@ fn finish_mbox_message(mut message: RawMessage) -> RawMessage {
         };
         message.bytes.truncate(message.bytes.len() - cut);
     }
-    message
+    Ok(message)
 }
 
 fn trim_eol(line: &[u8]) -> &[u8] {
