@@ -23,8 +23,8 @@
 //!   normalize, error) apart from one file per dialect.
 //! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP
 //!   (one client per `Fetcher`), the feed catalog, local file names.
-//! - [`store`]: the redb file: records (each stored once, per-feed
-//!   contributions as digests or compressed parts), package index
+//! - [`store`]: the redb file: records (each stored once, LZ4-compressed;
+//!   per-feed contributions as digests or compressed parts), package index
 //!   (`store::PackageKey`, rows in `store::index`), streamed batch writes,
 //!   aliases, feed state, change log; `store::snapshot` (a consistent read
 //!   view), `store::subscriptions`, `store::watches`.
@@ -43,7 +43,8 @@
 //!   the feed catalog current (conditional fetch, scheduled sync, per-record
 //!   diff) using [`pipeline::mirror`] (the offline mirror for air gaps) and
 //!   [`pipeline::ingest`] (read -> parse -> store for one batch, naming no
-//!   format); [`pipeline::export`]: the store as an osv.dev bucket tree and back.
+//!   format; an OVAL file's records wait in a scratch file until it has
+//!   parsed); [`pipeline::export`]: the store as an osv.dev bucket tree and back.
 //! - [`freshness`]: which feeds have synced and how old they are, so an
 //!   outdated or empty database never answers a silent "not affected".
 //! - [`vex`]: OpenVEX documents of an inventory's statuses.
