@@ -6,7 +6,8 @@
 //!   matching) on the same file;
 //! - the same 1,000-query batch over HTTP to the real server (`/v1/querybatch`).
 //!
-//! Run: `cargo bench --bench query`.
+//! Run: `cargo bench --bench query` (`QUERY_BENCH_CACHE_MIB=1024`: the
+//! core and raw lookups with that redb page cache instead of the default).
 
 use std::collections::BTreeSet;
 
@@ -68,7 +69,12 @@ fn main() {
     let asked: Vec<&PackageQuery> = queries.iter().collect();
     let keys: Vec<_> = queries.iter().map(PackageQuery::index_key).collect();
 
-    let store = Store::open(&db).expect("open");
+    let cache = std::env::var("QUERY_BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(advisord::store::DEFAULT_CACHE_BYTES, |mib| mib << 20);
+    println!("redb page cache: {} MiB", cache >> 20);
+    let store = Store::open_with_cache(&db, cache).expect("open");
     let (batch, matched) = common::best_of(10, || {
         let snapshot = store.snapshot().expect("snapshot");
         match_batch(&snapshot, &asked)
