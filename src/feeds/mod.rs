@@ -326,7 +326,19 @@ fn read_file(
     limits: ReadLimits,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    let location = path.display().to_string();
+    read_saved(path, &path.display().to_string(), limits, visit)
+}
+
+/// Reads the file saved at `path` (a download's local copy) as
+/// [`for_each_file_with`] reads a file, naming what it hands on after
+/// `location` (the URL it came from), not the local copy.
+pub fn read_saved(
+    path: &Path,
+    location: &str,
+    limits: ReadLimits,
+    visit: &mut dyn FnMut(SourceFile),
+) -> Result<(), FeedError> {
+    let location = location.to_string();
     // An archive is read from disk member by member, never loaded whole
     // (an OSV all.zip is tens of MB: held, the ingest's RSS grew with it);
     // a plain file past the document cap is refused unread.

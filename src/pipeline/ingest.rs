@@ -203,20 +203,18 @@ pub fn stream_download(
     sink: &mut RecordSink<'_>,
 ) -> Result<IngestReport, StreamError> {
     // A download the format streams is read from its saved copy like a
-    // local file; archives are unpacked.
+    // local file.
     if read.format.streams_from_disk() && !feeds::is_archive(path)? {
         return stream_streamed(read, feed, location, path, fetched, sink);
     }
-    let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
     let mut report = IngestReport {
         feed: feed.to_string(),
         ..IngestReport::default()
     };
     let mut fatal = None;
-    feeds::unpack_with(location, bytes, limits(read), &mut |file| {
+    // Read from the saved copy like a local file: an archive member by
+    // member from disk, never the whole download in memory.
+    feeds::read_saved(path, location, limits(read), &mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
