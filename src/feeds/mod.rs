@@ -378,7 +378,9 @@ pub fn read_saved(
         // inflated as it is read.
         Container::Gzip | Container::Bzip2 | Container::Xz => {}
     }
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    // The rest after the sniffed head: the file is opened and read once.
+    let mut bytes = head;
+    file.read_to_end(&mut bytes).map_err(io_err(path))?;
     unpack_with(&location, bytes, limits, visit)
 }
 
@@ -1071,9 +1073,9 @@ mod tests {
         assert!(size as u64 > RATIO_CHECK_AFTER, "{size}");
     }
 
-    /// A tar or zip file larger than the document cap is read from disk
-    /// member by member (not loaded whole); its members are handed on as
-    /// from memory.
+    /// A tar or zip file (here one larger than the document cap) is read
+    /// from disk member by member (not loaded whole); its members are
+    /// handed on as from memory.
     #[test]
     fn a_large_archive_file_is_read_in_place() {
         let limits = ReadLimits {
