@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+use super::key::{KeyWriter, OrderKey};
 use super::{SchemeVersion, VersionError};
 
 /// PCRE's `$` without the `D` flag: the end, or before a final newline.
@@ -338,6 +339,43 @@ impl SchemeVersion for ComposerVersion {
             })
             .ok_or_else(|| VersionError::new("composer", input, "Invalid version string"))
     }
+
+    /// `version_compare`'s order as bytes, for numbered versions (two
+    /// branches are not ordered by Composer: none). Per segment of the
+    /// canonical form, its class: a word by its special form (other words
+    /// `01`, `dev` `02`, `alpha` `03`, `beta` `04`, `RC` `05`, `pl`/`p`
+    /// `08`), a number `07` + value; the end is `06`, since a longer version
+    /// is greater when a number or `pl` follows and less when a word below
+    /// a number does.
+    fn order_key(&self) -> Option<OrderKey> {
+        const END: u8 = 6;
+        const NUMBER: u8 = 7;
+        if self.is_branch() {
+            return None;
+        }
+        let canonical = canonicalize(self.normalized.as_bytes());
+        let mut key = KeyWriter::new();
+        for segment in canonical.split(|&c| c == b'.') {
+            match segment.first() {
+                None | Some(b'#') => return None,
+                Some(c) if c.is_ascii_digit() => {
+                    key.byte(NUMBER);
+                    key.u64(strtol(segment).unsigned_abs());
+                }
+                Some(_) => {
+                    let class = match special_form(segment) {
+                        -1 => 1,
+                        form @ 0..=3 => form + 2,
+                        5 => 8,
+                        _ => return None,
+                    };
+                    key.byte(class as u8);
+                }
+            }
+        }
+        key.byte(END);
+        Some(key.finish())
+    }
 }
 
 impl Ord for ComposerVersion {
@@ -404,5 +442,29 @@ mod tests {
         let b = ComposerVersion::parse("dev-b").unwrap();
         assert_eq!(a.try_cmp(&b), None);
         assert_eq!(a.try_cmp(&a), Some(Ordering::Equal));
+    }
+
+    #[test]
+    fn keys_follow_version_compare() {
+        let key = |v: &str| ComposerVersion::parse(v).unwrap().order_key();
+        let ordered = [
+            "1.0.0-dev",
+            "1.0.0-alpha1",
+            "1.0.0-alpha2",
+            "1.0.0-beta2",
+            "1.0.0-RC1",
+            "1.0.0",
+            "1.0.0-patch1",
+            "1.0.1",
+            "1.10",
+            "2.x-dev",
+        ];
+        for w in ordered.windows(2) {
+            let (a, b) = (key(w[0]).unwrap(), key(w[1]).unwrap());
+            assert!(a < b, "key {} < key {}", w[0], w[1]);
+        }
+        assert_eq!(key("1.0.0-a1"), key("1.0.0-alpha1"));
+        assert_eq!(key("v1.0"), key("1.0.0.0"));
+        assert_eq!(key("dev-main"), None);
     }
 }

@@ -19,7 +19,8 @@
 //! | nuget | byte key (labels upper-cased: NuGet compares them case-insensitively) |
 //! | pep440 | byte key, local versions included (legacy versions are never ordered in ranges: none) |
 //! | semver | byte key, except a prerelease number above 2^53-1 (node-semver compares those as rounded floats and stops at the first "equal" pair: not a total order) |
-//! | maven, composer | none yet: parsed per query |
+//! | composer | byte key (canonical segments by class; `dev-` branches, which Composer does not order: none) |
+//! | maven | byte key, except shapes where `ComparableVersion` is not transitive (`1-alpha` > `1.sp.1`, yet `1-alpha` < `1` < `1.sp.1`): see `MavenVersion::order_key` |
 //!
 //! [`SchemeVersion::order_key`]: super::SchemeVersion::order_key
 

@@ -18,6 +18,7 @@
 
 use std::cmp::Ordering;
 
+use super::key::{KeyWriter, OrderKey};
 use super::{SchemeVersion, VersionError};
 
 /// One item of a parsed Maven version.
@@ -251,6 +252,84 @@ impl SchemeVersion for MavenVersion {
             items: parse_items(input),
         })
     }
+
+    /// A byte key where one orders like `ComparableVersion`, which is not
+    /// transitive everywhere: `1-alpha` > `1.sp.1` (a nested list beats a
+    /// qualifier) although `1-alpha` < `1` < `1.sp.1`. No key can order such
+    /// versions, so these shapes get none (and are compared parsed):
+    /// - a qualifier that sorts after the release (`sp`, unknown words) other
+    ///   than first in its list (the first item of a list opened by `-` or a
+    ///   letter/digit switch, as in `31.1-jre` or `9.4.11.v2018`, is fine);
+    /// - a nested list first in its list;
+    /// - a null item (release qualifier, empty list) that normalizing kept,
+    ///   or a 0 not followed, past its run of zeros, by a number above 0;
+    /// - a non-ASCII qualifier (Java compares UTF-16 code units).
+    ///
+    /// The key of a list: per item, whether it and what follows it sort
+    /// below (`01`) or above (`03`) a missing item, then the item (qualifier
+    /// `01` + rank [+ text], nested list `02` + its key, number `03` + its
+    /// Java kind + value); the end of the list is `02`, between the two.
+    fn order_key(&self) -> Option<OrderKey> {
+        let mut key = KeyWriter::new();
+        list_key(&self.items, &mut key)?;
+        Some(key.finish())
+    }
+}
+
+/// Writes one list's key (see [`MavenVersion::order_key`]); `None` for the
+/// shapes no key can order.
+fn list_key(items: &[Item], key: &mut KeyWriter) -> Option<()> {
+    const BELOW_NULL: u8 = 1;
+    const END: u8 = 2;
+    const ABOVE_NULL: u8 = 3;
+    for (i, item) in items.iter().enumerate() {
+        let against_null = match item {
+            Item::Num { digits, .. } if digits.is_empty() => {
+                let next = items[i..]
+                    .iter()
+                    .find(|x| !matches!(x, Item::Num { digits, .. } if digits.is_empty()));
+                match next {
+                    Some(Item::Num { .. }) => Ordering::Greater,
+                    _ => return None,
+                }
+            }
+            Item::Str(_) | Item::List(_) if item.is_null() => return None,
+            Item::List(_) if i == 0 => return None,
+            _ => item.cmp_null(),
+        };
+        key.byte(match against_null {
+            Ordering::Less => BELOW_NULL,
+            Ordering::Greater => ABOVE_NULL,
+            Ordering::Equal => return None,
+        });
+        match item {
+            Item::Str(q) => {
+                if !q.is_ascii() || (i > 0 && against_null == Ordering::Greater) {
+                    return None;
+                }
+                key.byte(1);
+                match QUALIFIERS.iter().position(|k| *k == &**q) {
+                    Some(rank) => key.byte(rank as u8),
+                    None => {
+                        key.byte(QUALIFIERS.len() as u8);
+                        key.text(q.as_bytes());
+                    }
+                }
+            }
+            Item::List(inner) => {
+                key.byte(2);
+                list_key(inner, key)?;
+            }
+            Item::Num { kind, digits } => {
+                // Java's int, long and BigInteger items order by kind first.
+                key.byte(3);
+                key.byte(*kind);
+                key.digits(digits.as_bytes());
+            }
+        }
+    }
+    key.byte(END);
+    Some(())
 }
 
 impl Ord for MavenVersion {
@@ -297,5 +376,44 @@ mod tests {
         // nested list sorts below a number, so beta10 comes first.
         assert_eq!(cmp("1.0.0-beta10", "1.0.0-beta.9"), Ordering::Less);
         assert_eq!(cmp("1.0-SNAPSHOT", "1.0-snapshot"), Ordering::Equal);
+    }
+
+    fn key(v: &str) -> Option<OrderKey> {
+        MavenVersion::parse(v).unwrap().order_key()
+    }
+
+    #[test]
+    fn keys_follow_the_order_where_it_is_transitive() {
+        let ordered = [
+            "1-alpha1",
+            "1-beta1",
+            "1-rc1",
+            "1-snapshot",
+            "1",
+            "1-sp",
+            "1-jre",
+            "1-1",
+            "1.0.1",
+            "1.1",
+            "1.1.v20180605",
+            "1.1.1",
+            "1.999999999",
+            // A 10-digit item is a Java long: above every int, even as 0.
+            "1.0000000000.1",
+        ];
+        for w in ordered.windows(2) {
+            assert_eq!(cmp(w[0], w[1]), Ordering::Less, "{} < {}", w[0], w[1]);
+            let (a, b) = (key(w[0]).unwrap(), key(w[1]).unwrap());
+            assert!(a < b, "key {} < key {}", w[0], w[1]);
+        }
+        assert_eq!(key("1.0.0"), key("1-ga"));
+        assert_eq!(key("1-cr1"), key("1-rc1"));
+        // Not transitive: 1.sp.1 < 1-alpha < 1 < 1.sp.1. No key can say
+        // that, so the version whose qualifier stands bare after a dot has none.
+        assert_eq!(cmp("1.sp.1", "1-alpha"), Ordering::Less);
+        assert_eq!(cmp("1-alpha", "1"), Ordering::Less);
+        assert_eq!(cmp("1", "1.sp.1"), Ordering::Less);
+        assert!(key("1-alpha").is_some());
+        assert_eq!(key("1.sp.1"), None);
     }
 }

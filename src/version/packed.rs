@@ -445,10 +445,14 @@ mod tests {
                 ],
                 &["9.9.9"],
             ),
-            // Maven has no order keys: parsed per query.
+            // A Maven version no key can order (a bare `sp` after a dot):
+            // the range has no keys and is parsed per query.
             spec(
                 Some(VersionScheme::Maven),
-                vec![Event::Introduced("1.0".into()), Event::Fixed("1.1".into())],
+                vec![
+                    Event::Introduced("1.sp.1".into()),
+                    Event::Fixed("1.1".into()),
+                ],
                 &[],
             ),
             spec(None, vec![Event::Introduced("1".into())], &["x"]),
@@ -477,6 +481,8 @@ mod tests {
             "9.9.9",
             "1.0",
             "1.0.5",
+            "1.sp.0",
+            "1.sp.2",
             "1.1",
             "x",
             "not a version",
