@@ -6,7 +6,10 @@ use redb::{ReadableDatabase, ReadableTable};
 use crate::version::packed::Malformed;
 
 use super::tables::*;
-use super::{codec_err, db_err, visit_in, ChangeEntry, PackageKey, PackageRow, Store, StoreError};
+use super::{
+    codec_err, db_err, seconds_in_prefix, visit_in, ChangeEntry, PackageKey, PackageRow, Store,
+    StoreError,
+};
 
 /// A consistent read view of the store: change log and package index at one
 /// instant.
@@ -80,16 +83,7 @@ impl Snapshot {
             .txn
             .open_table(ALIASES)
             .map_err(db_err("open aliases"))?;
-        let mut out = Vec::new();
-        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
-            let (key, _) = row.map_err(db_err("scan aliases"))?;
-            let (a, id) = key.value();
-            if a != alias {
-                break;
-            }
-            out.push(id.to_string());
-        }
-        Ok(out)
+        seconds_in_prefix(&table, alias, "scan aliases")
     }
 }
 
