@@ -256,12 +256,18 @@ mod tests {
         }
     }
 
+    /// The draft `body` parses to; panics when it is not parsed.
+    fn parsed(body: &str) -> Box<Draft> {
+        let Verdict::Parsed(draft) = parse(&message(body)) else {
+            panic!("not parsed: {body}");
+        };
+        draft
+    }
+
     #[test]
     fn wrapped_prose_and_lts_wording() {
         let body = "Debian LTS Advisory DLA-1-1   x\n\nPackage        : foo\nCVE ID         : CVE-2024-1001 CVE-2024-1002\n                 CVE-2024-1003\n\nFor Debian 11 bullseye, these problems have been fixed in version\n1:2.0-1+deb11u1.\n\nFor the stable\ndistribution (bookworm), this problem has been fixed in version 2.0-2+deb12u1.\nFor the unstable distribution (sid), this problem has been fixed in version 3.\n";
-        let Verdict::Parsed(draft) = parse(&message(body)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(body);
         assert_eq!(draft.id, "DLA-1-1");
         assert_eq!(
             draft.aliases,
@@ -284,17 +290,13 @@ mod tests {
     #[test]
     fn early_word_order_and_squeeze_lts() {
         let body = "Debian Security Advisory DSA 200-1\nPackage : foo\n\nThis problem has been fixed in version\n1.0-2woody1 for the current stable distribution (woody) and in version 1.2-1 for\nthe unstable distribution (sid).\n";
-        let Verdict::Parsed(draft) = parse(&message(body)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(body);
         assert_eq!(draft.id, "DSA-200-1");
         assert_eq!(draft.fixes.len(), 1);
         assert_eq!(draft.fixes[0].ecosystem, "Debian:3.0");
         assert_eq!(draft.fixes[0].fixed.as_deref(), Some("1.0-2woody1"));
         let lts = "Debian LTS Advisory DLA-5-1\nPackage : bar\n\nFor Debian 6 \"Squeeze\", these issues have been fixed in bar version 1.1-1+deb6u1.\n";
-        let Verdict::Parsed(draft) = parse(&message(lts)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(lts);
         assert_eq!(draft.fixes[0].ecosystem, "Debian:6.0");
     }
 
