@@ -135,48 +135,25 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         "ADVISORY",
         &format!("https://security-tracker.debian.org/tracker/{id}"),
     );
-    let purl = |name: &str| Some(format!("pkg:deb/debian/{name}?arch=source"));
 
     let collapsed = collapse(body);
     let mut statements = 0;
-    for caps in FIXED.captures_iter(&collapsed) {
+    // "For the stable distribution (bookworm), this problem has been fixed
+    // in version X.", and the 2001-2005 word order: "This problem has been
+    // fixed in version X for the stable distribution (woody) and in version
+    // Y for the unstable distribution (sid)." Both give suites and version.
+    for caps in FIXED
+        .captures_iter(&collapsed)
+        .chain(FIXED_AFTER.captures_iter(&collapsed))
+    {
         statements += 1;
-        let suites = &caps["suites"];
-        let version = caps["version"].trim_end_matches(['.', ')']).to_string();
-        for number in suite_releases(suites) {
-            draft.add_fix(Fix {
-                ecosystem: format!("Debian:{}", osv_release(&number)),
-                name: package.clone(),
-                fixed: Some(version.clone()),
-                purl: purl(&package),
-                ecosystem_specific: None,
-            });
-        }
-    }
-    // 2001-2005 word order: "This problem has been fixed in version X for
-    // the stable distribution (woody) and in version Y for the unstable
-    // distribution (sid)."
-    for caps in FIXED_AFTER.captures_iter(&collapsed) {
-        statements += 1;
-        let version = caps["version"].trim_end_matches(['.', ')']).to_string();
+        let version = caps["version"].trim_end_matches(['.', ')']);
         for number in suite_releases(&caps["suites"]) {
-            draft.add_fix(Fix {
-                ecosystem: format!("Debian:{}", osv_release(&number)),
-                name: package.clone(),
-                fixed: Some(version.clone()),
-                purl: purl(&package),
-                ecosystem_specific: None,
-            });
+            draft.add_fix(debian_fix(&number, package.clone(), version.to_string()));
         }
     }
     for (number, name, version) in rebuilt_matrix(&lines) {
-        draft.add_fix(Fix {
-            ecosystem: format!("Debian:{}", osv_release(&number)),
-            purl: purl(&name),
-            name,
-            fixed: Some(version),
-            ecosystem_specific: None,
-        });
+        draft.add_fix(debian_fix(&number, name, version));
     }
     if statements == 0 && draft.fixes.is_empty() {
         let line = lines
@@ -190,6 +167,18 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         };
     }
     Verdict::Parsed(Box::new(draft))
+}
+
+/// The fix of Debian source package `name` at `version` in the release
+/// `number` (`11`, `3.0`) names, with the package's purl.
+fn debian_fix(number: &str, name: String, version: String) -> Fix {
+    Fix {
+        ecosystem: format!("Debian:{}", osv_release(number)),
+        purl: Some(format!("pkg:deb/debian/{name}?arch=source")),
+        name,
+        fixed: Some(version),
+        ecosystem_specific: None,
+    }
 }
 
 /// The Debian release numbers named in the subject of a "For ..." sentence:
