@@ -86,7 +86,6 @@ type Str<'a> = Cow<'a, str>;
 #[derive(Deserialize)]
 struct Doc<'a> {
     document: Document<'a>,
-    #[serde(default)]
     product_tree: Option<ProductTree<'a>>,
     #[serde(borrow, default)]
     vulnerabilities: Vec<&'a RawValue>,
@@ -94,12 +93,9 @@ struct Doc<'a> {
 
 #[derive(Deserialize)]
 struct Document<'a> {
-    #[serde(default)]
     title: Option<Str<'a>>,
     tracking: Tracking<'a>,
-    #[serde(default)]
     aggregate_severity: Option<Text<'a>>,
-    #[serde(default)]
     publisher: Option<Publisher<'a>>,
     #[serde(default)]
     references: Vec<CsafReference<'a>>,
@@ -110,13 +106,10 @@ struct Document<'a> {
 #[derive(Deserialize)]
 struct Tracking<'a> {
     id: Str<'a>,
-    #[serde(default)]
     current_release_date: Option<Str<'a>>,
-    #[serde(default)]
     initial_release_date: Option<Str<'a>>,
     /// `final`, `interim`, `draft`; Red Hat's bulk VEX streams also carry
     /// `deleted` tombstones.
-    #[serde(default)]
     status: Option<Str<'a>>,
 }
 
@@ -127,15 +120,12 @@ struct Text<'a> {
 
 #[derive(Deserialize)]
 struct Publisher<'a> {
-    #[serde(default)]
     name: Option<Str<'a>>,
-    #[serde(default)]
     namespace: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct CsafReference<'a> {
-    #[serde(default)]
     category: Option<Str<'a>>,
     url: Str<'a>,
 }
@@ -143,7 +133,6 @@ struct CsafReference<'a> {
 #[derive(Deserialize)]
 struct Note<'a> {
     category: Str<'a>,
-    #[serde(default)]
     text: Option<Str<'a>>,
 }
 
@@ -158,7 +147,6 @@ struct ProductTree<'a> {
 #[derive(Deserialize)]
 struct Branch<'a> {
     category: Str<'a>,
-    #[serde(default)]
     product: Option<FullProductName<'a>>,
     #[serde(default)]
     branches: Vec<Branch<'a>>,
@@ -168,15 +156,12 @@ struct Branch<'a> {
 struct FullProductName<'a> {
     name: Str<'a>,
     product_id: Str<'a>,
-    #[serde(default)]
     product_identification_helper: Option<Helper<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Helper<'a> {
-    #[serde(default)]
     cpe: Option<Str<'a>>,
-    #[serde(default)]
     purl: Option<Str<'a>>,
 }
 
@@ -218,9 +203,7 @@ struct ProductStatus<'a> {
 #[derive(Deserialize)]
 struct Remediation<'a> {
     category: Str<'a>,
-    #[serde(default)]
     url: Option<Str<'a>>,
-    #[serde(default)]
     details: Option<Str<'a>>,
     #[serde(default)]
     product_ids: Vec<Str<'a>>,
@@ -236,9 +219,7 @@ struct Flag<'a> {
 
 #[derive(Deserialize)]
 struct Score<'a> {
-    #[serde(default)]
     cvss_v3: Option<Cvss<'a>>,
-    #[serde(default)]
     cvss_v2: Option<Cvss<'a>>,
 }
 
@@ -251,7 +232,6 @@ struct Cvss<'a> {
 #[derive(Deserialize)]
 struct Threat<'a> {
     category: Str<'a>,
-    #[serde(default)]
     details: Option<Str<'a>>,
 }
 
