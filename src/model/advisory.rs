@@ -344,3 +344,14 @@ impl Affected {
         meta.justification = statement.justification;
     }
 }
+
+/// Appends each of `items` that `into` does not hold yet, in order: how
+/// the lists of records joined into one (aliases, severity, affected...)
+/// are merged without repeating an entry.
+pub(crate) fn extend_unique<T: PartialEq>(into: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
+    for item in items {
+        if !into.contains(&item) {
+            into.push(item);
+        }
+    }
+}
