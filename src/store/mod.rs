@@ -1058,6 +1058,28 @@ fn each_in_prefix<V: redb::Value + 'static>(
     Ok(())
 }
 
+/// Calls `visit` with the sequence number, stored JSON and decoded entry
+/// of each change-log entry with `seq > after`, at most `limit`, in order
+/// (the change feed of the API and of replicas alike).
+fn each_change_after(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    after: u64,
+    limit: usize,
+    mut visit: impl FnMut(u64, &[u8], ChangeEntry),
+) -> Result<(), StoreError> {
+    for row in table
+        .range(after.saturating_add(1)..)
+        .map_err(db_err("scan changes"))?
+        .take(limit)
+    {
+        let (seq, value) = row.map_err(db_err("scan changes"))?;
+        let entry: ChangeEntry = serde_json::from_slice(value.value())
+            .map_err(codec_err(format!("change {}", seq.value())))?;
+        visit(seq.value(), value.value(), entry);
+    }
+    Ok(())
+}
+
 /// The second halves of the keys `(first, _)` of a set-like table (feed ->
 /// record ids, alias -> record ids), sorted.
 fn seconds_in_prefix(

@@ -7,8 +7,8 @@ use crate::version::packed::Malformed;
 
 use super::tables::*;
 use super::{
-    codec_err, db_err, seconds_in_prefix, visit_in, ChangeEntry, PackageKey, PackageRow, Store,
-    StoreError,
+    db_err, each_change_after, seconds_in_prefix, visit_in, ChangeEntry, PackageKey, PackageRow,
+    Store, StoreError,
 };
 
 /// A consistent read view of the store: change log and package index at one
@@ -45,16 +45,7 @@ impl Snapshot {
             .open_table(CHANGES)
             .map_err(db_err("open changes"))?;
         let mut out = Vec::new();
-        for row in table
-            .range(after.saturating_add(1)..)
-            .map_err(db_err("scan changes"))?
-            .take(limit)
-        {
-            let (seq, value) = row.map_err(db_err("scan changes"))?;
-            let entry: ChangeEntry = serde_json::from_slice(value.value())
-                .map_err(codec_err(format!("change {}", seq.value())))?;
-            out.push(entry);
-        }
+        each_change_after(&table, after, limit, |_, _, entry| out.push(entry))?;
         Ok(out)
     }
 
