@@ -16,12 +16,7 @@ use crate::version::VersionScheme;
 #[command(name = "advisord", version, about)]
 pub struct Cli {
     /// The redb database file.
-    #[arg(
-        long,
-        global = true,
-        env = "ADVISORD_DB",
-        default_value = "./advisord.redb"
-    )]
+    #[arg(long, global = true, env = "ADVISORD_DB", default_value = "./advisord.redb")]
     pub db: PathBuf,
 
     /// Page cache of the database, in MiB: redb keeps up to this much of
@@ -119,12 +114,7 @@ pub enum Command {
         no_sync: bool,
         /// `/readyz` answers 200 once these feeds have synced (or been
         /// ingested) once; default: every enabled catalog feed.
-        #[arg(
-            long,
-            value_name = "FEED,...",
-            value_delimiter = ',',
-            env = "ADVISORD_READY_FEEDS"
-        )]
+        #[arg(long, value_name = "FEED,...", value_delimiter = ',', env = "ADVISORD_READY_FEEDS")]
         ready_feeds: Option<Vec<String>>,
         /// Connection and back-pressure limits.
         #[command(flatten)]
@@ -416,12 +406,7 @@ impl ReadArgs {
 pub struct ReplicationArgs {
     /// Publish this database after each committed change: `s3://bucket/prefix`
     /// or `file:///dir`.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "ADVISORD_PUBLISH",
-        conflicts_with = "follow"
-    )]
+    #[arg(long, value_name = "URL", env = "ADVISORD_PUBLISH", conflicts_with = "follow")]
     pub publish: Option<String>,
     /// Serve as a read replica of what a writer publishes at URL (no feed
     /// sync; own database, resumed after a restart).
@@ -526,11 +511,7 @@ pub struct NotifyArgs {
     #[arg(long, env = "ADVISORD_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
     pub webhook_backoff_ms: u64,
     /// Longest webhook retry delay in milliseconds.
-    #[arg(
-        long,
-        env = "ADVISORD_WEBHOOK_BACKOFF_MAX_MS",
-        default_value_t = 300_000
-    )]
+    #[arg(long, env = "ADVISORD_WEBHOOK_BACKOFF_MAX_MS", default_value_t = 300_000)]
     pub webhook_backoff_max_ms: u64,
     /// Most changes per webhook POST.
     #[arg(long, env = "ADVISORD_WEBHOOK_BATCH", default_value_t = 100)]

@@ -318,6 +318,21 @@ fn field<'a>(paragraph: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The field `name` of the paragraph of `package`; without it (or empty)
+/// the package goes to `skipped` as `"{package}: no {name}"`.
+fn required<'a>(
+    paragraph: &'a [(String, String)],
+    package: &str,
+    name: &str,
+    skipped: &mut Vec<String>,
+) -> Option<&'a str> {
+    let value = field(paragraph, name);
+    if value.is_none() {
+        skipped.push(format!("{package}: no {name}"));
+    }
+    value
+}
+
 /// One installed package of a dpkg status file.
 pub(crate) struct DpkgEntry {
     /// `Package:`.
@@ -346,8 +361,7 @@ pub(crate) fn dpkg_entries(text: &str, skipped: &mut Vec<String>) -> Vec<DpkgEnt
                 continue;
             }
         }
-        let Some(version) = field(&p, "Version") else {
-            skipped.push(format!("{package}: no Version"));
+        let Some(version) = required(&p, package, "Version", skipped) else {
             continue;
         };
         let (source_name, source_version) = match field(&p, "Source") {
@@ -388,8 +402,7 @@ pub(crate) fn apk_entries(text: &str, skipped: &mut Vec<String>) -> Vec<ApkEntry
         let Some(package) = field(&p, "P") else {
             continue;
         };
-        let Some(version) = field(&p, "V") else {
-            skipped.push(format!("{package}: no V"));
+        let Some(version) = required(&p, package, "V", skipped) else {
             continue;
         };
         out.push(ApkEntry {

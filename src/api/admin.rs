@@ -1,9 +1,10 @@
 //! Admin-only requests, checked once: the extractors that demand the admin
-//! token ([`Admin`], and [`AdminJson`] which also reads a JSON body), and
+//! token ([`Admin`], [`AdminQuery`] which also reads the query parameters,
+//! and [`AdminJson`] which also reads a JSON body), and
 //! the store lookup that answers 404 naming what was not found.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -20,6 +21,22 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         require_admin(&state.hub, &parts.headers)?;
         Ok(Admin)
+    }
+}
+
+/// The query parameters of an admin request: the token is checked first,
+/// then the query parsed (one that does not fit is a 400 with axum's text).
+pub(super) struct AdminQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for AdminQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        require_admin(&state.hub, &parts.headers)?;
+        let Query(params) = Query::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        Ok(AdminQuery(params))
     }
 }
 

@@ -4,13 +4,13 @@
 //! offline. `import --server URL DIR` sends it.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::admin::AdminQuery;
 use super::upload::{receive, Scratch};
 use super::{ApiError, AppState};
 
@@ -31,12 +31,9 @@ struct ImportParams {
 
 async fn import(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
+    AdminQuery(params): AdminQuery<ImportParams>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    super::require_admin(&state.hub, &headers)?;
-    let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     if params.feed.trim().is_empty() {
         return Err(ApiError::BadRequest("feed must not be empty".into()));
     }

@@ -5,13 +5,14 @@
 //! `sync --from-mirror DIR --server URL` sends). `?feeds=a,b` picks feeds.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::admin::AdminQuery;
 use super::upload::{receive, Scratch};
 use super::{ApiError, AppState};
 use crate::pipeline::sync::SyncError;
@@ -41,11 +42,9 @@ const MAX_JSON: usize = 64 << 10;
 async fn sync(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<SyncParams>, axum::extract::rejection::QueryRejection>,
+    AdminQuery(params): AdminQuery<SyncParams>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    super::require_admin(&state.hub, &headers)?;
-    let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let Some(syncer) = state.sync.clone() else {
         return Err(ApiError::NotFound("feed sync is not available".into()));
     };

@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
+use super::admin::AdminQuery;
 use super::{ApiError, AppState};
 use crate::formats::oval::Dialect;
 use crate::formats::Format;
@@ -79,12 +80,9 @@ impl Drop for Scratch {
 
 async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    AdminQuery(params): AdminQuery<UploadParams>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    super::require_admin(&state.hub, &headers)?;
-    let Query(params) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let format: Format = params
         .format
         .parse()

@@ -401,24 +401,7 @@ pub fn unpack(
     bytes: Vec<u8>,
     visit: &mut dyn FnMut(SourceFile),
 ) -> Result<(), FeedError> {
-    unpack_capped(location, bytes, MAX_FILE_BYTES, visit)
-}
-
-/// [`unpack`] with `max` bytes allowed per decompressed file or archive
-/// member, and for all of them together (a plain file is taken as it is:
-/// its size is the download's).
-pub fn unpack_capped(
-    location: &str,
-    bytes: Vec<u8>,
-    max: u64,
-    visit: &mut dyn FnMut(SourceFile),
-) -> Result<(), FeedError> {
-    let limits = ReadLimits {
-        max_decompressed: max,
-        max_document: max,
-        follow_symlinks: false,
-    };
-    unpack_with(location, bytes, limits, visit)
+    unpack_with(location, bytes, ReadLimits::default(), visit)
 }
 
 /// [`unpack`] within `limits`: a plain file or member past
@@ -485,7 +468,7 @@ impl Budget {
     }
 }
 
-/// [`unpack_capped`] of bytes read from `location` whose syntax `name`
+/// [`unpack_with`] of bytes read from `location` whose syntax `name`
 /// tells; `digest` is that of the outermost compressed bytes, if any.
 fn unpack_in(
     location: &str,
@@ -857,6 +840,22 @@ fn untar(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// [`unpack`] with `max` bytes allowed per decompressed file or archive
+    /// member, and for all of them together.
+    fn unpack_capped(
+        location: &str,
+        bytes: Vec<u8>,
+        max: u64,
+        visit: &mut dyn FnMut(SourceFile),
+    ) -> Result<(), FeedError> {
+        let limits = ReadLimits {
+            max_decompressed: max,
+            max_document: max,
+            follow_symlinks: false,
+        };
+        unpack_with(location, bytes, limits, visit)
+    }
 
     #[test]
     fn gzip_of_tar_yields_members() {

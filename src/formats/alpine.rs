@@ -38,8 +38,8 @@ use serde_json::{json, Map};
 
 use super::{ParseItem, SourceContext};
 use crate::model::{
-    Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus, Package, Range,
-    RangeKind, Reference, StatusStatement,
+    extend_unique, Advisory, AdvisoryId, Affected, DatabaseSpecific, Ecosystem, Event, FixStatus,
+    Package, Range, RangeKind, Reference, StatusStatement,
 };
 use crate::version::apk::apk_compare;
 
@@ -294,11 +294,7 @@ fn collect_package(
                 continue;
             };
             let collected = by_id.entry(parsed.id.clone()).or_default();
-            for alias in parsed.aliases {
-                if !collected.aliases.contains(&alias) {
-                    collected.aliases.push(alias);
-                }
-            }
+            extend_unique(&mut collected.aliases, parsed.aliases);
             let facts = collected.packages.entry(name.to_string()).or_default();
             if version == "0" {
                 facts.never_affected = true;
@@ -512,35 +508,15 @@ pub fn merge_releases(records: Vec<Advisory>) -> Vec<Advisory> {
         };
         let sources: Vec<_> = record.sources().to_vec();
         let into = &mut out[index];
-        for affected in record.affected {
-            if !into.affected.contains(&affected) {
-                into.affected.push(affected);
-            }
-        }
-        for alias in record.aliases {
-            if !into.aliases.contains(&alias) {
-                into.aliases.push(alias);
-            }
-        }
-        for upstream in record.upstream {
-            if !into.upstream.contains(&upstream) {
-                into.upstream.push(upstream);
-            }
-        }
-        for reference in record.references {
-            if !into.references.contains(&reference) {
-                into.references.push(reference);
-            }
-        }
+        extend_unique(&mut into.affected, record.affected);
+        extend_unique(&mut into.aliases, record.aliases);
+        extend_unique(&mut into.upstream, record.upstream);
+        extend_unique(&mut into.references, record.references);
         if record.modified > into.modified {
             into.modified = record.modified;
         }
         let meta = into.meta_mut();
-        for source in sources {
-            if !meta.sources.contains(&source) {
-                meta.sources.push(source);
-            }
-        }
+        extend_unique(&mut meta.sources, sources);
     }
     out
 }

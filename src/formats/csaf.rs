@@ -57,10 +57,10 @@
 //!
 //! # Memory
 //!
-//! The document is deserialized into borrowed structures (strings point into
-//! the input where they have no escapes), notes and other prose that is not
-//! used are skipped without being built, and each vulnerability is read on
-//! its own so one malformed vulnerability is one [`super::RecordError`].
+//! The document is deserialized into small wire structures (each
+//! vulnerability kept as borrowed raw JSON), notes and other prose that is
+//! not used are skipped without being built, and each vulnerability is read
+//! on its own so one malformed vulnerability is one [`super::RecordError`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -77,13 +77,15 @@ use crate::model::{
     Timestamp,
 };
 
+/// A string of the wire structs. Serde borrows a string only for a field
+/// spelled `Cow<'a, str>` and marked `borrow`, never inside `Option` or
+/// `Vec`, so through this alias every string is owned; only the
+/// vulnerabilities are borrowed (as raw JSON, parsed one at a time).
 type Str<'a> = Cow<'a, str>;
 
 #[derive(Deserialize)]
 struct Doc<'a> {
-    #[serde(borrow)]
     document: Document<'a>,
-    #[serde(borrow, default)]
     product_tree: Option<ProductTree<'a>>,
     #[serde(borrow, default)]
     vulnerabilities: Vec<&'a RawValue>,
@@ -91,196 +93,145 @@ struct Doc<'a> {
 
 #[derive(Deserialize)]
 struct Document<'a> {
-    #[serde(borrow, default)]
     title: Option<Str<'a>>,
-    #[serde(borrow)]
     tracking: Tracking<'a>,
-    #[serde(borrow, default)]
     aggregate_severity: Option<Text<'a>>,
-    #[serde(borrow, default)]
     publisher: Option<Publisher<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     references: Vec<CsafReference<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     notes: Vec<Note<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Tracking<'a> {
-    #[serde(borrow)]
     id: Str<'a>,
-    #[serde(borrow, default)]
     current_release_date: Option<Str<'a>>,
-    #[serde(borrow, default)]
     initial_release_date: Option<Str<'a>>,
     /// `final`, `interim`, `draft`; Red Hat's bulk VEX streams also carry
     /// `deleted` tombstones.
-    #[serde(borrow, default)]
     status: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Text<'a> {
-    #[serde(borrow)]
     text: Str<'a>,
 }
 
 #[derive(Deserialize)]
 struct Publisher<'a> {
-    #[serde(borrow, default)]
     name: Option<Str<'a>>,
-    #[serde(borrow, default)]
     namespace: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct CsafReference<'a> {
-    #[serde(borrow, default)]
     category: Option<Str<'a>>,
-    #[serde(borrow)]
     url: Str<'a>,
 }
 
 #[derive(Deserialize)]
 struct Note<'a> {
-    #[serde(borrow)]
     category: Str<'a>,
-    #[serde(borrow, default)]
     text: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct ProductTree<'a> {
-    #[serde(borrow, default)]
     branches: Vec<Branch<'a>>,
-    #[serde(borrow, default)]
     relationships: Vec<Relationship<'a>>,
-    #[serde(borrow, default)]
     full_product_names: Vec<FullProductName<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Branch<'a> {
-    #[serde(borrow)]
     category: Str<'a>,
-    #[serde(borrow, default)]
     product: Option<FullProductName<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     branches: Vec<Branch<'a>>,
 }
 
 #[derive(Deserialize)]
 struct FullProductName<'a> {
-    #[serde(borrow)]
     name: Str<'a>,
-    #[serde(borrow)]
     product_id: Str<'a>,
-    #[serde(borrow, default)]
     product_identification_helper: Option<Helper<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Helper<'a> {
-    #[serde(borrow, default)]
     cpe: Option<Str<'a>>,
-    #[serde(borrow, default)]
     purl: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Relationship<'a> {
-    #[serde(borrow)]
     full_product_name: FullProductName<'a>,
-    #[serde(borrow)]
     product_reference: Str<'a>,
-    #[serde(borrow)]
     relates_to_product_reference: Str<'a>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct Vulnerability<'a> {
-    #[serde(borrow, default)]
     cve: Option<Str<'a>>,
-    #[serde(borrow, default)]
     title: Option<Str<'a>>,
-    #[serde(borrow, default)]
     notes: Vec<Note<'a>>,
-    #[serde(borrow, default)]
     product_status: ProductStatus<'a>,
-    #[serde(borrow, default)]
     remediations: Vec<Remediation<'a>>,
-    #[serde(borrow, default)]
     flags: Vec<Flag<'a>>,
-    #[serde(borrow, default)]
     scores: Vec<Score<'a>>,
-    #[serde(borrow, default)]
     threats: Vec<Threat<'a>>,
-    #[serde(borrow, default)]
     references: Vec<CsafReference<'a>>,
-    #[serde(borrow, default)]
     release_date: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct ProductStatus<'a> {
-    #[serde(borrow, default)]
     fixed: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     first_fixed: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     recommended: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     known_affected: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     first_affected: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     last_affected: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     known_not_affected: Vec<Str<'a>>,
-    #[serde(borrow, default)]
     under_investigation: Vec<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Remediation<'a> {
-    #[serde(borrow)]
     category: Str<'a>,
-    #[serde(borrow, default)]
     url: Option<Str<'a>>,
-    #[serde(borrow, default)]
     details: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     product_ids: Vec<Str<'a>>,
 }
 
 /// A VEX flag: the justification label of `known_not_affected` products.
 #[derive(Deserialize)]
 struct Flag<'a> {
-    #[serde(borrow)]
     label: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(default)]
     product_ids: Vec<Str<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Score<'a> {
-    #[serde(borrow, default)]
     cvss_v3: Option<Cvss<'a>>,
-    #[serde(borrow, default)]
     cvss_v2: Option<Cvss<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Cvss<'a> {
-    #[serde(borrow, rename = "vectorString")]
+    #[serde(rename = "vectorString")]
     vector_string: Str<'a>,
 }
 
 #[derive(Deserialize)]
 struct Threat<'a> {
-    #[serde(borrow)]
     category: Str<'a>,
-    #[serde(borrow, default)]
     details: Option<Str<'a>>,
 }
 

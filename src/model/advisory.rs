@@ -38,25 +38,13 @@ pub struct Advisory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<Timestamp>,
     /// Other ids for the same vulnerability (CVE for a DSA, ...).
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<AdvisoryId>,
     /// Ids of records this one was derived from.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub upstream: Vec<AdvisoryId>,
     /// Ids of closely related but distinct records.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<AdvisoryId>,
     /// One-line summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,32 +53,16 @@ pub struct Advisory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
     /// Quantitative severity scores (CVSS vectors, Ubuntu priority).
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub severity: Vec<Severity>,
     /// The affected packages with their version ranges.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub affected: Vec<Affected>,
     /// Links to advisories, fixes, reports.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference>,
     /// People and organisations credited.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub credits: Vec<Credit>,
     /// Free-form data of the database; ours lives under the `advisord` key.
     #[serde(default, skip_serializing_if = "DatabaseSpecific::is_empty")]
@@ -104,25 +76,13 @@ pub struct Affected {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<Package>,
     /// Per-entry severity (OSV 1.4+).
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub severity: Vec<Severity>,
     /// Version ranges.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
     /// Explicitly enumerated affected versions.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
     /// Ecosystem-specific data, kept verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,11 +198,7 @@ pub struct Credit {
     /// Name.
     pub name: String,
     /// Contact addresses or URLs.
-    #[serde(
-        default,
-        deserialize_with = "null_as_empty",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub contact: Vec<String>,
     /// OSV credit type (FINDER, REPORTER, ...).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -386,5 +342,16 @@ impl Affected {
         meta.status = Some(statement.status);
         meta.status_source = Some(statement.source);
         meta.justification = statement.justification;
+    }
+}
+
+/// Appends each of `items` that `into` does not hold yet, in order: how
+/// the lists of records joined into one (aliases, severity, affected...)
+/// are merged without repeating an entry.
+pub(crate) fn extend_unique<T: PartialEq>(into: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
+    for item in items {
+        if !into.contains(&item) {
+            into.push(item);
+        }
     }
 }

@@ -13,6 +13,7 @@ mod scheme;
 mod status;
 mod timestamp;
 
+pub(crate) use advisory::extend_unique;
 pub use advisory::{
     AdvisordMeta, Advisory, Affected, Credit, DatabaseSpecific, Event, Package, Range, RangeKind,
     Reference, Severity, SeverityKind,

@@ -133,11 +133,7 @@ pub async fn sync(
         for (url, v) in validators {
             remember(s, &url, v);
         }
-        s.cursor = Some(newest.to_string());
-        s.last_errors = errors;
-        s.last_success = Some(now.clone());
-        s.last_attempt = Some(now);
-        s.last_error = None;
+        read_up_to(s, newest.to_string(), errors, now);
     })?;
     Ok(report)
 }
@@ -196,11 +192,7 @@ async fn baseline(
     let error_count = report.errors.len() as u64;
     let now = Timestamp::now().to_string();
     report.outcome = store.apply_snapshot(feed, records, |s| {
-        s.cursor = Some(cursor.to_string());
-        s.last_errors = error_count;
-        s.last_success = Some(now.clone());
-        s.last_attempt = Some(now);
-        s.last_error = None;
+        read_up_to(s, cursor.to_string(), error_count, now);
     })?;
     Ok(report)
 }
@@ -359,6 +351,16 @@ fn published_by(store: &Store, feed: &str, path: &str) -> Result<Vec<Advisory>, 
         }
     }
     Ok(out)
+}
+
+/// Marks the feed read up to `cursor` (RFC 3339) with `errors` documents
+/// rejected, in a run that succeeded at `now`.
+fn read_up_to(state: &mut FeedState, cursor: String, errors: u64, now: String) {
+    state.cursor = Some(cursor);
+    state.last_errors = errors;
+    state.last_success = Some(now.clone());
+    state.last_attempt = Some(now);
+    state.last_error = None;
 }
 
 /// Stores the validators of `url` for the next conditional GET.

@@ -10,8 +10,8 @@ use redb::{ReadableDatabase, ReadableTable};
 use super::contribution::{self, Body};
 use super::tables::{CONTRIBUTIONS, FEED_RECORDS, RECORDS, REMOVED};
 use super::{
-    codec_err, db_err, merge, BatchOutcome, ChangeEntry, ChangeKind, FeedState, Store, StoreError,
-    Tables, Unreadable,
+    codec_err, db_err, each_in_prefix, merge, BatchOutcome, ChangeEntry, ChangeKind, FeedState,
+    Store, StoreError, Tables, Unreadable,
 };
 use crate::model::{Advisory, Timestamp};
 
@@ -263,20 +263,15 @@ impl BatchWriter<'_> {
         id: &str,
         mut visit: impl FnMut(&str, &[u8]),
     ) -> Result<(), StoreError> {
-        for row in self
-            .t
-            .contributions
-            .range((id, "")..)
-            .map_err(db_err("scan contributions"))?
-        {
-            let (key, value) = row.map_err(db_err("scan contributions"))?;
-            let (i, f) = key.value();
-            if i != id {
-                break;
-            }
-            visit(f, value.value());
-        }
-        Ok(())
+        each_in_prefix(
+            &self.t.contributions,
+            id,
+            "scan contributions",
+            |f, value| {
+                visit(f, value);
+                Ok(())
+            },
+        )
     }
 
     /// The served record of `id` merged from the other feeds' contributions
@@ -392,20 +387,18 @@ impl BatchWriter<'_> {
             .before
             .open_table(CONTRIBUTIONS)
             .map_err(db_err("open contributions"))?;
-        for row in before_contributions
-            .range((id, "")..)
-            .map_err(db_err("scan contributions"))?
-        {
-            let (key, value) = row.map_err(db_err("scan contributions"))?;
-            let (i, f) = key.value();
-            if i != id {
-                break;
-            }
-            self.t
-                .contributions
-                .insert((i, f), value.value())
-                .map_err(db_err("restore contribution"))?;
-        }
+        each_in_prefix(
+            &before_contributions,
+            id,
+            "scan contributions",
+            |f, value| {
+                self.t
+                    .contributions
+                    .insert((id, f), value)
+                    .map_err(db_err("restore contribution"))?;
+                Ok(())
+            },
+        )?;
         let had_feed_record = self
             .before
             .open_table(FEED_RECORDS)

@@ -14,7 +14,7 @@
 //!   modified contribution (ties broken by feed name).
 //! - `database_specific.advisord.sources`: one provenance entry per feed.
 
-use crate::model::Advisory;
+use crate::model::{extend_unique, Advisory};
 
 /// Merges the contributions for one id (non-empty, any order) into one record.
 pub fn merge(mut parts: Vec<Advisory>) -> Option<Advisory> {
@@ -45,11 +45,7 @@ pub fn merge(mut parts: Vec<Advisory>) -> Option<Advisory> {
         merged.aliases.extend(part.aliases);
         merged.related.extend(part.related);
         merged.upstream.extend(part.upstream);
-        for s in part.severity {
-            if !merged.severity.contains(&s) {
-                merged.severity.push(s);
-            }
-        }
+        extend_unique(&mut merged.severity, part.severity);
         for r in part.references {
             if !merged.references.iter().any(|m| m.url == r.url) {
                 merged.references.push(r);

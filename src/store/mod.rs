@@ -1036,23 +1036,70 @@ pub fn index_entries(record: &Advisory) -> std::collections::BTreeMap<RowKey, Ve
     }
     out
 }
+/// Calls `visit` with the second half and the value of each row of `table`
+/// whose composite key is `(first, _)`, in key order (read or write side
+/// alike). Keys sort by their first half, so those rows are one run starting
+/// at `(first, "")`: the scan stops at the first key past it. `operation`
+/// names the scan in errors.
+fn each_in_prefix<V: redb::Value + 'static>(
+    table: &impl ReadableTable<(&'static str, &'static str), V>,
+    first: &str,
+    operation: &'static str,
+    mut visit: impl FnMut(&str, V::SelfType<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for row in table.range((first, "")..).map_err(db_err(operation))? {
+        let (key, value) = row.map_err(db_err(operation))?;
+        let (f, second) = key.value();
+        if f != first {
+            break;
+        }
+        visit(second, value.value())?;
+    }
+    Ok(())
+}
+
+/// Calls `visit` with the sequence number, stored JSON and decoded entry
+/// of each change-log entry with `seq > after`, at most `limit`, in order
+/// (the change feed of the API and of replicas alike).
+fn each_change_after(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    after: u64,
+    limit: usize,
+    mut visit: impl FnMut(u64, &[u8], ChangeEntry),
+) -> Result<(), StoreError> {
+    for row in table
+        .range(after.saturating_add(1)..)
+        .map_err(db_err("scan changes"))?
+        .take(limit)
+    {
+        let (seq, value) = row.map_err(db_err("scan changes"))?;
+        let entry: ChangeEntry = serde_json::from_slice(value.value())
+            .map_err(codec_err(format!("change {}", seq.value())))?;
+        visit(seq.value(), value.value(), entry);
+    }
+    Ok(())
+}
+
+/// The second halves of the keys `(first, _)` of a set-like table (feed ->
+/// record ids, alias -> record ids), sorted.
+fn seconds_in_prefix(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    first: &str,
+    operation: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    each_in_prefix(table, first, operation, |second, ()| {
+        out.push(second.to_string());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// The record ids of `feed` in the feed-records table, sorted (read or
 /// write side alike).
 fn feed_ids_in(
     table: &impl ReadableTable<(&'static str, &'static str), ()>,
     feed: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for row in table
-        .range((feed, "")..)
-        .map_err(db_err("scan feed records"))?
-    {
-        let (key, _) = row.map_err(db_err("scan feed records"))?;
-        let (f, id) = key.value();
-        if f != feed {
-            break;
-        }
-        out.push(id.to_string());
-    }
-    Ok(out)
+    seconds_in_prefix(table, feed, "scan feed records")
 }

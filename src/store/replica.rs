@@ -15,7 +15,7 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
 use super::tables::*;
-use super::{alias_keys, codec_err, db_err, index_keys, StoreError, Tables};
+use super::{alias_keys, codec_err, db_err, each_change_after, index_keys, StoreError, Tables};
 use crate::model::Advisory;
 
 /// `meta` key of the generation of the last published object applied.
@@ -148,18 +148,11 @@ impl super::Store {
             ..ChangeRows::default()
         };
         let mut ids = BTreeSet::new();
-        for row in changes
-            .range(after.saturating_add(1)..)
-            .map_err(db_err("scan changes"))?
-            .take(limit)
-        {
-            let (seq, value) = row.map_err(db_err("scan changes"))?;
-            let entry: super::ChangeEntry = serde_json::from_slice(value.value())
-                .map_err(codec_err(format!("change {}", seq.value())))?;
+        each_change_after(&changes, after, limit, |seq, json, entry| {
             ids.insert(entry.id);
-            out.last = seq.value();
-            out.changes.push((seq.value(), value.value().to_vec()));
-        }
+            out.last = seq;
+            out.changes.push((seq, json.to_vec()));
+        })?;
         for id in ids {
             let Some(json) = super::record_json(&records, &id)? else {
                 continue;

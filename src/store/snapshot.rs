@@ -6,7 +6,10 @@ use redb::{ReadableDatabase, ReadableTable};
 use crate::version::packed::Malformed;
 
 use super::tables::*;
-use super::{codec_err, db_err, visit_in, ChangeEntry, PackageKey, PackageRow, Store, StoreError};
+use super::{
+    db_err, each_change_after, seconds_in_prefix, visit_in, ChangeEntry, PackageKey, PackageRow,
+    Store, StoreError,
+};
 
 /// A consistent read view of the store: change log and package index at one
 /// instant.
@@ -42,16 +45,7 @@ impl Snapshot {
             .open_table(CHANGES)
             .map_err(db_err("open changes"))?;
         let mut out = Vec::new();
-        for row in table
-            .range(after.saturating_add(1)..)
-            .map_err(db_err("scan changes"))?
-            .take(limit)
-        {
-            let (seq, value) = row.map_err(db_err("scan changes"))?;
-            let entry: ChangeEntry = serde_json::from_slice(value.value())
-                .map_err(codec_err(format!("change {}", seq.value())))?;
-            out.push(entry);
-        }
+        each_change_after(&table, after, limit, |_, _, entry| out.push(entry))?;
         Ok(out)
     }
 
@@ -80,16 +74,7 @@ impl Snapshot {
             .txn
             .open_table(ALIASES)
             .map_err(db_err("open aliases"))?;
-        let mut out = Vec::new();
-        for row in table.range((alias, "")..).map_err(db_err("scan aliases"))? {
-            let (key, _) = row.map_err(db_err("scan aliases"))?;
-            let (a, id) = key.value();
-            if a != alias {
-                break;
-            }
-            out.push(id.to_string());
-        }
-        Ok(out)
+        seconds_in_prefix(&table, alias, "scan aliases")
     }
 }
 

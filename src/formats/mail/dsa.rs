@@ -135,48 +135,25 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         "ADVISORY",
         &format!("https://security-tracker.debian.org/tracker/{id}"),
     );
-    let purl = |name: &str| Some(format!("pkg:deb/debian/{name}?arch=source"));
 
     let collapsed = collapse(body);
     let mut statements = 0;
-    for caps in FIXED.captures_iter(&collapsed) {
+    // "For the stable distribution (bookworm), this problem has been fixed
+    // in version X.", and the 2001-2005 word order: "This problem has been
+    // fixed in version X for the stable distribution (woody) and in version
+    // Y for the unstable distribution (sid)." Both give suites and version.
+    for caps in FIXED
+        .captures_iter(&collapsed)
+        .chain(FIXED_AFTER.captures_iter(&collapsed))
+    {
         statements += 1;
-        let suites = &caps["suites"];
-        let version = caps["version"].trim_end_matches(['.', ')']).to_string();
-        for number in suite_releases(suites) {
-            draft.add_fix(Fix {
-                ecosystem: format!("Debian:{}", osv_release(&number)),
-                name: package.clone(),
-                fixed: Some(version.clone()),
-                purl: purl(&package),
-                ecosystem_specific: None,
-            });
-        }
-    }
-    // 2001-2005 word order: "This problem has been fixed in version X for
-    // the stable distribution (woody) and in version Y for the unstable
-    // distribution (sid)."
-    for caps in FIXED_AFTER.captures_iter(&collapsed) {
-        statements += 1;
-        let version = caps["version"].trim_end_matches(['.', ')']).to_string();
+        let version = caps["version"].trim_end_matches(['.', ')']);
         for number in suite_releases(&caps["suites"]) {
-            draft.add_fix(Fix {
-                ecosystem: format!("Debian:{}", osv_release(&number)),
-                name: package.clone(),
-                fixed: Some(version.clone()),
-                purl: purl(&package),
-                ecosystem_specific: None,
-            });
+            draft.add_fix(debian_fix(&number, package.clone(), version.to_string()));
         }
     }
     for (number, name, version) in rebuilt_matrix(&lines) {
-        draft.add_fix(Fix {
-            ecosystem: format!("Debian:{}", osv_release(&number)),
-            purl: purl(&name),
-            name,
-            fixed: Some(version),
-            ecosystem_specific: None,
-        });
+        draft.add_fix(debian_fix(&number, name, version));
     }
     if statements == 0 && draft.fixes.is_empty() {
         let line = lines
@@ -190,6 +167,18 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         };
     }
     Verdict::Parsed(Box::new(draft))
+}
+
+/// The fix of Debian source package `name` at `version` in the release
+/// `number` (`11`, `3.0`) names, with the package's purl.
+fn debian_fix(number: &str, name: String, version: String) -> Fix {
+    Fix {
+        ecosystem: format!("Debian:{}", osv_release(number)),
+        purl: Some(format!("pkg:deb/debian/{name}?arch=source")),
+        name,
+        fixed: Some(version),
+        ecosystem_specific: None,
+    }
 }
 
 /// The Debian release numbers named in the subject of a "For ..." sentence:
@@ -256,12 +245,18 @@ mod tests {
         }
     }
 
+    /// The draft `body` parses to; panics when it is not parsed.
+    fn parsed(body: &str) -> Box<Draft> {
+        let Verdict::Parsed(draft) = parse(&message(body)) else {
+            panic!("not parsed: {body}");
+        };
+        draft
+    }
+
     #[test]
     fn wrapped_prose_and_lts_wording() {
         let body = "Debian LTS Advisory DLA-1-1   x\n\nPackage        : foo\nCVE ID         : CVE-2024-1001 CVE-2024-1002\n                 CVE-2024-1003\n\nFor Debian 11 bullseye, these problems have been fixed in version\n1:2.0-1+deb11u1.\n\nFor the stable\ndistribution (bookworm), this problem has been fixed in version 2.0-2+deb12u1.\nFor the unstable distribution (sid), this problem has been fixed in version 3.\n";
-        let Verdict::Parsed(draft) = parse(&message(body)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(body);
         assert_eq!(draft.id, "DLA-1-1");
         assert_eq!(
             draft.aliases,
@@ -284,17 +279,13 @@ mod tests {
     #[test]
     fn early_word_order_and_squeeze_lts() {
         let body = "Debian Security Advisory DSA 200-1\nPackage : foo\n\nThis problem has been fixed in version\n1.0-2woody1 for the current stable distribution (woody) and in version 1.2-1 for\nthe unstable distribution (sid).\n";
-        let Verdict::Parsed(draft) = parse(&message(body)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(body);
         assert_eq!(draft.id, "DSA-200-1");
         assert_eq!(draft.fixes.len(), 1);
         assert_eq!(draft.fixes[0].ecosystem, "Debian:3.0");
         assert_eq!(draft.fixes[0].fixed.as_deref(), Some("1.0-2woody1"));
         let lts = "Debian LTS Advisory DLA-5-1\nPackage : bar\n\nFor Debian 6 \"Squeeze\", these issues have been fixed in bar version 1.1-1+deb6u1.\n";
-        let Verdict::Parsed(draft) = parse(&message(lts)) else {
-            panic!("not parsed");
-        };
+        let draft = parsed(lts);
         assert_eq!(draft.fixes[0].ecosystem, "Debian:6.0");
     }
 

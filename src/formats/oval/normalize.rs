@@ -14,7 +14,8 @@ use super::xml::{Dangling, Definition, Field, Item, Tables, Test};
 use super::{alma, azure, debian, oracle, photon, redhat, suse, ubuntu, Dialect};
 use crate::formats::{ParseItem, RecordError, SourceContext};
 use crate::model::{
-    Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind, StatusStatement,
+    extend_unique, Advisory, Affected, Ecosystem, Event, FixStatus, Package, Range, RangeKind,
+    StatusStatement,
 };
 
 /// What a package criterion says about the package. Text is borrowed from
@@ -740,26 +741,14 @@ pub fn merge_records(cur: &mut Advisory, other: Advisory) {
 }
 
 fn merge_into(cur: &mut Advisory, other: Advisory) {
-    for a in other.aliases {
-        if !cur.aliases.contains(&a) {
-            cur.aliases.push(a);
-        }
-    }
+    extend_unique(&mut cur.aliases, other.aliases);
     for r in other.references {
         if !cur.references.iter().any(|x| x.url == r.url) {
             cur.references.push(r);
         }
     }
-    for s in other.severity {
-        if !cur.severity.contains(&s) {
-            cur.severity.push(s);
-        }
-    }
-    for a in other.affected {
-        if !cur.affected.contains(&a) {
-            cur.affected.push(a);
-        }
-    }
+    extend_unique(&mut cur.severity, other.severity);
+    extend_unique(&mut cur.affected, other.affected);
     if other.modified > cur.modified {
         cur.modified = other.modified;
     }
