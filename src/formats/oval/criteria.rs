@@ -129,7 +129,10 @@ fn number_leaves<'a>(
             if depth >= MAX_DEPTH {
                 return Err(CriteriaError::TooDeep);
             }
-            if !matches!(operator.to_ascii_uppercase().as_str(), "OR" | "ONE" | "AND") {
+            if !["OR", "ONE", "AND"]
+                .iter()
+                .any(|known| operator.eq_ignore_ascii_case(known))
+            {
                 return Err(CriteriaError::Operator(operator.clone()));
             }
             for child in children {

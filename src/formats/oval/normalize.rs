@@ -97,18 +97,52 @@ fn field_values<'t>(field: &'t Field, tables: &'t Tables) -> Result<Vec<&'t str>
     }
 }
 
-/// The state fields of a test, all states merged.
-fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<Vec<&'t Field>, Dangling> {
-    let mut out = Vec::new();
-    for s in test.states() {
-        let state: &Item = tables.entry(&tables.states, *s, "state")?;
-        out.extend(state.fields.iter());
-    }
-    Ok(out)
+/// The state fields of a test, all states merged: borrowed from the table
+/// when the test has at most one state (nearly every test), so resolving a
+/// leaf allocates nothing for them; gathered when it has several.
+enum StateFields<'t> {
+    One(&'t [Field]),
+    Many(Vec<&'t Field>),
 }
 
-fn find<'f>(fields: &[&'f Field], name: &str) -> Option<&'f Field> {
-    fields.iter().copied().find(|f| &*f.name == name)
+impl<'t> StateFields<'t> {
+    fn iter(&self) -> impl Iterator<Item = &'t Field> + '_ {
+        let (one, many): (&'t [Field], &[&'t Field]) = match self {
+            StateFields::One(fields) => (fields, &[]),
+            StateFields::Many(fields) => (&[], fields),
+        };
+        one.iter().chain(many.iter().copied())
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            StateFields::One(fields) => fields.is_empty(),
+            StateFields::Many(fields) => fields.is_empty(),
+        }
+    }
+}
+
+/// The state fields of a test, all states merged.
+fn state_fields<'t>(test: &Test, tables: &'t Tables) -> Result<StateFields<'t>, Dangling> {
+    match test.states() {
+        [] => Ok(StateFields::One(&[])),
+        [one] => {
+            let state: &Item = tables.entry(&tables.states, *one, "state")?;
+            Ok(StateFields::One(&state.fields))
+        }
+        several => {
+            let mut out = Vec::new();
+            for s in several {
+                let state: &Item = tables.entry(&tables.states, *s, "state")?;
+                out.extend(state.fields.iter());
+            }
+            Ok(StateFields::Many(out))
+        }
+    }
+}
+
+fn find<'f>(fields: &StateFields<'f>, name: &str) -> Option<&'f Field> {
+    fields.iter().find(|f| &*f.name == name)
 }
 
 fn op(field: &Field) -> &str {

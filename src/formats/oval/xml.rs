@@ -620,7 +620,8 @@ fn next_attribute(raw: &str) -> Option<(&str, &str, &str)> {
     while b.get(start).is_some_and(u8::is_ascii_whitespace) {
         start += 1;
     }
-    let eq = start + memchr::memchr(b'=', &b[start..])?;
+    // Names are short: a plain loop beats a memchr call here.
+    let eq = start + b[start..].iter().position(|&c| c == b'=')?;
     let mut end = eq;
     while end > start && b[end - 1].is_ascii_whitespace() {
         end -= 1;
@@ -643,7 +644,7 @@ fn next_attribute(raw: &str) -> Option<(&str, &str, &str)> {
 
 /// The part of a qualified name after its prefix.
 fn local_part(name: &str) -> &str {
-    match memchr::memrchr(b':', name.as_bytes()) {
+    match name.as_bytes().iter().rposition(|&c| c == b':') {
         Some(colon) => &name[colon + 1..],
         None => name,
     }
