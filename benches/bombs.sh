@@ -88,6 +88,10 @@ def fill(unit, fixed):
 with open(f"{work}/cap-versions.json", "w") as f:
     head = '{"id": "OSV-2024-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "versions": ['
     f.write(head + '"1",' * fill('"1",', len(head)) + '"1"]}]}')
+# Ten million empty affected entries: each `{}` becomes a struct.
+with open(f"{work}/cap-affected.json", "w") as f:
+    head = '{"id": "OSV-2024-1", "modified": "2024-01-01T00:00:00Z", "affected": ['
+    f.write(head + '{},' * fill('{},', len(head)) + '{}]}')
 with open(f"{work}/cap-versions.yaml", "w") as f:
     head = 'id: OSV-2024-1\nmodified: "2024-01-01T00:00:00Z"\naffected:\n  - package: {ecosystem: PyPI, name: a}\n    versions:\n'
     f.write(head + "      - '1'\n" * fill("      - '1'\n", len(head)))
@@ -169,6 +173,7 @@ run osv "$WORK/near-ratio.zip"
 run oval "$WORK/text-node.oval.xml.gz"
 run osv "$WORK/cap-versions.json"
 run osv "$WORK/cap-versions.yaml"
+run osv "$WORK/cap-affected.json"
 run alpine-secdb "$WORK/cap-secfixes.json"
 run csaf "$WORK/cap-products.json"
 run debian-tracker "$WORK/cap-tracker.json"

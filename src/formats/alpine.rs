@@ -72,10 +72,28 @@ pub fn parse_yaml(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseI
     parse_as(bytes, Syntax::Yaml, ctx, emit);
 }
 
+/// Most records (vulnerability ids) one secdb file may give. What its
+/// parse holds grows with them (a record's packages and fixes, then the
+/// record, a few kilobytes, until the batch's releases are joined); a real
+/// release file names a few thousand ids, the Wolfi and Chainguard feeds
+/// tens of thousands. A file naming more is refused as a whole.
+pub const MAX_RECORDS: usize = 100_000;
+
 /// Parses one secdb file in the given syntax.
 pub fn parse_as(
     bytes: &[u8],
     syntax: Syntax,
+    ctx: &SourceContext,
+    emit: &mut dyn FnMut(ParseItem),
+) {
+    parse_capped(bytes, syntax, MAX_RECORDS, ctx, emit);
+}
+
+/// [`parse_as`] refusing a file of more than `max_records` ids.
+fn parse_capped(
+    bytes: &[u8],
+    syntax: Syntax,
+    max_records: usize,
     ctx: &SourceContext,
     emit: &mut dyn FnMut(ParseItem),
 ) {
@@ -109,7 +127,9 @@ pub fn parse_as(
 
     let mut by_id: BTreeMap<String, Collected> = BTreeMap::new();
     for (index, item) in packages.iter().enumerate() {
-        collect_package(item, index, ctx, &mut by_id, emit);
+        if let Err(refused) = collect_package(item, index, max_records, ctx, &mut by_id, emit) {
+            return emit(Err(ctx.file_error(refused.to_string())));
+        }
     }
     for (upstream, collected) in by_id {
         emit(build_record(
@@ -135,6 +155,9 @@ enum SecdbError {
     /// The release makes no valid ecosystem name.
     #[error(transparent)]
     Ecosystem(#[from] crate::model::InvalidEcosystem),
+    /// More ids than [`MAX_RECORDS`] (or the cap a test sets).
+    #[error("secdb names more than {0} vulnerability ids (one record each); refused")]
+    TooManyRecords(usize),
 }
 
 /// The apk-based distributions publishing this shape.
@@ -217,8 +240,9 @@ impl Distro {
 /// What one vulnerability id collected across the packages of a file.
 #[derive(Default)]
 struct Collected {
-    /// Package name -> its fix versions (`0` = never affected), in input order.
-    packages: BTreeMap<String, PackageFacts>,
+    /// Package name -> its fix versions (`0` = never affected), in input
+    /// order; usually one package (a map would allocate a node of eleven).
+    packages: Vec<(String, PackageFacts)>,
     /// Extra ids given next to the main one.
     aliases: Vec<String>,
 }
@@ -231,32 +255,41 @@ struct PackageFacts {
     spelled: Vec<String>,
 }
 
+/// Adds one `packages` entry's fixes to `by_id`; an entry that cannot be
+/// read is an error of that entry. Past `max_records` ids the file is
+/// refused.
 fn collect_package(
     item: &Node,
     index: usize,
+    max_records: usize,
     ctx: &SourceContext,
     by_id: &mut BTreeMap<String, Collected>,
     emit: &mut dyn FnMut(ParseItem),
-) {
+) -> Result<(), SecdbError> {
     let label = format!("packages[{index}]");
     let Some(pkg) = item
         .as_map()
         .and_then(|m| get(m, "pkg"))
         .and_then(Node::as_map)
     else {
-        return emit(Err(ctx.error(label, "entry has no `pkg` mapping")));
+        emit(Err(ctx.error(label, "entry has no `pkg` mapping")));
+        return Ok(());
     };
     let Some(name) = get_str(pkg, "name")
         .map(str::trim)
         .filter(|n| !n.is_empty())
     else {
-        return emit(Err(ctx.error(label, "package without a name")));
+        emit(Err(ctx.error(label, "package without a name")));
+        return Ok(());
     };
     let label = format!("{label} ({name})");
     let secfixes = match get(pkg, "secfixes") {
         Some(Node::Map(m)) => m.as_slice(),
-        Some(Node::Null) | None => return,
-        Some(_) => return emit(Err(ctx.error(label, "`secfixes` is not a mapping"))),
+        Some(Node::Null) | None => return Ok(()),
+        Some(_) => {
+            emit(Err(ctx.error(label, "`secfixes` is not a mapping")));
+            return Ok(());
+        }
     };
     for (version, ids) in secfixes {
         let version = version.trim();
@@ -293,9 +326,21 @@ fn collect_package(
                 )));
                 continue;
             };
+            if by_id.len() >= max_records && !by_id.contains_key(&parsed.id) {
+                return Err(SecdbError::TooManyRecords(max_records));
+            }
             let collected = by_id.entry(parsed.id.clone()).or_default();
             extend_unique(&mut collected.aliases, parsed.aliases);
-            let facts = collected.packages.entry(name.to_string()).or_default();
+            let at = match collected.packages.iter().position(|(n, _)| n == name) {
+                Some(at) => at,
+                None => {
+                    collected
+                        .packages
+                        .push((name.to_string(), PackageFacts::default()));
+                    collected.packages.len() - 1
+                }
+            };
+            let facts = &mut collected.packages[at].1;
             if version == "0" {
                 facts.never_affected = true;
             } else if !facts.fixed.iter().any(|v| v == version) {
@@ -311,6 +356,7 @@ fn collect_package(
             }
         }
     }
+    Ok(())
 }
 
 /// One secfixes list entry taken apart.
@@ -413,7 +459,10 @@ fn build_record(
         }
     }
     let mut affected = Vec::new();
-    for (name, facts) in collected.packages {
+    let mut packages = collected.packages;
+    // In name order, as when they were collected in a map.
+    packages.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, facts) in packages {
         let package = Package {
             ecosystem: ecosystem.clone(),
             name: name.clone(),
@@ -798,6 +847,35 @@ packages:
         assert_eq!(two.affected.len(), 4, "bar and foo in both releases");
         assert_eq!(two.aliases.len(), 2);
         assert_eq!(two.sources().len(), 1, "same source text, same digest here");
+    }
+
+    #[test]
+    fn a_file_at_the_record_cap_is_read_and_one_id_more_is_refused() {
+        // Four ids (CVE-2020-0002 by two packages is one record).
+        let yaml = YAML.replace("  - pkg:\n      secfixes: {}\n", "");
+        let run = |max: usize| {
+            let mut out = Vec::new();
+            parse_capped(
+                yaml.as_bytes(),
+                Syntax::Yaml,
+                max,
+                &ctx("alpine"),
+                &mut |item| out.push(item),
+            );
+            out
+        };
+        let at_cap = run(4);
+        assert_eq!(at_cap.iter().filter(|i| i.is_ok()).count(), 4);
+        let over = run(3);
+        let ok = over.iter().filter(|i| i.is_ok()).count();
+        assert_eq!(ok, 0, "a refused file gives no record");
+        let error = over.last().unwrap().as_ref().unwrap_err();
+        assert!(error.is_whole_file());
+        assert_eq!(error.feed, "alpine");
+        assert_eq!(
+            error.reason,
+            "secdb names more than 3 vulnerability ids (one record each); refused"
+        );
     }
 
     #[test]

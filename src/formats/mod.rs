@@ -21,6 +21,7 @@ pub mod osv;
 pub mod oval;
 mod read;
 pub mod stream;
+pub mod values;
 
 pub use read::{
     merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError, ReadOptions,

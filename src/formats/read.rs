@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::oval::{self, Dialect, OvalError};
-use super::{alpine, csaf, debian_tracker, mail, osv, stream, Format, ParseItem, SourceContext};
+use super::{
+    alpine, csaf, debian_tracker, mail, osv, stream, values, Format, ParseItem, SourceContext,
+};
 use crate::model::Advisory;
 
 /// How the sources of an ingest are read: the format, the options some
@@ -195,9 +197,26 @@ pub fn read_bytes(
         }
         Format::Osv => {
             let syntax = osv::Syntax::from_path(name).unwrap_or_else(|| osv::Syntax::sniff(bytes));
-            osv::parse(bytes, syntax, ctx, &mut keep(records, take));
+            let counted = match syntax {
+                osv::Syntax::Json => values::check_json(bytes, values::DEFAULT_MAX_VALUES),
+                osv::Syntax::Yaml => values::check_yaml(bytes, values::DEFAULT_MAX_VALUES),
+            };
+            match counted {
+                Ok(()) => osv::parse(bytes, syntax, ctx, &mut keep(records, take)),
+                Err(refused) => refuse(ctx, refused, records, take),
+            }
         }
-        Format::AlpineSecdb => alpine::parse(bytes, ctx, &mut keep(records, take)),
+        Format::AlpineSecdb => {
+            let syntax = alpine::Syntax::sniff(bytes);
+            let counted = match syntax {
+                alpine::Syntax::Json => values::check_json(bytes, values::DEFAULT_MAX_VALUES),
+                alpine::Syntax::Yaml => values::check_yaml(bytes, values::DEFAULT_MAX_VALUES),
+            };
+            match counted {
+                Ok(()) => alpine::parse_as(bytes, syntax, ctx, &mut keep(records, take)),
+                Err(refused) => refuse(ctx, refused, records, take),
+            }
+        }
         Format::DebianTracker => debian_tracker::parse(bytes, ctx, &mut keep(records, take)),
         Format::Csaf => csaf::parse(bytes, ctx, &mut keep(records, take)),
         Format::Mail => {
@@ -286,6 +305,17 @@ pub fn merge_batch(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
     }
 }
 
+/// Hands `take` the one whole-file error of a document past the value cap
+/// (see [`values`]): none of it is parsed.
+fn refuse(
+    ctx: &SourceContext,
+    refused: values::TooManyValues,
+    records: &mut Vec<Advisory>,
+    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+) {
+    records.extend(take(Err(ctx.file_error(refused.to_string()))));
+}
+
 /// An emit callback that keeps what `take` hands back.
 fn keep<'a>(
     records: &'a mut Vec<Advisory>,
@@ -328,5 +358,87 @@ fn read_oval(
                 ..FileOutcome::default()
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn read(format: Format, name: &str, bytes: &[u8]) -> Vec<ParseItem> {
+        let ctx = SourceContext::for_bytes(
+            "feed-x",
+            name,
+            "2024-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            bytes,
+        );
+        let mut items = Vec::new();
+        let mut records = Vec::new();
+        read_bytes(
+            &ReadOptions::new(format),
+            &ctx,
+            name,
+            bytes,
+            &mut records,
+            &mut |item| {
+                items.push(item);
+                None
+            },
+        )
+        .unwrap();
+        items
+    }
+
+    /// An OSV record whose `versions` list makes the document count
+    /// exactly `total` (see `values`: 37 besides the versions).
+    fn osv_counting(total: u64) -> String {
+        let versions = vec!["\"1\""; (total - 37) as usize].join(",");
+        format!(
+            r#"{{"id": "OSV-1", "modified": "2024-01-01T00:00:00Z", "affected": [{{"package": {{"ecosystem": "PyPI", "name": "a"}}, "versions": [{versions}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn an_osv_document_past_the_value_cap_is_one_named_error() {
+        let limit = values::DEFAULT_MAX_VALUES;
+        let at = osv_counting(limit);
+        let items = read(Format::Osv, "at.json", at.as_bytes());
+        assert_eq!(items.len(), 1);
+        let record = items[0].as_ref().unwrap();
+        assert_eq!(record.affected[0].versions.len() as u64, limit - 37);
+        let over = osv_counting(limit + 1);
+        let items = read(Format::Osv, "over.json", over.as_bytes());
+        assert_eq!(items.len(), 1);
+        let error = items[0].as_ref().unwrap_err();
+        assert!(error.is_whole_file());
+        assert_eq!(
+            (error.feed.as_str(), error.origin.as_str()),
+            ("feed-x", "over.json")
+        );
+        assert_eq!(
+            error.reason,
+            format!("document holds more than {limit} values (keys and values, a mapping counting 8); refused")
+        );
+    }
+
+    #[test]
+    fn a_secdb_past_the_value_cap_is_refused_before_it_is_parsed() {
+        let ids: Vec<String> = (0..values::DEFAULT_MAX_VALUES)
+            .map(|i| format!("\"CVE-2024-{i:07}\""))
+            .collect();
+        let doc = format!(
+            r#"{{"distroversion": "v3.20", "reponame": "main", "packages": [{{"pkg": {{"name": "a", "secfixes": {{"1.0-r0": [{}]}}}}}}]}}"#,
+            ids.join(",")
+        );
+        let items = read(Format::AlpineSecdb, "v3.20-main.json", doc.as_bytes());
+        assert_eq!(items.len(), 1);
+        let error = items[0].as_ref().unwrap_err();
+        assert!(error.is_whole_file());
+        assert!(
+            error.reason.starts_with("document holds more than"),
+            "{}",
+            error.reason
+        );
     }
 }

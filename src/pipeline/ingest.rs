@@ -16,7 +16,7 @@ use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, Sou
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
 
-use super::scratch::{ScratchFile, Spill};
+use super::scratch::{join_oval, ScratchFile, Spill};
 
 /// Where parsed records go, one at a time: a `Vec`, or the open store batch
 /// ([`BatchWriter::push`]); a sink that fails stops the read.
@@ -227,9 +227,10 @@ pub fn stream_download(
 
 /// Runs `read` (which reads every input of a batch into the sink it is
 /// given) with records going into `writer` as they are parsed; a format
-/// that joins records across files ([`formats::Format::joins_across_files`]) is gathered,
-/// joined, then written.
-pub fn sink_for<T, E: From<StoreError>>(
+/// that joins records across files ([`formats::Format::joins_across_files`])
+/// waits in a [`Spill`] on disk (held in memory, a secdb batch grew by
+/// kilobytes a record), then goes to `writer` joined by id.
+pub fn sink_for<T, E: From<StoreError> + From<FeedError>>(
     format: formats::Format,
     writer: &mut BatchWriter<'_>,
     read: impl FnOnce(&mut RecordSink<'_>) -> Result<T, E>,
@@ -237,14 +238,24 @@ pub fn sink_for<T, E: From<StoreError>>(
     if !format.joins_across_files() {
         return read(&mut |record| writer.push(record));
     }
-    let mut records = Vec::new();
+    let mut spill = Spill::create()?;
+    // The first failure of the spill; later records are dropped.
+    let mut failed: Option<FeedError> = None;
     let value = read(&mut |record| {
-        records.push(record);
+        if failed.is_none() {
+            if let Err(e) = spill.push(&record) {
+                failed = Some(e);
+            }
+        }
         Ok(())
     })?;
-    for record in formats::merge_batch(format, records) {
-        writer.push(record)?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
+    spill.replay(
+        &|records| formats::merge_batch(format, records),
+        &mut |record| writer.push(record).map_err(E::from),
+    )?;
     Ok(value)
 }
 
@@ -465,7 +476,9 @@ fn stream_streamed(
         if report.errors.iter().any(|e| e.is_whole_file()) {
             report.records = report.records.saturating_sub(spill.len());
         } else {
-            spill.replay(&mut |record| sink(record).map_err(StreamError::from))?;
+            spill.replay(&join_oval, &mut |record| {
+                sink(record).map_err(StreamError::from)
+            })?;
         }
     }
     Ok(report)
@@ -528,16 +541,33 @@ fn parse_file(
         take_item(Err(ctx.file_error(refused.to_string())), report);
         return Ok(());
     }
+    // Records go to `sink` as they are parsed (a secdb file gives a
+    // record per id, kilobytes each), except OVAL's, which the reader
+    // joins by id and drops if the file proves malformed.
+    let streams = read.format != formats::Format::Oval;
     let mut records = Vec::new();
+    let mut fatal: Option<StreamError> = None;
     let outcome = formats::read_bytes(
         read,
         &ctx,
         &file.name,
         &file.bytes,
         &mut records,
-        &mut |item| take_item(item, report),
+        &mut |item| {
+            let record = take_item(item, report)?;
+            if !streams {
+                return Some(record);
+            }
+            if fatal.is_none() {
+                keep_first_error(&mut fatal, sink(record).map_err(StreamError::from));
+            }
+            None
+        },
     );
     settle(outcome, report)?;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
     for record in records {
         sink(record)?;
     }

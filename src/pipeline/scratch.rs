@@ -47,11 +47,12 @@ impl Drop for ScratchFile {
     }
 }
 
-/// One file's records held on disk as JSON, grouped by id in the order ids
-/// first came. An OVAL file is all or nothing and joins the records of one
-/// id ([`SameIdMerger`]), so its records cannot go to the store as they are
-/// parsed; held in memory they grew with the file. Memory holds the ids
-/// and where their records lie.
+/// Records held on disk as JSON, grouped by id in the order ids first
+/// came, until they can be joined: an OVAL file is all or nothing and
+/// joins the records of one id ([`join_oval`]); a secdb batch joins one
+/// id's records across its files (one per release). Either way they
+/// cannot go to the store as they are parsed, and held in memory they grew
+/// with the input. Memory holds the ids and where their records lie.
 pub(crate) struct Spill {
     scratch: ScratchFile,
     out: BufWriter<File>,
@@ -102,11 +103,13 @@ impl Spill {
         Ok(())
     }
 
-    /// Hands `sink` one record per id, in the order ids first came, the
-    /// records of one id joined as the file's parser joins them; the first
-    /// error of `sink` stops the replay.
+    /// Hands `sink` the records of each id, in the order ids first came,
+    /// as `join` makes them of the id's records in the order they came
+    /// (one record, for both joins); the first error of `sink` stops the
+    /// replay.
     pub(crate) fn replay<E: From<FeedError>>(
         self,
+        join: &dyn Fn(Vec<Advisory>) -> Vec<Advisory>,
         sink: &mut dyn FnMut(Advisory) -> Result<(), E>,
     ) -> Result<(), E> {
         let Spill {
@@ -120,8 +123,7 @@ impl Spill {
             .map_err(|e| spill_err(&scratch, e.into_error()))?;
         let mut buf = Vec::new();
         for group in groups {
-            let mut joined = Vec::with_capacity(1);
-            let mut merger = SameIdMerger::default();
+            let mut records = Vec::with_capacity(group.len());
             for (offset, len) in group {
                 buf.resize(len, 0);
                 file.seek(SeekFrom::Start(offset))
@@ -129,14 +131,25 @@ impl Spill {
                     .map_err(|source| spill_err(&scratch, source))?;
                 let record: Advisory = serde_json::from_slice(&buf)
                     .map_err(|e| spill_err(&scratch, std::io::Error::other(e)))?;
-                merger.push(&mut joined, record);
+                records.push(record);
             }
-            for record in joined {
+            for record in join(records) {
                 sink(record)?;
             }
         }
         Ok(())
     }
+}
+
+/// Joins one OVAL file's records of one id as its parser does
+/// ([`SameIdMerger`]).
+pub(crate) fn join_oval(records: Vec<Advisory>) -> Vec<Advisory> {
+    let mut joined = Vec::with_capacity(1);
+    let mut merger = SameIdMerger::default();
+    for record in records {
+        merger.push(&mut joined, record);
+    }
+    joined
 }
 
 /// The error of reading or writing the spill file.
@@ -174,7 +187,7 @@ mod tests {
         assert_eq!(spill.len(), 3);
         let mut out = Vec::new();
         spill
-            .replay(&mut |r| {
+            .replay(&join_oval, &mut |r| {
                 out.push(r);
                 Ok::<_, FeedError>(())
             })
