@@ -95,6 +95,11 @@ with open(f"{work}/cap-affected.json", "w") as f:
 with open(f"{work}/cap-versions.yaml", "w") as f:
     head = 'id: OSV-2024-1\nmodified: "2024-01-01T00:00:00Z"\naffected:\n  - package: {ecosystem: PyPI, name: a}\n    versions:\n'
     f.write(head + "      - '1'\n" * fill("      - '1'\n", len(head)))
+# 64 KB of YAML: 20,000 aliases of one anchored list of 1,000 versions
+# (twenty million strings once the parser expands them).
+with open(f"{work}/aliases.yaml", "w") as f:
+    f.write('id: OSV-2024-1\nmodified: "2024-01-01T00:00:00Z"\nanchor: &v [' + ", ".join(["'1'"] * 1000) + ']\n'
+            'affected:\n  - package: {ecosystem: PyPI, name: a}\n    versions:\n' + "      - *v\n" * 20000)
 with open(f"{work}/cap-secfixes.json", "w") as f:
     f.write('{"distroversion": "v3.20", "reponame": "main", "urlprefix": "https://dl-cdn.alpinelinux.org/alpine", "apkurl": "{{urlprefix}}/{{distroversion}}/{{reponame}}/{{arch}}/{{pkg.name}}-{{pkg.ver}}.apk", "archs": ["x86_64"], "packages": [{"pkg": {"name": "a", "secfixes": {"1.0-r0": [')
     n = CAP // 20
@@ -174,6 +179,7 @@ run oval "$WORK/text-node.oval.xml.gz"
 run osv "$WORK/cap-versions.json"
 run osv "$WORK/cap-versions.yaml"
 run osv "$WORK/cap-affected.json"
+run osv "$WORK/aliases.yaml"
 run alpine-secdb "$WORK/cap-secfixes.json"
 run csaf "$WORK/cap-products.json"
 run debian-tracker "$WORK/cap-tracker.json"

@@ -67,8 +67,114 @@ pub fn check_json(bytes: &[u8], limit: u64) -> Result<(), TooManyValues> {
 
 /// Checks that the YAML document `bytes` holds at most `limit` nodes, by
 /// the upper bound of the module doc (quoting is not followed: a long
-/// description counts its commas and lines too).
+/// description counts its commas and lines too). An alias (`*a`) repeats
+/// its anchored node wherever it stands, which no count of the bytes can
+/// see: a document with an anchor and a `*` is also counted as the parser
+/// expands it (see [`count_expanded_yaml`]).
 pub fn check_yaml(bytes: &[u8], limit: u64) -> Result<(), TooManyValues> {
+    check_yaml_bytes(bytes, limit)?;
+    if memchr::memchr(b'&', bytes).is_some() && memchr::memchr(b'*', bytes).is_some() {
+        count_expanded_yaml(bytes, limit)?;
+    }
+    Ok(())
+}
+
+/// Counts the nodes of a YAML document as the parser hands them over,
+/// aliases expanded, weighted as in the module doc, and stops past `limit`:
+/// nothing is built, so memory is what the parser holds for the bytes.
+/// A document the parser rejects passes here (the real parse names the fault).
+fn count_expanded_yaml(bytes: &[u8], limit: u64) -> Result<(), TooManyValues> {
+    let counter = NodeCounter {
+        count: std::cell::Cell::new(0),
+        limit,
+    };
+    let deserializer = serde_norway::Deserializer::from_slice(bytes);
+    match serde::de::DeserializeSeed::deserialize(&counter, deserializer) {
+        Err(_) if counter.count.get() > limit => Err(TooManyValues { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// A serde seed that counts every node it is shown and errs past `limit`.
+struct NodeCounter {
+    count: std::cell::Cell<u64>,
+    limit: u64,
+}
+
+impl NodeCounter {
+    fn add<E: serde::de::Error>(&self, weight: u64) -> Result<(), E> {
+        let count = self.count.get().saturating_add(weight);
+        self.count.set(count);
+        if count > self.limit {
+            return Err(E::custom("too many values"));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &NodeCounter {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &NodeCounter {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.add(1)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.add(1)?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.add(MAPPING_WEIGHT)?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        use serde::de::VariantAccess;
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
+    }
+}
+
+/// The lexical count of [`check_yaml`].
+fn check_yaml_bytes(bytes: &[u8], limit: u64) -> Result<(), TooManyValues> {
     let mut count = 1u64;
     for &b in bytes {
         match b {
@@ -134,6 +240,37 @@ mod tests {
             check_yaml(doc.as_bytes(), total - 1),
             Err(TooManyValues { limit: total - 1 })
         );
+    }
+
+    #[test]
+    fn yaml_aliases_count_as_often_as_they_are_expanded() {
+        // 40 bytes of anchored list, then each alias repeats its 10 nodes.
+        let list = (0..10)
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = |aliases: usize| {
+            let mut doc = format!("id: OSV-1\nanchor: &a [{list}]\nmore:\n");
+            doc.push_str(&"  - *a\n".repeat(aliases));
+            doc
+        };
+        let small = doc(3);
+        assert_eq!(check_yaml_bytes(small.as_bytes(), 100), Ok(()));
+        assert_eq!(check_yaml(small.as_bytes(), 100), Ok(()));
+        // Few bytes, many expanded nodes: the byte count passes, the
+        // expanded count refuses.
+        let big = doc(50);
+        assert_eq!(check_yaml_bytes(big.as_bytes(), 300), Ok(()));
+        assert_eq!(
+            check_yaml(big.as_bytes(), 300),
+            Err(TooManyValues { limit: 300 })
+        );
+        // The parser does expand every alias.
+        let value: serde_json::Value = serde_norway::from_str(&big).unwrap();
+        assert_eq!(value["more"].as_array().unwrap().len(), 50);
+        // A `*` and `&` in text that are no alias change nothing.
+        let text = "id: OSV-1\ndetails: 'R&D: *all* versions'\n";
+        assert_eq!(check_yaml(text.as_bytes(), 100), Ok(()));
     }
 
     #[test]
