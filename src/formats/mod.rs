@@ -24,8 +24,8 @@ pub mod stream;
 pub mod values;
 
 pub use read::{
-    merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError, ReadOptions,
-    UnknownDialect,
+    join_file, merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError,
+    ReadOptions, UnknownDialect,
 };
 
 /// The upstream formats `advisord ingest --format` understands.

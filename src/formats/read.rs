@@ -128,6 +128,20 @@ impl Format {
         }
     }
 
+    /// Whether one file's records of one id are joined ([`join_file`]) and
+    /// a file is all or nothing: an OVAL file that proves malformed at its
+    /// end keeps none of its records, so they cannot be stored as parsed.
+    pub fn joins_within_file(self) -> bool {
+        match self {
+            Format::Oval => true,
+            Format::Osv
+            | Format::AlpineSecdb
+            | Format::DebianTracker
+            | Format::Csaf
+            | Format::Mail => false,
+        }
+    }
+
     /// Whether records of one id are joined across the files of a batch
     /// ([`merge_batch`]: the Alpine secdb, one file per release), so a
     /// batch's records must all be read before any is stored.
@@ -302,6 +316,25 @@ pub fn merge_batch(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
     match format {
         Format::AlpineSecdb => alpine::merge_releases(records),
         Format::Osv | Format::DebianTracker | Format::Csaf | Format::Oval | Format::Mail => records,
+    }
+}
+
+/// Joins one file's records of one id as the reader joins them in memory
+/// (OVAL's [`oval::SameIdMerger`]); a format that does not
+/// [`Format::joins_within_file`] keeps them as they are.
+pub fn join_file(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
+    match format {
+        Format::Oval => {
+            let mut joined = Vec::with_capacity(1);
+            let mut merger = oval::SameIdMerger::default();
+            for record in records {
+                merger.push(&mut joined, record);
+            }
+            joined
+        }
+        Format::Osv | Format::AlpineSecdb | Format::DebianTracker | Format::Csaf | Format::Mail => {
+            records
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! Records go to a [`RecordSink`] file by file as they are parsed: `ingest`
 //! streams them into the open store batch (memory holds one file's records,
-//! not the batch; a file streamed from disk, OVAL or the Debian tracker,
-//! not even that); the `collect_*` functions gather them in a `Vec`.
+//! not the batch; a file its format streams from disk, not even that); the
+//! `collect_*` functions gather them in a `Vec`. What a format needs (which
+//! members it reads, whether it streams, joins or is all or nothing) comes
+//! from [`formats::Format`]: nothing here names a format.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, Sou
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
 
-use super::scratch::{join_oval, ScratchFile, Spill};
+use super::scratch::{ScratchFile, Spill};
 
 /// Where parsed records go, one at a time: a `Vec`, or the open store batch
 /// ([`BatchWriter::push`]); a sink that fails stops the read.
@@ -417,10 +419,10 @@ fn take_item(item: formats::ParseItem, report: &mut IngestReport) -> Option<Advi
 /// [`formats::read_path`]); the digest takes one more read of the file
 /// before the parse (records are stamped with it). Records and errors name
 /// `source` (the path, or the URL a download came from). Memory holds no
-/// more than the record at hand: a Debian tracker's records go to `sink`
-/// as they are parsed; an OVAL file's wait in a [`Spill`] on disk until
-/// the file proves well-formed (it is all or nothing, and records of one
-/// id are joined), then go to `sink`.
+/// more than the record at hand: records go to `sink` as they are parsed,
+/// except those of a format that [`formats::Format::joins_within_file`],
+/// which wait in a [`Spill`] on disk until the file proves well-formed
+/// (it is all or nothing), then go to `sink` joined by id.
 fn stream_streamed(
     read: &ReadOptions,
     feed: &str,
@@ -447,9 +449,10 @@ fn stream_streamed(
         digest: format!("sha256:{}", hex::encode(sha2::Digest::finalize(hasher))),
     };
     report.files += 1;
-    let mut spill = match read.format {
-        formats::Format::Oval => Some(Spill::create()?),
-        _ => None,
+    let mut spill = if read.format.joins_within_file() {
+        Some(Spill::create()?)
+    } else {
+        None
     };
     // The first failure of the spill or the sink; later records are dropped.
     let mut fatal: Option<StreamError> = None;
@@ -471,14 +474,13 @@ fn stream_streamed(
         return Err(e);
     }
     if let Some(spill) = spill {
-        // A file that is not well-formed OVAL keeps none of its records,
-        // only its one whole-file error.
+        // A malformed file keeps none of its records, only its one
+        // whole-file error.
         if report.errors.iter().any(|e| e.is_whole_file()) {
             report.records = report.records.saturating_sub(spill.len());
         } else {
-            spill.replay(&join_oval, &mut |record| {
-                sink(record).map_err(StreamError::from)
-            })?;
+            let join = |records| formats::join_file(read.format, records);
+            spill.replay(&join, &mut |record| sink(record).map_err(StreamError::from))?;
         }
     }
     Ok(report)
@@ -542,9 +544,10 @@ fn parse_file(
         return Ok(());
     }
     // Records go to `sink` as they are parsed (a secdb file gives a
-    // record per id, kilobytes each), except OVAL's, which the reader
-    // joins by id and drops if the file proves malformed.
-    let streams = read.format != formats::Format::Oval;
+    // record per id, kilobytes each), except where the format joins a
+    // file's records by id and drops them all if the file proves
+    // malformed: the reader does that in memory.
+    let streams = !read.format.joins_within_file();
     let mut records = Vec::new();
     let mut fatal: Option<StreamError> = None;
     let outcome = formats::read_bytes(

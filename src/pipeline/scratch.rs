@@ -8,7 +8,6 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use crate::feeds::FeedError;
-use crate::formats::oval::SameIdMerger;
 use crate::model::Advisory;
 
 /// A new file name under the temporary directory, `advisord-<kind>-...`,
@@ -49,7 +48,7 @@ impl Drop for ScratchFile {
 
 /// Records held on disk as JSON, grouped by id in the order ids first
 /// came, until they can be joined: an OVAL file is all or nothing and
-/// joins the records of one id ([`join_oval`]); a secdb batch joins one
+/// joins the records of one id ([`crate::formats::join_file`]); a secdb batch joins one
 /// id's records across its files (one per release). Either way they
 /// cannot go to the store as they are parsed, and held in memory they grew
 /// with the input. Memory holds the ids and where their records lie.
@@ -141,17 +140,6 @@ impl Spill {
     }
 }
 
-/// Joins one OVAL file's records of one id as its parser does
-/// ([`SameIdMerger`]).
-pub(crate) fn join_oval(records: Vec<Advisory>) -> Vec<Advisory> {
-    let mut joined = Vec::with_capacity(1);
-    let mut merger = SameIdMerger::default();
-    for record in records {
-        merger.push(&mut joined, record);
-    }
-    joined
-}
-
 /// The error of reading or writing the spill file.
 fn spill_err(scratch: &ScratchFile, source: std::io::Error) -> FeedError {
     FeedError::Io {
@@ -187,10 +175,13 @@ mod tests {
         assert_eq!(spill.len(), 3);
         let mut out = Vec::new();
         spill
-            .replay(&join_oval, &mut |r| {
-                out.push(r);
-                Ok::<_, FeedError>(())
-            })
+            .replay(
+                &|rs| crate::formats::join_file(crate::formats::Format::Oval, rs),
+                &mut |r| {
+                    out.push(r);
+                    Ok::<_, FeedError>(())
+                },
+            )
             .unwrap();
         let got: Vec<(String, Vec<String>)> = out
             .iter()
