@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::feeds::{self, FeedError, SourceFile};
-use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, SourceContext};
+use crate::formats::{
+    self, FileOutcome, ReadError, ReadOptions, ReadSink, RecordError, SourceContext,
+};
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
 
@@ -455,7 +457,7 @@ fn stream_streamed(
     let mut fatal: Option<StreamError> = None;
     // Every record is taken here, so the reader keeps none.
     let mut kept = Vec::new();
-    let outcome = formats::read_path(read, &ctx, path, &mut kept, &mut |item| {
+    let mut take = |item| {
         let record = take_item(item, &mut report)?;
         if fatal.is_none() {
             let result = match &mut spill {
@@ -465,7 +467,16 @@ fn stream_streamed(
             keep_first_error(&mut fatal, result);
         }
         None
-    });
+    };
+    let outcome = formats::read_path(
+        read,
+        &ctx,
+        path,
+        &mut ReadSink {
+            records: &mut kept,
+            take: &mut take,
+        },
+    );
     settle(outcome, &mut report)?;
     if let Some(e) = fatal {
         return Err(e);
@@ -547,21 +558,24 @@ fn parse_file(
     let streams = read.format != formats::Format::Oval;
     let mut records = Vec::new();
     let mut fatal: Option<StreamError> = None;
+    let mut take = |item| {
+        let record = take_item(item, report)?;
+        if !streams {
+            return Some(record);
+        }
+        if fatal.is_none() {
+            keep_first_error(&mut fatal, sink(record).map_err(StreamError::from));
+        }
+        None
+    };
     let outcome = formats::read_bytes(
         read,
         &ctx,
         &file.name,
         &file.bytes,
-        &mut records,
-        &mut |item| {
-            let record = take_item(item, report)?;
-            if !streams {
-                return Some(record);
-            }
-            if fatal.is_none() {
-                keep_first_error(&mut fatal, sink(record).map_err(StreamError::from));
-            }
-            None
+        &mut ReadSink {
+            records: &mut records,
+            take: &mut take,
         },
     );
     settle(outcome, report)?;
