@@ -85,6 +85,19 @@ pub struct Subscription {
     pub created: String,
 }
 
+/// Writes (creates or replaces) `sub` in the write transaction `txn`.
+pub(super) fn insert_subscription(
+    txn: &redb::WriteTransaction,
+    sub: &Subscription,
+) -> Result<(), StoreError> {
+    let bytes = encode(&sub.id, sub)?;
+    txn.open_table(SUBSCRIPTIONS)
+        .map_err(db_err("open subscriptions"))?
+        .insert(sub.id.as_str(), bytes.as_slice())
+        .map_err(db_err("write subscription"))?;
+    Ok(())
+}
+
 impl Store {
     /// Removes old change-log entries: keeps at most `keep_last` entries and
     /// none recorded before `older_than`, but never an entry with
@@ -140,16 +153,8 @@ impl Store {
 
     /// Stores (creates or replaces) a subscription.
     pub fn put_subscription(&self, sub: &Subscription) -> Result<(), StoreError> {
-        let bytes = encode(&sub.id, sub)?;
         let txn = self.db.begin_write().map_err(db_err("begin write"))?;
-        {
-            let mut table = txn
-                .open_table(SUBSCRIPTIONS)
-                .map_err(db_err("open subscriptions"))?;
-            table
-                .insert(sub.id.as_str(), bytes.as_slice())
-                .map_err(db_err("write subscription"))?;
-        }
+        insert_subscription(&txn, sub)?;
         txn.commit().map_err(db_err("commit"))?;
         Ok(())
     }
