@@ -9,7 +9,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use super::tables::*;
-use super::{db_err, decode, encode, ChangeEntry, Store, StoreError};
+use super::{db_err, decode, decode_rows, encode, ChangeEntry, Store, StoreError};
 
 /// Which change-log entries a subscription or stream wants; every set field
 /// must match (an empty filter matches everything).
@@ -175,12 +175,8 @@ impl Store {
         let table = txn
             .open_table(SUBSCRIPTIONS)
             .map_err(db_err("open subscriptions"))?;
-        let mut out = Vec::new();
-        for row in table.iter().map_err(db_err("scan subscriptions"))? {
-            let (key, value) = row.map_err(db_err("scan subscriptions"))?;
-            out.push(decode(key.value(), value.value())?);
-        }
-        Ok(out)
+        let rows = decode_rows(&table, "scan subscriptions")?;
+        Ok(rows.into_iter().map(|(_, sub)| sub).collect())
     }
 
     /// Read-modify-write of one subscription in one transaction; `None`

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::subscriptions::{insert_subscription, Subscription};
 use super::tables::*;
-use super::{db_err, decode, encode, Store, StoreError};
+use super::{db_err, decode, decode_rows, encode, Store, StoreError};
 use crate::model::{Finding, InventoryPackage};
 
 /// An inventory watch.
@@ -231,9 +231,7 @@ impl Store {
             .open_table(WATCH_PACKAGES)
             .map_err(db_err("open watch packages"))?;
         let mut out = Vec::new();
-        for row in table.iter().map_err(db_err("scan watches"))? {
-            let (key, value) = row.map_err(db_err("scan watches"))?;
-            let mut watch: Watch = decode(key.value(), value.value())?;
+        for (_, mut watch) in decode_rows::<Watch>(&table, "scan watches")? {
             read_packages(&packages, &mut watch)?;
             out.push(watch);
         }
