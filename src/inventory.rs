@@ -350,36 +350,33 @@ pub(crate) struct DpkgEntry {
 /// The installed packages of a dpkg status file (or a distroless
 /// `status.d` file); removed or half-installed ones go to `skipped`.
 pub(crate) fn dpkg_entries(text: &str, skipped: &mut Vec<String>) -> Vec<DpkgEntry> {
-    let mut out = Vec::new();
-    for p in paragraphs(text) {
-        let Some(package) = field(&p, "Package") else {
-            continue;
-        };
-        if let Some(status) = field(&p, "Status") {
-            if !status.ends_with(" installed") {
-                skipped.push(format!("{package}: status {status:?}"));
-                continue;
+    paragraphs(text)
+        .iter()
+        .filter_map(|p| {
+            let package = field(p, "Package")?;
+            if let Some(status) = field(p, "Status") {
+                if !status.ends_with(" installed") {
+                    skipped.push(format!("{package}: status {status:?}"));
+                    return None;
+                }
             }
-        }
-        let Some(version) = required(&p, package, "Version", skipped) else {
-            continue;
-        };
-        let (source_name, source_version) = match field(&p, "Source") {
-            Some(source) => match source.split_once('(') {
-                Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),
-                None => (source, None),
-            },
-            None => (package, None),
-        };
-        out.push(DpkgEntry {
-            package: package.to_string(),
-            version: version.to_string(),
-            source_name: source_name.to_string(),
-            source_version,
-            arch: field(&p, "Architecture").unwrap_or("").to_string(),
-        });
-    }
-    out
+            let version = required(p, package, "Version", skipped)?;
+            let (source_name, source_version) = match field(p, "Source") {
+                Some(source) => match source.split_once('(') {
+                    Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),
+                    None => (source, None),
+                },
+                None => (package, None),
+            };
+            Some(DpkgEntry {
+                package: package.to_string(),
+                version: version.to_string(),
+                source_name: source_name.to_string(),
+                source_version,
+                arch: field(p, "Architecture").unwrap_or("").to_string(),
+            })
+        })
+        .collect()
 }
 
 /// One installed package of an apk database (`/lib/apk/db/installed`).
@@ -397,22 +394,19 @@ pub(crate) struct ApkEntry {
 /// The installed packages of an apk database; entries without a version
 /// go to `skipped`.
 pub(crate) fn apk_entries(text: &str, skipped: &mut Vec<String>) -> Vec<ApkEntry> {
-    let mut out = Vec::new();
-    for p in paragraphs(text) {
-        let Some(package) = field(&p, "P") else {
-            continue;
-        };
-        let Some(version) = required(&p, package, "V", skipped) else {
-            continue;
-        };
-        out.push(ApkEntry {
-            package: package.to_string(),
-            version: version.to_string(),
-            origin: field(&p, "o").unwrap_or(package).to_string(),
-            arch: field(&p, "A").unwrap_or("").to_string(),
-        });
-    }
-    out
+    paragraphs(text)
+        .iter()
+        .filter_map(|p| {
+            let package = field(p, "P")?;
+            let version = required(p, package, "V", skipped)?;
+            Some(ApkEntry {
+                package: package.to_string(),
+                version: version.to_string(),
+                origin: field(p, "o").unwrap_or(package).to_string(),
+                arch: field(p, "A").unwrap_or("").to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Known rpm architectures, stripped from `rpm -qa` lines.

@@ -19,7 +19,8 @@
 //!   the one entry point orchestration calls (`formats::read_bytes`,
 //!   `read_path`, `Format::reads_member`): each format's knowledge lives
 //!   here; `formats::stream` caps each document while it is read,
-//!   `formats::values` the values one JSON or YAML document may hold.
+//!   `formats::values` the values one JSON or YAML document may hold,
+//!   `formats::Syntax` JSON or YAML (OSV and secdb, told and capped alike).
 //!   `formats::oval` keeps its shared core (xml, criteria, identity, record,
 //!   normalize, error) apart from one file per dialect.
 //! - [`feeds`]: getting upstream bytes: files, directories, archives, HTTP

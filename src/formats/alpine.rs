@@ -43,24 +43,7 @@ use crate::model::{
 };
 use crate::version::apk::apk_compare;
 
-/// The serialization of a secdb file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    /// The published `secdb/<release>/<repo>.json`.
-    Json,
-    /// The source `<release>/<repo>.yaml` of the secdb repository.
-    Yaml,
-}
-
-impl Syntax {
-    /// Guesses from content: JSON starts with `{` after whitespace.
-    pub fn sniff(bytes: &[u8]) -> Syntax {
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | Some(b'[') => Syntax::Json,
-            _ => Syntax::Yaml,
-        }
-    }
-}
+pub use super::syntax::Syntax;
 
 /// Parses one secdb file, JSON or YAML (sniffed from the content).
 pub fn parse(bytes: &[u8], ctx: &SourceContext, emit: &mut dyn FnMut(ParseItem)) {

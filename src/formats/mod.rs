@@ -21,12 +21,14 @@ pub mod osv;
 pub mod oval;
 mod read;
 pub mod stream;
+mod syntax;
 pub mod values;
 
 pub use read::{
     join_file, merge_batch, parse_dialect, read_bytes, read_path, FileOutcome, ReadError,
-    ReadOptions, UnknownDialect,
+    ReadOptions, ReadSink, UnknownDialect,
 };
+pub use syntax::Syntax;
 
 /// The upstream formats `advisord ingest --format` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

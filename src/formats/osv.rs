@@ -5,36 +5,7 @@ use serde_json::Value;
 use super::{ParseItem, SourceContext};
 use crate::model::{Advisory, RangeKind};
 
-/// The serialization of an OSV file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    /// JSON (`.json`).
-    Json,
-    /// YAML (`.yaml`, `.yml`), as the PyPA and OSS-Fuzz databases publish.
-    Yaml,
-}
-
-impl Syntax {
-    /// The syntax implied by a file name, if it names one.
-    pub fn from_path(path: &str) -> Option<Syntax> {
-        let lower = path.to_ascii_lowercase();
-        if lower.ends_with(".json") {
-            Some(Syntax::Json)
-        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-            Some(Syntax::Yaml)
-        } else {
-            None
-        }
-    }
-
-    /// Guesses from content: JSON starts with `{` or `[` after whitespace.
-    pub fn sniff(bytes: &[u8]) -> Syntax {
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | Some(b'[') => Syntax::Json,
-            _ => Syntax::Yaml,
-        }
-    }
-}
+pub use super::syntax::Syntax;
 
 /// Parses one OSV file and emits its record(s). A file holding a JSON array
 /// emits one item per element, so one bad element does not hide the others.

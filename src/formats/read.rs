@@ -10,6 +10,7 @@ use std::path::Path;
 use super::oval::{self, Dialect, OvalError};
 use super::{
     alpine, csaf, debian_tracker, mail, osv, stream, values, Format, ParseItem, SourceContext,
+    Syntax,
 };
 use crate::model::Advisory;
 
@@ -107,7 +108,7 @@ impl Format {
         let lower = name.to_ascii_lowercase();
         let base = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
         match self {
-            Format::Osv => osv::Syntax::from_path(name).is_some(),
+            Format::Osv => Syntax::from_path(name).is_some(),
             Format::AlpineSecdb => [".json", ".yaml", ".yml"].iter().any(|e| base.ends_with(e)),
             Format::DebianTracker => {
                 base.ends_with(".json") || base == "list" || base.ends_with(".list")
@@ -155,6 +156,24 @@ impl Format {
     }
 }
 
+/// Where the items of one file's read go: `take` tallies each parsed item
+/// and hands back the record to keep (or `None`); kept records are added
+/// to `records`, joined with earlier ones of the same file and id where
+/// the format says so.
+pub struct ReadSink<'a> {
+    /// The file's kept records.
+    pub records: &'a mut Vec<Advisory>,
+    /// Tallies an item; hands back the record to keep.
+    pub take: &'a mut dyn FnMut(ParseItem) -> Option<Advisory>,
+}
+
+impl ReadSink<'_> {
+    /// Takes `item`, keeping the record `take` hands back.
+    fn keep(&mut self, item: ParseItem) {
+        self.records.extend((self.take)(item));
+    }
+}
+
 /// What reading one file gave besides its records.
 #[derive(Debug, Default)]
 pub struct FileOutcome {
@@ -188,55 +207,41 @@ pub enum ReadError {
 }
 
 /// Reads one file's `bytes` (its syntax told by `name` where the format
-/// has several) with `options`. Every parsed item goes to `take`, which
-/// tallies it and hands back the records to keep; kept records are added
-/// to `records`, joined with earlier ones of the same file and id where
-/// the format says so. A file that is not the format at all yields one
-/// whole-file error through `take`.
+/// has several) with `options`, every parsed item going to `sink`. A file
+/// that is not the format at all yields one whole-file error.
 pub fn read_bytes(
     options: &ReadOptions,
     ctx: &SourceContext,
     name: &str,
     bytes: &[u8],
-    records: &mut Vec<Advisory>,
-    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    sink: &mut ReadSink<'_>,
 ) -> Result<FileOutcome, ReadError> {
     let mut outcome = FileOutcome::default();
     match options.format {
         Format::Oval => {
             let oval = options.oval();
-            return read_oval(&oval, ctx, records, take, |emit| {
+            return read_oval(&oval, ctx, sink, |emit| {
                 oval::parse_bytes_with(bytes, &oval, ctx, emit)
             });
         }
         Format::Osv => {
-            let syntax = osv::Syntax::from_path(name).unwrap_or_else(|| osv::Syntax::sniff(bytes));
-            let counted = match syntax {
-                osv::Syntax::Json => values::check_json(bytes, values::DEFAULT_MAX_VALUES),
-                osv::Syntax::Yaml => values::check_yaml(bytes, values::DEFAULT_MAX_VALUES),
-            };
-            match counted {
-                Ok(()) => osv::parse(bytes, syntax, ctx, &mut keep(records, take)),
-                Err(refused) => refuse(ctx, refused, records, take),
-            }
+            let syntax = Syntax::from_path(name).unwrap_or_else(|| Syntax::sniff(bytes));
+            read_capped(syntax, bytes, ctx, sink, |emit| {
+                osv::parse(bytes, syntax, ctx, emit)
+            });
         }
         Format::AlpineSecdb => {
-            let syntax = alpine::Syntax::sniff(bytes);
-            let counted = match syntax {
-                alpine::Syntax::Json => values::check_json(bytes, values::DEFAULT_MAX_VALUES),
-                alpine::Syntax::Yaml => values::check_yaml(bytes, values::DEFAULT_MAX_VALUES),
-            };
-            match counted {
-                Ok(()) => alpine::parse_as(bytes, syntax, ctx, &mut keep(records, take)),
-                Err(refused) => refuse(ctx, refused, records, take),
-            }
+            let syntax = Syntax::sniff(bytes);
+            read_capped(syntax, bytes, ctx, sink, |emit| {
+                alpine::parse_as(bytes, syntax, ctx, emit)
+            });
         }
-        Format::DebianTracker => debian_tracker::parse(bytes, ctx, &mut keep(records, take)),
-        Format::Csaf => csaf::parse(bytes, ctx, &mut keep(records, take)),
+        Format::DebianTracker => debian_tracker::parse(bytes, ctx, &mut |item| sink.keep(item)),
+        Format::Csaf => csaf::parse(bytes, ctx, &mut |item| sink.keep(item)),
         Format::Mail => {
             // Any container (mbox, pipermail, digest, message, .gz) is
             // detected from the bytes.
-            let stats = mail::parse(bytes, ctx, &mut keep(records, take));
+            let stats = mail::parse(bytes, ctx, &mut |item| sink.keep(item));
             for (reason, n) in stats.skipped {
                 *outcome.skipped_messages.entry(reason).or_default() += n as u64;
             }
@@ -253,15 +258,14 @@ pub fn read_path(
     options: &ReadOptions,
     ctx: &SourceContext,
     path: &Path,
-    records: &mut Vec<Advisory>,
-    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    sink: &mut ReadSink<'_>,
 ) -> Result<FileOutcome, ReadError> {
     if options.format == Format::DebianTracker {
-        return read_tracker(options, ctx, path, records, take);
+        return read_tracker(options, ctx, path, sink);
     }
     if options.format.streams_from_disk() {
         let oval = options.oval();
-        return read_oval(&oval, ctx, records, take, |emit| {
+        return read_oval(&oval, ctx, sink, |emit| {
             oval::parse_path_with(path, &oval, ctx, emit)
         });
     }
@@ -270,7 +274,7 @@ pub fn read_path(
         source,
     })?;
     let name = path.display().to_string();
-    read_bytes(options, ctx, &name, &bytes, records, take)
+    read_bytes(options, ctx, &name, &bytes, sink)
 }
 
 /// Default cap of what a streamed Debian tracker file may decompress to
@@ -285,8 +289,7 @@ fn read_tracker(
     options: &ReadOptions,
     ctx: &SourceContext,
     path: &Path,
-    records: &mut Vec<Advisory>,
-    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    sink: &mut ReadSink<'_>,
 ) -> Result<FileOutcome, ReadError> {
     let io_err = |source| ReadError::Io {
         path: path.display().to_string(),
@@ -296,10 +299,12 @@ fn read_tracker(
     let limit = options.max_decompressed.unwrap_or(TRACKER_MAX_DECOMPRESSED);
     let total = stream::CappedReader::new(stream::decompress(file).map_err(io_err)?, limit);
     let whole = total.meter();
-    let start = records.len();
-    debian_tracker::parse_reader(total, options.document_cap(), ctx, &mut keep(records, take));
+    let start = sink.records.len();
+    debian_tracker::parse_reader(total, options.document_cap(), ctx, &mut |item| {
+        sink.keep(item)
+    });
     if whole.tripped().is_some() {
-        records.truncate(start);
+        sink.records.truncate(start);
         return Err(ReadError::TooLarge {
             path: ctx.source.clone(),
             limit,
@@ -338,23 +343,20 @@ pub fn join_file(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
     }
 }
 
-/// Hands `take` the one whole-file error of a document past the value cap
-/// (see [`values`]): none of it is parsed.
-fn refuse(
+/// Parses the JSON-or-YAML document `bytes` with `parse` when it holds no
+/// more values than the cap (see [`values`]); past it, hands `take` one
+/// whole-file error instead and parses none of it.
+fn read_capped(
+    syntax: Syntax,
+    bytes: &[u8],
     ctx: &SourceContext,
-    refused: values::TooManyValues,
-    records: &mut Vec<Advisory>,
-    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    sink: &mut ReadSink<'_>,
+    parse: impl FnOnce(&mut dyn FnMut(ParseItem)),
 ) {
-    records.extend(take(Err(ctx.file_error(refused.to_string()))));
-}
-
-/// An emit callback that keeps what `take` hands back.
-fn keep<'a>(
-    records: &'a mut Vec<Advisory>,
-    take: &'a mut dyn FnMut(ParseItem) -> Option<Advisory>,
-) -> impl FnMut(ParseItem) + 'a {
-    move |item| records.extend(take(item))
+    match syntax.check_values(bytes, values::DEFAULT_MAX_VALUES) {
+        Ok(()) => parse(&mut |item| sink.keep(item)),
+        Err(refused) => sink.keep(Err(ctx.file_error(refused.to_string()))),
+    }
 }
 
 /// Runs one OVAL parse (`parse` calls the parser with an emit callback):
@@ -364,17 +366,16 @@ fn keep<'a>(
 fn read_oval(
     options: &oval::Options,
     ctx: &SourceContext,
-    records: &mut Vec<Advisory>,
-    take: &mut dyn FnMut(ParseItem) -> Option<Advisory>,
+    sink: &mut ReadSink<'_>,
     parse: impl FnOnce(&mut dyn FnMut(ParseItem)) -> Result<Dialect, OvalError>,
 ) -> Result<FileOutcome, ReadError> {
-    let start = records.len();
+    let start = sink.records.len();
     let mut merger = oval::SameIdMerger::default();
     let mut kept = 0u64;
     let result = parse(&mut |item| {
-        if let Some(record) = take(item) {
+        if let Some(record) = (sink.take)(item) {
             kept += 1;
-            merger.push(records, record);
+            merger.push(sink.records, record);
         }
     });
     match result {
@@ -384,8 +385,8 @@ fn read_oval(
             limit: options.max_decompressed,
         }),
         Err(e) => {
-            records.truncate(start);
-            take(Err(ctx.file_error(e.to_string())));
+            sink.records.truncate(start);
+            (sink.take)(Err(ctx.file_error(e.to_string())));
             Ok(FileOutcome {
                 dropped: kept,
                 ..FileOutcome::default()
@@ -408,18 +409,14 @@ mod tests {
         );
         let mut items = Vec::new();
         let mut records = Vec::new();
-        read_bytes(
-            &ReadOptions::new(format),
-            &ctx,
-            name,
-            bytes,
-            &mut records,
-            &mut |item| {
+        let mut sink = ReadSink {
+            records: &mut records,
+            take: &mut |item| {
                 items.push(item);
                 None
             },
-        )
-        .unwrap();
+        };
+        read_bytes(&ReadOptions::new(format), &ctx, name, bytes, &mut sink).unwrap();
         items
     }
 

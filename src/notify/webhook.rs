@@ -125,6 +125,35 @@ fn backoff(hub: &Hub, failures: u32) -> Duration {
         .min(config.backoff_max)
 }
 
+/// What a store step of the delivery loop came to.
+enum Step<T> {
+    /// The step's value.
+    Done(T),
+    /// The store failed (logged, and one poll interval waited): go round again.
+    Retry,
+    /// The blocking task died: the delivery stops.
+    Stop,
+}
+
+/// Runs the store step `op` of subscription `id`'s delivery off the async
+/// threads; a store error is logged as `what` and waited out.
+async fn store_step<T: Send + 'static>(
+    hub: &Hub,
+    id: &str,
+    what: &str,
+    op: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Step<T> {
+    match tokio::task::spawn_blocking(op).await {
+        Ok(Ok(value)) => Step::Done(value),
+        Ok(Err(e)) => {
+            tracing::warn!(subscription = %id, error = %e, "{what}");
+            tokio::time::sleep(hub.config().poll).await;
+            Step::Retry
+        }
+        Err(_) => Step::Stop,
+    }
+}
+
 /// Delivers subscription `id` until it is deleted (or the task aborted).
 pub async fn run(hub: Hub, id: String) {
     let mut changes = hub.changes();
@@ -132,26 +161,19 @@ pub async fn run(hub: Hub, id: String) {
     loop {
         let store = hub.store().clone();
         let lookup = id.clone();
-        let sub = match tokio::task::spawn_blocking(move || store.subscription(&lookup)).await {
-            Ok(Ok(Some(sub))) => sub,
-            Ok(Ok(None)) => return,
-            Ok(Err(e)) => {
-                tracing::warn!(subscription = %id, error = %e, "cannot read subscription");
-                tokio::time::sleep(hub.config().poll).await;
-                continue;
-            }
-            Err(_) => return,
+        let read = move || store.subscription(&lookup);
+        let sub = match store_step(&hub, &id, "cannot read subscription", read).await {
+            Step::Done(Some(sub)) => sub,
+            Step::Done(None) | Step::Stop => return,
+            Step::Retry => continue,
         };
         let h = hub.clone();
         let s = sub.clone();
-        let batch = match tokio::task::spawn_blocking(move || next_batch(&h, &s)).await {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(e)) => {
-                tracing::warn!(subscription = %id, error = %e, "cannot read pending changes");
-                tokio::time::sleep(hub.config().poll).await;
-                continue;
-            }
-            Err(_) => return,
+        let read = move || next_batch(&h, &s);
+        let batch = match store_step(&hub, &id, "cannot read pending changes", read).await {
+            Step::Done(batch) => batch,
+            Step::Stop => return,
+            Step::Retry => continue,
         };
         let Some(batch) = batch else {
             // Nothing pending: wait for news (the poll timer covers a
@@ -173,7 +195,7 @@ pub async fn run(hub: Hub, id: String) {
         let store = hub.store().clone();
         let lookup = id.clone();
         let failed = outcome.is_err();
-        let updated = tokio::task::spawn_blocking(move || {
+        let write = move || {
             store.update_subscription(&lookup, |s| match outcome {
                 Ok(()) => {
                     s.cursor = s.cursor.max(batch.advance_to);
@@ -195,16 +217,11 @@ pub async fn run(hub: Hub, id: String) {
                     }
                 }
             })
-        })
-        .await;
-        match updated {
-            Ok(Ok(Some(s))) if failed => tokio::time::sleep(backoff(&hub, s.failures)).await,
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) | Err(_) => return,
-            Ok(Err(e)) => {
-                tracing::warn!(subscription = %id, error = %e, "cannot store delivery state");
-                tokio::time::sleep(hub.config().poll).await;
-            }
+        };
+        match store_step(&hub, &id, "cannot store delivery state", write).await {
+            Step::Done(Some(s)) if failed => tokio::time::sleep(backoff(&hub, s.failures)).await,
+            Step::Done(Some(_)) | Step::Retry => {}
+            Step::Done(None) | Step::Stop => return,
         }
     }
 }

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::feeds::{self, FeedError, SourceFile};
-use crate::formats::{self, FileOutcome, ReadError, ReadOptions, RecordError, SourceContext};
+use crate::formats::{
+    self, FileOutcome, ReadError, ReadOptions, ReadSink, RecordError, SourceContext,
+};
 use crate::model::{Advisory, Timestamp};
 use crate::store::{BatchOutcome, BatchWriter, Store, StoreError};
 
@@ -119,6 +121,16 @@ pub struct IngestReport {
     pub outcome: BatchOutcome,
 }
 
+impl IngestReport {
+    /// An empty report of feed `feed`.
+    fn for_feed(feed: &str) -> IngestReport {
+        IngestReport {
+            feed: feed.to_string(),
+            ..IngestReport::default()
+        }
+    }
+}
+
 /// Keeps the first fatal error of a file visitor (which cannot return one).
 fn keep_first_error(slot: &mut Option<StreamError>, result: Result<(), StreamError>) {
     if let (None, Err(e)) = (&slot, result) {
@@ -157,21 +169,10 @@ pub fn stream_path(
         let source = path.display().to_string();
         return stream_streamed(read, feed, &source, path, fetched, sink);
     }
-    let mut report = IngestReport {
-        feed: feed.to_string(),
-        ..IngestReport::default()
-    };
     let in_tree = path.is_dir();
-    let mut fatal = None;
-    feeds::for_each_file_with(path, limits(read), &mut |file| {
-        // After a fatal error the batch fails: parse nothing more.
-        if fatal.is_some() {
-            return;
-        }
-        let result = parse_file(read, feed, &fetched, &file, in_tree, sink, &mut report);
-        keep_first_error(&mut fatal, result);
-    })?;
-    fatal.map_or(Ok(report), Err)
+    parse_files(read, feed, fetched, in_tree, sink, |visit| {
+        feeds::for_each_file_with(path, limits(read), visit)
+    })
 }
 
 /// Reads and parses one downloaded file saved at `path` (blocking) with
@@ -209,19 +210,32 @@ pub fn stream_download(
     if read.format.streams_from_disk() && !feeds::is_archive(path)? {
         return stream_streamed(read, feed, location, path, fetched, sink);
     }
-    let mut report = IngestReport {
-        feed: feed.to_string(),
-        ..IngestReport::default()
-    };
-    let mut fatal = None;
     // Read from the saved copy like a local file: an archive member by
     // member from disk, never the whole download in memory.
-    feeds::read_saved(path, location, limits(read), &mut |file| {
+    parse_files(read, feed, fetched, false, sink, |visit| {
+        feeds::read_saved(path, location, limits(read), visit)
+    })
+}
+
+/// Parses every file `walk` hands its visitor (see [`parse_file`] for
+/// `in_tree`) into `sink`; the first fatal error stops the parse and fails
+/// the batch.
+fn parse_files(
+    read: &ReadOptions,
+    feed: &str,
+    fetched: Timestamp,
+    in_tree: bool,
+    sink: &mut RecordSink<'_>,
+    walk: impl FnOnce(&mut dyn FnMut(SourceFile)) -> Result<(), FeedError>,
+) -> Result<IngestReport, StreamError> {
+    let mut report = IngestReport::for_feed(feed);
+    let mut fatal = None;
+    walk(&mut |file| {
         // After a fatal error the batch fails: parse nothing more.
         if fatal.is_some() {
             return;
         }
-        let result = parse_file(read, feed, &fetched, &file, false, sink, &mut report);
+        let result = parse_file(read, feed, &fetched, &file, in_tree, sink, &mut report);
         keep_first_error(&mut fatal, result);
     })?;
     fatal.map_or(Ok(report), Err)
@@ -330,10 +344,7 @@ pub async fn ingest(
     let feed_name = feed.to_string();
     let written = tokio::task::spawn_blocking(move || {
         store.write_batch(&feed_name, |writer| {
-            let mut report = IngestReport {
-                feed: feed_name.clone(),
-                ..IngestReport::default()
-            };
+            let mut report = IngestReport::for_feed(&feed_name);
             sink_for(read.format, writer, |sink| {
                 for (location, path, download) in &sources {
                     let fetched = Timestamp::now();
@@ -431,10 +442,7 @@ fn stream_streamed(
     fetched: Timestamp,
     sink: &mut RecordSink<'_>,
 ) -> Result<IngestReport, StreamError> {
-    let mut report = IngestReport {
-        feed: feed.to_string(),
-        ..IngestReport::default()
-    };
+    let mut report = IngestReport::for_feed(feed);
     let io_err = |source| FeedError::Io {
         path: path.display().to_string(),
         source,
@@ -458,7 +466,7 @@ fn stream_streamed(
     let mut fatal: Option<StreamError> = None;
     // Every record is taken here, so the reader keeps none.
     let mut kept = Vec::new();
-    let outcome = formats::read_path(read, &ctx, path, &mut kept, &mut |item| {
+    let mut take = |item| {
         let record = take_item(item, &mut report)?;
         if fatal.is_none() {
             let result = match &mut spill {
@@ -468,7 +476,16 @@ fn stream_streamed(
             keep_first_error(&mut fatal, result);
         }
         None
-    });
+    };
+    let outcome = formats::read_path(
+        read,
+        &ctx,
+        path,
+        &mut ReadSink {
+            records: &mut kept,
+            take: &mut take,
+        },
+    );
     settle(outcome, &mut report)?;
     if let Some(e) = fatal {
         return Err(e);
@@ -550,21 +567,24 @@ fn parse_file(
     let streams = !read.format.joins_within_file();
     let mut records = Vec::new();
     let mut fatal: Option<StreamError> = None;
+    let mut take = |item| {
+        let record = take_item(item, report)?;
+        if !streams {
+            return Some(record);
+        }
+        if fatal.is_none() {
+            keep_first_error(&mut fatal, sink(record).map_err(StreamError::from));
+        }
+        None
+    };
     let outcome = formats::read_bytes(
         read,
         &ctx,
         &file.name,
         &file.bytes,
-        &mut records,
-        &mut |item| {
-            let record = take_item(item, report)?;
-            if !streams {
-                return Some(record);
-            }
-            if fatal.is_none() {
-                keep_first_error(&mut fatal, sink(record).map_err(StreamError::from));
-            }
-            None
+        &mut ReadSink {
+            records: &mut records,
+            take: &mut take,
         },
     );
     settle(outcome, report)?;

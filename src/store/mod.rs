@@ -158,6 +158,20 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
     serde_json::from_slice(bytes).map_err(codec_err(key))
 }
 
+/// Every row of a table of JSON values by name, decoded, in key order;
+/// `scan` names the walk in its errors.
+fn decode_rows<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    scan: &'static str,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let mut out = Vec::new();
+    for row in table.iter().map_err(db_err(scan))? {
+        let (key, value) = row.map_err(db_err(scan))?;
+        out.push((key.value().to_string(), decode(key.value(), value.value())?));
+    }
+    Ok(out)
+}
+
 /// A value stored as JSON; errors name `key`.
 fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(codec_err(key))
@@ -522,14 +536,7 @@ impl Store {
     pub fn feed_states(&self) -> Result<std::collections::BTreeMap<String, FeedState>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err("begin read"))?;
         let table = txn.open_table(FEEDS).map_err(db_err("open feeds"))?;
-        let mut out = std::collections::BTreeMap::new();
-        for row in table.iter().map_err(db_err("scan feeds"))? {
-            let (name, value) = row.map_err(db_err("scan feeds"))?;
-            let state: FeedState =
-                serde_json::from_slice(value.value()).map_err(codec_err(name.value()))?;
-            out.insert(name.value().to_string(), state);
-        }
-        Ok(out)
+        Ok(decode_rows(&table, "scan feeds")?.into_iter().collect())
     }
 
     /// Every record id `feed` currently contributes, sorted.
@@ -693,13 +700,10 @@ impl Store {
                 previous = Some(current);
             }
         }
-        let mut per_feed = std::collections::BTreeMap::new();
-        for row in feeds.iter().map_err(db_err("scan feeds"))? {
-            let (name, value) = row.map_err(db_err("scan feeds"))?;
-            let state: FeedState =
-                serde_json::from_slice(value.value()).map_err(codec_err(name.value()))?;
-            per_feed.insert(name.value().to_string(), state.records);
-        }
+        let per_feed = decode_rows::<FeedState>(&feeds, "scan feeds")?
+            .into_iter()
+            .map(|(name, state)| (name, state.records))
+            .collect();
         let last_change_seq = changes
             .last()
             .map_err(db_err("read last change"))?

@@ -9,7 +9,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use super::tables::*;
-use super::{db_err, decode, encode, ChangeEntry, Store, StoreError};
+use super::{db_err, decode, decode_rows, encode, ChangeEntry, Store, StoreError};
 
 /// Which change-log entries a subscription or stream wants; every set field
 /// must match (an empty filter matches everything).
@@ -85,6 +85,19 @@ pub struct Subscription {
     pub created: String,
 }
 
+/// Writes (creates or replaces) `sub` in the write transaction `txn`.
+pub(super) fn insert_subscription(
+    txn: &redb::WriteTransaction,
+    sub: &Subscription,
+) -> Result<(), StoreError> {
+    let bytes = encode(&sub.id, sub)?;
+    txn.open_table(SUBSCRIPTIONS)
+        .map_err(db_err("open subscriptions"))?
+        .insert(sub.id.as_str(), bytes.as_slice())
+        .map_err(db_err("write subscription"))?;
+    Ok(())
+}
+
 impl Store {
     /// Removes old change-log entries: keeps at most `keep_last` entries and
     /// none recorded before `older_than`, but never an entry with
@@ -140,16 +153,8 @@ impl Store {
 
     /// Stores (creates or replaces) a subscription.
     pub fn put_subscription(&self, sub: &Subscription) -> Result<(), StoreError> {
-        let bytes = encode(&sub.id, sub)?;
         let txn = self.db.begin_write().map_err(db_err("begin write"))?;
-        {
-            let mut table = txn
-                .open_table(SUBSCRIPTIONS)
-                .map_err(db_err("open subscriptions"))?;
-            table
-                .insert(sub.id.as_str(), bytes.as_slice())
-                .map_err(db_err("write subscription"))?;
-        }
+        insert_subscription(&txn, sub)?;
         txn.commit().map_err(db_err("commit"))?;
         Ok(())
     }
@@ -170,12 +175,8 @@ impl Store {
         let table = txn
             .open_table(SUBSCRIPTIONS)
             .map_err(db_err("open subscriptions"))?;
-        let mut out = Vec::new();
-        for row in table.iter().map_err(db_err("scan subscriptions"))? {
-            let (key, value) = row.map_err(db_err("scan subscriptions"))?;
-            out.push(decode(key.value(), value.value())?);
-        }
-        Ok(out)
+        let rows = decode_rows(&table, "scan subscriptions")?;
+        Ok(rows.into_iter().map(|(_, sub)| sub).collect())
     }
 
     /// Read-modify-write of one subscription in one transaction; `None`

@@ -5,9 +5,9 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::subscriptions::Subscription;
+use super::subscriptions::{insert_subscription, Subscription};
 use super::tables::*;
-use super::{db_err, decode, encode, Store, StoreError};
+use super::{db_err, decode, decode_rows, encode, Store, StoreError};
 use crate::model::{Finding, InventoryPackage};
 
 /// An inventory watch.
@@ -139,6 +139,49 @@ fn append_events(
     Ok(())
 }
 
+/// Applies `update` to its stored watch, appending its events (and
+/// replacing its image when `image` is given); `None`, and nothing written,
+/// when the watch is gone or was evaluated meanwhile (`from` differs).
+/// Returns the watch as written (without its packages).
+fn apply_update(
+    watches: &mut redb::Table<&str, &[u8]>,
+    events: &mut redb::Table<(&str, u64), &[u8]>,
+    update: WatchUpdate,
+    image: Option<WatchedImage>,
+) -> Result<Option<Watch>, StoreError> {
+    let current: Option<Watch> = watches
+        .get(update.id.as_str())
+        .map_err(db_err("read watch"))?
+        .map(|v| decode(&update.id, v.value()))
+        .transpose()?;
+    let Some(mut watch) = current.filter(|w| w.as_of == update.from) else {
+        return Ok(None);
+    };
+    append_events(events, &mut watch, update.events)?;
+    watch.findings = update.findings;
+    watch.as_of = update.as_of;
+    if image.is_some() {
+        watch.image = image;
+    }
+    let bytes = encode(&update.id, &watch)?;
+    watches
+        .insert(update.id.as_str(), bytes.as_slice())
+        .map_err(db_err("write watch"))?;
+    Ok(Some(watch))
+}
+
+/// Fills `watch`'s packages from their own table.
+fn read_packages(
+    packages: &impl ReadableTable<&'static str, &'static [u8]>,
+    watch: &mut Watch,
+) -> Result<(), StoreError> {
+    let id = watch.id.as_str();
+    if let Some(p) = packages.get(id).map_err(db_err("read watch packages"))? {
+        watch.packages = decode(id, p.value())?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores a new watch and, if given, the subscription delivering its
     /// events, in one transaction.
@@ -158,12 +201,7 @@ impl Store {
                 .insert(watch.id.as_str(), packages.as_slice())
                 .map_err(db_err("write watch packages"))?;
             if let Some(sub) = sub {
-                let bytes = encode(&sub.id, sub)?;
-                let mut subs = txn
-                    .open_table(SUBSCRIPTIONS)
-                    .map_err(db_err("open subscriptions"))?;
-                subs.insert(sub.id.as_str(), bytes.as_slice())
-                    .map_err(db_err("write subscription"))?;
+                insert_subscription(&txn, sub)?;
             }
         }
         txn.commit().map_err(db_err("commit"))?;
@@ -181,9 +219,7 @@ impl Store {
         let Some(mut watch) = value.map(|v| decode::<Watch>(id, v.value())).transpose()? else {
             return Ok(None);
         };
-        if let Some(p) = packages.get(id).map_err(db_err("read watch packages"))? {
-            watch.packages = decode(id, p.value())?;
-        }
+        read_packages(&packages, &mut watch)?;
         Ok(Some(watch))
     }
 
@@ -195,15 +231,8 @@ impl Store {
             .open_table(WATCH_PACKAGES)
             .map_err(db_err("open watch packages"))?;
         let mut out = Vec::new();
-        for row in table.iter().map_err(db_err("scan watches"))? {
-            let (key, value) = row.map_err(db_err("scan watches"))?;
-            let mut watch: Watch = decode(key.value(), value.value())?;
-            if let Some(p) = packages
-                .get(key.value())
-                .map_err(db_err("read watch packages"))?
-            {
-                watch.packages = decode(key.value(), p.value())?;
-            }
+        for (_, mut watch) in decode_rows::<Watch>(&table, "scan watches")? {
+            read_packages(&packages, &mut watch)?;
             out.push(watch);
         }
         Ok(out)
@@ -278,29 +307,17 @@ impl Store {
         let written;
         {
             let mut watches = txn.open_table(WATCHES).map_err(db_err("open watches"))?;
-            let current: Option<Watch> = watches
-                .get(update.id.as_str())
-                .map_err(db_err("read watch"))?
-                .map(|v| decode(&update.id, v.value()))
-                .transpose()?;
-            let Some(mut watch) = current.filter(|w| w.as_of == update.from) else {
-                return Ok(None);
-            };
             let mut events = txn
                 .open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
-            append_events(&mut events, &mut watch, update.events)?;
-            watch.findings = update.findings;
-            watch.as_of = update.as_of;
-            watch.image = Some(image);
-            let bytes = encode(&update.id, &watch)?;
-            watches
-                .insert(update.id.as_str(), bytes.as_slice())
-                .map_err(db_err("write watch"))?;
-            let encoded = encode(&update.id, &packages)?;
+            let id = update.id.clone();
+            let Some(watch) = apply_update(&mut watches, &mut events, update, Some(image))? else {
+                return Ok(None);
+            };
+            let encoded = encode(&id, &packages)?;
             txn.open_table(WATCH_PACKAGES)
                 .map_err(db_err("open watch packages"))?
-                .insert(update.id.as_str(), encoded.as_slice())
+                .insert(id.as_str(), encoded.as_slice())
                 .map_err(db_err("write watch packages"))?;
             written = watch;
         }
@@ -324,23 +341,7 @@ impl Store {
                 .open_table(WATCH_EVENTS)
                 .map_err(db_err("open watch events"))?;
             for update in updates {
-                let current: Option<Watch> = watches
-                    .get(update.id.as_str())
-                    .map_err(db_err("read watch"))?
-                    .map(|v| decode(&update.id, v.value()))
-                    .transpose()?;
-                let Some(mut watch) = current else { continue };
-                if watch.as_of != update.from {
-                    continue;
-                }
-                append_events(&mut events, &mut watch, update.events)?;
-                watch.findings = update.findings;
-                watch.as_of = update.as_of;
-                let bytes = encode(&update.id, &watch)?;
-                watches
-                    .insert(update.id.as_str(), bytes.as_slice())
-                    .map_err(db_err("write watch"))?;
-                written.push(watch);
+                written.extend(apply_update(&mut watches, &mut events, update, None)?);
             }
         }
         txn.commit().map_err(db_err("commit"))?;

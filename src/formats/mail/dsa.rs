@@ -67,11 +67,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
     }
     let lines: Vec<&str> = body.lines().collect();
     let Some((package_field, _)) = field(&lines, &["Package", "Packages", "Package(s)"]) else {
-        return Verdict::Malformed {
-            id,
-            line: 0,
-            reason: "no `Package :` field in the advisory header".into(),
-        };
+        return Verdict::malformed(id, 0, "no `Package :` field in the advisory header");
     };
     let package = package_field
         .split([',', ' '])
@@ -79,11 +75,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         .unwrap_or_default()
         .to_string();
     if package.is_empty() {
-        return Verdict::Malformed {
-            id,
-            line: 0,
-            reason: "empty `Package :` field".into(),
-        };
+        return Verdict::malformed(id, 0, "empty `Package :` field");
     }
     let cve_field = field(
         &lines,
@@ -160,11 +152,11 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             .iter()
             .position(|l| l.contains("distribution"))
             .unwrap_or(0);
-        return Verdict::Malformed {
+        return Verdict::malformed(
             id,
             line,
-            reason: "no \"fixed in version\" statement for any Debian release".into(),
-        };
+            "no \"fixed in version\" statement for any Debian release",
+        );
     }
     Verdict::Parsed(Box::new(draft))
 }

@@ -58,11 +58,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         &format!("https://security.gentoo.org/glsa/{}", &caps[1]),
     );
     let Some(start) = lines.iter().position(|l| l.trim() == "Affected packages") else {
-        return Verdict::Malformed {
-            id,
-            line: 0,
-            reason: "no \"Affected packages\" section".into(),
-        };
+        return Verdict::malformed(id, 0, "no \"Affected packages\" section");
     };
     for line in &lines[start + 1..] {
         if line.trim() == "Description" || line.trim() == "Background" {
@@ -95,11 +91,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         });
     }
     if draft.fixes.is_empty() {
-        return Verdict::Malformed {
-            id,
-            line: start,
-            reason: "no package rows under \"Affected packages\"".into(),
-        };
+        return Verdict::malformed(id, start, "no package rows under \"Affected packages\"");
     }
     Verdict::Parsed(Box::new(draft))
 }

@@ -242,6 +242,17 @@ pub(crate) enum Verdict {
     },
 }
 
+impl Verdict {
+    /// An advisory that cannot be read, for `reason`, at 0-based body line `line`.
+    pub fn malformed(id: String, line: usize, reason: impl Into<String>) -> Verdict {
+        Verdict::Malformed {
+            id,
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// An advisory as read from a message, before validation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Draft {

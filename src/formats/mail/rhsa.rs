@@ -71,11 +71,11 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         return Verdict::NotMine;
     };
     let Some(caps) = ID.captures(&id_field) else {
-        return Verdict::Malformed {
-            id: id_field,
-            line: id_line,
-            reason: "`Advisory ID:` is not an RHSA/RHBA/RHEA id".into(),
-        };
+        return Verdict::malformed(
+            id_field,
+            id_line,
+            "`Advisory ID:` is not an RHSA/RHBA/RHEA id",
+        );
     };
     let id = caps[1].to_string();
     let full_id = caps[0].to_string();
@@ -136,18 +136,18 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         for token in t.split_whitespace().filter(|w| w.ends_with(".rpm")) {
             let file = token.rsplit('/').next().unwrap_or(token);
             let Some((name, version, _arch)) = parse_rpm_filename(file) else {
-                return Verdict::Malformed {
+                return Verdict::malformed(
                     id,
-                    line: start + 1 + offset,
-                    reason: format!("`{file}` is not name-version-release.arch.rpm"),
-                };
+                    start + 1 + offset,
+                    format!("`{file}` is not name-version-release.arch.rpm"),
+                );
             };
             let Some(product) = &product else {
-                return Verdict::Malformed {
+                return Verdict::malformed(
                     id,
-                    line: start + 1 + offset,
-                    reason: format!("`{file}` before any product header"),
-                };
+                    start + 1 + offset,
+                    format!("`{file}` before any product header"),
+                );
             };
             draft.add_fix(Fix {
                 ecosystem: product_ecosystem(product),
@@ -159,11 +159,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         }
     }
     if draft.fixes.is_empty() {
-        return Verdict::Malformed {
-            id,
-            line: start,
-            reason: "no RPM files in the package list".into(),
-        };
+        return Verdict::malformed(id, start, "no RPM files in the package list");
     }
     Verdict::Parsed(Box::new(draft))
 }

@@ -105,11 +105,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         let t = l.trim_start().trim_start_matches('#').trim();
         t == "Package List:"
     }) else {
-        return Verdict::Malformed {
-            id,
-            line: 0,
-            reason: "no `Package List:` section".into(),
-        };
+        return Verdict::malformed(id, 0, "no `Package List:` section");
     };
     let mut product: Option<String> = None;
     for (offset, line) in lines[list_start + 1..].iter().enumerate() {
@@ -133,18 +129,18 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             continue;
         }
         let Some(product) = &product else {
-            return Verdict::Malformed {
+            return Verdict::malformed(
                 id,
-                line: list_start + 1 + offset,
-                reason: format!("package `{item}` before any product header"),
-            };
+                list_start + 1 + offset,
+                format!("package `{item}` before any product header"),
+            );
         };
         let Some((name, version)) = split_name_version_release(item) else {
-            return Verdict::Malformed {
+            return Verdict::malformed(
                 id,
-                line: list_start + 1 + offset,
-                reason: format!("`{item}` is not name-version-release"),
-            };
+                list_start + 1 + offset,
+                format!("`{item}` is not name-version-release"),
+            );
         };
         let ecosystem = product_ecosystem(product);
         let purl_ns = if ecosystem.starts_with("openSUSE") {
@@ -161,11 +157,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
         });
     }
     if draft.fixes.is_empty() {
-        return Verdict::Malformed {
-            id,
-            line: list_start,
-            reason: "empty `Package List:`".into(),
-        };
+        return Verdict::malformed(id, list_start, "empty `Package List:`");
     }
     for line in &lines {
         let t = line.trim().trim_start_matches(['*', '-']).trim();

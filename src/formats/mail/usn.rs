@@ -389,11 +389,7 @@ pub(crate) fn parse(message: &MailMessage) -> Verdict {
             .position(|l| l.starts_with("Update instructions") || l.contains("can be corrected"))
             .or(first_row_line)
             .unwrap_or(0);
-        return Verdict::Malformed {
-            id,
-            line,
-            reason: "no package versions for any Ubuntu release".into(),
-        };
+        return Verdict::malformed(id, line, "no package versions for any Ubuntu release");
     }
     Verdict::Parsed(Box::new(draft))
 }

@@ -26,35 +26,31 @@ struct Order {
 }
 
 impl Order {
-    fn u32(self, data: &[u8], at: usize) -> Option<u32> {
-        let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    /// The `width`-byte unsigned integer at `at` (`None` past the end).
+    fn uint(self, data: &[u8], at: usize, width: usize) -> Option<u32> {
+        let bytes = data.get(at..at.checked_add(width)?)?;
+        let push = |n: u32, b: &u8| n << 8 | u32::from(*b);
         Some(if self.little {
-            u32::from_le_bytes(b)
+            bytes.iter().rev().fold(0, push)
         } else {
-            u32::from_be_bytes(b)
+            bytes.iter().fold(0, push)
         })
     }
+    fn u32(self, data: &[u8], at: usize) -> Option<u32> {
+        self.uint(data, at, 4)
+    }
     fn u16(self, data: &[u8], at: usize) -> Option<u16> {
-        let b: [u8; 2] = data.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        })
+        self.uint(data, at, 2).and_then(|n| u16::try_from(n).ok())
     }
 }
 
 /// The header blobs of a Berkeley DB hash `Packages` file, in page order.
 pub(super) fn header_blobs(db: &[u8]) -> Result<Vec<Vec<u8>>, RpmDbError> {
-    let order = match db.get(12..16) {
-        Some(m) if u32::from_le_bytes([m[0], m[1], m[2], m[3]]) == HASH_MAGIC => {
-            Order { little: true }
-        }
-        Some(m) if u32::from_be_bytes([m[0], m[1], m[2], m[3]]) == HASH_MAGIC => {
-            Order { little: false }
-        }
-        _ => return Err(layout("no hash magic (not a Berkeley DB hash file)".into())),
-    };
+    // The magic number, read in the right order, tells the order.
+    let order = [Order { little: true }, Order { little: false }]
+        .into_iter()
+        .find(|order| order.u32(db, 12) == Some(HASH_MAGIC))
+        .ok_or_else(|| layout("no hash magic (not a Berkeley DB hash file)".into()))?;
     let truncated = || layout("truncated metadata page".into());
     let page_size = order.u32(db, 20).ok_or_else(truncated)? as usize;
     if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
