@@ -468,10 +468,13 @@ async fn unread_change_streams_hold_bounded_memory() {
         per_stream >> 10
     );
     // Each stream may hold a page of 100 entries and the 64 KiB connection
-    // buffer: well under 256 KiB, where the whole log (over 1 MiB a stream,
-    // asserted above; 1.3 MiB a stream was held before the bound) would not.
+    // buffer, where the whole log (over 1 MiB a stream, asserted above; 1.3
+    // MiB a stream was held before the bound) would not. Measured: 55 KiB a
+    // stream on a quiet machine, 182-292 KiB with other builds loading the
+    // 2 cores (the allocator keeps more per thread): 512 KiB tells bounded
+    // from the whole log without failing on a busy machine.
     assert!(
-        per_stream < 256 << 10,
+        per_stream < 512 << 10,
         "{} KiB held per unread stream",
         per_stream >> 10
     );
