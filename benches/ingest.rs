@@ -3,7 +3,10 @@
 //!
 //! - baseline: `serde_json::Value` (JSON) / `serde_norway` to `Value` (YAML);
 //! - parse: advisord's OSV parser into the typed model, with provenance;
-//! - ingest: parse + one redb write batch into a fresh database;
+//! - ingest: parse + one redb write batch into a fresh database, as
+//!   `advisord ingest` writes: each record pushed into the open batch as
+//!   it is parsed; and the same work one step after the other (parse every
+//!   file into a `Vec`, then write it), the measure before 2026-12-08;
 //! - the size of that database file against the input JSON, and where
 //!   its bytes go: per table, rows, key + value bytes stored and the pages
 //!   its B-tree takes (redb's table stats);
@@ -14,7 +17,8 @@
 //!
 //! Run: `cargo bench --bench ingest` (`INGEST_BENCH_ONLY=rss` for the RSS
 //! figures alone, `INGEST_BENCH_SKIP_RSS=1` for the speed and size figures
-//! alone).
+//! alone; `INGEST_BENCH_CACHE_MIB` sets the page cache of the speed runs,
+//! by default the store's).
 
 use std::io::Write;
 use std::path::Path;
@@ -252,15 +256,39 @@ fn main() {
     let parsed = records.len();
     drop(records);
 
+    let cache_mib: usize = std::env::var("INGEST_BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CACHE_BYTES >> 20);
     let (ingest, (created, db_bytes, db_dir)) = common::best_of(3, || {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bench.redb");
-        let store = Store::open(&path).expect("open store");
-        let records = parse_all();
-        let outcome = store.apply_batch("bench", records, |_| {}).expect("batch");
+        let store = Store::open_with_cache(&path, cache_mib << 20).expect("open store");
+        let ((), outcome) = store
+            .write_batch("bench", |writer| {
+                let mut failed = None;
+                for (name, data) in &files {
+                    let ctx = SourceContext::for_bytes("bench", name, fetched.clone(), data);
+                    let syntax = osv::Syntax::from_path(name).unwrap_or(osv::Syntax::Json);
+                    osv::parse(data, syntax, &ctx, &mut |item| {
+                        if let (Ok(r), None) = (item, &failed) {
+                            failed = writer.push(r).err();
+                        }
+                    });
+                }
+                failed.map_or(Ok::<_, advisord::store::StoreError>(()), Err)
+            })
+            .expect("batch");
         drop(store);
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         (outcome.created, size, dir)
+    });
+    let (serial, _) = common::best_of(3, || {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_with_cache(&dir.path().join("bench.redb"), cache_mib << 20)
+            .expect("open store");
+        let records = parse_all();
+        store.apply_batch("bench", records, |_| {}).expect("batch")
     });
 
     let rate = |d: std::time::Duration| files.len() as f64 / d.as_secs_f64();
@@ -280,9 +308,15 @@ fn main() {
         ingest
     );
     println!(
-        "ratios: parse / plain = {:.2}x time, ingest / plain = {:.2}x time",
+        "advisord ingest, parse all then write: {:>8.0} records/s ({:?})",
+        rate(serial),
+        serial
+    );
+    println!(
+        "ratios: parse / plain = {:.2}x time, ingest / plain = {:.2}x time (parse all then write: {:.2}x)",
         parse.as_secs_f64() / baseline.as_secs_f64(),
-        ingest.as_secs_f64() / baseline.as_secs_f64()
+        ingest.as_secs_f64() / baseline.as_secs_f64(),
+        serial.as_secs_f64() / baseline.as_secs_f64()
     );
     println!(
         "ratio: database file / input JSON = {:.2}x ({:.1} MB for {:.1} MiB in)",

@@ -48,6 +48,11 @@ pub struct BatchWriter<'txn> {
     next_seq: u64,
     seen: HashMap<String, Slot>,
     pushed: u64,
+    /// The JSON of the record at hand and its canonical form (the digest's
+    /// input), kept across records so a batch does not allocate them anew
+    /// for each.
+    json: Vec<u8>,
+    canonical: Vec<u8>,
 }
 
 impl Store {
@@ -80,6 +85,8 @@ impl Store {
                 next_seq: first_seq,
                 seen: HashMap::new(),
                 pushed: 0,
+                json: Vec::new(),
+                canonical: Vec::new(),
             };
             let value = fill(&mut writer)?;
             let outcome = writer.finish()?;
@@ -154,6 +161,9 @@ impl BatchWriter<'_> {
             self.state.records = self.state.records.saturating_sub(1);
             self.outcome.removed += 1;
             let merged = self.merge_others(&id, None)?;
+            let merged = merged
+                .as_ref()
+                .map(|(record, json)| (record, json.as_slice()));
             if let Some(change) = self.t.put_record(&id, &feed, merged)? {
                 self.log(change)?;
             }
@@ -176,7 +186,7 @@ impl BatchWriter<'_> {
     /// Writes this feed's `record` of `id`: its contribution, and the
     /// served record rebuilt from every contribution.
     fn write(&mut self, id: &str, mut record: Advisory) -> Result<Slot, StoreError> {
-        let digest = contribution::digest(&mut record)?;
+        let digest = contribution::digest(&mut record, &mut self.canonical)?;
         let feed = self.feed.clone();
         let (old, others) = self.contributors(id, &digest)?;
         if old == Some(true) {
@@ -187,7 +197,8 @@ impl BatchWriter<'_> {
                 kind: None,
             });
         }
-        let json = serde_json::to_vec(&record).map_err(codec_err(id))?;
+        self.json.clear();
+        serde_json::to_writer(&mut self.json, &record).map_err(codec_err(id))?;
         if old.is_none() {
             self.state.records += 1;
             self.t
@@ -195,21 +206,24 @@ impl BatchWriter<'_> {
                 .insert((feed.as_str(), id), ())
                 .map_err(db_err("write feed record"))?;
         }
-        let merged = if others {
-            let value = contribution::packed(&digest, &json);
+        let change = if others {
+            let value = contribution::packed(&digest, &self.json);
             self.t
                 .contributions
                 .insert((id, feed.as_str()), value.as_slice())
                 .map_err(db_err("write contribution"))?;
-            self.merge_others(id, Some(record))?
+            let merged = self.merge_others(id, Some(record))?;
+            let merged = merged
+                .as_ref()
+                .map(|(record, json)| (record, json.as_slice()));
+            self.t.put_record(id, &feed, merged)?
         } else {
             self.t
                 .contributions
                 .insert((id, feed.as_str()), contribution::sole(&digest).as_slice())
                 .map_err(db_err("write contribution"))?;
-            Some((record, json))
+            self.t.put_record(id, &feed, Some((&record, &self.json)))?
         };
-        let change = self.t.put_record(id, &feed, merged)?;
         let Some(change) = change else {
             self.outcome.unchanged += 1;
             return Ok(Slot {

@@ -14,7 +14,27 @@ const MAX_RATIO: usize = 255;
 
 /// The stored form of `json`.
 pub(super) fn compress(json: &[u8]) -> Vec<u8> {
-    lz4_flex::block::compress_prepend_size(json)
+    let mut out = Vec::new();
+    compress_into(json, &mut out);
+    out
+}
+
+/// The stored form of `json` written over `out` (a buffer kept across
+/// records, so a batch does not allocate one per record): the length in
+/// front, then the block, as [`lz4_flex::block::compress_prepend_size`]
+/// writes them.
+pub(super) fn compress_into(json: &[u8], out: &mut Vec<u8>) {
+    // A JSON record is far below 4 GiB (a document is capped long before).
+    let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
+    out.clear();
+    out.extend_from_slice(&len.to_le_bytes());
+    out.resize(4 + lz4_flex::block::get_maximum_output_size(json.len()), 0);
+    match lz4_flex::block::compress_into(json, &mut out[4..]) {
+        Ok(n) => out.truncate(4 + n),
+        // The output is sized for the worst case, so this is not reached;
+        // the allocating form is the fallback all the same.
+        Err(_) => *out = lz4_flex::block::compress_prepend_size(json),
+    }
 }
 
 /// The JSON of the stored form `stored` of `key` (a record id, or
@@ -49,6 +69,10 @@ mod tests {
         let json = br#"{"id":"X-1","summary":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
         let stored = compress(json);
         assert!(stored.len() < json.len());
+        assert_eq!(stored, lz4_flex::block::compress_prepend_size(json));
+        let mut reused = b"left over from another record".to_vec();
+        compress_into(json, &mut reused);
+        assert_eq!(reused, stored);
         assert_eq!(decompress(&stored, "X-1").unwrap(), json);
         // A length prefix no block of this size can hold.
         let mut huge = stored.clone();

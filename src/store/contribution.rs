@@ -9,8 +9,6 @@
 //! - [`Body::Packed`]: several feeds share the id, so each keeps its own
 //!   JSON, compressed ([`super::compress`]; the served record is their merge).
 
-use std::io::Write;
-
 use sha2::{Digest as _, Sha256};
 
 use super::{codec_err, compress, StoreError};
@@ -93,12 +91,15 @@ pub(super) fn unpack(payload: &[u8], key: &str) -> Result<Vec<u8>, StoreError> {
 /// so the same record read again from another path, URL, archive member or
 /// copy is "unchanged" and nothing is written: the stored record keeps the
 /// provenance of the read that last changed it.
-pub(super) fn digest(record: &mut Advisory) -> Result<Digest, StoreError> {
-    // Hashed as it is encoded: the canonical form is never held.
-    let mut hasher = Hashing(Sha256::new());
+///
+/// The canonical form is encoded over `canonical` (a buffer the batch
+/// keeps across records) and hashed in one piece: fed to the hash as
+/// written, its many small writes cost more than the buffer.
+pub(super) fn digest(record: &mut Advisory, canonical: &mut Vec<u8>) -> Result<Digest, StoreError> {
+    canonical.clear();
     if record.sources().is_empty() {
-        serde_json::to_writer(&mut hasher, &*record).map_err(codec_err(record.id.as_str()))?;
-        return Ok(hasher.0.finalize().into());
+        serde_json::to_writer(&mut *canonical, &*record).map_err(codec_err(record.id.as_str()))?;
+        return Ok(Sha256::digest(canonical.as_slice()).into());
     }
     let epoch = Timestamp::from_instant(time::OffsetDateTime::UNIX_EPOCH);
     let modified_is_fetch_time = record
@@ -116,27 +117,13 @@ pub(super) fn digest(record: &mut Advisory) -> Result<Digest, StoreError> {
         })
         .collect();
     let modified = modified_is_fetch_time.then(|| std::mem::replace(&mut record.modified, epoch));
-    let canonical = serde_json::to_writer(&mut hasher, &*record);
+    let encoded = serde_json::to_writer(&mut *canonical, &*record);
     record.meta_mut().sources = sources;
     if let Some(modified) = modified {
         record.modified = modified;
     }
-    canonical.map_err(codec_err(record.id.as_str()))?;
-    Ok(hasher.0.finalize().into())
-}
-
-/// A writer that feeds what is written into a SHA-256.
-struct Hashing(Sha256);
-
-impl Write for Hashing {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    encoded.map_err(codec_err(record.id.as_str()))?;
+    Ok(Sha256::digest(canonical.as_slice()).into())
 }
 
 #[cfg(test)]

@@ -4,15 +4,15 @@
 //! their order keys), so that matching reads the row where it lies, without
 //! decoding it into owned values.
 
-use crate::version::packed::{pack, put_bytes, Cursor, Malformed, PackedSpecs};
+use crate::version::packed::{pack_into, put_bytes, Cursor, Malformed, PackedSpecs};
 use crate::version::RangeSpec;
 
-/// The stored bytes of a row: `modified`, then `specs` packed.
-pub(crate) fn encode(modified: &str, specs: &[RangeSpec]) -> Vec<u8> {
-    let mut out = Vec::new();
-    put_bytes(&mut out, modified.as_bytes());
-    out.extend_from_slice(&pack(specs));
-    out
+/// The stored bytes of a row written over `out` (a buffer kept across
+/// rows): `modified`, then `specs` packed.
+pub(crate) fn encode_into(out: &mut Vec<u8>, modified: &str, specs: &[RangeSpec]) {
+    out.clear();
+    put_bytes(out, modified.as_bytes());
+    pack_into(out, specs);
 }
 
 /// A stored row read in place: its `modified` and its packed specs.
@@ -38,7 +38,8 @@ mod tests {
             versions: vec![],
             status: Some(FixStatus::Fixed),
         }];
-        let bytes = encode("2024-01-01T00:00:00Z", &specs);
+        let mut bytes = b"a row written before".to_vec();
+        encode_into(&mut bytes, "2024-01-01T00:00:00Z", &specs);
         let (modified, packed) = decode(&bytes).unwrap();
         assert_eq!(modified, "2024-01-01T00:00:00Z");
         let back = packed.unpack().unwrap();

@@ -804,6 +804,10 @@ struct Tables<'txn> {
     changes: redb::Table<'txn, u64, &'static [u8]>,
     feed_records: redb::Table<'txn, (&'static str, &'static str), ()>,
     removed: redb::Table<'txn, &'static str, ()>,
+    /// The value being written (a compressed record, an index row, a
+    /// change-log entry), kept across writes: a batch encodes each into
+    /// this one buffer instead of allocating one per value.
+    value: Vec<u8>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -824,13 +828,15 @@ impl<'txn> Tables<'txn> {
                 .open_table(FEED_RECORDS)
                 .map_err(db_err("open feed records"))?,
             removed: txn.open_table(REMOVED).map_err(db_err("open removed"))?,
+            value: Vec::new(),
         })
     }
 
     fn append_change(&mut self, change: &ChangeEntry) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(change).map_err(codec_err(&change.id))?;
+        self.value.clear();
+        serde_json::to_writer(&mut self.value, change).map_err(codec_err(&change.id))?;
         self.changes
-            .insert(change.seq, bytes.as_slice())
+            .insert(change.seq, self.value.as_slice())
             .map_err(db_err("append change"))?;
         Ok(())
     }
@@ -863,7 +869,7 @@ impl<'txn> Tables<'txn> {
         &mut self,
         id: &str,
         feed: &str,
-        merged: Option<(Advisory, Vec<u8>)>,
+        merged: Option<(&Advisory, &[u8])>,
     ) -> Result<Option<ChangeEntry>, StoreError> {
         let old: Option<Advisory> = match record_json(&self.records, id)? {
             Some(json) => Some(decode(id, &json)?),
@@ -899,15 +905,16 @@ impl<'txn> Tables<'txn> {
             Some(old) if merged.is_withdrawn() && !old.is_withdrawn() => ChangeKind::Withdrawn,
             Some(_) => ChangeKind::Updated,
         };
-        self.put_json(id, &json)?;
-        self.index(&merged)?;
-        Ok(Some(change(&merged, kind, feed)))
+        self.put_json(id, json)?;
+        self.index(merged)?;
+        Ok(Some(change(merged, kind, feed)))
     }
 
     /// Stores `json` as the served record `id`, compressed.
     fn put_json(&mut self, id: &str, json: &[u8]) -> Result<(), StoreError> {
+        compress::compress_into(json, &mut self.value);
         self.records
-            .insert(id, compress::compress(json).as_slice())
+            .insert(id, self.value.as_slice())
             .map_err(db_err("write record"))?;
         Ok(())
     }
@@ -943,12 +950,13 @@ impl<'txn> Tables<'txn> {
                 .map_err(db_err("index withdrawn"))?;
             return Ok(());
         }
+        let modified = record.modified.to_string();
         for ((base, name, full), specs) in index_entries(record) {
-            let bytes = index::encode(&record.modified.to_string(), &specs);
+            index::encode_into(&mut self.value, &modified, &specs);
             self.packages
                 .insert(
                     (base.as_str(), name.as_str(), full.as_str(), id),
-                    bytes.as_slice(),
+                    self.value.as_slice(),
                 )
                 .map_err(db_err("index package"))?;
         }

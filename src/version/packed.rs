@@ -42,32 +42,55 @@ pub struct Malformed(&'static str);
 /// The specs of `specs` as one packed byte string (see the module docs).
 pub fn pack(specs: &[RangeSpec]) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut versions = Vec::new();
-    let mut ranges = Vec::new();
+    pack_into(&mut out, specs);
+    out
+}
+
+/// [`pack`] appended to `out`: each length-prefixed part is written in
+/// place and its length put in front afterwards, so packing a row takes no
+/// allocation of its own (an ingest packs one per package of every record).
+pub fn pack_into(out: &mut Vec<u8>, specs: &[RangeSpec]) {
     for spec in specs {
         out.push(tag(spec.status.map(|s| s as u8)));
-        versions.clear();
-        for version in &spec.versions {
-            put_bytes(&mut versions, version.as_bytes());
-        }
-        put_bytes(&mut out, &versions);
-        ranges.clear();
-        for range in &spec.ranges {
-            pack_range(&mut ranges, range);
-        }
-        put_bytes(&mut out, &ranges);
+        nested(out, |out| {
+            for version in &spec.versions {
+                put_bytes(out, version.as_bytes());
+            }
+        });
+        nested(out, |out| {
+            for range in &spec.ranges {
+                pack_range(out, range);
+            }
+        });
     }
-    out
+}
+
+/// Appends what `fill` writes to `out` after its length, as [`put_bytes`]
+/// would, without a buffer of its own: the length goes in front once known.
+fn nested(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    fill(out);
+    let mut n = out.len() - start;
+    let mut prefix = [0u8; 10];
+    let mut used = 0;
+    while n >= 0x80 {
+        prefix[used] = (n as u8 & 0x7F) | 0x80;
+        n >>= 7;
+        used += 1;
+    }
+    prefix[used] = n as u8;
+    used += 1;
+    out.splice(start..start, prefix[..used].iter().copied());
 }
 
 fn pack_range(out: &mut Vec<u8>, range: &EvalRange) {
     out.push(tag(range.scheme.map(|s| s as u8)));
-    let mut events = Vec::new();
-    for event in &range.events {
-        events.push(kind_of(event));
-        put_bytes(&mut events, event.version().as_bytes());
-    }
-    put_bytes(out, &events);
+    nested(out, |out| {
+        for event in &range.events {
+            out.push(kind_of(event));
+            put_bytes(out, event.version().as_bytes());
+        }
+    });
     let computed;
     let keyed = match (&range.keyed, range.scheme) {
         (Some(keyed), _) => Some(keyed),
@@ -77,25 +100,25 @@ fn pack_range(out: &mut Vec<u8>, range: &EvalRange) {
         }
         (None, None) => None,
     };
-    let mut keys = Vec::new();
-    if let Some(keyed) = keyed {
-        keys.push(KEY_FORMAT);
-        let mut steps = Vec::new();
-        for (rank, key) in keyed.steps() {
-            match key {
-                Some(key) => {
-                    steps.push(*rank);
-                    put_bytes(&mut steps, key.as_bytes());
+    nested(out, |out| {
+        if let Some(keyed) = keyed {
+            out.push(KEY_FORMAT);
+            nested(out, |out| {
+                for (rank, key) in keyed.steps() {
+                    match key {
+                        Some(key) => {
+                            out.push(*rank);
+                            put_bytes(out, key.as_bytes());
+                        }
+                        None => out.push(SENTINEL),
+                    }
                 }
-                None => steps.push(SENTINEL),
+            });
+            for limit in keyed.limits() {
+                put_bytes(out, limit.as_bytes());
             }
         }
-        put_bytes(&mut keys, &steps);
-        for limit in keyed.limits() {
-            put_bytes(&mut keys, limit.as_bytes());
-        }
-    }
-    put_bytes(out, &keys);
+    });
 }
 
 /// The tag byte of an optional table entry: 0 for none, else 1 + its
@@ -457,6 +480,73 @@ mod tests {
             ),
             spec(None, vec![Event::Introduced("1".into())], &["x"]),
         ]
+    }
+
+    /// The layout as written part by part into buffers of their own (how
+    /// `pack` wrote it before it wrote in place).
+    fn pack_by_parts(specs: &[RangeSpec]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for spec in specs {
+            out.push(tag(spec.status.map(|s| s as u8)));
+            let mut versions = Vec::new();
+            for version in &spec.versions {
+                put_bytes(&mut versions, version.as_bytes());
+            }
+            put_bytes(&mut out, &versions);
+            let mut ranges = Vec::new();
+            for range in &spec.ranges {
+                ranges.push(tag(range.scheme.map(|s| s as u8)));
+                let mut events = Vec::new();
+                for event in &range.events {
+                    events.push(kind_of(event));
+                    put_bytes(&mut events, event.version().as_bytes());
+                }
+                put_bytes(&mut ranges, &events);
+                let mut keys = Vec::new();
+                if let Some(keyed) = &range.keyed {
+                    keys.push(KEY_FORMAT);
+                    let mut steps = Vec::new();
+                    for (rank, key) in keyed.steps() {
+                        match key {
+                            Some(key) => {
+                                steps.push(*rank);
+                                put_bytes(&mut steps, key.as_bytes());
+                            }
+                            None => steps.push(SENTINEL),
+                        }
+                    }
+                    put_bytes(&mut keys, &steps);
+                    for limit in keyed.limits() {
+                        put_bytes(&mut keys, limit.as_bytes());
+                    }
+                }
+                put_bytes(&mut ranges, &keys);
+            }
+            put_bytes(&mut out, &ranges);
+        }
+        out
+    }
+
+    #[test]
+    fn packing_in_place_writes_the_layout_part_by_part() {
+        let mut specs = specs();
+        // Parts past 127 and 16,383 bytes take two and three length bytes.
+        let many: Vec<String> = (0..40).map(|i| format!("1.{i}.0")).collect();
+        let events: Vec<Event> = (0..3000)
+            .map(|i| Event::Introduced(format!("{i}.0.0")))
+            .collect();
+        specs.push(RangeSpec {
+            ranges: vec![EvalRange::new(Some(VersionScheme::Semver), events)],
+            versions: many,
+            status: None,
+        });
+        let packed = pack(&specs);
+        assert_eq!(packed, pack_by_parts(&specs));
+        assert!(packed.len() > 16_384);
+        let mut appended = b"prefix".to_vec();
+        pack_into(&mut appended, &specs);
+        assert_eq!(&appended[6..], packed.as_slice());
+        assert_eq!(PackedSpecs::new(&packed).unpack().unwrap(), specs);
     }
 
     #[test]
