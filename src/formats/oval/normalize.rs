@@ -561,9 +561,13 @@ fn build(
     };
 
     let mut acc: BTreeMap<(&str, Cow<'_, str>), Acc<'_>> = BTreeMap::new();
+    // Per-branch lists, cleared rather than allocated for each branch.
+    let mut platforms: Vec<&str> = Vec::new();
+    let mut pkgs: Vec<&PkgFact> = Vec::new();
+    let mut named: Vec<(&str, &[&str])> = Vec::new();
     for branch in alternatives.iter() {
-        let mut platforms: Vec<&str> = Vec::new();
-        let mut pkgs: Vec<&PkgFact> = Vec::new();
+        platforms.clear();
+        pkgs.clear();
         let mut module: Option<&str> = None;
         let mut ksplice = false;
         let mut arch: Option<&str> = None;
@@ -588,7 +592,7 @@ fn build(
             continue;
         }
         if platforms.is_empty() {
-            platforms = defaults.iter().map(String::as_str).collect();
+            platforms.extend(defaults.iter().map(String::as_str));
         }
         if platforms.is_empty() {
             return Err(DefinitionError::NoPlatform);
@@ -601,11 +605,12 @@ fn build(
             };
             let arch_label = arch.or(p.arch);
             // (package name, its binaries): Ubuntu names the source package.
-            let named: Vec<(&str, &[&str])> = match p.source {
-                Some(source) if dialect == Dialect::Ubuntu => vec![(source, &p.names[..])],
-                _ => p.names.iter().map(|n| (*n, &[][..])).collect(),
-            };
-            for (name, binaries) in named {
+            named.clear();
+            match p.source {
+                Some(source) if dialect == Dialect::Ubuntu => named.push((source, &p.names[..])),
+                _ => named.extend(p.names.iter().map(|n| (*n, &[][..]))),
+            }
+            for &(name, binaries) in &named {
                 let qualified: Cow<'_, str> = match (module, ksplice) {
                     (Some(m), _) => Cow::Owned(format!("{m}/{name}")),
                     (None, true) => Cow::Owned(format!("ksplice/{name}")),
@@ -629,11 +634,21 @@ fn build(
 
     let ident = identity(dialect, def)?;
     let mut affected = Vec::new();
+    // Entries come sorted by ecosystem: check each name once.
+    let mut checked: Option<(&str, Ecosystem)> = None;
     for ((eco, name), entry) in acc {
-        let ecosystem = Ecosystem::new(eco)?;
+        let ecosystem = match &checked {
+            Some((seen, ecosystem)) if *seen == eco => ecosystem.clone(),
+            _ => {
+                let ecosystem = Ecosystem::new(eco)?;
+                checked = Some((eco, ecosystem.clone()));
+                ecosystem
+            }
+        };
         let several = entry.ranges.len() > 1;
         for (fixed, arches) in &entry.ranges {
-            let mut events = vec![Event::Introduced("0".into())];
+            let mut events = Vec::with_capacity(2);
+            events.push(Event::Introduced("0".into()));
             if let Some(f) = fixed {
                 events.push(Event::Fixed(f.to_string()));
             }

@@ -11,8 +11,12 @@ use crate::model::{Advisory, Affected, Reference, Severity, SeverityKind, Timest
 /// `YYYY-MM-DD`, `YYYYMMDD`, `YYYY-MM-DD HH:MM:SS UTC` or RFC 3339 to a timestamp.
 pub fn timestamp(text: &str) -> Option<Timestamp> {
     let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some(ts);
+    // RFC 3339 needs at least `YYYY-MM-DDTHH:MM:SSZ`: a shorter text (the
+    // plain dates most files write) skips a parse that can only fail.
+    if t.len() >= "YYYY-MM-DDTHH:MM:SSZ".len() {
+        if let Ok(ts) = t.parse::<Timestamp>() {
+            return Some(ts);
+        }
     }
     let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
     let (date, time) = if t.len() == 8 && digits.len() == 8 {

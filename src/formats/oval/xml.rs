@@ -7,6 +7,7 @@
 //! character references are never expanded.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::io::{self, BufRead, Read};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -27,11 +28,28 @@ pub struct Key {
 
 const WHOLE: u64 = u64::MAX;
 
+/// Id prefixes remembered by [`Interner::prefix_index`].
+const RECENT: usize = 4;
+
 /// Interned strings: element names, operations, id prefixes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Interner {
     ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
+    /// Indices of recently used id prefixes (`u32::MAX`: none yet).
+    recent: [Cell<u32>; RECENT],
+    next_recent: Cell<usize>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            ids: FxHashMap::default(),
+            strings: Vec::new(),
+            recent: std::array::from_fn(|_| Cell::new(u32::MAX)),
+            next_recent: Cell::new(0),
+        }
+    }
 }
 
 impl Interner {
@@ -51,25 +69,57 @@ impl Interner {
         self.strings[i].clone()
     }
 
+    /// Splits a canonical `prefix:number` id (digits, no leading zero, at
+    /// most 19 of them) into its prefix and number; any other id is whole.
     fn split(id: &str) -> (&str, u64) {
-        if let Some(colon) = memchr::memrchr(b':', id.as_bytes()) {
-            let (prefix, num) = (&id[..colon], &id[colon + 1..]);
-            let canonical = !num.is_empty()
-                && num.len() <= 19
-                && num.bytes().all(|b| b.is_ascii_digit())
-                && (num.len() == 1 || !num.starts_with('0'));
-            if canonical {
-                if let Ok(n) = num.parse::<u64>() {
-                    return (prefix, n);
-                }
-            }
+        let b = id.as_bytes();
+        // One walk back over the trailing digits, no separate parse.
+        let mut start = b.len();
+        while start > 0 && b[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        let digits = &b[start..];
+        let canonical = start > 0
+            && b[start - 1] == b':'
+            && !digits.is_empty()
+            && digits.len() <= 19
+            && (digits.len() == 1 || digits[0] != b'0');
+        if canonical {
+            let n = digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            return (&id[..start - 1], n);
         }
         (id, WHOLE)
     }
 
+    /// The interned index of an id prefix, looked up among the last few
+    /// prefixes first (a file's ids share a handful of prefixes, which
+    /// alternate: test, object, state), then in the hash table.
+    fn prefix_index(&self, prefix: &str) -> Option<u32> {
+        let p = prefix.as_bytes();
+        for slot in &self.recent {
+            let i = slot.get();
+            if let Some(s) = self.strings.get(i as usize) {
+                let s = s.as_bytes();
+                if s.len() == p.len() && s.last() == p.last() && s == p {
+                    return Some(i);
+                }
+            }
+        }
+        let i = *self.ids.get(prefix)?;
+        let next = self.next_recent.get();
+        self.recent[next % RECENT].set(i);
+        self.next_recent.set(next.wrapping_add(1));
+        Some(i)
+    }
+
     fn key(&mut self, id: &str) -> Key {
         let (prefix, num) = Interner::split(id);
-        let index = self.intern(prefix);
+        let index = match self.prefix_index(prefix) {
+            Some(i) => i,
+            None => self.intern(prefix),
+        };
         Key {
             prefix: NonZeroU32::MIN.saturating_add(index),
             num,
@@ -78,7 +128,7 @@ impl Interner {
 
     fn find(&self, id: &str) -> Option<Key> {
         let (prefix, num) = Interner::split(id);
-        self.ids.get(prefix).map(|&p| Key {
+        self.prefix_index(prefix).map(|p| Key {
             prefix: NonZeroU32::MIN.saturating_add(p),
             num,
         })
@@ -117,6 +167,21 @@ enum States {
     None,
     One(Key),
     Many(Box<[Key]>),
+}
+
+impl States {
+    /// Adds a state reference; the first stays inline.
+    fn push(&mut self, key: Key) {
+        *self = match std::mem::replace(self, States::None) {
+            States::None => States::One(key),
+            States::One(first) => States::Many(Box::new([first, key])),
+            States::Many(keys) => {
+                let mut keys = keys.into_vec();
+                keys.push(key);
+                States::Many(keys.into_boxed_slice())
+            }
+        };
+    }
 }
 
 impl Test {
@@ -473,7 +538,17 @@ fn push_ref(text: &mut String, r: &BytesRef<'_>) {
 }
 
 fn local(e: &BytesStart<'_>) -> String {
-    e.local_name().as_ref().to_string()
+    local_name(e.name().0).to_string()
+}
+
+/// The local part of an element name: after its first `:`, as quick-xml's
+/// `local_name` has it, found with a plain loop (names are short, where
+/// `str::find` costs more to set up than to run).
+fn local_name(name: &str) -> &str {
+    match name.as_bytes().iter().position(|&c| c == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -603,9 +678,18 @@ fn attrs_cow<'a, const N: usize>(
     let mut rest = e.attributes_raw();
     while let Some((key, value, tail)) = next_attribute(rest) {
         rest = tail;
-        let local = local_part(key);
-        if let Some(i) = names.iter().position(|n| *n == local) {
-            out[i] = Some(attr_value(key, value));
+        let local = local_part(key).as_bytes();
+        // Length and first byte rule out nearly every other name before
+        // any byte comparison.
+        if let Some(i) = names.iter().position(|n| {
+            let n = n.as_bytes();
+            n.len() == local.len() && n.first() == local.first() && n == local
+        }) {
+            out[i] = Some(if rewritten(value.as_bytes()) {
+                attr_value(key, value)
+            } else {
+                Cow::Borrowed(value)
+            });
         }
     }
     out
@@ -642,6 +726,46 @@ fn next_attribute(raw: &str) -> Option<(&str, &str, &str)> {
     Some((&raw[start..end], &raw[open + 1..close], &raw[close + 1..]))
 }
 
+/// Words of eight bytes with a bit set for every zero byte: a false mark
+/// appears only above a true one, so the lowest mark is always true.
+fn zero_bytes(v: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// `b` repeated in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// Whether an attribute value holds a byte the XML rules rewrite (`&`,
+/// tab, newline, carriage return). Only values an element's reader keeps
+/// are checked; most are ids of about 40 bytes, checked eight bytes at a
+/// time (two memchr calls cost more there); longer ones with memchr.
+fn rewritten(b: &[u8]) -> bool {
+    if b.len() >= 64 {
+        return memchr::memchr3(b'&', b'\t', b'\n', b).is_some()
+            || memchr::memchr(b'\r', b).is_some();
+    }
+    let chunks = b.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let hits = zero_bytes(v ^ splat(b'&'))
+            | zero_bytes(v ^ splat(b'\t'))
+            | zero_bytes(v ^ splat(b'\n'))
+            | zero_bytes(v ^ splat(b'\r'));
+        if hits != 0 {
+            return true;
+        }
+    }
+    tail.iter()
+        .any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'))
+}
+
 /// The part of a qualified name after its prefix.
 fn local_part(name: &str) -> &str {
     match name.as_bytes().iter().rposition(|&c| c == b':') {
@@ -650,15 +774,10 @@ fn local_part(name: &str) -> &str {
     }
 }
 
-/// An attribute's value: borrowed as is when it holds no reference and no
-/// whitespace the XML rules would normalize (nearly always), else normalized.
+/// An attribute's value with references expanded and whitespace
+/// normalized as the XML rules say (called only for a value that holds a
+/// reference or a tab, newline or carriage return; others are borrowed).
 fn attr_value<'a>(key: &'a str, value: &'a str) -> Cow<'a, str> {
-    let bytes = value.as_bytes();
-    if memchr::memchr3(b'&', b'\t', b'\n', bytes).is_none()
-        && memchr::memchr(b'\r', bytes).is_none()
-    {
-        return Cow::Borrowed(value);
-    }
     let attribute = quick_xml::events::attributes::Attribute {
         key: quick_xml::name::QName(key),
         value: Cow::Borrowed(value),
@@ -675,7 +794,7 @@ fn attrs<const N: usize>(e: &BytesStart<'_>, names: [&str; N]) -> [Option<String
 }
 
 /// A test being read: kind, none-satisfy, none-exist, object, states.
-type PendingTest = (Arc<str>, bool, bool, Option<Key>, Vec<Key>);
+type PendingTest = (Arc<str>, bool, bool, Option<Key>, States);
 
 /// Pass 1 state.
 struct Collector {
@@ -688,6 +807,9 @@ struct Collector {
     cur_id: Option<Key>,
     cur_test: Option<PendingTest>,
     cur_item: Option<Item>,
+    /// The fields of `cur_item` as they are read, moved into an exactly
+    /// sized vector when it ends (no growth or shrink per item).
+    fields: Vec<Field>,
     cur_var: Option<Variable>,
     cur_field: Option<Field>,
 }
@@ -707,15 +829,15 @@ impl Collector {
                     let [id, check, existence] = attrs_cow(e, ["id", "check", "check_existence"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
                     self.cur_test = Some((
-                        t.strings.shared(e.local_name().as_ref()),
+                        t.strings.shared(local_name(e.name().0)),
                         check.as_deref() == Some("none satisfy"),
                         existence.as_deref() == Some("none_exist"),
                         None,
-                        Vec::new(),
+                        States::None,
                     ));
                 } else if rel == 2 {
                     if let Some(test) = self.cur_test.as_mut() {
-                        match e.local_name().as_ref() {
+                        match local_name(e.name().0) {
                             "object" => {
                                 let [r] = attrs_cow(e, ["object_ref"]);
                                 test.3 = r.map(|r| t.strings.key(&r));
@@ -735,13 +857,14 @@ impl Collector {
                 if rel == 1 {
                     let [id, comment] = attrs_cow(e, ["id", "comment"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
-                    let mut item = Item {
-                        kind: t.strings.shared(e.local_name().as_ref()),
+                    let item = Item {
+                        kind: t.strings.shared(local_name(e.name().0)),
                         fields: Vec::new(),
                     };
+                    self.fields.clear();
                     // Ubuntu names the source package in the object comment.
                     if let (Section::Objects, Some(c)) = (self.section, comment) {
-                        item.fields.push(Field {
+                        self.fields.push(Field {
                             name: t.strings.shared("comment"),
                             operation: None,
                             var_ref: None,
@@ -752,7 +875,7 @@ impl Collector {
                 } else if rel == 2 {
                     let [operation, var_ref] = attrs_cow(e, ["operation", "var_ref"]);
                     self.cur_field = Some(Field {
-                        name: t.strings.shared(e.local_name().as_ref()),
+                        name: t.strings.shared(local_name(e.name().0)),
                         operation: operation.map(|o| t.strings.shared(&o)),
                         var_ref: var_ref.map(|v| t.strings.key(&v)),
                         value: Box::from(""),
@@ -766,10 +889,10 @@ impl Collector {
                     let [id] = attrs_cow(e, ["id"]);
                     self.cur_id = id.map(|id| t.strings.key(&id));
                     self.cur_var = Some(Variable {
-                        kind: t.strings.shared(e.local_name().as_ref()),
+                        kind: t.strings.shared(local_name(e.name().0)),
                         values: Vec::new(),
                     });
-                } else if rel == 2 && e.local_name().as_ref() == "value" {
+                } else if rel == 2 && local_name(e.name().0) == "value" {
                     self.capture = true;
                     self.text.clear();
                 }
@@ -801,27 +924,22 @@ impl Collector {
                             none_satisfy,
                             none_exist,
                             object,
-                            states: match states.as_slice() {
-                                [] => States::None,
-                                [one] => States::One(*one),
-                                _ => States::Many(states.into_boxed_slice()),
-                            },
+                            states,
                         },
                     );
                 }
             }
             Section::Objects | Section::States if rel == 2 => {
-                if let (Some(mut field), Some(item)) =
-                    (self.cur_field.take(), self.cur_item.as_mut())
+                if let (Some(mut field), Some(_)) = (self.cur_field.take(), self.cur_item.as_ref())
                 {
                     field.value = self.text.trim().into();
-                    item.fields.push(field);
+                    self.fields.push(field);
                 }
                 self.capture = false;
             }
             Section::Objects | Section::States if rel == 1 => {
                 if let (Some(id), Some(mut item)) = (self.cur_id.take(), self.cur_item.take()) {
-                    item.fields.shrink_to_fit();
+                    item.fields = self.fields.drain(..).collect();
                     if self.section == Section::Objects {
                         t.objects.push(id, item);
                     } else {
@@ -862,6 +980,7 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
         cur_id: None,
         cur_test: None,
         cur_item: None,
+        fields: Vec::new(),
         cur_var: None,
         cur_field: None,
     };
@@ -882,11 +1001,11 @@ pub fn collect_tables<R: Read>(source: R) -> Result<Tables, OvalError> {
             enter(&mut depth, reader.buffer_position() + skipped)?;
             if depth == 1 {
                 saw_root = true;
-                if e.local_name().as_ref() != "oval_definitions" {
+                if local_name(e.name().0) != "oval_definitions" {
                     return Err(OvalError::NotOval(local(e)));
                 }
             } else if depth == 2 {
-                c.section = section_of(e.local_name().as_ref());
+                c.section = section_of(local_name(e.name().0));
                 if c.section == Section::Definitions && !empty {
                     let n = reader
                         .get_mut()
@@ -1040,8 +1159,7 @@ pub fn for_each_definition<R: BufRead>(
         let (start, empty) = start_tag(&event);
         if let Some(e) = start {
             enter(&mut depth, reader.buffer_position())?;
-            let name = e.local_name();
-            let name = name.as_ref();
+            let name = local_name(e.name().0);
             if depth == 2 && name == "definitions" {
                 in_definitions = !empty;
             } else if in_definitions && depth == 3 && name == "definition" {
@@ -1090,8 +1208,7 @@ pub fn for_each_definition<R: BufRead>(
                         }
                     }
                 } else if let Some(d) = def.as_mut() {
-                    let name = e.local_name();
-                    let name = name.as_ref();
+                    let name = local_name(e.name().0);
                     path.pop();
                     let parent = path.last().copied().unwrap_or(Tag::Other);
                     end_in_definition(d, name, capture.take(), &text, &mut frames, parent);
@@ -1122,12 +1239,13 @@ fn start_in_definition(
     name: &str,
     frames: &mut Vec<(String, bool, Vec<Node>)>,
 ) {
-    let is_true = |v: &Option<String>| v.as_deref().is_some_and(|v| v == "true" || v == "1");
+    let is_true = |v: &Option<Cow<'_, str>>| v.as_deref().is_some_and(|v| v == "true" || v == "1");
+    let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned).unwrap_or_default();
     match name {
         "criteria" => {
-            let [operator, negate] = attrs(e, ["operator", "negate"]);
+            let [operator, negate] = attrs_cow(e, ["operator", "negate"]);
             frames.push((
-                operator.unwrap_or_else(|| "AND".into()),
+                operator.map_or_else(|| "AND".into(), Cow::into_owned),
                 is_true(&negate),
                 Vec::new(),
             ))
@@ -1139,10 +1257,10 @@ fn start_in_definition(
             } else {
                 "definition_ref"
             };
-            let [reference, negate, comment] = attrs(e, [reference, "negate", "comment"]);
+            let [reference, negate, comment] = attrs_cow(e, [reference, "negate", "comment"]);
             if let Some(top) = frames.last_mut() {
-                let (reference, negate) = (reference.unwrap_or_default(), is_true(&negate));
-                let comment = comment.unwrap_or_default();
+                let (reference, negate) = (owned(reference), is_true(&negate));
+                let comment = owned(comment);
                 top.2.push(if criterion {
                     Node::Criterion {
                         test: reference,
@@ -1266,5 +1384,69 @@ fn end_in_definition(
         TextField::AdvisoryDate if parent == Tag::Metadata => d.issued = Some(text),
         TextField::Date if parent == Tag::Debian => d.issued = Some(text),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time check agrees with a byte loop on every placement
+    /// of each rewritten byte, across word edges and both code paths.
+    #[test]
+    fn rewritten_matches_a_byte_loop() {
+        for len in 0..80 {
+            for odd in [None, Some(b'&'), Some(b'\t'), Some(b'\n'), Some(b'\r')] {
+                for at in 0..len.max(1) {
+                    let mut b = vec![b'a'; len];
+                    if let (Some(c), true) = (odd, at < len) {
+                        b[at] = c;
+                    }
+                    let expected = b.iter().any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'));
+                    assert_eq!(rewritten(&b), expected, "{:?}", String::from_utf8_lossy(&b));
+                }
+            }
+        }
+        // Bytes next to the rewritten ones never count.
+        assert!(!rewritten(
+            b"\x25\x27\x08\x0b\x0c\x0e plain text of some length"
+        ));
+    }
+
+    #[test]
+    fn attributes_are_borrowed_or_normalized() {
+        let tag = BytesStart::from_content(
+            "t a=\"x &amp; y\" b='plain' c=\"tab\there\" d=\"oval:x:tst:1\"",
+            1,
+        );
+        let [a, b, c, d, missing] = attrs_cow(&tag, ["a", "b", "c", "d", "e"]);
+        assert_eq!(a.as_deref(), Some("x & y"));
+        assert!(matches!(b, Some(Cow::Borrowed("plain"))));
+        assert_eq!(c.as_deref(), Some("tab here"));
+        assert!(matches!(d, Some(Cow::Borrowed("oval:x:tst:1"))));
+        assert!(missing.is_none());
+    }
+
+    #[test]
+    fn ids_split_into_prefix_and_number() {
+        assert_eq!(
+            Interner::split("oval:a:tst:20190966001"),
+            ("oval:a:tst", 20190966001)
+        );
+        assert_eq!(Interner::split("oval:a:tst:0"), ("oval:a:tst", 0));
+        assert_eq!(Interner::split("oval:a:tst:01"), ("oval:a:tst:01", WHOLE));
+        assert_eq!(Interner::split("oval:a:tst:1x"), ("oval:a:tst:1x", WHOLE));
+        assert_eq!(Interner::split("oval:a:tst:"), ("oval:a:tst:", WHOLE));
+        assert_eq!(Interner::split("12345"), ("12345", WHOLE));
+        assert_eq!(Interner::split(":7"), ("", 7));
+        let twenty = "p:12345678901234567890";
+        assert_eq!(Interner::split(twenty), (twenty, WHOLE));
+        let mut strings = Interner::default();
+        let (a, b) = (strings.key("p:tst:1"), strings.key("p:obj:1"));
+        assert_ne!(a, b);
+        assert_eq!(strings.find("p:tst:1"), Some(a));
+        assert_eq!(strings.find("p:obj:1"), Some(b));
+        assert_eq!(strings.find("q:obj:1"), None);
+        assert_eq!(strings.render(a), "p:tst:1");
     }
 }
