@@ -344,7 +344,7 @@ pub fn join_file(format: Format, records: Vec<Advisory>) -> Vec<Advisory> {
 }
 
 /// Parses the JSON-or-YAML document `bytes` with `parse` when it holds no
-/// more values than the cap (see [`values`]); past it, hands `take` one
+/// more values than the cap (see [`values`]); past it, hands `sink` one
 /// whole-file error instead and parses none of it.
 fn read_capped(
     syntax: Syntax,

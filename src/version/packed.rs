@@ -70,7 +70,14 @@ pub fn pack_into(out: &mut Vec<u8>, specs: &[RangeSpec]) {
 fn nested(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     fill(out);
-    let mut n = out.len() - start;
+    let (prefix, used) = length_prefix(out.len() - start);
+    out.splice(start..start, prefix[..used].iter().copied());
+}
+
+/// The bytes that stand before a part of `n` bytes: its length, seven bits
+/// a byte, low bits first, the high bit set on every byte but the last
+/// (what [`Cursor`] reads back). The second value is how many are used.
+fn length_prefix(mut n: usize) -> ([u8; 10], usize) {
     let mut prefix = [0u8; 10];
     let mut used = 0;
     while n >= 0x80 {
@@ -79,8 +86,7 @@ fn nested(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
         used += 1;
     }
     prefix[used] = n as u8;
-    used += 1;
-    out.splice(start..start, prefix[..used].iter().copied());
+    (prefix, used + 1)
 }
 
 fn pack_range(out: &mut Vec<u8>, range: &EvalRange) {
@@ -155,12 +161,8 @@ fn kind_of(event: &Event) -> u8 {
 
 /// Appends `bytes` after their length.
 pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut n = bytes.len();
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7F) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+    let (prefix, used) = length_prefix(bytes.len());
+    out.extend_from_slice(&prefix[..used]);
     out.extend_from_slice(bytes);
 }
 
